@@ -1,0 +1,211 @@
+// Package config holds wxbot's typed configuration and loads it with viper
+// from, in rising precedence, built-in defaults, a YAML file (wxbot.yaml or
+// --config), WXBOT_* environment variables and command-line flags. Only this
+// package and cmd/wxbot know viper exists; everything else receives values.
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is the whole configuration of wxbot. Every field maps to a key
+// documented in wxbot.example.yaml; the mapstructure tag is the key name.
+type Config struct {
+	Log        LogConfig        `mapstructure:"log"`
+	HTTP       HTTPConfig       `mapstructure:"http"`
+	WeChat     WeChatConfig     `mapstructure:"wechat"`
+	Redis      RedisConfig      `mapstructure:"redis"`
+	Newsletter NewsletterConfig `mapstructure:"newsletter"`
+	Render     RenderConfig     `mapstructure:"render"`
+	Bot        BotConfig        `mapstructure:"bot"`
+	Publish    PublishConfig    `mapstructure:"publish"`
+	Admin      AdminConfig      `mapstructure:"admin"`
+}
+
+// LogConfig selects the log/slog handler.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`  // debug | info | warn | error
+	Format string `mapstructure:"format"` // text | json
+}
+
+// HTTPConfig is the server that carries the webhook, health, metrics and admin pages.
+type HTTPConfig struct {
+	Addr            string        `mapstructure:"addr"`
+	WebhookPath     string        `mapstructure:"webhook_path"`
+	MaxBodyBytes    int64         `mapstructure:"max_body_bytes"`
+	ReadTimeout     time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout    time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout     time.Duration `mapstructure:"idle_timeout"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// WeChatConfig is the Official Account: credentials for the API, the token and
+// AES key for the message push, and how wxbot talks to the API.
+type WeChatConfig struct {
+	AppID                  string        `mapstructure:"app_id"`
+	AppSecret              string        `mapstructure:"app_secret"`
+	Token                  string        `mapstructure:"token"`
+	EncodingAESKey         string        `mapstructure:"encoding_aes_key"`
+	PreviousEncodingAESKey string        `mapstructure:"previous_encoding_aes_key"`
+	APIBase                string        `mapstructure:"api_base"`
+	StableToken            bool          `mapstructure:"stable_token"`
+	Timeout                time.Duration `mapstructure:"timeout"`
+	MaxRetries             int           `mapstructure:"max_retries"`
+	TimestampWindow        time.Duration `mapstructure:"timestamp_window"`
+	AccountType            string        `mapstructure:"account_type"` // subscription | service
+}
+
+// HasAPICredentials reports whether wxbot can call WeChat's API at all.
+func (w WeChatConfig) HasAPICredentials() bool { return w.AppID != "" && w.AppSecret != "" }
+
+// RedisConfig selects a single node (addr), Sentinel (addrs + master_name) or
+// Cluster (addrs + cluster). With none of them set, serve starts an embedded
+// in-process store that keeps nothing.
+type RedisConfig struct {
+	Addr       string   `mapstructure:"addr"`
+	Addrs      []string `mapstructure:"addrs"`
+	MasterName string   `mapstructure:"master_name"`
+	Cluster    bool     `mapstructure:"cluster"`
+	Username   string   `mapstructure:"username"`
+	Password   string   `mapstructure:"password"`
+	DB         int      `mapstructure:"db"`
+	Prefix     string   `mapstructure:"prefix"`
+}
+
+// Embedded reports whether no Redis server is configured.
+func (r RedisConfig) Embedded() bool { return r.Addr == "" && len(r.Addrs) == 0 }
+
+// NewsletterConfig is where issues come from.
+type NewsletterConfig struct {
+	// Inbox is a folder of issue files (*.md). Empty means the examples
+	// built into the binary, read-only.
+	Inbox string `mapstructure:"inbox"`
+}
+
+// RenderConfig shapes the WeChat articles made from an issue.
+type RenderConfig struct {
+	Layout             string `mapstructure:"layout"` // single | sections
+	Author             string `mapstructure:"author"`
+	Footer             string `mapstructure:"footer"`
+	SourceURL          string `mapstructure:"source_url"`
+	OpenComment        bool   `mapstructure:"open_comment"`
+	OnlyFansCanComment bool   `mapstructure:"only_fans_can_comment"`
+	Theme              Theme  `mapstructure:"theme"`
+}
+
+// Theme is the visual identity of rendered articles.
+type Theme struct {
+	Color      string `mapstructure:"color"`
+	TextColor  string `mapstructure:"text_color"`
+	FontFamily string `mapstructure:"font_family"`
+	FontSize   string `mapstructure:"font_size"`
+}
+
+// BotConfig is the chat side of the webhook.
+type BotConfig struct {
+	Deadline     time.Duration    `mapstructure:"deadline"`
+	DedupeTTL    time.Duration    `mapstructure:"dedupe_ttl"`
+	RetryWait    time.Duration    `mapstructure:"retry_wait"`
+	SessionTTL   time.Duration    `mapstructure:"session_ttl"`
+	Welcome      string           `mapstructure:"welcome"`
+	ArchiveCount int              `mapstructure:"archive_count"`
+	PageSize     int              `mapstructure:"page_size"`
+	Rules        []Rule           `mapstructure:"rules"`
+	Scenes       map[string]Scene `mapstructure:"scenes"`
+	Menu         []MenuButton     `mapstructure:"menu"`
+	Tags         TagNames         `mapstructure:"tags"`
+}
+
+// Rule is a keyword rule that runs before the built-ins.
+type Rule struct {
+	Match   string `mapstructure:"match"` // exact | prefix | contains | regex
+	Pattern string `mapstructure:"pattern"`
+	Reply   Reply  `mapstructure:"reply"`
+}
+
+// Reply is a configured passive reply.
+type Reply struct {
+	Type     string        `mapstructure:"type"` // text | news | image
+	Text     string        `mapstructure:"text"`
+	MediaID  string        `mapstructure:"media_id"`
+	Articles []NewsArticle `mapstructure:"articles"`
+}
+
+// NewsArticle is one card of a news reply.
+type NewsArticle struct {
+	Title       string `mapstructure:"title"`
+	Description string `mapstructure:"description"`
+	URL         string `mapstructure:"url"`
+	PicURL      string `mapstructure:"pic_url"`
+}
+
+// Scene configures what happens when someone follows through a QR campaign.
+type Scene struct {
+	Welcome string   `mapstructure:"welcome"`
+	Tags    []string `mapstructure:"tags"`
+}
+
+// MenuButton is one entry of the account's custom menu.
+type MenuButton struct {
+	Name       string       `mapstructure:"name"`
+	Type       string       `mapstructure:"type"` // click | view (empty for a parent)
+	Key        string       `mapstructure:"key"`
+	URL        string       `mapstructure:"url"`
+	SubButtons []MenuButton `mapstructure:"sub_buttons"`
+}
+
+// TagNames names the WeChat tags that mirror subscriber preferences.
+type TagNames struct {
+	TopicPrefix string            `mapstructure:"topic_prefix"`
+	Language    map[string]string `mapstructure:"language"` // zh | en | both → tag name
+}
+
+// PublishConfig drives the publishing pipeline and its schedule.
+type PublishConfig struct {
+	Mode              string        `mapstructure:"mode"` // mass | publish | both
+	Auto              string        `mapstructure:"auto"` // off | draft | schedule
+	Schedule          string        `mapstructure:"schedule"`
+	Timezone          string        `mapstructure:"timezone"`
+	MaxPerDay         int           `mapstructure:"max_per_day"`
+	MaxDelay          time.Duration `mapstructure:"max_delay"`
+	ToTag             string        `mapstructure:"to_tag"`
+	PreviewTo         []string      `mapstructure:"preview_to"`
+	Admins            []string      `mapstructure:"admins"`
+	Cover             string        `mapstructure:"cover"`
+	SendIgnoreReprint bool          `mapstructure:"send_ignore_reprint"`
+	LockTTL           time.Duration `mapstructure:"lock_ttl"`
+	PollInterval      time.Duration `mapstructure:"poll_interval"`
+}
+
+// AdminConfig protects the editor's pages.
+type AdminConfig struct {
+	Token string `mapstructure:"token"`
+}
+
+// LogValue lets a Config be logged without its secrets.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("http.addr", c.HTTP.Addr),
+		slog.String("wechat.app_id", c.WeChat.AppID),
+		slog.String("wechat.app_secret", redact(c.WeChat.AppSecret)),
+		slog.String("wechat.token", redact(c.WeChat.Token)),
+		slog.String("wechat.encoding_aes_key", redact(c.WeChat.EncodingAESKey)),
+		slog.String("wechat.api_base", c.WeChat.APIBase),
+		slog.String("redis.addr", c.Redis.Addr),
+		slog.Any("redis.addrs", c.Redis.Addrs),
+		slog.Bool("redis.cluster", c.Redis.Cluster),
+		slog.String("redis.password", redact(c.Redis.Password)),
+		slog.String("newsletter.inbox", c.Newsletter.Inbox),
+		slog.String("publish.mode", c.Publish.Mode),
+		slog.String("publish.auto", c.Publish.Auto),
+		slog.String("admin.token", redact(c.Admin.Token)),
+	)
+}
+
+func redact(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "[set]"
+}

@@ -1,0 +1,155 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	c, err := Load(Options{Env: env(nil), File: ""})
+	if err != nil {
+		t.Fatalf("defaults do not validate: %v", err)
+	}
+	if c.HTTP.Addr != ":8080" || c.HTTP.WebhookPath != "/wechat" || c.HTTP.MaxBodyBytes != 1<<20 {
+		t.Errorf("http defaults: %+v", c.HTTP)
+	}
+	if c.Bot.Deadline != 4500*time.Millisecond || c.Bot.SessionTTL != 30*time.Minute {
+		t.Errorf("bot defaults: deadline %s session %s", c.Bot.Deadline, c.Bot.SessionTTL)
+	}
+	if c.Publish.Schedule != "0 9 * * 1" || c.Publish.Timezone != "Asia/Shanghai" || c.Publish.MaxPerDay != 1 {
+		t.Errorf("publish defaults: %+v", c.Publish)
+	}
+	if !c.Redis.Embedded() || c.Redis.Prefix != "wxbot:" {
+		t.Errorf("redis defaults: %+v", c.Redis)
+	}
+	if !c.WeChat.StableToken || c.WeChat.TimestampWindow != 5*time.Minute {
+		t.Errorf("wechat defaults: %+v", c.WeChat)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "wxbot.yaml")
+	yaml := "http:\n  addr: \"127.0.0.1:9001\"\n  webhook_path: /from-file\nbot:\n  session_ttl: 5m\nredis:\n  addr: 127.0.0.1:7000\npublish:\n  admins: [a1, a2]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	addr := fs.String("addr", "", "")
+	fs.String("redis", "", "")
+	if err := fs.Parse([]string{"--addr", "127.0.0.1:9003"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = addr
+	c, err := Load(Options{
+		File: file,
+		Env: env(map[string]string{
+			"WXBOT_HTTP_ADDR":         "127.0.0.1:9002",
+			"WXBOT_HTTP_WEBHOOK_PATH": "/from-env",
+			"WXBOT_PUBLISH_TIMEZONE":  "Europe/Paris",
+		}),
+		Flags: map[string]*pflag.Flag{"http.addr": fs.Lookup("addr"), "redis.addr": fs.Lookup("redis")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"flag beats env and file", c.HTTP.Addr, "127.0.0.1:9003"},
+		{"env beats file", c.HTTP.WebhookPath, "/from-env"},
+		{"file beats default", c.Redis.Addr, "127.0.0.1:7000"},
+		{"unset flag does not override file", c.Redis.Addr, "127.0.0.1:7000"},
+		{"env over default", c.Publish.Timezone, "Europe/Paris"},
+		{"file duration", c.Bot.SessionTTL.String(), "5m0s"},
+		{"file list", strings.Join(c.Publish.Admins, ","), "a1,a2"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s: got %q, want %q", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestEnvList(t *testing.T) {
+	c, err := Load(Options{Env: env(map[string]string{
+		"WXBOT_REDIS_ADDRS": "127.0.0.1:7000, 127.0.0.1:7001", "WXBOT_REDIS_CLUSTER": "true",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Redis.Addrs) != 2 || c.Redis.Addrs[1] != "127.0.0.1:7001" || !c.Redis.Cluster {
+		t.Errorf("redis from env: %+v", c.Redis)
+	}
+}
+
+func TestValidationNamesTheKey(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"WXBOT_HTTP_ADDR": "nonsense"}, "http.addr:"},
+		{map[string]string{"WXBOT_WECHAT_APP_ID": "wx1234567890"}, "wechat.app_secret:"},
+		{map[string]string{"WXBOT_WECHAT_ENCODING_AES_KEY": "short", "WXBOT_WECHAT_APP_ID": "wx1234567890", "WXBOT_WECHAT_APP_SECRET": "s"}, "wechat.encoding_aes_key: must be exactly 43"},
+		{map[string]string{"WXBOT_BOT_DEADLINE": "6s"}, "bot.deadline:"},
+		{map[string]string{"WXBOT_BOT_DEADLINE": "soon"}, "bot.deadline"},
+		{map[string]string{"WXBOT_PUBLISH_SCHEDULE": "every monday"}, "publish.schedule:"},
+		{map[string]string{"WXBOT_PUBLISH_TIMEZONE": "Mars/Olympus"}, "publish.timezone:"},
+		{map[string]string{"WXBOT_PUBLISH_MODE": "fax"}, "publish.mode:"},
+		{map[string]string{"WXBOT_RENDER_AUTHOR": "一二三四五六七八九十一二三四五六七"}, "render.author:"},
+		{map[string]string{"WXBOT_REDIS_CLUSTER": "true"}, "redis.addrs:"},
+		{map[string]string{"WXBOT_PUBLISH_AUTO": "schedule"}, "publish.auto:"},
+	}
+	for _, tc := range cases {
+		_, err := Load(Options{Env: env(tc.env)})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("env %v: got error %v, want it to contain %q", tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestUnknownKeyInFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(file, []byte("http:\n  adr: \":1\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(Options{File: file, Env: env(nil)})
+	if err == nil || !strings.Contains(err.Error(), "http.adr: unknown key") {
+		t.Fatalf("got %v, want an unknown-key error naming http.adr", err)
+	}
+}
+
+func TestExampleFileIsValidAndComplete(t *testing.T) {
+	file := filepath.Join("..", "wxbot.example.yaml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Options{File: file, Env: env(nil)}); err != nil {
+		t.Fatalf("wxbot.example.yaml does not load: %v", err)
+	}
+	// Every key must be documented in the example.
+	for _, k := range Keys() {
+		leaf := k[strings.LastIndex(k, ".")+1:]
+		if !strings.Contains(string(data), leaf+":") {
+			t.Errorf("wxbot.example.yaml does not mention %s", k)
+		}
+	}
+}
+
+func TestLogValueHidesSecrets(t *testing.T) {
+	c := Config{WeChat: WeChatConfig{AppSecret: "topsecret", Token: "tok123", EncodingAESKey: "k"}, Admin: AdminConfig{Token: "s3cr3t-admin"}}
+	s := c.LogValue().String()
+	for _, secret := range []string{"topsecret", "tok123", "s3cr3t-admin"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("LogValue leaks %q: %s", secret, s)
+		}
+	}
+}

@@ -1,0 +1,227 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// EnvPrefix is prepended to every environment variable: wechat.app_id is
+// read from WXBOT_WECHAT_APP_ID.
+const EnvPrefix = "WXBOT"
+
+// DefaultFile is looked for in the working directory when --config is not given.
+const DefaultFile = "wxbot.yaml"
+
+// defaults lists every scalar key with its default value. Keys that are not
+// here cannot be set from the environment, so every key must appear.
+var defaults = map[string]any{
+	"log.level":  "info",
+	"log.format": "text",
+
+	"http.addr":             ":8080",
+	"http.webhook_path":     "/wechat",
+	"http.max_body_bytes":   int64(1 << 20),
+	"http.read_timeout":     10 * time.Second,
+	"http.write_timeout":    10 * time.Second,
+	"http.idle_timeout":     60 * time.Second,
+	"http.shutdown_timeout": 10 * time.Second,
+
+	"wechat.app_id":                    "",
+	"wechat.app_secret":                "",
+	"wechat.token":                     "",
+	"wechat.encoding_aes_key":          "",
+	"wechat.previous_encoding_aes_key": "",
+	"wechat.api_base":                  "https://api.weixin.qq.com",
+	"wechat.stable_token":              true,
+	"wechat.timeout":                   10 * time.Second,
+	"wechat.max_retries":               3,
+	"wechat.timestamp_window":          5 * time.Minute,
+	"wechat.account_type":              "subscription",
+
+	"redis.addr":        "",
+	"redis.addrs":       []string{},
+	"redis.master_name": "",
+	"redis.cluster":     false,
+	"redis.username":    "",
+	"redis.password":    "",
+	"redis.db":          0,
+	"redis.prefix":      "wxbot:",
+
+	"newsletter.inbox": "",
+
+	"render.layout":                "single",
+	"render.author":                "立方律师事务所",
+	"render.footer":                "扫码关注公众号“立方律师事务所” · Follow us on WeChat",
+	"render.source_url":            "",
+	"render.open_comment":          false,
+	"render.only_fans_can_comment": false,
+	"render.theme.color":           "#0b4f8a",
+	"render.theme.text_color":      "#333333",
+	"render.theme.font_family":     "-apple-system, BlinkMacSystemFont, 'PingFang SC', 'Helvetica Neue', 'Microsoft YaHei', sans-serif",
+	"render.theme.font_size":       "15px",
+
+	"bot.deadline":           4500 * time.Millisecond,
+	"bot.dedupe_ttl":         10 * time.Minute,
+	"bot.retry_wait":         3 * time.Second,
+	"bot.session_ttl":        30 * time.Minute,
+	"bot.welcome":            "",
+	"bot.archive_count":      5,
+	"bot.page_size":          5,
+	"bot.tags.topic_prefix":  "topic:",
+	"bot.tags.language.zh":   "lang:zh",
+	"bot.tags.language.en":   "lang:en",
+	"bot.tags.language.both": "lang:both",
+
+	"publish.mode":                "mass",
+	"publish.auto":                "off",
+	"publish.schedule":            "0 9 * * 1",
+	"publish.timezone":            "Asia/Shanghai",
+	"publish.max_per_day":         1,
+	"publish.max_delay":           24 * time.Hour,
+	"publish.to_tag":              "",
+	"publish.preview_to":          []string{},
+	"publish.admins":              []string{},
+	"publish.cover":               "",
+	"publish.send_ignore_reprint": false,
+	"publish.lock_ttl":            15 * time.Second,
+	"publish.poll_interval":       time.Second,
+
+	"admin.token": "",
+}
+
+// Keys returns every configuration key, sorted, for docs and tests.
+func Keys() []string {
+	keys := make([]string, 0, len(defaults))
+	for k := range defaults {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Options says where Load looks besides defaults and the environment.
+type Options struct {
+	// File is the --config value; empty means ./wxbot.yaml when it exists.
+	File string
+	// Flags maps a configuration key to the command-line flag that sets it.
+	// Only flags the user actually set override the lower layers.
+	Flags map[string]*pflag.Flag
+	// Env looks up environment variables; nil means os.LookupEnv.
+	Env func(string) (string, bool)
+}
+
+// Load reads the configuration, layer over layer, and validates it.
+func Load(opts Options) (*Config, error) {
+	v := viper.New()
+	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
+
+	file := opts.File
+	if file == "" {
+		if _, err := os.Stat(DefaultFile); err == nil {
+			file = DefaultFile
+		}
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("config: read %s: %w", file, err)
+		}
+		if err := checkUnknownKeys(v.AllSettings(), ""); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", file, err)
+		}
+	}
+
+	lookup := opts.Env
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	for k := range defaults {
+		if val, ok := lookup(EnvName(k)); ok {
+			v.Set(k, val)
+		}
+	}
+	for k, f := range opts.Flags {
+		if f != nil && f.Changed {
+			v.Set(k, f.Value.String())
+			if sv, ok := f.Value.(pflag.SliceValue); ok {
+				v.Set(k, sv.GetSlice())
+			}
+		}
+	}
+
+	var c Config
+	dec := viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		stringToSliceHook,
+	))
+	if err := v.Unmarshal(&c, dec, func(dc *mapstructure.DecoderConfig) { dc.ErrorUnused = false }); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// EnvName is the environment variable for a key: wechat.app_id → WXBOT_WECHAT_APP_ID.
+func EnvName(key string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// stringToSliceHook splits "a, b" from the environment or a flag into a list.
+func stringToSliceHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to.Kind() != reflect.Slice {
+		return data, nil
+	}
+	s := strings.TrimSpace(data.(string))
+	if s == "" {
+		return []string{}, nil
+	}
+	parts := strings.Split(s, ",")
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// freeForm are keys under which any sub-key is allowed (maps and lists).
+var freeForm = map[string]bool{
+	"bot.rules": true, "bot.scenes": true, "bot.menu": true, "bot.tags.language": true,
+}
+
+// checkUnknownKeys refuses misspelt keys in the file, which viper would
+// otherwise ignore silently.
+func checkUnknownKeys(m map[string]any, prefix string) error {
+	var errs []error
+	for k, val := range m {
+		key := prefix + k
+		if freeForm[key] {
+			continue
+		}
+		if sub, ok := val.(map[string]any); ok {
+			if err := checkUnknownKeys(sub, key+"."); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if _, ok := defaults[key]; !ok {
+			errs = append(errs, fmt.Errorf("%s: unknown key (see wxbot.example.yaml for the list)", key))
+		}
+	}
+	return errors.Join(errs...)
+}

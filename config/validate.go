@@ -1,0 +1,283 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Validate checks every key on its own and across keys. Each problem names
+// its key, so the operator knows what to change; all problems are reported at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	oneOf := func(key, val string, allowed ...string) {
+		for _, a := range allowed {
+			if val == a {
+				return
+			}
+		}
+		bad(key, "must be one of %s (got %q)", strings.Join(allowed, ", "), val)
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(key, "must be a positive duration such as 5s or 10m (got %s)", d)
+		}
+	}
+
+	oneOf("log.level", strings.ToLower(c.Log.Level), "debug", "info", "warn", "error")
+	oneOf("log.format", c.Log.Format, "text", "json")
+
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		bad("http.addr", "must be host:port such as :8080 or 127.0.0.1:8080 (got %q)", c.HTTP.Addr)
+	}
+	if !strings.HasPrefix(c.HTTP.WebhookPath, "/") {
+		bad("http.webhook_path", "must start with / (got %q)", c.HTTP.WebhookPath)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		bad("http.max_body_bytes", "must be at least 1024 (got %d)", c.HTTP.MaxBodyBytes)
+	}
+	positive("http.read_timeout", c.HTTP.ReadTimeout)
+	positive("http.write_timeout", c.HTTP.WriteTimeout)
+	positive("http.idle_timeout", c.HTTP.IdleTimeout)
+	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+
+	w := c.WeChat
+	if (w.AppID == "") != (w.AppSecret == "") {
+		if w.AppID == "" {
+			bad("wechat.app_id", "is required when wechat.app_secret is set")
+		} else {
+			bad("wechat.app_secret", "is required when wechat.app_id is set")
+		}
+	}
+	if w.AppID != "" && !regexp.MustCompile(`^wx[0-9a-zA-Z]{6,30}$`).MatchString(w.AppID) {
+		bad("wechat.app_id", "must look like wx followed by letters and digits (got %q)", w.AppID)
+	}
+	if w.Token != "" && !regexp.MustCompile(`^[0-9A-Za-z]{3,32}$`).MatchString(w.Token) {
+		bad("wechat.token", "must be 3 to 32 letters or digits, as on the WeChat admin page")
+	}
+	checkAESKey := func(key, val string) {
+		if val == "" {
+			return
+		}
+		if len(val) != 43 {
+			bad(key, "must be exactly 43 characters (got %d)", len(val))
+			return
+		}
+		if _, err := base64.StdEncoding.DecodeString(val + "="); err != nil {
+			bad(key, "must be 43 characters of base64 (letters, digits, + and /)")
+		}
+	}
+	checkAESKey("wechat.encoding_aes_key", w.EncodingAESKey)
+	checkAESKey("wechat.previous_encoding_aes_key", w.PreviousEncodingAESKey)
+	if w.PreviousEncodingAESKey != "" && w.EncodingAESKey == "" {
+		bad("wechat.previous_encoding_aes_key", "needs wechat.encoding_aes_key (the current key)")
+	}
+	if w.EncodingAESKey != "" && w.AppID == "" {
+		bad("wechat.app_id", "is required with wechat.encoding_aes_key: encrypted messages end with the AppID")
+	}
+	if u, err := url.Parse(w.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("wechat.api_base", "must be an http(s) URL such as https://api.weixin.qq.com (got %q)", w.APIBase)
+	}
+	positive("wechat.timeout", w.Timeout)
+	if w.MaxRetries < 0 || w.MaxRetries > 10 {
+		bad("wechat.max_retries", "must be between 0 and 10 (got %d)", w.MaxRetries)
+	}
+	positive("wechat.timestamp_window", w.TimestampWindow)
+	oneOf("wechat.account_type", w.AccountType, "subscription", "service")
+
+	r := c.Redis
+	if r.Addr != "" && len(r.Addrs) > 0 {
+		bad("redis.addr", "set either redis.addr (one server) or redis.addrs (Sentinel or Cluster), not both")
+	}
+	if r.Cluster && r.MasterName != "" {
+		bad("redis.cluster", "cannot be combined with redis.master_name (Sentinel)")
+	}
+	if r.Cluster && len(r.Addrs) == 0 && r.Addr == "" {
+		bad("redis.addrs", "is required when redis.cluster is true")
+	}
+	if r.MasterName != "" && len(r.Addrs) == 0 {
+		bad("redis.addrs", "must list the Sentinels when redis.master_name is set")
+	}
+	for _, a := range append([]string{r.Addr}, r.Addrs...) {
+		if a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad("redis.addrs", "%q is not host:port", a)
+		}
+	}
+	if r.Cluster && r.DB != 0 {
+		bad("redis.db", "must be 0 on Redis Cluster (got %d)", r.DB)
+	}
+	if r.Prefix == "" || strings.ContainsAny(r.Prefix, "{} ") {
+		bad("redis.prefix", "must be non-empty without spaces or braces (got %q)", r.Prefix)
+	}
+
+	oneOf("render.layout", c.Render.Layout, "single", "sections")
+	if n := len([]rune(c.Render.Author)); n > 16 {
+		bad("render.author", "must be at most 16 characters, WeChat's limit (got %d)", n)
+	}
+	if c.Render.SourceURL != "" && len(c.Render.SourceURL) > 1024 {
+		bad("render.source_url", "must be at most 1 KB")
+	}
+	if !regexp.MustCompile(`^#[0-9a-fA-F]{6}$`).MatchString(c.Render.Theme.Color) {
+		bad("render.theme.color", "must be a colour like #0b4f8a (got %q)", c.Render.Theme.Color)
+	}
+	if !regexp.MustCompile(`^#[0-9a-fA-F]{6}$`).MatchString(c.Render.Theme.TextColor) {
+		bad("render.theme.text_color", "must be a colour like #333333 (got %q)", c.Render.Theme.TextColor)
+	}
+	if strings.ContainsAny(c.Render.Theme.FontFamily+c.Render.Theme.FontSize, `"<>;{}`) {
+		bad("render.theme", "font_family and font_size may not contain \" < > ; { }")
+	}
+
+	b := c.Bot
+	positive("bot.deadline", b.Deadline)
+	if b.Deadline >= 5*time.Second {
+		bad("bot.deadline", "must be under WeChat's 5s limit (got %s)", b.Deadline)
+	}
+	if b.DedupeTTL < time.Minute {
+		bad("bot.dedupe_ttl", "must be at least 1m: WeChat retries for about 15s and replicas may lag (got %s)", b.DedupeTTL)
+	}
+	positive("bot.retry_wait", b.RetryWait)
+	positive("bot.session_ttl", b.SessionTTL)
+	if b.ArchiveCount < 1 || b.ArchiveCount > 20 {
+		bad("bot.archive_count", "must be between 1 and 20 (got %d)", b.ArchiveCount)
+	}
+	if b.PageSize < 1 || b.PageSize > 20 {
+		bad("bot.page_size", "must be between 1 and 20 (got %d)", b.PageSize)
+	}
+	for i, rule := range b.Rules {
+		key := fmt.Sprintf("bot.rules[%d]", i)
+		oneOf(key+".match", rule.Match, "exact", "prefix", "contains", "regex")
+		if rule.Pattern == "" {
+			bad(key+".pattern", "is required")
+		} else if rule.Match == "regex" {
+			if _, err := regexp.Compile(rule.Pattern); err != nil {
+				bad(key+".pattern", "is not a valid regular expression: %v", err)
+			}
+		}
+		checkReply(key+".reply", rule.Reply, bad)
+	}
+	for name, s := range b.Scenes {
+		if n := len(name); n < 1 || n > 64 {
+			bad("bot.scenes."+name, "scene names must be 1 to 64 characters")
+		}
+		for _, t := range s.Tags {
+			if len(t) > 30 {
+				bad("bot.scenes."+name+".tags", "tag %q is longer than WeChat's 30 bytes", t)
+			}
+		}
+	}
+	checkMenu(b.Menu, bad)
+	for lang, name := range b.Tags.Language {
+		if lang != "zh" && lang != "en" && lang != "both" {
+			bad("bot.tags.language."+lang, "languages are zh, en and both")
+		}
+		if len(name) > 30 {
+			bad("bot.tags.language."+lang, "tag names are at most 30 bytes (got %d)", len(name))
+		}
+	}
+
+	p := c.Publish
+	oneOf("publish.mode", p.Mode, "mass", "publish", "both")
+	oneOf("publish.auto", p.Auto, "off", "draft", "schedule")
+	if _, err := cron.ParseStandard(p.Schedule); err != nil {
+		bad("publish.schedule", "is not a cron expression such as \"0 9 * * 1\" (Monday 09:00): %v", err)
+	}
+	if _, err := time.LoadLocation(p.Timezone); err != nil {
+		bad("publish.timezone", "is not a known time zone such as Asia/Shanghai (got %q)", p.Timezone)
+	}
+	if p.MaxPerDay < 1 {
+		bad("publish.max_per_day", "must be at least 1 (got %d)", p.MaxPerDay)
+	}
+	positive("publish.max_delay", p.MaxDelay)
+	if p.LockTTL < 2*time.Second {
+		bad("publish.lock_ttl", "must be at least 2s (got %s)", p.LockTTL)
+	}
+	positive("publish.poll_interval", p.PollInterval)
+	if len(p.ToTag) > 30 {
+		bad("publish.to_tag", "tag names are at most 30 bytes")
+	}
+	if p.Auto != "off" && !w.HasAPICredentials() {
+		bad("publish.auto", "is %q, which calls WeChat's API: set wechat.app_id and wechat.app_secret, or publish.auto: off", p.Auto)
+	}
+
+	return errors.Join(errs...)
+}
+
+func checkReply(key string, r Reply, bad func(string, string, ...any)) {
+	switch r.Type {
+	case "text":
+		if r.Text == "" {
+			bad(key+".text", "is required for a text reply")
+		}
+	case "image":
+		if r.MediaID == "" {
+			bad(key+".media_id", "is required for an image reply")
+		}
+	case "news":
+		if len(r.Articles) == 0 || len(r.Articles) > 8 {
+			bad(key+".articles", "a news reply needs 1 to 8 articles (got %d)", len(r.Articles))
+		}
+		for i, a := range r.Articles {
+			if a.Title == "" || a.URL == "" {
+				bad(fmt.Sprintf("%s.articles[%d]", key, i), "needs a title and a url")
+			}
+		}
+	default:
+		bad(key+".type", "must be one of text, news, image (got %q)", r.Type)
+	}
+}
+
+func checkMenu(menu []MenuButton, bad func(string, string, ...any)) {
+	if len(menu) > 3 {
+		bad("bot.menu", "WeChat allows at most 3 top-level buttons (got %d)", len(menu))
+	}
+	var check func(key string, b MenuButton, top bool)
+	check = func(key string, b MenuButton, top bool) {
+		limit := 16
+		if !top {
+			limit = 60
+		}
+		if b.Name == "" || len(b.Name) > limit {
+			bad(key+".name", "must be 1 to %d bytes (got %d)", limit, len(b.Name))
+		}
+		if len(b.SubButtons) > 0 {
+			if !top {
+				bad(key+".sub_buttons", "only top-level buttons may have sub-buttons")
+			}
+			if len(b.SubButtons) > 5 {
+				bad(key+".sub_buttons", "at most 5 (got %d)", len(b.SubButtons))
+			}
+			for i, s := range b.SubButtons {
+				check(fmt.Sprintf("%s.sub_buttons[%d]", key, i), s, false)
+			}
+			return
+		}
+		switch b.Type {
+		case "click":
+			if b.Key == "" || len(b.Key) > 128 {
+				bad(key+".key", "a click button needs a key of 1 to 128 bytes")
+			}
+		case "view":
+			if u, err := url.Parse(b.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+				bad(key+".url", "a view button needs an http(s) url (got %q)", b.URL)
+			}
+		default:
+			bad(key+".type", "must be click or view (got %q)", b.Type)
+		}
+	}
+	for i, b := range menu {
+		check(fmt.Sprintf("bot.menu[%d]", i), b, true)
+	}
+}

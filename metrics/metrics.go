@@ -1,0 +1,100 @@
+// Package metrics declares every Prometheus collector wxbot exports on
+// /metrics, in one place, so names and labels stay consistent across the
+// webhook, the WeChat API client, the publisher and the scheduler.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds the collectors. Build one with New and pass it down; a
+// component given nil should use Discard().
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	// WebhookLatency: seconds from request to answer, by result:
+	// reply, success (nothing to say), late (answered success, real reply
+	// sent later), duplicate, degraded, verify (URL check), forbidden,
+	// bad_request, too_large, error.
+	WebhookLatency *prometheus.HistogramVec
+	// DedupeHits counts WeChat retries recognised as such.
+	DedupeHits prometheus.Counter
+	// Replies counts replies by kind (text, news, image, success) and rule
+	// (the built-in or configured rule that produced it).
+	Replies *prometheus.CounterVec
+	// Degraded counts answers given without Redis (no dedupe, no session), by reason.
+	Degraded *prometheus.CounterVec
+	// APICalls counts WeChat API calls by endpoint and errcode ("0" for
+	// success, "http" for transport failures).
+	APICalls *prometheus.CounterVec
+	// TokenRefreshes counts access tokens fetched from WeChat (not from the cache).
+	TokenRefreshes prometheus.Counter
+	// PipelineTransitions counts issue state changes by the state entered.
+	PipelineTransitions *prometheus.CounterVec
+	// ScheduleLag is how late, in seconds, a due issue started sending.
+	ScheduleLag prometheus.Histogram
+	// CustomerMessages counts customer-service messages by purpose and result.
+	CustomerMessages *prometheus.CounterVec
+}
+
+// New creates the collectors and registers them, with the Go and process
+// collectors, on a fresh registry.
+func New() *Metrics {
+	m := build()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.WebhookLatency, m.DedupeHits, m.Replies, m.Degraded, m.APICalls,
+		m.TokenRefreshes, m.PipelineTransitions, m.ScheduleLag, m.CustomerMessages,
+	)
+	m.Registry = reg
+	return m
+}
+
+// Discard returns working collectors registered nowhere, for tests and tools.
+func Discard() *Metrics { return build() }
+
+func build() *Metrics {
+	return &Metrics{
+		WebhookLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wxbot_webhook_duration_seconds",
+			Help:    "Time to answer a WeChat webhook request, by result.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4.5, 5},
+		}, []string{"result"}),
+		DedupeHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wxbot_webhook_dedupe_hits_total",
+			Help: "WeChat retries recognised as duplicates of a message already handled.",
+		}),
+		Replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxbot_replies_total",
+			Help: "Replies to subscribers, by kind and rule.",
+		}, []string{"kind", "rule"}),
+		Degraded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxbot_webhook_degraded_total",
+			Help: "Webhook answers given in degraded mode (Redis unavailable), by reason.",
+		}, []string{"reason"}),
+		APICalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxbot_wechat_api_calls_total",
+			Help: "WeChat API calls, by endpoint and errcode.",
+		}, []string{"endpoint", "errcode"}),
+		TokenRefreshes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wxbot_wechat_token_refreshes_total",
+			Help: "Access tokens fetched from WeChat rather than from the shared cache.",
+		}),
+		PipelineTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxbot_pipeline_transitions_total",
+			Help: "Publishing pipeline state changes, by state entered.",
+		}, []string{"state"}),
+		ScheduleLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "wxbot_schedule_lag_seconds",
+			Help:    "Delay between an issue's scheduled time and the start of its broadcast.",
+			Buckets: []float64{.1, .5, 1, 2, 5, 10, 30, 60, 300, 3600},
+		}),
+		CustomerMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxbot_customer_messages_total",
+			Help: "Customer-service messages sent, by purpose (late_reply, notice) and result.",
+		}, []string{"purpose", "result"}),
+	}
+}

@@ -1,0 +1,87 @@
+package store
+
+import "strconv"
+
+// Keys builds every Redis key wxbot uses. All keys start with Prefix
+// (redis.prefix, "wxbot:" by default). The part in braces is the Redis
+// Cluster hash tag: keys that one operation touches together share it.
+//
+// Layout (P = prefix):
+//
+//	P{u:OPENID}:session             hash  chat session: pending search, page     TTL bot.session_ttl
+//	P{u:OPENID}:prefs               hash  language and topic preferences          no TTL
+//	P{u:OPENID}:dedupe:ID           str   claim, then the stored reply            TTL bot.dedupe_ttl
+//	P{archive}:issues               hash  issue number → issue JSON               no TTL
+//	P{archive}:urls                 hash  issue number → published article URLs   no TTL
+//	P{archive}:version              str   bumped on every archive change          no TTL
+//	P{qr}:campaigns                 hash  scene → campaign JSON                   no TTL
+//	P{qr}:gained:SCENE              set   openids who followed through SCENE      no TTL
+//	P{qr}:following                 set   openids following now                   no TTL
+//	P{tags}:queue                   list  pending tag operations (durable)        no TTL
+//	P{tags}:ids                     hash  tag name → WeChat tag id                no TTL
+//	P{publish}:issue:N              hash  pipeline state of issue N               no TTL
+//	P{publish}:schedule             zset  issue number → due time (unix ms)       no TTL
+//	P{publish}:leader               str   scheduler lock holder                   TTL publish.lock_ttl
+//	P{publish}:fence                str   fencing token, incremented per leader   no TTL
+//	P{publish}:msg:MSGID            str   msg_id → issue number                   no TTL
+//	P{publish}:sent:DAY             str   broadcasts sent that day (quota)        TTL 48h
+//	Ptoken:APPID                    str   shared access_token                     TTL from WeChat
+type Keys struct {
+	Prefix string
+}
+
+func (k Keys) user(openid, what string) string { return k.Prefix + "{u:" + openid + "}:" + what }
+
+// Session is a subscriber's chat session.
+func (k Keys) Session(openid string) string { return k.user(openid, "session") }
+
+// Prefs holds a subscriber's language and topic preferences.
+func (k Keys) Prefs(openid string) string { return k.user(openid, "prefs") }
+
+// Dedupe is the claim and stored reply of one WeChat message or event.
+func (k Keys) Dedupe(openid, id string) string { return k.user(openid, "dedupe:"+id) }
+
+// ArchiveIssues maps issue numbers to parsed issues.
+func (k Keys) ArchiveIssues() string { return k.Prefix + "{archive}:issues" }
+
+// ArchiveURLs maps issue numbers to their published article URLs.
+func (k Keys) ArchiveURLs() string { return k.Prefix + "{archive}:urls" }
+
+// ArchiveVersion changes whenever the archive does.
+func (k Keys) ArchiveVersion() string { return k.Prefix + "{archive}:version" }
+
+// QRCampaigns maps a scene to its recorded campaign.
+func (k Keys) QRCampaigns() string { return k.Prefix + "{qr}:campaigns" }
+
+// QRGained holds the openids that followed through a scene.
+func (k Keys) QRGained(scene string) string { return k.Prefix + "{qr}:gained:" + scene }
+
+// QRFollowing holds the openids that follow the account now.
+func (k Keys) QRFollowing() string { return k.Prefix + "{qr}:following" }
+
+// TagQueue is the durable queue of tag operations to mirror to WeChat.
+func (k Keys) TagQueue() string { return k.Prefix + "{tags}:queue" }
+
+// TagIDs maps tag names to WeChat tag ids.
+func (k Keys) TagIDs() string { return k.Prefix + "{tags}:ids" }
+
+// PublishIssue is the pipeline state of one issue.
+func (k Keys) PublishIssue(n int) string { return k.Prefix + "{publish}:issue:" + strconv.Itoa(n) }
+
+// PublishSchedule holds due issues scored by due time in unix milliseconds.
+func (k Keys) PublishSchedule() string { return k.Prefix + "{publish}:schedule" }
+
+// PublishLeader is the scheduler's leader lock.
+func (k Keys) PublishLeader() string { return k.Prefix + "{publish}:leader" }
+
+// PublishFence is the fencing counter handed to each new leader.
+func (k Keys) PublishFence() string { return k.Prefix + "{publish}:fence" }
+
+// PublishMsg maps a mass-send msg_id to its issue.
+func (k Keys) PublishMsg(msgID string) string { return k.Prefix + "{publish}:msg:" + msgID }
+
+// PublishSent counts broadcasts sent on a day (YYYY-MM-DD in publish.timezone).
+func (k Keys) PublishSent(day string) string { return k.Prefix + "{publish}:sent:" + day }
+
+// Token is the access_token shared by every replica for an AppID.
+func (k Keys) Token(appID string) string { return k.Prefix + "token:" + appID }
