@@ -1,0 +1,30 @@
+package newsletter
+
+import "fmt"
+
+// ParseError is a problem in an issue file, located at a line, phrased for
+// the editor who has to fix the file rather than for a programmer.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+// Error formats the problem as FILE:LINE: message, the form editors and
+// their tools (and the CLI's callers) expect.
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+}
+
+// Warning is something odd in an issue file that did not stop the parse:
+// text that was ignored, a date that disagrees between the languages, and so on.
+type Warning struct {
+	File string
+	Line int
+	Msg  string
+}
+
+// String formats the warning as FILE:LINE: warning: message.
+func (w Warning) String() string {
+	return fmt.Sprintf("%s:%d: warning: %s", w.File, w.Line, w.Msg)
+}

@@ -1,0 +1,701 @@
+package newsletter
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxFileSize bounds what Parse accepts. A real issue is tens of kilobytes;
+// anything near this is the wrong file.
+const MaxFileSize = 4 << 20
+
+// Parse reads one issue in the editors' Markdown export format (see
+// README "Newsletter format"). name is used only in messages. On success
+// it returns the issue and any warnings; on failure a nil issue and an error
+// joining one *ParseError per problem found, in line order.
+//
+// The format, top to bottom: a masthead (the firm-wide number "No.233", the
+// month "2021.04", the Chinese and English titles, the series number
+// "No.53"); a table of contents of section headings ("国内要闻 Domestic
+// News") each followed by its items' Chinese and English titles; the body,
+// where each section heading comes again and each item gives its Chinese
+// title, Chinese paragraphs, English title and English paragraphs; then the
+// disclaimer in Chinese and English and a footer, which is ignored. Any line
+// may carry Markdown decoration (# headings, **bold**).
+func Parse(name string, data []byte) (*Issue, []Warning, error) {
+	p := &parser{file: name}
+	if err := p.readLines(data); err != nil {
+		return nil, nil, err
+	}
+	p.parse()
+	if len(p.errs) > 0 {
+		slices.SortStableFunc(p.errs, func(a, b *ParseError) int { return cmp.Compare(a.Line, b.Line) })
+		errs := make([]error, len(p.errs))
+		for i, e := range p.errs {
+			errs[i] = e
+		}
+		return nil, p.warns, errors.Join(errs...)
+	}
+	slices.SortStableFunc(p.warns, func(a, b Warning) int { return cmp.Compare(a.Line, b.Line) })
+	return &p.issue, p.warns, nil
+}
+
+// line is one non-blank line of the file.
+type line struct {
+	num        int    // 1-based, in the file
+	raw        string // as written, without surrounding spaces
+	text       string // without Markdown decoration
+	key        string // for comparing titles, see key()
+	decorated  bool   // a # heading or wholly bold
+	afterBlank bool   // a blank line (or the start of the file) comes before it
+}
+
+// tocEntry is one item listed in the table of contents.
+type tocEntry struct {
+	zh, en       string
+	zhKey, enKey string
+	line, enLine int // of the Chinese and English titles
+	section      int // index into parser.tocSections
+	found        int // line of the item in the body, 0 until found
+}
+
+type tocSection struct {
+	zh, en, key string
+	line        int
+}
+
+type parser struct {
+	file  string
+	lines []line
+	errs  []*ParseError
+	warns []Warning
+	issue Issue
+
+	tocSections []tocSection
+	entries     []*tocEntry
+	byZH, byEN  map[string]*tocEntry
+	sectionKeys map[string]int // TOC section key → index
+}
+
+func (p *parser) errorf(line int, format string, args ...any) {
+	p.errs = append(p.errs, &ParseError{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) warnf(line int, format string, args ...any) {
+	p.warns = append(p.warns, Warning{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// readLines checks that the file is non-empty UTF-8 text and splits it into
+// its non-blank lines. The problems it finds stop the parse at once: nothing
+// else can be said about a file that is not text.
+func (p *parser) readLines(data []byte) error {
+	fail := func(line int, format string, args ...any) error {
+		return &ParseError{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)}
+	}
+	if len(data) > MaxFileSize {
+		return fail(1, "the file is %.1f MB, far more than an issue; an issue file is at most %d MB — is this the right file?",
+			float64(len(data))/(1<<20), MaxFileSize>>20)
+	}
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
+		return fail(1, "the file is saved as UTF-16 text; save it again as UTF-8")
+	}
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	num := 1
+	for i := 0; i < len(data); {
+		c := data[i]
+		switch {
+		case c == '\n':
+			num++
+			i++
+		case c < 0x20 && c != '\t' && c != '\r' && c != '\f' && c != '\v':
+			return fail(num, "this line holds binary data (control byte 0x%02X): the file is not a text file; export the issue as Markdown text (.md)", c)
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size == 1 {
+				return fail(num, "the file is not UTF-8 text (byte 0x%02X on this line); save it again as UTF-8 — it may have been saved as GBK or another encoding", c)
+			}
+			i += size
+		}
+	}
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "\n")
+	blank := true
+	for i, raw := range strings.Split(text, "\n") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			blank = true
+			continue
+		}
+		s := strip(raw)
+		p.lines = append(p.lines, line{num: i + 1, raw: raw, text: s.text, key: key(s.text), decorated: s.decorated, afterBlank: blank})
+		blank = false
+	}
+	if len(p.lines) == 0 {
+		return fail(1, "the file is empty: an issue needs a masthead (No.233, 2021.04, the titles, No.53), a table of contents and the news items")
+	}
+	return nil
+}
+
+func (p *parser) parse() {
+	start := p.findTOC()
+	end := start
+	if start < 0 {
+		end = len(p.lines)
+	}
+	p.masthead(end)
+	if start < 0 {
+		p.errorf(p.lines[len(p.lines)-1].num, "no sections found: after the masthead, the table of contents and the body must group the items under section headings in the form \"国内要闻 Domestic News\" (Chinese name, a space, English name)")
+		return
+	}
+	body, ok := p.toc(start)
+	if !ok {
+		return
+	}
+	p.body(body)
+}
+
+// findTOC returns the index of the table of contents' first section heading:
+// the first "中文 English" line followed by a Chinese title that occurs again
+// later (in the body). Without such a line it falls back to the first
+// heading-shaped line followed by Chinese text, and -1 means none.
+func (p *parser) findTOC() int {
+	count := make(map[string]int, len(p.lines))
+	for _, l := range p.lines {
+		count[l.key]++
+	}
+	first := -1
+	for i := 0; i+1 < len(p.lines); i++ {
+		if _, _, ok := splitHeading(p.lines[i].text); !ok {
+			continue
+		}
+		next := p.lines[i+1]
+		if !isChinese(next.text) {
+			continue
+		}
+		if count[next.key] >= 2 {
+			return i
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	return first
+}
+
+// masthead reads the issue numbers, month and titles from lines[:end].
+func (p *parser) masthead(end int) {
+	at := p.lines[len(p.lines)-1].num
+	if end < len(p.lines) {
+		at = p.lines[end].num
+	}
+	type number struct{ n, idx int }
+	var nums []number
+	monthIdx := -1
+	for i, l := range p.lines[:end] {
+		if n, ok := issueNumber(l.text); ok {
+			nums = append(nums, number{n, i})
+		} else if m, ok := monthLine(l.text); ok && monthIdx < 0 {
+			p.issue.Month, monthIdx = m, i
+		}
+	}
+	switch len(nums) {
+	case 0:
+		p.errorf(at, "the masthead above this line has no issue numbers: add the firm-wide newsletter number (a line like No.233) and the weekly series number (a line like No.53, after the English title)")
+	case 1:
+		p.errorf(p.lines[nums[0].idx].num, "the masthead has only one issue number (No.%d); it needs two: the firm-wide newsletter number (a line like No.233, before the month) and the weekly series number (a line like No.53, after the English title)", nums[0].n)
+	default:
+		p.issue.NewsletterNumber = nums[0].n
+		p.issue.Number = nums[len(nums)-1].n
+		if len(nums) > 2 {
+			p.warnf(p.lines[nums[1].idx].num, "the masthead has %d issue numbers; using the first (No.%d) as the newsletter number and the last (No.%d) as the series number", len(nums), nums[0].n, nums[len(nums)-1].n)
+		}
+	}
+	if monthIdx < 0 {
+		p.errorf(at, "the masthead above this line has no month: add a line like 2021.04 (year.month) after the newsletter number")
+	}
+
+	// The titles sit between the two numbers; without both, anywhere above.
+	from, to := 0, end
+	if len(nums) >= 2 {
+		from, to = nums[0].idx+1, nums[len(nums)-1].idx
+	}
+	for i := from; i < to; i++ {
+		l := p.lines[i]
+		if i == monthIdx {
+			continue
+		}
+		if _, ok := issueNumber(l.text); ok {
+			continue
+		}
+		if isChinese(l.text) {
+			p.issue.TitleZH = l.text
+		} else if hasLetter(l.text) {
+			p.issue.TitleEN = l.text
+		}
+	}
+	if p.issue.TitleZH == "" {
+		p.warnf(at, "the masthead has no Chinese title (like 立方网络安全与数据合规周报) between the two issue numbers")
+	}
+	if p.issue.TitleEN == "" {
+		p.warnf(at, "the masthead has no English title (like Weekly Cybersecurity and Data Protection Review) between the two issue numbers")
+	}
+}
+
+func hasLetter(s string) bool {
+	for _, r := range s {
+		if isASCIILetter(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// toc reads the table of contents from lines[start] and returns the index
+// where the body starts. ok is false when there is no usable table of
+// contents, after reporting why.
+func (p *parser) toc(start int) (body int, ok bool) {
+	p.byZH = map[string]*tocEntry{}
+	p.byEN = map[string]*tocEntry{}
+	p.sectionKeys = map[string]int{}
+	var pending *tocEntry // its English title comes next
+	i := start
+	for ; i < len(p.lines); i++ {
+		l := p.lines[i]
+		if pending != nil {
+			pending = nil
+			if !isChinese(l.text) {
+				e := p.entries[len(p.entries)-1]
+				e.en, e.enKey, e.enLine = l.text, l.key, l.num
+				if prev, dup := p.byEN[l.key]; dup {
+					p.errorf(l.num, "the table of contents lists the English title %q twice (also on line %d); each item needs its own title", l.text, prev.enLine)
+				} else {
+					p.byEN[l.key] = e
+				}
+				continue
+			}
+			e := p.entries[len(p.entries)-1]
+			p.errorf(e.line, "the table of contents lists %q without an English title on the line after it", e.zh)
+		}
+		if p.bodyStartsAt(i) {
+			break
+		}
+		if zh, en, ok := splitHeading(l.text); ok && i+1 < len(p.lines) && isChinese(p.lines[i+1].text) {
+			if _, dup := p.sectionKeys[l.key]; !dup {
+				p.sectionKeys[l.key] = len(p.tocSections)
+			}
+			p.tocSections = append(p.tocSections, tocSection{zh: zh, en: en, key: l.key, line: l.num})
+			continue
+		}
+		if isChinese(l.text) {
+			if endsSentence(l.text) || utf8.RuneCountInString(l.text) > 100 {
+				// Prose where titles belong: the table of contents is missing
+				// and the body has begun.
+				p.errorf(l.num, "this line reads like an item's text, but the table of contents is expected here: list each item's Chinese and English titles under the section headings before the first item")
+				return 0, false
+			}
+			e := &tocEntry{zh: l.text, zhKey: l.key, line: l.num, section: len(p.tocSections) - 1}
+			if prev, dup := p.byZH[l.key]; dup {
+				p.errorf(l.num, "the table of contents lists %q twice (also on line %d); each item needs its own title", l.text, prev.line)
+			} else {
+				p.byZH[l.key] = e
+			}
+			p.entries = append(p.entries, e)
+			pending = e
+			continue
+		}
+		p.errorf(l.num, "the table of contents lists the English title %q without a Chinese title on the line before it", l.text)
+	}
+	if pending != nil {
+		p.errorf(pending.line, "the table of contents lists %q without an English title on the line after it", pending.zh)
+	}
+	for k, s := range p.tocSections {
+		if !slices.ContainsFunc(p.entries, func(e *tocEntry) bool { return e.section == k }) {
+			p.warnf(s.line, "the table of contents lists no items under the section %q", s.zh+" "+s.en)
+		}
+	}
+	return i, true
+}
+
+// bodyStartsAt reports whether the body begins at lines[i]: a section
+// heading from the table of contents comes again, or a heading is followed
+// by a title already listed, or a listed title comes again.
+func (p *parser) bodyStartsAt(i int) bool {
+	l := p.lines[i]
+	if _, ok := p.byZH[l.key]; ok {
+		return true
+	}
+	if _, _, ok := splitHeading(l.text); !ok {
+		return false
+	}
+	if _, ok := p.sectionKeys[l.key]; ok {
+		return true
+	}
+	if i+1 < len(p.lines) {
+		_, ok := p.byZH[p.lines[i+1].key]
+		return ok
+	}
+	return false
+}
+
+// bodyState is where the body parser is.
+type bodyState int
+
+const (
+	atSection bodyState = iota // after a section heading: an item title comes next
+	inZH                       // in an item's Chinese paragraphs
+	inEN                       // in an item's English paragraphs
+	skipping                   // after an unlisted item: until the next listed title
+	inTail                     // disclaimers and footer
+)
+
+// para is a paragraph being collected.
+type para struct {
+	text string
+	line int
+}
+
+// itemRef locates the item being read and where its parts were found.
+type itemRef struct {
+	sec, item      int
+	entry          *tocEntry
+	zhLine, enLine int
+	links          [2][]para // More link targets (zh, en) with their lines
+}
+
+func (p *parser) body(start int) {
+	state := atSection
+	var (
+		cur      *itemRef
+		secLines []int // line of each body section heading
+		buf      para
+		tail     []para
+		headless bool // no section heading before the first item
+	)
+	item := func() *Item { return &p.issue.Sections[cur.sec].Items[cur.item] }
+	flush := func() {
+		if buf.text == "" {
+			return
+		}
+		switch state {
+		case inZH, inEN:
+			lang := 0
+			if state == inEN {
+				lang = 1
+			}
+			text, dests := cutMoreLinks(buf.text)
+			for _, d := range dests {
+				cur.links[lang] = append(cur.links[lang], para{linkTarget(d), buf.line})
+			}
+			if text != "" {
+				if lang == 0 {
+					item().BodyZH = append(item().BodyZH, text)
+				} else {
+					item().BodyEN = append(item().BodyEN, text)
+				}
+			}
+		case inTail:
+			tail = append(tail, buf)
+		}
+		buf = para{}
+	}
+	endItem := func() {
+		if cur != nil && state == inZH {
+			p.errorf(cur.zhLine, "the item %q has no English part: the English title %q from the table of contents (line %d) should follow its Chinese paragraphs", cur.entry.zh, cur.entry.en, cur.entry.enLine)
+		}
+		if cur != nil {
+			p.finishItem(cur)
+		}
+		cur = nil
+	}
+	newSection := func(zh, en string, line int) {
+		if n := len(p.issue.Sections); n > 0 && len(p.issue.Sections[n-1].Items) == 0 {
+			s := p.issue.Sections[n-1]
+			p.errorf(secLines[n-1], "the section %q has no items in the body", s.TitleZH+" "+s.TitleEN)
+		}
+		p.issue.Sections = append(p.issue.Sections, Section{TitleZH: zh, TitleEN: en, Items: []Item{}})
+		secLines = append(secLines, line)
+	}
+
+	for i := start; i < len(p.lines); i++ {
+		l := p.lines[i]
+
+		if zh, en, ok := splitHeading(l.text); ok && p.isBodyHeading(i) {
+			flush()
+			if state == inTail {
+				p.errorf(l.num, "the section %q comes after the disclaimer or footer (line %d); move it above the disclaimer", l.text, tail[0].line)
+				continue
+			}
+			endItem()
+			if _, listed := p.sectionKeys[l.key]; !listed {
+				p.warnf(l.num, "the section %q is not in the table of contents", l.text)
+			}
+			newSection(zh, en, l.num)
+			state = atSection
+			continue
+		}
+
+		if e, ok := p.byZH[l.key]; ok {
+			flush()
+			if state == inTail {
+				p.errorf(l.num, "the item %q comes after the disclaimer or footer (line %d); move it above the disclaimer", l.text, tail[0].line)
+				continue
+			}
+			endItem()
+			if e.found != 0 {
+				p.errorf(l.num, "the item %q appears twice in the body (also on line %d); remove one of them", l.text, e.found)
+				state = skipping
+				continue
+			}
+			e.found = l.num
+			if len(p.issue.Sections) == 0 || headless && p.tocSections[e.section].key != key(p.issue.Sections[len(p.issue.Sections)-1].TitleZH+p.issue.Sections[len(p.issue.Sections)-1].TitleEN) {
+				// No heading in the body: group items as the table of contents does.
+				if !headless {
+					p.warnf(l.num, "the body has no section heading before its first item; using the sections of the table of contents")
+				}
+				headless = true
+				s := p.tocSections[e.section]
+				newSection(s.zh, s.en, l.num)
+			}
+			sec := len(p.issue.Sections) - 1
+			if s := p.issue.Sections[sec]; !headless && e.section >= 0 && key(s.TitleZH+s.TitleEN) != p.tocSections[e.section].key {
+				t := p.tocSections[e.section]
+				p.warnf(l.num, "the item %q is under the section %q in the body but under %q in the table of contents", l.text, s.TitleZH+" "+s.TitleEN, t.zh+" "+t.en)
+			}
+			p.issue.Sections[sec].Items = append(p.issue.Sections[sec].Items, Item{TitleZH: l.text, BodyZH: []string{}, BodyEN: []string{}})
+			cur = &itemRef{sec: sec, item: len(p.issue.Sections[sec].Items) - 1, entry: e, zhLine: l.num}
+			state = inZH
+			continue
+		}
+
+		switch state {
+		case inZH:
+			if l.key == cur.entry.enKey {
+				flush()
+				item().TitleEN = l.text
+				cur.enLine = l.num
+				state = inEN
+				continue
+			}
+			if other, ok := p.byEN[l.key]; ok {
+				p.errorf(l.num, "the English title %q belongs to the item %q in the table of contents (line %d), but the Chinese part above it is %q (line %d)", l.text, other.zh, other.line, cur.entry.zh, cur.zhLine)
+				flush()
+				state = skipping
+				cur = nil
+				continue
+			}
+			if looksLikeENTitle(l) {
+				p.errorf(l.num, "the English title of %q here is %q, but the table of contents (line %d) lists %q; make the two the same", cur.entry.zh, l.text, cur.entry.enLine, cur.entry.en)
+				flush()
+				item().TitleEN = l.text
+				cur.enLine = l.num
+				state = inEN
+				continue
+			}
+		case inEN, atSection:
+			if other, ok := p.byEN[l.key]; ok {
+				p.errorf(l.num, "the English title %q appears here without its Chinese title %q (listed on line %d) above it", l.text, other.zh, other.line)
+				flush()
+				endItem()
+				state = skipping
+				continue
+			}
+			if startsTail(l) {
+				flush()
+				endItem()
+				state = inTail
+				break
+			}
+			if state == atSection || looksLikeZHTitle(l) || l.decorated && !isMoreOnly(l.raw) {
+				p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", l.text)
+				flush()
+				endItem()
+				state = skipping
+				continue
+			}
+		case skipping:
+			if !startsTail(l) {
+				continue
+			}
+			state = inTail
+		}
+
+		if l.afterBlank || buf.text == "" {
+			flush()
+			buf = para{text: l.raw, line: l.num}
+		} else {
+			buf.text = joinLines(buf.text, l.raw)
+		}
+	}
+	flush()
+	endItem()
+	if n := len(p.issue.Sections); n > 0 && len(p.issue.Sections[n-1].Items) == 0 {
+		s := p.issue.Sections[n-1]
+		p.errorf(secLines[n-1], "the section %q has no items in the body", s.TitleZH+" "+s.TitleEN)
+	}
+	for _, e := range p.entries {
+		if e.found == 0 {
+			p.errorf(e.line, "the table of contents lists %q but no item with that title follows in the body", e.zh)
+		}
+	}
+	p.tail(tail, p.lines[len(p.lines)-1].num)
+}
+
+// isBodyHeading reports a section heading in the body: one the table of
+// contents lists, or any "中文 English" line followed by a listed title.
+func (p *parser) isBodyHeading(i int) bool {
+	l := p.lines[i]
+	if _, ok := p.byZH[l.key]; ok {
+		return false
+	}
+	if _, ok := p.sectionKeys[l.key]; ok {
+		return true
+	}
+	if i+1 < len(p.lines) {
+		_, ok := p.byZH[p.lines[i+1].key]
+		return ok
+	}
+	return false
+}
+
+// finishItem fills in the item's links and date once all its paragraphs are in.
+func (p *parser) finishItem(r *itemRef) {
+	it := &p.issue.Sections[r.sec].Items[r.item]
+	links := [2]*string{&it.LinkZH, &it.LinkEN}
+	for lang, ls := range r.links {
+		for _, l := range ls {
+			if l.text == "" {
+				continue
+			}
+			if *links[lang] != "" && *links[lang] != l.text {
+				p.warnf(l.line, "the item %q has two different links (%s and %s); using the last", it.TitleZH, *links[lang], l.text)
+			}
+			*links[lang] = l.text
+		}
+	}
+	var zhDate, enDate string
+	if len(it.BodyZH) > 0 {
+		zhDate, _ = chineseDate(it.BodyZH[0])
+	}
+	if len(it.BodyEN) > 0 {
+		enDate, _ = englishDate(it.BodyEN[0])
+	}
+	it.Date = zhDate
+	if it.Date == "" {
+		it.Date = enDate
+	}
+	if zhDate != "" && enDate != "" && zhDate != enDate {
+		p.warnf(r.enLine, "the item %q is dated %s in Chinese but %s in English; using %s", it.TitleZH, zhDate, enDate, zhDate)
+	}
+	if len(it.BodyZH) == 0 {
+		p.warnf(r.zhLine, "the item %q has no Chinese paragraphs", it.TitleZH)
+	}
+	if len(it.BodyEN) == 0 && r.enLine > 0 {
+		p.warnf(r.enLine, "the item %q has no English paragraphs", it.TitleZH)
+	}
+}
+
+// tail takes the disclaimers from the paragraphs after the last item: the
+// first Chinese paragraph and the first English one. The footer (follow-us
+// lines, office list) is dropped; other leftover text gets a warning.
+func (p *parser) tail(paras []para, last int) {
+	for _, t := range paras {
+		switch {
+		case isFooterLine(t.text):
+		case isChinese(t.text) && p.issue.DisclaimerZH == "":
+			p.issue.DisclaimerZH = t.text
+		case !isChinese(t.text) && p.issue.DisclaimerEN == "" && utf8.RuneCountInString(t.text) >= 40:
+			p.issue.DisclaimerEN = t.text
+		default:
+			p.warnf(t.line, "text after the disclaimer is ignored: %q", clip(t.text, 40))
+		}
+	}
+	at := last
+	if len(paras) > 0 {
+		at = paras[0].line
+	}
+	if p.issue.DisclaimerZH == "" {
+		p.warnf(at, "no Chinese disclaimer after the last item")
+	}
+	if p.issue.DisclaimerEN == "" {
+		p.warnf(at, "no English disclaimer after the last item")
+	}
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+// startsTail reports a line that ends the items: the Chinese disclaimer or
+// the follow-us footer. A short Chinese line without a full stop is a title
+// instead (see looksLikeZHTitle).
+func startsTail(l line) bool {
+	if isFooterLine(l.text) {
+		return true
+	}
+	return isChinese(l.text) && !looksLikeZHTitle(l) && !isMoreOnly(l.raw)
+}
+
+var disclaimerWords = []string{"仅供参考", "法律意见", "免责", "不构成", "不应被看作", "不代表"}
+
+// looksLikeZHTitle reports a short Chinese line that reads like a title:
+// after an item's English paragraphs it can only be the next item's title.
+func looksLikeZHTitle(l line) bool {
+	t := l.text
+	if !isChinese(t) || endsSentence(t) || utf8.RuneCountInString(t) > 80 || strings.Contains(l.raw, "](") || isFooterLine(t) {
+		return false
+	}
+	for _, w := range disclaimerWords {
+		if strings.Contains(t, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// looksLikeENTitle reports a short English line that reads like a title:
+// in an item's Chinese paragraphs it can only be the English title.
+func looksLikeENTitle(l line) bool {
+	t := l.text
+	if isChinese(t) || !hasLetter(t) || endsSentence(t) || utf8.RuneCountInString(t) > 250 {
+		return false
+	}
+	return !strings.Contains(l.raw, "](") && !strings.HasPrefix(l.raw, "(") && !strings.HasPrefix(l.raw, "!") && !strings.HasPrefix(l.raw, "[")
+}
+
+// isMoreOnly reports a paragraph that is only a (查看更多)/(More) link.
+func isMoreOnly(raw string) bool {
+	rest, dests := cutMoreLinks(raw)
+	return len(dests) > 0 && rest == ""
+}
+
+var footerWords = []string{"扫码关注", "关注公众号", "关注我们", "长按识别", "二维码", "Subscribe to", "Follow us", "follow us", "WeChat community", "WeChat account"}
+
+// isFooterLine reports the follow-us and office lines that close an issue.
+func isFooterLine(s string) bool {
+	if endsSentence(s) {
+		return false
+	}
+	if strings.Count(s, "|") >= 2 || strings.Count(s, "｜") >= 2 {
+		return true
+	}
+	if utf8.RuneCountInString(s) > 120 {
+		return false
+	}
+	for _, w := range footerWords {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
