@@ -47,12 +47,11 @@ func Parse(name string, data []byte) (*Issue, []Warning, error) {
 
 // line is one non-blank line of the file.
 type line struct {
-	num        int    // 1-based, in the file
-	raw        string // as written, without surrounding spaces
-	text       string // without Markdown decoration
-	key        string // for comparing titles, see key()
-	decorated  bool   // a # heading or wholly bold
-	afterBlank bool   // a blank line (or the start of the file) comes before it
+	num       int    // 1-based, in the file
+	raw       string // as written, without surrounding spaces
+	text      string // without Markdown decoration
+	key       string // for comparing titles, see key()
+	decorated bool   // a # heading or wholly bold
 }
 
 // tocEntry is one item listed in the table of contents.
@@ -80,6 +79,7 @@ type parser struct {
 	entries     []*tocEntry
 	byZH, byEN  map[string]*tocEntry
 	sectionKeys map[string]int // TOC section key → index
+	count       map[string]int // how often each line key occurs in the file
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -126,16 +126,11 @@ func (p *parser) readLines(data []byte) error {
 	}
 	text := strings.ReplaceAll(string(data), "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
-	blank := true
 	for i, raw := range strings.Split(text, "\n") {
-		raw = strings.TrimSpace(raw)
-		if raw == "" {
-			blank = true
-			continue
+		if raw = strings.TrimSpace(raw); raw != "" {
+			s := strip(raw)
+			p.lines = append(p.lines, line{num: i + 1, raw: raw, text: s.text, key: key(s.text), decorated: s.decorated})
 		}
-		s := strip(raw)
-		p.lines = append(p.lines, line{num: i + 1, raw: raw, text: s.text, key: key(s.text), decorated: s.decorated, afterBlank: blank})
-		blank = false
 	}
 	if len(p.lines) == 0 {
 		return fail(1, "the file is empty: an issue needs a masthead (No.233, 2021.04, the titles, No.53), a table of contents and the news items")
@@ -166,9 +161,9 @@ func (p *parser) parse() {
 // later (in the body). Without such a line it falls back to the first
 // heading-shaped line followed by Chinese text, and -1 means none.
 func (p *parser) findTOC() int {
-	count := make(map[string]int, len(p.lines))
+	p.count = make(map[string]int, len(p.lines))
 	for _, l := range p.lines {
-		count[l.key]++
+		p.count[l.key]++
 	}
 	first := -1
 	for i := 0; i+1 < len(p.lines); i++ {
@@ -176,13 +171,10 @@ func (p *parser) findTOC() int {
 			continue
 		}
 		next := p.lines[i+1]
-		if !isChinese(next.text) {
-			continue
-		}
-		if count[next.key] >= 2 {
+		if p.count[p.lines[i].key] >= 2 && !isProse(next) || isChinese(next.text) && p.count[next.key] >= 2 {
 			return i
 		}
-		if first < 0 {
+		if first < 0 && isChinese(next.text) {
 			first = i
 		}
 	}
@@ -270,6 +262,12 @@ func (p *parser) toc(start int) (body int, ok bool) {
 		l := p.lines[i]
 		if pending != nil {
 			pending = nil
+			if isChinese(l.text) && isProse(l) {
+				// Prose where titles belong: the table of contents is missing
+				// and the body has begun.
+				p.errorf(l.num, "this line reads like an item's text, but the table of contents is expected here: list each item's Chinese and English titles under the section headings before the first item")
+				return 0, false
+			}
 			if !isChinese(l.text) {
 				e := p.entries[len(p.entries)-1]
 				e.en, e.enKey, e.enLine = l.text, l.key, l.num
@@ -286,7 +284,7 @@ func (p *parser) toc(start int) (body int, ok bool) {
 		if p.bodyStartsAt(i) {
 			break
 		}
-		if zh, en, ok := splitHeading(l.text); ok && i+1 < len(p.lines) && isChinese(p.lines[i+1].text) {
+		if zh, en, ok := splitHeading(l.text); ok && i+1 < len(p.lines) && (isChinese(p.lines[i+1].text) || p.count[l.key] >= 2) {
 			if _, dup := p.sectionKeys[l.key]; !dup {
 				p.sectionKeys[l.key] = len(p.tocSections)
 			}
@@ -294,9 +292,7 @@ func (p *parser) toc(start int) (body int, ok bool) {
 			continue
 		}
 		if isChinese(l.text) {
-			if endsSentence(l.text) || utf8.RuneCountInString(l.text) > 100 {
-				// Prose where titles belong: the table of contents is missing
-				// and the body has begun.
+			if isProse(l) {
 				p.errorf(l.num, "this line reads like an item's text, but the table of contents is expected here: list each item's Chinese and English titles under the section headings before the first item")
 				return 0, false
 			}
@@ -490,6 +486,14 @@ func (p *parser) body(start int) {
 				cur = nil
 				continue
 			}
+			if looksLikeENTitle(l) && cur.entry.enKey == "" {
+				// The table of contents lacks this English title (reported there).
+				flush()
+				item().TitleEN = l.text
+				cur.enLine = l.num
+				state = inEN
+				continue
+			}
 			if looksLikeENTitle(l) {
 				p.errorf(l.num, "the English title of %q here is %q, but the table of contents (line %d) lists %q; make the two the same", cur.entry.zh, l.text, cur.entry.enLine, cur.entry.en)
 				flush()
@@ -513,25 +517,25 @@ func (p *parser) body(start int) {
 				break
 			}
 			if state == atSection || looksLikeZHTitle(l) || l.decorated && !isMoreOnly(l.raw) {
-				p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", l.text)
+				p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", clip(l.text, 60))
 				flush()
 				endItem()
 				state = skipping
 				continue
 			}
 		case skipping:
-			if !startsTail(l) {
+			// The unlisted item's own Chinese paragraphs read like the
+			// disclaimer, so only the footer or disclaimer words end it.
+			if !isFooterLine(l.text) && !hasDisclaimerWord(l.text) {
 				continue
 			}
 			state = inTail
 		}
 
-		if l.afterBlank || buf.text == "" {
-			flush()
-			buf = para{text: l.raw, line: l.num}
-		} else {
-			buf.text = joinLines(buf.text, l.raw)
-		}
+		// Each line is a paragraph: the editors' export writes one per line,
+		// and the footer's office lists are consecutive lines.
+		flush()
+		buf = para{text: l.raw, line: l.num}
 	}
 	flush()
 	endItem()
@@ -655,12 +659,23 @@ func looksLikeZHTitle(l line) bool {
 	if !isChinese(t) || endsSentence(t) || utf8.RuneCountInString(t) > 80 || strings.Contains(l.raw, "](") || isFooterLine(t) {
 		return false
 	}
+	return !hasDisclaimerWord(t)
+}
+
+func hasDisclaimerWord(s string) bool {
 	for _, w := range disclaimerWords {
-		if strings.Contains(t, w) {
-			return false
+		if strings.Contains(s, w) {
+			return true
 		}
 	}
-	return true
+	return false
+}
+
+// isProse reports a line that reads like a paragraph rather than a title,
+// judged on its text without a trailing (More) link.
+func isProse(l line) bool {
+	rest, _ := cutMoreLinks(l.raw)
+	return rest == "" || endsSentence(rest) || utf8.RuneCountInString(rest) > 100
 }
 
 // looksLikeENTitle reports a short English line that reads like a title:

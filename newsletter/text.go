@@ -45,6 +45,12 @@ func strip(s string) stripped {
 	if label, ok := wholeLineAnchor(s); ok {
 		s = label
 	}
+	// Bold on part of a title ("**国内要闻** Domestic News") is decoration too.
+	for _, d := range []string{"**", "__"} {
+		if n := strings.Count(s, d); n >= 2 && n%2 == 0 {
+			s = strings.ReplaceAll(s, d, "")
+		}
+	}
 	out.text = strings.TrimSpace(unescape(s))
 	return out
 }
@@ -196,7 +202,7 @@ func splitHeading(s string) (zh, en string, ok bool) {
 		return "", "", false
 	}
 	en = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(rest), "|/｜·—-"))
-	if en == "" || !isASCIILetter(firstRune(en)) || utf8.RuneCountInString(en) > 60 {
+	if !hasLetter(en) || isCJK(firstRune(en)) || utf8.RuneCountInString(en) > 60 {
 		return "", "", false
 	}
 	if !isChinese(zh) || utf8.RuneCountInString(zh) > 20 {
@@ -349,18 +355,6 @@ func endsSentence(s string) bool {
 		return true
 	}
 	return false
-}
-
-// joinLines joins the lines of one Markdown paragraph: a line break between
-// two Chinese characters disappears, elsewhere it is a space.
-func joinLines(a, b string) string {
-	if a == "" {
-		return b
-	}
-	if isCJK(lastRune(a)) && isCJK(firstRune(b)) {
-		return a + b
-	}
-	return a + " " + b
 }
 
 func isCJK(r rune) bool {
