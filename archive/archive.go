@@ -1,0 +1,344 @@
+// Package archive holds the newsletter issues the chat answers from and the
+// publisher and admin pages look up: parsed from the inbox folder (or the
+// built-in examples), kept in Redis so that every replica answers alike, and
+// cached in each process as an immutable Snapshot that is swapped whenever
+// the shared version in Redis changes.
+package archive
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/store"
+)
+
+// Snapshot is one consistent view of the archive. It is never modified
+// after it is built, so readers share it without locks.
+type Snapshot struct {
+	// Version is the archive version in Redis this view was read at; 0 for a
+	// view built locally while Redis was unreachable.
+	Version int64
+	// issues are sorted newest (highest number) first.
+	issues   []*newsletter.Issue
+	byNumber map[int]*newsletter.Issue
+	urls     map[int][]string
+}
+
+// NewSnapshot builds a view from issues and published URLs. Issues with the
+// same number keep the first.
+func NewSnapshot(version int64, issues []*newsletter.Issue, urls map[int][]string) *Snapshot {
+	s := &Snapshot{Version: version, byNumber: make(map[int]*newsletter.Issue, len(issues)), urls: map[int][]string{}}
+	for _, iss := range issues {
+		if iss == nil || s.byNumber[iss.Number] != nil {
+			continue
+		}
+		s.byNumber[iss.Number] = iss
+		s.issues = append(s.issues, iss)
+	}
+	sort.SliceStable(s.issues, func(i, j int) bool { return s.issues[i].Number > s.issues[j].Number })
+	for n, u := range urls {
+		s.urls[n] = append([]string(nil), u...)
+	}
+	return s
+}
+
+// Latest is the newest issue, or nil when the archive is empty.
+func (s *Snapshot) Latest() *newsletter.Issue {
+	if s == nil || len(s.issues) == 0 {
+		return nil
+	}
+	return s.issues[0]
+}
+
+// Get returns issue n.
+func (s *Snapshot) Get(n int) (*newsletter.Issue, bool) {
+	if s == nil {
+		return nil, false
+	}
+	iss, ok := s.byNumber[n]
+	return iss, ok
+}
+
+// Recent returns up to k issues, newest first.
+func (s *Snapshot) Recent(k int) []*newsletter.Issue {
+	if s == nil || k <= 0 {
+		return nil
+	}
+	if k > len(s.issues) {
+		k = len(s.issues)
+	}
+	return s.issues[:k:k]
+}
+
+// All returns every issue, newest first. The slice must not be modified.
+func (s *Snapshot) All() []*newsletter.Issue {
+	if s == nil {
+		return nil
+	}
+	return s.issues[:len(s.issues):len(s.issues)]
+}
+
+// URLs returns the published article URLs of issue n (nil when unpublished).
+func (s *Snapshot) URLs(n int) []string {
+	if s == nil {
+		return nil
+	}
+	return s.urls[n]
+}
+
+// Len is the number of issues.
+func (s *Snapshot) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.issues)
+}
+
+// Archive is the shared archive: Redis is the truth, Current the local copy.
+type Archive struct {
+	rdb  redis.UniversalClient
+	keys store.Keys
+	log  *slog.Logger
+
+	cur atomic.Pointer[Snapshot]
+	// onChange, when set, is called with each new snapshot (the bot builds its
+	// search index there, once per change rather than per query).
+	onChange atomic.Pointer[func(*Snapshot)]
+}
+
+// New returns an empty archive over Redis; call Refresh (or Run) to load it.
+func New(rdb redis.UniversalClient, keys store.Keys, log *slog.Logger) *Archive {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &Archive{rdb: rdb, keys: keys, log: log}
+	a.cur.Store(NewSnapshot(0, nil, nil))
+	return a
+}
+
+// OnChange registers fn to run with every new snapshot, and once now.
+func (a *Archive) OnChange(fn func(*Snapshot)) {
+	a.onChange.Store(&fn)
+	fn(a.Current())
+}
+
+// Current is the latest snapshot this process has seen. Never nil.
+func (a *Archive) Current() *Snapshot { return a.cur.Load() }
+
+// Latest is the newest issue in the current snapshot.
+func (a *Archive) Latest() *newsletter.Issue { return a.Current().Latest() }
+
+// Get returns issue n from the current snapshot.
+func (a *Archive) Get(n int) (*newsletter.Issue, bool) { return a.Current().Get(n) }
+
+// Recent returns up to k issues, newest first.
+func (a *Archive) Recent(k int) []*newsletter.Issue { return a.Current().Recent(k) }
+
+// All returns every issue, newest first.
+func (a *Archive) All() []*newsletter.Issue { return a.Current().All() }
+
+// URLs returns the published article URLs of issue n.
+func (a *Archive) URLs(n int) []string { return a.Current().URLs(n) }
+
+func (a *Archive) swap(s *Snapshot) {
+	a.cur.Store(s)
+	if fn := a.onChange.Load(); fn != nil {
+		(*fn)(s)
+	}
+}
+
+// setLocal serves issues from this process while Redis cannot take them.
+func (a *Archive) setLocal(issues []*newsletter.Issue) {
+	a.swap(NewSnapshot(0, issues, a.Current().urls))
+}
+
+func issueField(n int) string { return strconv.Itoa(n) }
+
+func versionOf(v string) int64 {
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
+}
+
+func isNil(err error) bool { return errors.Is(err, redis.Nil) }
+
+func encode(iss *newsletter.Issue) (string, error) {
+	b, err := json.Marshal(iss)
+	return string(b), err
+}
+
+func urlsJSON(u []string) (string, error) {
+	b, err := json.Marshal(u)
+	return string(b), err
+}
+
+func decodeURLs(s string) (u []string, err error) {
+	err = json.Unmarshal([]byte(s), &u)
+	return u, err
+}
+
+func decodeIssue(s string) (iss *newsletter.Issue, err error) {
+	err = json.Unmarshal([]byte(s), &iss)
+	return iss, err
+}
+
+// Refresh reads the archive from Redis when its version changed since the
+// last read. The three keys are read in one MULTI so the view is consistent.
+func (a *Archive) Refresh(ctx context.Context) error {
+	ver, err := a.rdb.Get(ctx, a.keys.ArchiveVersion()).Result()
+	if err != nil && !isNil(err) {
+		return fmt.Errorf("archive: read version: %w", err)
+	}
+	if cur := a.Current(); cur.Version != 0 && versionOf(ver) == cur.Version {
+		return nil
+	}
+	if versionOf(ver) == 0 && a.Current().Len() > 0 {
+		// Nothing in Redis yet (fresh server) but issues held locally: keep them.
+		return nil
+	}
+	var verCmd *redis.StringCmd
+	var issuesCmd, urlsCmd *redis.MapStringStringCmd
+	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		verCmd = p.Get(ctx, a.keys.ArchiveVersion())
+		issuesCmd = p.HGetAll(ctx, a.keys.ArchiveIssues())
+		urlsCmd = p.HGetAll(ctx, a.keys.ArchiveURLs())
+		return nil
+	})
+	if err != nil && !isNil(err) {
+		return fmt.Errorf("archive: read: %w", err)
+	}
+	issues := make([]*newsletter.Issue, 0, len(issuesCmd.Val()))
+	for field, raw := range issuesCmd.Val() {
+		iss, err := decodeIssue(raw)
+		if err != nil || iss == nil {
+			a.log.Error("archive: skipping an undecodable issue in redis", slog.String("field", field), slog.Any("error", err))
+			continue
+		}
+		issues = append(issues, iss)
+	}
+	urls := map[int][]string{}
+	for field, raw := range urlsCmd.Val() {
+		n, err1 := strconv.Atoi(field)
+		u, err2 := decodeURLs(raw)
+		if err1 != nil || err2 != nil {
+			a.log.Error("archive: skipping undecodable urls in redis", slog.String("field", field))
+			continue
+		}
+		urls[n] = u
+	}
+	a.swap(NewSnapshot(versionOf(verCmd.Val()), issues, urls))
+	return nil
+}
+
+// Run refreshes the archive every interval until ctx ends, so a replica sees
+// what another replica's inbox loaded within one interval.
+func (a *Archive) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rctx, cancel := context.WithTimeout(ctx, interval)
+			err := a.Refresh(rctx)
+			cancel()
+			if err != nil && !failing && ctx.Err() == nil {
+				a.log.Warn("archive: refresh from redis failed; answering from the last snapshot", slog.Any("error", err))
+			}
+			failing = err != nil
+		}
+	}
+}
+
+// Replace makes issues the whole archive (the inbox is the source of truth)
+// and reports whether anything changed. Published URLs are kept. When Redis
+// is unreachable the issues still become this process's snapshot, so the
+// replica answers from them, and the error is returned for a later retry.
+func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool, error) {
+	want := make(map[string]string, len(issues))
+	for _, iss := range issues {
+		if iss == nil {
+			continue
+		}
+		if _, dup := want[issueField(iss.Number)]; dup {
+			continue
+		}
+		raw, err := encode(iss)
+		if err != nil {
+			return false, fmt.Errorf("archive: encode issue %d: %w", iss.Number, err)
+		}
+		want[issueField(iss.Number)] = raw
+	}
+	have, err := a.rdb.HGetAll(ctx, a.keys.ArchiveIssues()).Result()
+	if err != nil {
+		a.setLocal(issues)
+		return true, fmt.Errorf("archive: read issues: %w", err)
+	}
+	if sameMap(have, want) {
+		// Several replicas watching one shared inbox converge here without
+		// bumping the version again and again.
+		return false, a.Refresh(ctx)
+	}
+	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, a.keys.ArchiveIssues())
+		if len(want) > 0 {
+			args := make([]any, 0, 2*len(want))
+			for k, v := range want {
+				args = append(args, k, v)
+			}
+			p.HSet(ctx, a.keys.ArchiveIssues(), args...)
+		}
+		p.Incr(ctx, a.keys.ArchiveVersion())
+		return nil
+	})
+	if err != nil {
+		a.setLocal(issues)
+		return true, fmt.Errorf("archive: write issues: %w", err)
+	}
+	return true, a.Refresh(ctx)
+}
+
+// SetURLs records the published article URLs of issue n (the publisher calls
+// it when WeChat reports them), so the chat answers with a card linking there.
+func (a *Archive) SetURLs(ctx context.Context, number int, urls []string) error {
+	raw, err := urlsJSON(urls)
+	if err != nil {
+		return fmt.Errorf("archive: encode urls of issue %d: %w", number, err)
+	}
+	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if len(urls) == 0 {
+			p.HDel(ctx, a.keys.ArchiveURLs(), issueField(number))
+		} else {
+			p.HSet(ctx, a.keys.ArchiveURLs(), issueField(number), raw)
+		}
+		p.Incr(ctx, a.keys.ArchiveVersion())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("archive: set urls of issue %d: %w", number, err)
+	}
+	return a.Refresh(ctx)
+}
+
+func sameMap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}

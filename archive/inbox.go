@@ -1,0 +1,248 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/lifang/wxbot/newsletter"
+)
+
+// ParseFunc parses one issue file. name is used in error messages, which
+// should locate the problem (FILE:LINE: …).
+type ParseFunc func(name string, data []byte) (*newsletter.Issue, error)
+
+// FileError is an issue file that could not be loaded.
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e FileError) Error() string { return e.File + ": " + e.Err.Error() }
+
+// Loader keeps the archive in step with a folder of issue files (*.md):
+// everything is parsed at start, and again shortly after any file changes.
+type Loader struct {
+	arch  *Archive
+	fsys  fs.FS
+	dir   string // the folder on disk, "" for an embedded FS (not watched)
+	parse ParseFunc
+	log   *slog.Logger
+
+	// Debounce is how long the folder must be quiet before a reload, so an
+	// editor's save (several events) or a copied batch loads once.
+	Debounce time.Duration
+	// Resync is how often the loaded issues are written to Redis again when
+	// nothing changed on disk, which restores them after Redis lost its data.
+	Resync time.Duration
+
+	mu       sync.Mutex
+	problems []FileError
+	loaded   []*newsletter.Issue
+	synced   bool
+}
+
+// NewLoader watches dir on disk.
+func NewLoader(arch *Archive, dir string, parse ParseFunc, log *slog.Logger) *Loader {
+	l := newLoader(arch, os.DirFS(dir), parse, log)
+	l.dir = dir
+	return l
+}
+
+// NewFSLoader loads from a read-only file system, such as the examples
+// built into the binary; it is loaded once and not watched.
+func NewFSLoader(arch *Archive, fsys fs.FS, parse ParseFunc, log *slog.Logger) *Loader {
+	return newLoader(arch, fsys, parse, log)
+}
+
+func newLoader(arch *Archive, fsys fs.FS, parse ParseFunc, log *slog.Logger) *Loader {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Loader{arch: arch, fsys: fsys, parse: parse, log: log,
+		Debounce: 300 * time.Millisecond, Resync: 30 * time.Second}
+}
+
+// Problems lists the files skipped at the last load, with located errors.
+func (l *Loader) Problems() []FileError {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]FileError(nil), l.problems...)
+}
+
+// Load parses every *.md file and replaces the archive with the valid
+// issues. Invalid files are skipped and logged; a number used by two files
+// keeps the first by name. The error is only about Redis.
+func (l *Loader) Load(ctx context.Context) error {
+	issues, problems := l.parseAll()
+	l.mu.Lock()
+	l.problems, l.loaded = problems, issues
+	l.mu.Unlock()
+	for _, p := range problems {
+		l.log.Error("archive: skipping issue file", slog.String("file", p.File), slog.Any("error", p.Err))
+	}
+	changed, err := l.arch.Replace(ctx, issues)
+	l.mu.Lock()
+	l.synced = err == nil
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if changed {
+		l.log.Info("archive: loaded", slog.Int("issues", len(issues)), slog.Int("skipped", len(problems)))
+	}
+	return nil
+}
+
+func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError) {
+	var names []string
+	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if issueFile(d.Name()) {
+			names = append(names, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("read folder: %w", err)}}
+	}
+	sort.Strings(names)
+	var issues []*newsletter.Issue
+	var problems []FileError
+	seen := map[int]string{}
+	for _, name := range names {
+		shown := l.display(name)
+		data, err := fs.ReadFile(l.fsys, name)
+		if err != nil {
+			problems = append(problems, FileError{File: shown, Err: err})
+			continue
+		}
+		iss, err := l.safeParse(shown, data)
+		switch {
+		case err != nil:
+			problems = append(problems, FileError{File: shown, Err: err})
+		case iss == nil || iss.Number <= 0:
+			problems = append(problems, FileError{File: shown, Err: errors.New("no issue number (No.N) found")})
+		case seen[iss.Number] != "":
+			problems = append(problems, FileError{File: shown,
+				Err: fmt.Errorf("issue No.%d is already loaded from %s", iss.Number, seen[iss.Number])})
+		default:
+			seen[iss.Number] = shown
+			issues = append(issues, iss)
+		}
+	}
+	return issues, problems
+}
+
+// safeParse turns a parser panic into a located error: one bad file must
+// not take the archive (or the process) down.
+func (l *Loader) safeParse(name string, data []byte) (iss *newsletter.Issue, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			iss, err = nil, fmt.Errorf("parser panic: %v", r)
+		}
+	}()
+	return l.parse(name, data)
+}
+
+func (l *Loader) display(name string) string {
+	if l.dir == "" {
+		return name
+	}
+	return filepath.Join(l.dir, filepath.FromSlash(name))
+}
+
+func issueFile(name string) bool {
+	return strings.EqualFold(path.Ext(name), ".md") && !strings.HasPrefix(name, ".")
+}
+
+// Watch loads now, then reloads after changes in the folder until ctx ends.
+// Without a folder on disk it loads once and keeps the archive written to
+// Redis. It returns only when ctx ends or the folder cannot be watched.
+func (l *Loader) Watch(ctx context.Context) error {
+	if err := l.Load(ctx); err != nil {
+		l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+	}
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if l.dir != "" {
+		w, err := fsnotify.NewWatcher()
+		if err != nil {
+			return fmt.Errorf("archive: watch %s: %w", l.dir, err)
+		}
+		defer w.Close()
+		if err := w.Add(l.dir); err != nil {
+			return fmt.Errorf("archive: watch %s: %w", l.dir, err)
+		}
+		events, errs = w.Events, w.Errors
+	}
+	resync := time.NewTicker(l.Resync)
+	defer resync.Stop()
+	var debounce <-chan time.Time
+	var timer *time.Timer
+	for {
+		select {
+		case <-ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			if !issueFile(filepath.Base(ev.Name)) && ev.Name != l.dir {
+				continue
+			}
+			if timer == nil {
+				timer = time.NewTimer(l.Debounce)
+			} else {
+				timer.Reset(l.Debounce)
+			}
+			debounce = timer.C
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			l.log.Warn("archive: watch error", slog.Any("error", err))
+		case <-debounce:
+			debounce = nil
+			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
+				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+			}
+		case <-resync.C:
+			l.mu.Lock()
+			issues := l.loaded
+			l.mu.Unlock()
+			_, err := l.arch.Replace(ctx, issues)
+			l.mu.Lock()
+			wasSynced := l.synced
+			l.synced = err == nil
+			l.mu.Unlock()
+			if err != nil && wasSynced && ctx.Err() == nil {
+				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+			}
+		}
+	}
+}

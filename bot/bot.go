@@ -1,0 +1,227 @@
+// Package bot is the WeChat webhook: it verifies and decrypts each message
+// push (plaintext, compatible and safe modes), recognises WeChat's retries
+// across replicas through Redis, routes messages and events to keyword rules
+// and the built-in chat (latest issue, archive, search, topics, language),
+// and answers inside WeChat's 5-second budget — late work is answered
+// `success` at once and delivered afterwards as a customer-service message.
+// The HTTP handling is its own; silenceper/wechat contributes the message
+// types and the crypto helpers.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/metrics"
+	"github.com/lifang/wxbot/store"
+	"github.com/lifang/wxbot/wechat"
+)
+
+// Audience is told who follows, through which QR scene, and what they want
+// to receive. Implemented by subscribers.Service.
+type Audience interface {
+	// Followed is called on subscribe and on SCAN; scene is "" when the
+	// follow did not come through a parametric QR code.
+	Followed(ctx context.Context, openid, scene string) error
+	Unfollowed(ctx context.Context, openid string) error
+	// LanguageChanged: lang is "zh", "en" or "both".
+	LanguageChanged(ctx context.Context, openid, lang string) error
+	TopicChanged(ctx context.Context, openid, sectionZH string, subscribed bool) error
+}
+
+// Messenger sends customer-service messages, used for replies that missed
+// the passive-reply deadline. Implemented by the wechat adapter.
+type Messenger interface {
+	SendText(ctx context.Context, openid, text string) error
+	SendNews(ctx context.Context, openid string, articles []wechat.NewsArticle) error
+}
+
+// JobEvents receives the outcome of broadcasts. Implemented by the publisher.
+type JobEvents interface {
+	MassSendJobFinished(ctx context.Context, ev wechat.MassSendJobEvent) error
+	PublishJobFinished(ctx context.Context, ev wechat.PublishJobEvent) error
+}
+
+// Archive is where the chat finds issues. Implemented by *archive.Archive.
+type Archive interface {
+	Current() *archive.Snapshot
+}
+
+// Options are a Bot's dependencies. Audience, Messenger and JobEvents may be
+// nil (no WeChat credentials): late replies are then logged and skipped, and
+// job events logged.
+type Options struct {
+	Config    *config.Config
+	Redis     redis.UniversalClient
+	Keys      store.Keys
+	Archive   Archive
+	Audience  Audience
+	Messenger Messenger
+	JobEvents JobEvents
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	// Now is the clock (tests move it); nil means time.Now.
+	Now func() time.Time
+	// RedisTimeout bounds each Redis round trip on the hot path, so a Redis
+	// that hangs turns into a degraded answer rather than a missed deadline.
+	// Zero means 500ms. (It only cuts a hanging read when the client was built
+	// with ContextTimeoutEnabled; a refused connection fails at once anyway.)
+	RedisTimeout time.Duration
+	// LateTimeout bounds work that continues after the deadline, and the
+	// customer-service message that delivers it. Zero means 30s.
+	LateTimeout time.Duration
+}
+
+// Bot answers WeChat's message pushes. Build it with New; it is an http.Handler.
+type Bot struct {
+	cfg       config.BotConfig
+	maxBody   int64
+	window    time.Duration
+	keyring   keyring
+	rdb       redis.UniversalClient
+	keys      store.Keys
+	arch      Archive
+	audience  Audience
+	messenger Messenger
+	jobs      JobEvents
+	m         *metrics.Metrics
+	log       *slog.Logger
+	now       func() time.Time
+	redisTO   time.Duration
+	lateTO    time.Duration
+	rules     []rule
+	index     atomic.Pointer[searchIndex]
+	indexMu   sync.Mutex
+
+	late     sync.WaitGroup
+	closing  atomic.Bool
+	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
+}
+
+// New builds a Bot. The configuration must have been validated.
+func New(o Options) (*Bot, error) {
+	if o.Config == nil {
+		return nil, errors.New("bot: no configuration")
+	}
+	if o.Redis == nil {
+		return nil, errors.New("bot: no redis client")
+	}
+	if o.Archive == nil {
+		return nil, errors.New("bot: no archive")
+	}
+	if o.Config.WeChat.Token == "" {
+		return nil, errors.New("bot: wechat.token is empty: the webhook cannot verify WeChat's signatures")
+	}
+	b := &Bot{
+		cfg:       o.Config.Bot,
+		maxBody:   o.Config.HTTP.MaxBodyBytes,
+		window:    o.Config.WeChat.TimestampWindow,
+		rdb:       o.Redis,
+		keys:      o.Keys,
+		arch:      o.Archive,
+		audience:  o.Audience,
+		messenger: o.Messenger,
+		jobs:      o.JobEvents,
+		m:         o.Metrics,
+		log:       o.Log,
+		now:       o.Now,
+		redisTO:   o.RedisTimeout,
+		lateTO:    o.LateTimeout,
+	}
+	b.keyring = keyring{token: o.Config.WeChat.Token, appID: o.Config.WeChat.AppID}
+	for _, k := range []string{o.Config.WeChat.EncodingAESKey, o.Config.WeChat.PreviousEncodingAESKey} {
+		if k != "" {
+			b.keyring.keys = append(b.keyring.keys, k)
+		}
+	}
+	if b.m == nil {
+		b.m = metrics.Discard()
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	if b.redisTO <= 0 {
+		b.redisTO = 500 * time.Millisecond
+	}
+	if b.lateTO <= 0 {
+		b.lateTO = 30 * time.Second
+	}
+	if b.maxBody <= 0 {
+		b.maxBody = 1 << 20
+	}
+	if b.window <= 0 {
+		b.window = 5 * time.Minute
+	}
+	if b.cfg.Deadline <= 0 {
+		b.cfg.Deadline = 4500 * time.Millisecond
+	}
+	if b.cfg.DedupeTTL <= 0 {
+		b.cfg.DedupeTTL = 10 * time.Minute
+	}
+	if b.cfg.SessionTTL <= 0 {
+		b.cfg.SessionTTL = 30 * time.Minute
+	}
+	if b.cfg.PageSize <= 0 {
+		b.cfg.PageSize = 5
+	}
+	if b.cfg.ArchiveCount <= 0 {
+		b.cfg.ArchiveCount = 5
+	}
+	rules, err := compileRules(o.Config.Bot.Rules)
+	if err != nil {
+		return nil, err
+	}
+	b.rules = rules
+	return b, nil
+}
+
+// Close waits for late replies still being delivered, until ctx ends.
+func (b *Bot) Close(ctx context.Context) error {
+	b.closing.Store(true)
+	done := make(chan struct{})
+	go func() { b.late.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("bot: late replies still running: %w", ctx.Err())
+	}
+}
+
+// ReplyTo is the chat's answer to msg with no Redis at all: no dedupe, no
+// session, no stored preferences, no side effects. The reference server of
+// `wxbot bench` answers with it, so both servers do the same chat work.
+func (b *Bot) ReplyTo(msg *message.MixMessage) *message.Reply {
+	p := b.route(msg, nil, &userState{})
+	return p.reply
+}
+
+// snapshot returns the current archive and its search index, rebuilding the
+// index once per archive change (not per query).
+func (b *Bot) snapshot() (*archive.Snapshot, *searchIndex) {
+	snap := b.arch.Current()
+	if ix := b.index.Load(); ix != nil && ix.snap == snap {
+		return snap, ix
+	}
+	b.indexMu.Lock()
+	defer b.indexMu.Unlock()
+	if ix := b.index.Load(); ix != nil && ix.snap == snap {
+		return snap, ix
+	}
+	ix := buildIndex(snap)
+	b.index.Store(ix)
+	return snap, ix
+}

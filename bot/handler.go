@@ -1,0 +1,462 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+)
+
+// Results, the label of wxbot_webhook_duration_seconds.
+const (
+	resReply      = "reply"
+	resSuccess    = "success"
+	resLate       = "late"
+	resDuplicate  = "duplicate"
+	resDegraded   = "degraded"
+	resVerify     = "verify"
+	resForbidden  = "forbidden"
+	resBadRequest = "bad_request"
+	resTooLarge   = "too_large"
+	resError      = "error"
+)
+
+var successBody = []byte("success")
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// ServeHTTP answers WeChat: GET verifies the URL, POST carries a message.
+//
+// A panic while handling a message is recovered, logged with its stack and
+// answered `success` (HTTP 200): WeChat shows the subscriber an error for
+// any other answer and retries the same message — into the same bug — three
+// times first. The message's dedupe claim stays, so the retries get
+// `success` too.
+func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	result := resError
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("webhook: panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write(successBody)
+			result = resError
+		}
+		b.m.WebhookLatency.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	}()
+	switch r.Method {
+	case http.MethodGet:
+		result = b.verifyURL(w, r)
+	case http.MethodPost:
+		result = b.push(w, r, start)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		result = resBadRequest
+	}
+}
+
+// query holds the URL parameters WeChat signs.
+type query struct {
+	signature, timestamp, nonce, echostr string
+	encryptType, msgSignature            string
+	ts                                   int64
+}
+
+func parseQuery(raw string) query {
+	var q query
+	for raw != "" {
+		var kv string
+		if i := indexByte(raw, '&'); i >= 0 {
+			kv, raw = raw[:i], raw[i+1:]
+		} else {
+			kv, raw = raw, ""
+		}
+		k, v := kv, ""
+		if i := indexByte(kv, '='); i >= 0 {
+			k, v = kv[:i], kv[i+1:]
+		}
+		if u, err := url.QueryUnescape(v); err == nil {
+			v = u
+		}
+		switch k {
+		case "signature":
+			q.signature = v
+		case "timestamp":
+			q.timestamp = v
+		case "nonce":
+			q.nonce = v
+		case "echostr":
+			q.echostr = v
+		case "encrypt_type":
+			q.encryptType = v
+		case "msg_signature":
+			q.msgSignature = v
+		}
+	}
+	return q
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// fresh refuses timestamps outside the window. WeChat's retries resend the
+// same timestamp, nonce and signature, so inside the window a replay looks
+// exactly like a retry and the dedupe answers it (same reply, no second side
+// effect); outside the window it is refused here.
+func (b *Bot) fresh(q *query) bool {
+	ts, err := strconv.ParseInt(q.timestamp, 10, 64)
+	if err != nil {
+		return false
+	}
+	q.ts = ts
+	d := b.now().Sub(time.Unix(ts, 0))
+	return d <= b.window && d >= -b.window
+}
+
+func (b *Bot) verifyURL(w http.ResponseWriter, r *http.Request) string {
+	q := parseQuery(r.URL.RawQuery)
+	if q.signature == "" || !b.keyring.verify(q.signature, q.timestamp, q.nonce) || !b.fresh(&q) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return resForbidden
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, q.echostr)
+	return resVerify
+}
+
+// inbound is one verified, decrypted message and how to answer it.
+type inbound struct {
+	msg       *message.MixMessage
+	raw       []byte // decrypted plaintext, for event fields MixMessage lacks
+	encrypted bool
+	keyIdx    int
+	json      bool
+	q         query
+	start     time.Time
+}
+
+func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) string {
+	q := parseQuery(r.URL.RawQuery)
+	aes := q.encryptType == "aes"
+	// The plaintext signature covers only the query: check it before reading.
+	if (!aes && (q.signature == "" || !b.keyring.verify(q.signature, q.timestamp, q.nonce))) || (aes && q.msgSignature == "") {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return resForbidden
+	}
+	if !b.fresh(&q) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return resForbidden
+	}
+	if r.ContentLength > b.maxBody {
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return resTooLarge
+	}
+	bufp := bufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bufp) <= 64<<10 {
+			*bufp = (*bufp)[:0]
+			bufPool.Put(bufp)
+		}
+	}()
+	body, err := readBody(w, r, (*bufp)[:0], b.maxBody)
+	*bufp = body
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return resTooLarge
+		}
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return resBadRequest
+	}
+
+	in := inbound{q: q, start: start}
+	plain := body
+	if aes {
+		env, err := parseEnvelope(body)
+		if err != nil {
+			return b.refuse(w, err)
+		}
+		switch {
+		case !b.keyring.verify(q.msgSignature, q.timestamp, q.nonce, env.Encrypt):
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return resForbidden
+		case !b.keyring.canDecrypt() && env.Plain && q.signature != "" && b.keyring.verify(q.signature, q.timestamp, q.nonce):
+			// Compatible mode with no AES key configured here: the plaintext
+			// copy is all we can read, authenticated as in plaintext mode.
+		default:
+			dec, idx, err := b.keyring.decrypt(env.Encrypt)
+			if err != nil {
+				return b.refuse(w, err)
+			}
+			plain, in.keyIdx, in.encrypted, in.json = dec, idx, true, env.JSON
+		}
+	}
+	msg, err := parseMessage(plain)
+	if err != nil {
+		return b.refuse(w, err)
+	}
+	if msg.FromUserName == "" || msg.MsgType == "" {
+		return b.refuse(w, errMalformed)
+	}
+	in.msg, in.raw = msg, plain
+	if !in.encrypted {
+		in.json = isJSON(plain)
+	}
+	out := b.exchange(r.Context(), &in)
+	b.write(w, &in, out.payload)
+	return out.result
+}
+
+func (b *Bot) refuse(w http.ResponseWriter, err error) string {
+	// The error names what was wrong, never the content.
+	b.log.Warn("webhook: bad request", slog.Any("error", err))
+	http.Error(w, "bad request", http.StatusBadRequest)
+	return resBadRequest
+}
+
+// readBody reads at most limit bytes into buf.
+func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) ([]byte, error) {
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// write sends the plaintext reply payload, sealed in safe and compatible
+// modes; nil means `success`, which WeChat accepts unencrypted in every mode.
+func (b *Bot) write(w http.ResponseWriter, in *inbound, payload []byte) {
+	h := w.Header()
+	if payload == nil {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write(successBody)
+		return
+	}
+	if in.encrypted {
+		bufp := bufPool.Get().(*[]byte)
+		sealed, err := b.keyring.seal((*bufp)[:0], payload, in.keyIdx, in.q.ts, in.q.nonce, in.json)
+		if err != nil {
+			b.log.Error("webhook: encrypt reply", slog.Any("error", err))
+			h.Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write(successBody)
+			bufPool.Put(bufp)
+			return
+		}
+		payload = sealed
+		defer func() { *bufp = sealed[:0]; bufPool.Put(bufp) }()
+	}
+	if in.json {
+		h.Set("Content-Type", "application/json; charset=utf-8")
+	} else {
+		h.Set("Content-Type", "application/xml; charset=utf-8")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(payload)))
+	_, _ = w.Write(payload)
+}
+
+// outcome is what a request answers: a plaintext payload (nil: success).
+type outcome struct {
+	payload []byte
+	result  string
+}
+
+// exchange runs the work with the deadline. The work goes on in its own
+// goroutine; when the deadline passes first, the request answers `success`
+// and the work, on finishing, delivers its reply as a customer-service message.
+func (b *Bot) exchange(ctx context.Context, in *inbound) outcome {
+	ex := &lateness{}
+	done := make(chan outcome, 1)
+	b.late.Add(1)
+	// The work outlives the request when it is late: detach it from the
+	// request's cancellation, but bound it.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.Deadline+b.lateTO)
+	go func() {
+		defer b.late.Done()
+		defer cancel()
+		done <- b.work(wctx, in, ex)
+	}()
+	remaining := b.cfg.Deadline - time.Since(in.start)
+	timer := time.NewTimer(remaining)
+	select {
+	case o := <-done:
+		timer.Stop()
+		return o
+	case <-timer.C:
+		if ex.markLate() {
+			return outcome{result: resLate}
+		}
+		return <-done
+	}
+}
+
+// lateness decides, once, whether the work finished in time.
+type lateness struct{ state atomic.Int32 }
+
+func (l *lateness) markLate() bool   { return l.state.CompareAndSwap(0, 1) }
+func (l *lateness) markInTime() bool { return l.state.CompareAndSwap(0, 2) }
+
+// work is one message's whole handling: claim, route, side effects, store.
+func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
+	msg := in.msg
+	openid := string(msg.FromUserName)
+	key := b.keys.Dedupe(openid, dedupeID(msg))
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("webhook: panic while handling a message", slog.String("openid", openid),
+				slog.String("msg_type", string(msg.MsgType)), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			// Retries of this message get success rather than the same panic.
+			sctx, cancel := context.WithTimeout(ctx, b.redisTO)
+			_ = b.rdb.Set(sctx, key, markSuccess, b.cfg.DedupeTTL).Err()
+			cancel()
+			o = outcome{result: resError}
+			ex.markInTime()
+		}
+	}()
+
+	st, claimErr := b.claim(ctx, key, openid, wantsSession(msg))
+	degraded := claimErr != nil
+	if degraded {
+		b.redisFailed("claim", claimErr)
+	} else {
+		b.redisOK()
+		if !st.won {
+			return b.duplicate(ctx, key, st.existing, in)
+		}
+	}
+
+	p := b.route(msg, in.raw, st)
+	if degraded && p.changesState {
+		p = b.cannotSave(p)
+	}
+	b.runEffects(ctx, openid, p.effects)
+
+	var payload []byte
+	if p.reply != nil {
+		var err error
+		now := b.now().Unix()
+		if in.json {
+			payload, err = appendReplyJSON(nil, p.reply, openid, string(msg.ToUserName), now)
+		} else {
+			payload, err = appendReplyXML(make([]byte, 0, 512), p.reply, openid, string(msg.ToUserName), now)
+		}
+		if err != nil {
+			b.log.Error("webhook: encode reply", slog.Any("error", err))
+			p.reply, payload = nil, nil
+		}
+	}
+	if !degraded {
+		if err := b.finish(ctx, key, openid, payload, &p); err != nil {
+			degraded = true
+			b.redisFailed("store", err)
+		}
+	}
+	kind := replyKind(p.reply)
+	b.m.Replies.WithLabelValues(kind, p.rule).Inc()
+
+	if !ex.markInTime() {
+		b.deliverLate(ctx, key, openid, p.reply, degraded)
+		return outcome{result: resLate}
+	}
+	switch {
+	case degraded:
+		return outcome{payload: payload, result: resDegraded}
+	case payload == nil:
+		return outcome{result: resSuccess}
+	default:
+		return outcome{payload: payload, result: resReply}
+	}
+}
+
+// deliverLate sends a reply that missed the deadline as a customer-service
+// message, and makes retries of the message answer `success` (the subscriber
+// already has, or will get, the reply).
+func (b *Bot) deliverLate(ctx context.Context, key, openid string, reply *message.Reply, degraded bool) {
+	if !degraded {
+		sctx, cancel := context.WithTimeout(ctx, b.redisTO)
+		_ = b.rdb.Set(sctx, key, markSuccess, b.cfg.DedupeTTL).Err()
+		cancel()
+	}
+	if reply == nil {
+		return
+	}
+	if b.messenger == nil {
+		b.m.CustomerMessages.WithLabelValues("late_reply", "skipped").Inc()
+		b.log.Warn("webhook: reply missed the deadline and no WeChat credentials are configured to send it later; skipped",
+			slog.String("openid", openid))
+		return
+	}
+	var err error
+	switch d := reply.MsgData.(type) {
+	case *message.Text:
+		err = b.messenger.SendText(ctx, openid, string(d.Content))
+	case *message.News:
+		err = b.messenger.SendNews(ctx, openid, newsArticles(d))
+	default:
+		b.m.CustomerMessages.WithLabelValues("late_reply", "skipped").Inc()
+		b.log.Warn("webhook: late reply of this kind cannot be sent as a customer-service message; skipped",
+			slog.String("openid", openid), slog.String("kind", string(reply.MsgType)))
+		return
+	}
+	if err != nil {
+		b.m.CustomerMessages.WithLabelValues("late_reply", "failed").Inc()
+		b.log.Error("webhook: send late reply", slog.String("openid", openid), slog.Any("error", err))
+		return
+	}
+	b.m.CustomerMessages.WithLabelValues("late_reply", "sent").Inc()
+}
+
+// redisFailed counts a degraded answer and logs the first failure of an outage.
+func (b *Bot) redisFailed(reason string, err error) {
+	b.m.Degraded.WithLabelValues(reason).Inc()
+	if b.degraded.CompareAndSwap(false, true) {
+		b.log.Error("webhook: redis unavailable; answering without dedupe, sessions or preferences",
+			slog.String("step", reason), slog.Any("error", err))
+	}
+}
+
+func (b *Bot) redisOK() {
+	if b.degraded.Load() && b.degraded.CompareAndSwap(true, false) {
+		b.log.Info("webhook: redis available again")
+	}
+}
+
+func (b *Bot) runEffects(ctx context.Context, openid string, effects []effect) {
+	for _, e := range effects {
+		if err := e.run(ctx); err != nil {
+			b.log.Error("webhook: "+e.name, slog.String("openid", openid), slog.Any("error", err))
+		}
+	}
+}
+
+func replyKind(r *message.Reply) string {
+	if r == nil {
+		return "success"
+	}
+	return string(r.MsgType)
+}

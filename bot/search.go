@@ -1,0 +1,255 @@
+package bot
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/newsletter"
+)
+
+// Search runs over every item of every archived issue, both languages at
+// once. Chinese has no spaces, so Chinese text is indexed as overlapping
+// character pairs (bigrams: 人脸识别 → 人脸 脸识 识别) and single characters
+// (for one-character queries); other text as lower-cased words, with a
+// plural "s" dropped (fines → fine). An item matches when it holds every
+// token of the query; when none does, items holding at least half of them.
+// Items whose title matches rank above items matching only in the body,
+// then newer issues first, then the order in the issue.
+
+const (
+	inTitle uint8 = 1 << iota
+	inBody
+)
+
+type posting struct {
+	doc   int32
+	where uint8
+}
+
+type searchDoc struct {
+	issue int
+	item  *newsletter.Item
+}
+
+// searchIndex is built once per archive snapshot.
+type searchIndex struct {
+	snap  *archive.Snapshot
+	docs  []searchDoc
+	terms map[string][]posting
+}
+
+// maxQueryTokens bounds the work one message can cause.
+const maxQueryTokens = 32
+
+var markdownLinkTarget = regexp.MustCompile(`\]\([^)]*\)`)
+
+func buildIndex(snap *archive.Snapshot) *searchIndex {
+	ix := &searchIndex{snap: snap, terms: map[string][]posting{}}
+	for _, iss := range snap.All() {
+		for si := range iss.Sections {
+			for ii := range iss.Sections[si].Items {
+				it := &iss.Sections[si].Items[ii]
+				doc := int32(len(ix.docs))
+				ix.docs = append(ix.docs, searchDoc{issue: iss.Number, item: it})
+				add := func(tok string, where uint8) {
+					ps := ix.terms[tok]
+					if n := len(ps); n > 0 && ps[n-1].doc == doc {
+						ps[n-1].where |= where
+						return
+					}
+					ix.terms[tok] = append(ps, posting{doc: doc, where: where})
+				}
+				for _, s := range []string{it.TitleZH, it.TitleEN} {
+					tokenize(s, true, func(t string) { add(t, inTitle) })
+				}
+				for _, paras := range [][]string{it.BodyZH, it.BodyEN} {
+					for _, s := range paras {
+						s = markdownLinkTarget.ReplaceAllString(s, "]")
+						tokenize(s, true, func(t string) { add(t, inBody) })
+					}
+				}
+			}
+		}
+	}
+	return ix
+}
+
+// tokenize calls emit for each token of s. When indexing, every Chinese
+// character is also emitted alone; a query emits a lone character only for a
+// one-character run, so longer queries match by pairs.
+func tokenize(s string, indexing bool, emit func(string)) {
+	var han []rune
+	var word []rune
+	flushHan := func() {
+		switch {
+		case len(han) == 1:
+			emit(string(han))
+		case len(han) > 1:
+			for i := 0; i+1 < len(han); i++ {
+				emit(string(han[i : i+2]))
+			}
+			if indexing {
+				for _, r := range han {
+					emit(string(r))
+				}
+			}
+		}
+		han = han[:0]
+	}
+	flushWord := func() {
+		if len(word) > 0 {
+			emit(stem(string(word)))
+		}
+		word = word[:0]
+	}
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			flushWord()
+			han = append(han, r)
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			flushHan()
+			word = append(word, unicode.ToLower(r))
+		default:
+			flushHan()
+			flushWord()
+		}
+	}
+	flushHan()
+	flushWord()
+}
+
+// stem drops a plural "s" so "fines" finds "fine" and the reverse.
+func stem(w string) string {
+	if len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") {
+		return w[:len(w)-1]
+	}
+	return w
+}
+
+type hit struct {
+	doc      int32
+	matched  int
+	inTitles int
+}
+
+// search returns the matching items, best first.
+func (ix *searchIndex) search(q string) []hit {
+	var toks []string
+	seen := map[string]bool{}
+	tokenize(q, false, func(t string) {
+		if !seen[t] && len(toks) < maxQueryTokens {
+			seen[t] = true
+			toks = append(toks, t)
+		}
+	})
+	if len(toks) == 0 {
+		return nil
+	}
+	acc := map[int32]*hit{}
+	for _, t := range toks {
+		for _, p := range ix.terms[t] {
+			h := acc[p.doc]
+			if h == nil {
+				h = &hit{doc: p.doc}
+				acc[p.doc] = h
+			}
+			h.matched++
+			if p.where&inTitle != 0 {
+				h.inTitles++
+			}
+		}
+	}
+	need := len(toks)
+	full := false
+	for _, h := range acc {
+		if h.matched == need {
+			full = true
+			break
+		}
+	}
+	if !full {
+		need = (len(toks) + 1) / 2
+	}
+	out := make([]hit, 0, len(acc))
+	for _, h := range acc {
+		if h.matched >= need {
+			out = append(out, *h)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.matched != b.matched {
+			return a.matched > b.matched
+		}
+		if (a.inTitles > 0) != (b.inTitles > 0) {
+			return a.inTitles > 0
+		}
+		if a.inTitles != b.inTitles {
+			return a.inTitles > b.inTitles
+		}
+		ia, ib := ix.docs[a.doc].issue, ix.docs[b.doc].issue
+		if ia != ib {
+			return ia > ib
+		}
+		return a.doc < b.doc
+	})
+	return out
+}
+
+// search answers a query with page `page` of its results and remembers
+// the query in the session for "下一页"/"more".
+func (b *Bot) search(snap *archive.Snapshot, ix *searchIndex, query string, page int, lang string) plan {
+	query = cutText(strings.TrimSpace(query), 200)
+	hits := ix.search(query)
+	if len(hits) == 0 {
+		return textPlan("search", tr(lang,
+			"没有找到与“"+query+"”相关的内容。换个关键词试试，或回复“帮助”。",
+			"Nothing found for “"+query+"”. Try other keywords, or reply “help”."))
+	}
+	size := b.cfg.PageSize
+	pages := (len(hits) + size - 1) / size
+	if page > pages {
+		page = pages
+	}
+	var sb strings.Builder
+	sb.WriteString(tr(lang,
+		fmt.Sprintf("“%s”：共 %d 条（第 %d/%d 页）", query, len(hits), page, pages),
+		fmt.Sprintf("“%s”: %d results (page %d/%d)", query, len(hits), page, pages)))
+	sb.WriteString("\n")
+	for _, h := range hits[(page-1)*size : min(page*size, len(hits))] {
+		d := ix.docs[h.doc]
+		fmt.Fprintf(&sb, "No.%d · %s\n", d.issue, itemTitle(*d.item, lang))
+	}
+	if page < pages {
+		sb.WriteString(tr(lang, "\n回复“下一页”查看更多，回复期号查看该期。", "\nReply “more” for the next page, or an issue number to see it."))
+	} else {
+		sb.WriteString(tr(lang, "\n回复期号查看该期。", "\nReply with an issue number to see it."))
+	}
+	p := textPlan("search", sb.String())
+	p.session = &session{query: query, page: page}
+	return p
+}
+
+// more shows the next page of the session's search.
+func (b *Bot) more(snap *archive.Snapshot, ix *searchIndex, st *userState, lang string) plan {
+	q := st.session[sessQuery]
+	if q == "" {
+		return textPlan("more", tr(lang, "没有正在进行的搜索。请先回复关键词，如 GDPR。",
+			"There is no search to continue. Reply with keywords first, e.g. GDPR."))
+	}
+	page, _ := strconv.Atoi(st.session[sessPage])
+	hits := ix.search(q)
+	if page*b.cfg.PageSize >= len(hits) {
+		p := textPlan("more", tr(lang, "没有更多结果了。", "No more results."))
+		return p
+	}
+	p := b.search(snap, ix, q, page+1, lang)
+	p.rule = "more"
+	return p
+}
