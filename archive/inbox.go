@@ -19,9 +19,9 @@ import (
 	"github.com/lifang/wxbot/newsletter"
 )
 
-// ParseFunc parses one issue file. name is used in error messages, which
-// should locate the problem (FILE:LINE: …).
-type ParseFunc func(name string, data []byte) (*newsletter.Issue, error)
+// ParseFunc parses one issue file; newsletter.Parse is one. name is used in
+// error messages, which locate the problem (FILE:LINE: …).
+type ParseFunc func(name string, data []byte) (*newsletter.Issue, []newsletter.Warning, error)
 
 // FileError is an issue file that could not be loaded.
 type FileError struct {
@@ -29,7 +29,14 @@ type FileError struct {
 	Err  error
 }
 
-func (e FileError) Error() string { return e.File + ": " + e.Err.Error() }
+// Error is the parser's located message (FILE:LINE: …), or FILE: message.
+func (e FileError) Error() string {
+	msg := e.Err.Error()
+	if strings.HasPrefix(msg, e.File+":") {
+		return msg
+	}
+	return e.File + ": " + msg
+}
 
 // Loader keeps the archive in step with a folder of issue files (*.md):
 // everything is parsed at start, and again shortly after any file changes.
@@ -161,7 +168,11 @@ func (l *Loader) safeParse(name string, data []byte) (iss *newsletter.Issue, err
 			iss, err = nil, fmt.Errorf("parser panic: %v", r)
 		}
 	}()
-	return l.parse(name, data)
+	iss, warnings, err := l.parse(name, data)
+	for _, w := range warnings {
+		l.log.Warn("archive: issue file warning", slog.String("warning", w.String()))
+	}
+	return iss, err
 }
 
 func (l *Loader) display(name string) string {
