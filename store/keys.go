@@ -26,6 +26,7 @@ import "strconv"
 //	P{publish}:msg:MSGID            str   msg_id → issue number                   no TTL
 //	P{publish}:sent:DAY             str   broadcasts sent that day (quota)        TTL 48h
 //	Ptoken:APPID                    str   shared access_token                     TTL from WeChat
+//	Ptoken:APPID:lock               str   replica fetching a new access_token     TTL 30s
 type Keys struct {
 	Prefix string
 }
@@ -85,3 +86,6 @@ func (k Keys) PublishSent(day string) string { return k.Prefix + "{publish}:sent
 
 // Token is the access_token shared by every replica for an AppID.
 func (k Keys) Token(appID string) string { return k.Prefix + "token:" + appID }
+
+// TokenLock is held by the one replica fetching a new access_token.
+func (k Keys) TokenLock(appID string) string { return k.Prefix + "token:" + appID + ":lock" }

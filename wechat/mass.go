@@ -1,0 +1,158 @@
+package wechat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/silenceper/wechat/v2/officialaccount/broadcast"
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+)
+
+// MassSend is a mass send of a draft (msgtype mpnews).
+type MassSend struct {
+	MediaID string // the draft's media_id
+	// ToAll sends to every follower; otherwise to the followers with TagID.
+	ToAll             bool
+	TagID             int
+	SendIgnoreReprint bool
+	// ClientMsgID (≤ 64 bytes) makes the send exactly-once: WeChat refuses a
+	// second send with the same id for 24 h and answers the original
+	// msg_id. With it, a lost answer is retried; without it, never.
+	ClientMsgID string
+}
+
+// MassResult is WeChat's answer to a mass send.
+type MassResult struct {
+	MsgID     int64
+	MsgDataID int64
+	// Duplicate is true when WeChat answered 45065: this clientmsgid was
+	// already sent within 24 h. The send happened (once); MsgID is the
+	// original's when WeChat includes it (0 otherwise).
+	Duplicate bool
+}
+
+type massAnswer struct {
+	MsgID     flexString `json:"msg_id"`
+	MsgDataID flexString `json:"msg_data_id"`
+}
+
+// SendAll broadcasts a draft (message/mass/sendall, with clientmsgid, which
+// the SDK lacks). 45065 is not an error: it returns the original msg_id
+// with Duplicate set, so a retry after a crash or a lost answer is treated
+// as already sent. 45066 (same clientmsgid retried too fast) is returned as
+// an *APIError: try again a minute later with the same id.
+func (c *Client) SendAll(ctx context.Context, s MassSend) (MassResult, error) {
+	if s.MediaID == "" {
+		return MassResult{}, errors.New("wechat: mass send: no media_id")
+	}
+	filter := map[string]any{"is_to_all": s.ToAll}
+	if !s.ToAll {
+		filter["tag_id"] = s.TagID
+	}
+	body := map[string]any{
+		"filter":              filter,
+		"mpnews":              map[string]string{"media_id": s.MediaID},
+		"msgtype":             "mpnews",
+		"send_ignore_reprint": boolInt(s.SendIgnoreReprint),
+	}
+	ep := epSendAllBare
+	if s.ClientMsgID != "" {
+		body["clientmsgid"] = s.ClientMsgID
+		ep = epSendAll
+	}
+	var ans massAnswer
+	err := c.postJSON(ctx, ep, body, &ans)
+	res := MassResult{MsgID: parseInt(ans.MsgID), MsgDataID: parseInt(ans.MsgDataID)}
+	if IsCode(err, CodeClientMsgIDUsed) {
+		res.Duplicate = true
+		c.log.Info("wechat: mass send already done for this clientmsgid",
+			"clientmsgid", s.ClientMsgID, "msg_id", res.MsgID)
+		return res, nil
+	}
+	if err != nil {
+		return MassResult{}, fmt.Errorf("wechat: mass send draft %s: %w", s.MediaID, err)
+	}
+	return res, nil
+}
+
+// Preview sends a draft to one follower's phone (message/mass/preview).
+// Each preview uses a fresh SDK broadcast object: Preview() sets a sticky
+// flag on the object it is called on. Not retried after a lost answer.
+func (c *Client) Preview(ctx context.Context, openID, mediaID string) (int64, error) {
+	if openID == "" || mediaID == "" {
+		return 0, errors.New("wechat: preview: openid and media_id are required")
+	}
+	var msgID int64
+	err := c.sdkCall(ctx, epPreview, func() error {
+		res, err := broadcast.NewBroadcast(c.sdk).Preview().
+			SendNews(&broadcast.User{OpenID: []string{openID}}, mediaID, false)
+		if res != nil {
+			msgID = res.MsgID
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("wechat: preview draft %s to %s: %w", mediaID, openID, err)
+	}
+	return msgID, nil
+}
+
+// MassStatus returns the state of a mass send (message/mass/get):
+// SEND_SUCCESS, SENDING, SEND_FAIL or DELETE.
+func (c *Client) MassStatus(ctx context.Context, msgID int64) (string, error) {
+	var status string
+	err := c.sdkCall(ctx, epMassGet, func() error {
+		res, err := broadcast.NewBroadcast(c.sdk).GetMassStatus(strconv.FormatInt(msgID, 10))
+		if res != nil {
+			status = res.MsgStatus
+		}
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("wechat: mass send %d status: %w", msgID, err)
+	}
+	return status, nil
+}
+
+// SendText sends a customer-service text message. WeChat allows it within
+// 48 h of the follower's last message (45015 after that, 45047 past the
+// quota). Not retried after a lost answer: the follower would read it twice.
+func (c *Client) SendText(ctx context.Context, openID, text string) error {
+	err := c.sdkCall(ctx, epCustomSend, func() error {
+		return c.custom.Send(message.NewCustomerTextMessage(openID, text))
+	})
+	if err != nil {
+		return fmt.Errorf("wechat: customer-service text to %s: %w", openID, err)
+	}
+	return nil
+}
+
+// SendNews sends a customer-service news message (one article card).
+func (c *Client) SendNews(ctx context.Context, openID string, a NewsArticle) error {
+	msg := &message.CustomerMessage{
+		ToUser:  openID,
+		Msgtype: message.MsgTypeNews,
+		News: &message.MediaNews{Articles: []message.MediaArticles{{
+			Title: a.Title, Description: a.Description, URL: a.URL, Picurl: a.PicURL,
+		}}},
+	}
+	err := c.sdkCall(ctx, epCustomSend, func() error { return c.custom.Send(msg) })
+	if err != nil {
+		return fmt.Errorf("wechat: customer-service news to %s: %w", openID, err)
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func parseInt(f flexString) int64 {
+	n, _ := strconv.ParseInt(string(f), 10, 64)
+	return n
+}
