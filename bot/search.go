@@ -187,11 +187,10 @@ func (ix *searchIndex) search(q string) []hit {
 		if a.matched != b.matched {
 			return a.matched > b.matched
 		}
-		if (a.inTitles > 0) != (b.inTitles > 0) {
-			return a.inTitles > 0
-		}
-		if a.inTitles != b.inTitles {
-			return a.inTitles > b.inTitles
+		// A title hit holds every matched token in the title; a title that
+		// shares a word or two with the query is not one.
+		if ta, tb := a.inTitles == a.matched, b.inTitles == b.matched; ta != tb {
+			return ta
 		}
 		ia, ib := ix.docs[a.doc].issue, ix.docs[b.doc].issue
 		if ia != ib {
