@@ -144,8 +144,9 @@ func scrub(s string) string { return secretParams.ReplaceAllString(s, "$1=REDACT
 
 // sdkCode recovers errcode and errmsg from the SDK errors that format them
 // into a string instead of returning *util.CommonError (v2.1.10:
-// AddMaterial, GetQRTicket, GetMenu, GetUserInfo, customer Send, tags).
-var sdkCode = regexp.MustCompile(`errcode=(-?\d+)\s*,\s*errmsg=(.*)$`)
+// AddMaterial, GetQRTicket (which says errormsg), GetMenu, GetUserInfo,
+// customer Send, CreateTag).
+var sdkCode = regexp.MustCompile(`errcode=(-?\d+)\s*,\s*err(?:or)?msg=(.*)$`)
 
 // statusCode recovers the HTTP status from util's "statusCode=502" errors.
 var statusCode = regexp.MustCompile(`statusCode=(\d+)`)

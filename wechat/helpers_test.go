@@ -189,3 +189,16 @@ func sep(endpoint string) string {
 	}
 	return "?"
 }
+
+func httpGetJSON(u string) (int, error) {
+	resp, err := http.Get(u)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		ErrCode int `json:"errcode"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ans)
+	return ans.ErrCode, err
+}
