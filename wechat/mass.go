@@ -129,15 +129,20 @@ func (c *Client) SendText(ctx context.Context, openID, text string) error {
 	return nil
 }
 
-// SendNews sends a customer-service news message (one article card).
-func (c *Client) SendNews(ctx context.Context, openID string, a NewsArticle) error {
-	msg := &message.CustomerMessage{
-		ToUser:  openID,
-		Msgtype: message.MsgTypeNews,
-		News: &message.MediaNews{Articles: []message.MediaArticles{{
-			Title: a.Title, Description: a.Description, URL: a.URL, Picurl: a.PicURL,
-		}}},
+// SendNews sends a customer-service news message. WeChat takes one
+// article per message (more: errcode 45008); the articles are passed
+// through as given so the caller sees that refusal rather than a silent cut.
+func (c *Client) SendNews(ctx context.Context, openID string, articles []NewsArticle) error {
+	if len(articles) == 0 {
+		return errors.New("wechat: customer-service news: no article")
 	}
+	news := &message.MediaNews{}
+	for _, a := range articles {
+		news.Articles = append(news.Articles, message.MediaArticles{
+			Title: a.Title, Description: a.Description, URL: a.URL, Picurl: a.PicURL,
+		})
+	}
+	msg := &message.CustomerMessage{ToUser: openID, Msgtype: message.MsgTypeNews, News: news}
 	err := c.sdkCall(ctx, epCustomSend, func() error { return c.custom.Send(msg) })
 	if err != nil {
 		return fmt.Errorf("wechat: customer-service news to %s: %w", openID, err)

@@ -152,10 +152,11 @@ func TestSandboxValidation(t *testing.T) {
 		{"customer text to a stranger", func() error { return api.SendText(ctx, "oStranger", "hello") }, 43004},
 		{"customer text over 2048 bytes", func() error { return api.SendText(ctx, "oFollower1", strings.Repeat("长", 700)) }, 45002},
 		{"customer news card", func() error {
-			return api.SendNews(ctx, "oFollower1", wechat.NewsArticle{Title: "No.53", URL: "https://mp.weixin.qq.com/s/x"})
+			return api.SendNews(ctx, "oFollower1", []wechat.NewsArticle{{Title: "No.53", URL: "https://mp.weixin.qq.com/s/x"}})
 		}, 0},
-		{"customer news of 2 cards", rawCode("message/custom/send", map[string]any{"touser": "oFollower1", "msgtype": "news",
-			"news": map[string]any{"articles": []any{map[string]any{"title": "a", "url": "u"}, map[string]any{"title": "b", "url": "u"}}}}), 45008},
+		{"customer news of 2 cards", func() error {
+			return api.SendNews(ctx, "oFollower1", []wechat.NewsArticle{{Title: "a", URL: "https://a"}, {Title: "b", URL: "https://b"}})
+		}, 45008},
 		{"user info of a stranger", func() error { _, err := api.UserInfo(ctx, "oStranger"); return err }, 40003},
 		{"user info of a follower", func() error { _, err := api.UserInfo(ctx, "oFollower2"); return err }, 0},
 
