@@ -219,7 +219,6 @@ func parseMessage(body []byte) (*message.MixMessage, error) {
 		return m, nil
 	}
 	if scanFlat(body, func(name, val []byte) bool { return setFastField(m, name, val) }) {
-		m.XMLName = xml.Name{Local: "xml"}
 		return m, nil
 	}
 	*m = message.MixMessage{}
