@@ -132,6 +132,11 @@ func (r *renderer) pack(breakEach bool) ([][]unit, error) {
 			}
 			closeCur()
 			cur = []unit{{s, j, j + 1}}
+			if !r.fits(cur, lead()) && lead() {
+				// The table of contents leaves no room for this item: the
+				// lead article is masthead and contents alone.
+				arts = append(arts, nil)
+			}
 			if !r.fits(cur, lead()) {
 				size, _ := r.size(cur, lead())
 				return nil, fmt.Errorf("render: the item %q alone is %d characters of article content, more than WeChat's limit of %d; shorten it",
