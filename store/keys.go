@@ -11,13 +11,18 @@ import "strconv"
 //	P{u:OPENID}:session             hash  chat session: pending search, page     TTL bot.session_ttl
 //	P{u:OPENID}:prefs               hash  language and topic preferences          no TTL
 //	P{u:OPENID}:dedupe:ID           str   claim, then the stored reply            TTL bot.dedupe_ttl
+//	P{u:OPENID}:tags                set   WeChat tag names mirrored to the user   no TTL
 //	P{archive}:issues               hash  issue number → issue JSON               no TTL
 //	P{archive}:urls                 hash  issue number → published article URLs   no TTL
 //	P{archive}:version              str   bumped on every archive change          no TTL
 //	P{qr}:campaigns                 hash  scene → campaign JSON                   no TTL
 //	P{qr}:gained:SCENE              set   openids who followed through SCENE      no TTL
 //	P{qr}:following                 set   openids following now                   no TTL
+//	P{qr}:scanned:SCENE             set   openids who followed or scanned SCENE   no TTL
+//	P{qr}:scenes                    set   every scene seen or created             no TTL
 //	P{tags}:queue                   list  pending tag operations (durable)        no TTL
+//	P{tags}:processing              list  the batch being applied to WeChat       no TTL
+//	P{tags}:worker                  str   replica draining the tag queue          TTL 30s
 //	P{tags}:ids                     hash  tag name → WeChat tag id                no TTL
 //	P{publish}:issue:N              hash  pipeline state of issue N               no TTL
 //	P{publish}:schedule             zset  issue number → due time (unix ms)       no TTL
@@ -42,6 +47,9 @@ func (k Keys) Prefs(openid string) string { return k.user(openid, "prefs") }
 // Dedupe is the claim and stored reply of one WeChat message or event.
 func (k Keys) Dedupe(openid, id string) string { return k.user(openid, "dedupe:"+id) }
 
+// UserTags holds the WeChat tag names wxbot mirrored to a subscriber.
+func (k Keys) UserTags(openid string) string { return k.user(openid, "tags") }
+
 // ArchiveIssues maps issue numbers to parsed issues.
 func (k Keys) ArchiveIssues() string { return k.Prefix + "{archive}:issues" }
 
@@ -59,6 +67,19 @@ func (k Keys) QRGained(scene string) string { return k.Prefix + "{qr}:gained:" +
 
 // QRFollowing holds the openids that follow the account now.
 func (k Keys) QRFollowing() string { return k.Prefix + "{qr}:following" }
+
+// QRScanned holds the openids that followed, or scanned while following, through a scene.
+func (k Keys) QRScanned(scene string) string { return k.Prefix + "{qr}:scanned:" + scene }
+
+// QRScenes holds every scene seen in an event or created as a campaign.
+func (k Keys) QRScenes() string { return k.Prefix + "{qr}:scenes" }
+
+// TagProcessing holds the batch of tag operations being applied; a worker
+// that dies leaves it there for the next one to finish first.
+func (k Keys) TagProcessing() string { return k.Prefix + "{tags}:processing" }
+
+// TagWorker is held by the one replica draining the tag queue.
+func (k Keys) TagWorker() string { return k.Prefix + "{tags}:worker" }
 
 // TagQueue is the durable queue of tag operations to mirror to WeChat.
 func (k Keys) TagQueue() string { return k.Prefix + "{tags}:queue" }

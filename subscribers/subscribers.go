@@ -1,0 +1,234 @@
+// Package subscribers keeps wxbot's picture of the account's audience in
+// Redis: who follows now, which QR campaign brought whom (each openid
+// counted once, whatever WeChat retries), and the subscribers' language and
+// topic preferences mirrored to WeChat user tags through a durable queue, so
+// broadcasts can target them. It also sends customer-service notices to the
+// editors listed in publish.admins.
+package subscribers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/metrics"
+	"github.com/lifang/wxbot/store"
+	"github.com/lifang/wxbot/wechat"
+)
+
+// Service records follows and preferences and mirrors them to WeChat. It
+// implements the bot's Audience interface. All methods are idempotent: a
+// repeated event changes nothing (sets, not counters).
+type Service struct {
+	st     *store.Store
+	api    *wechat.Client // nil or not configured: tags queue up, notices are skipped
+	cfg    config.BotConfig
+	log    *slog.Logger
+	m      *metrics.Metrics
+	admins []string
+	poll   time.Duration
+	wake   chan struct{}
+	now    func() time.Time
+}
+
+// Option adjusts a Service.
+type Option func(*Service)
+
+// WithAdmins sets the openids Notify writes to (publish.admins).
+func WithAdmins(openids []string) Option {
+	return func(s *Service) { s.admins = append([]string(nil), openids...) }
+}
+
+// WithMetrics counts notices in m.CustomerMessages.
+func WithMetrics(m *metrics.Metrics) Option {
+	return func(s *Service) {
+		if m != nil {
+			s.m = m
+		}
+	}
+}
+
+// WithPollInterval sets how often an idle tag worker looks for work queued
+// by other replicas (default 1 s; work queued by this process wakes it at once).
+func WithPollInterval(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 {
+			s.poll = d
+		}
+	}
+}
+
+// New builds the service. api may be nil when no WeChat credentials are
+// configured: follows and campaigns are still recorded, tag operations wait
+// in the queue, and notices are skipped.
+func New(st *store.Store, api *wechat.Client, cfg config.BotConfig, log *slog.Logger, opts ...Option) *Service {
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Service{
+		st:   st,
+		api:  api,
+		cfg:  cfg,
+		log:  log,
+		m:    metrics.Discard(),
+		poll: time.Second,
+		wake: make(chan struct{}, 1),
+		now:  time.Now,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// followScript records a follow or a scan atomically. A scene counts as
+// gained only when the openid was not following yet, so a SCAN by a
+// follower, or WeChat's retry of the subscribe on another replica, never
+// counts twice. All keys share the {qr} hash tag.
+//
+//	KEYS: following, gained:SCENE, scanned:SCENE, scenes   ARGV: openid, scene
+var followScript = redis.NewScript(`
+local was = redis.call("SISMEMBER", KEYS[1], ARGV[1])
+redis.call("SADD", KEYS[1], ARGV[1])
+if ARGV[2] ~= "" then
+  redis.call("SADD", KEYS[3], ARGV[1])
+  redis.call("SADD", KEYS[4], ARGV[2])
+  if was == 0 then redis.call("SADD", KEYS[2], ARGV[1]) end
+end
+return was`)
+
+// Followed records a subscribe (or a SCAN by a follower) through scene ("":
+// not through a parametric QR code) and queues the scene's auto-tags
+// (bot.scenes.<scene>.tags).
+func (s *Service) Followed(ctx context.Context, openid, scene string) error {
+	if openid == "" {
+		return errors.New("subscribers: follow without an openid")
+	}
+	k := s.st.Keys
+	keys := []string{k.QRFollowing(), k.QRGained(scene), k.QRScanned(scene), k.QRScenes()}
+	if err := followScript.Run(ctx, s.st, keys, openid, scene).Err(); err != nil {
+		return fmt.Errorf("subscribers: record follow of %s through %q: %w", openid, scene, err)
+	}
+	if scene == "" {
+		return nil
+	}
+	var ops []op
+	for _, name := range s.cfg.Scenes[scene].Tags {
+		ops = append(ops, op{Op: opAdd, Tag: name, OpenID: openid})
+	}
+	if err := s.enqueue(ctx, openid, ops...); err != nil {
+		return fmt.Errorf("subscribers: auto-tags of scene %q for %s: %w", scene, openid, err)
+	}
+	return nil
+}
+
+// Unfollowed records an unsubscribe and queues the removal of the tags
+// wxbot had mirrored to the follower: the bot clears their preferences, and
+// a returning follower must not receive topics they no longer chose.
+func (s *Service) Unfollowed(ctx context.Context, openid string) error {
+	if openid == "" {
+		return errors.New("subscribers: unfollow without an openid")
+	}
+	if err := s.st.SRem(ctx, s.st.Keys.QRFollowing(), openid).Err(); err != nil {
+		return fmt.Errorf("subscribers: record unfollow of %s: %w", openid, err)
+	}
+	names, err := s.st.SMembers(ctx, s.st.Keys.UserTags(openid)).Result()
+	if err != nil {
+		return fmt.Errorf("subscribers: tags of %s: %w", openid, err)
+	}
+	ops := make([]op, 0, len(names))
+	for _, name := range names {
+		ops = append(ops, op{Op: opRemove, Tag: name, OpenID: openid})
+	}
+	if err := s.enqueue(ctx, openid, ops...); err != nil {
+		return fmt.Errorf("subscribers: untag %s: %w", openid, err)
+	}
+	return nil
+}
+
+// Languages the chat offers.
+var languages = []string{"zh", "en", "both"}
+
+// LanguageChanged mirrors a language choice ("zh", "en" or "both") to the
+// tags named in bot.tags.language: the chosen one on, the others off.
+func (s *Service) LanguageChanged(ctx context.Context, openid, lang string) error {
+	known := false
+	for _, l := range languages {
+		known = known || l == lang
+	}
+	if !known {
+		return fmt.Errorf("subscribers: language %q: want zh, en or both", lang)
+	}
+	var ops []op
+	for _, l := range languages {
+		name := s.cfg.Tags.Language[l]
+		if name == "" {
+			continue
+		}
+		kind := opRemove
+		if l == lang {
+			kind = opAdd
+		}
+		ops = append(ops, op{Op: kind, Tag: name, OpenID: openid})
+	}
+	if err := s.enqueue(ctx, openid, ops...); err != nil {
+		return fmt.Errorf("subscribers: language of %s: %w", openid, err)
+	}
+	return nil
+}
+
+// TopicChanged mirrors a topic (section) subscription to the tag
+// bot.tags.topic_prefix + sectionZH.
+func (s *Service) TopicChanged(ctx context.Context, openid, sectionZH string, subscribed bool) error {
+	if sectionZH == "" {
+		return errors.New("subscribers: topic without a section")
+	}
+	kind := opRemove
+	if subscribed {
+		kind = opAdd
+	}
+	if err := s.enqueue(ctx, openid, op{Op: kind, Tag: s.cfg.Tags.TopicPrefix + sectionZH, OpenID: openid}); err != nil {
+		return fmt.Errorf("subscribers: topic %q of %s: %w", sectionZH, openid, err)
+	}
+	return nil
+}
+
+// Following reports whether openid follows the account as far as wxbot has seen.
+func (s *Service) Following(ctx context.Context, openid string) (bool, error) {
+	return s.st.SIsMember(ctx, s.st.Keys.QRFollowing(), openid).Result()
+}
+
+// Notify sends text to every editor in publish.admins as a
+// customer-service message (WeChat delivers it only within 48 h of the
+// editor's last message to the account). Every admin is tried; the errors
+// are joined.
+func (s *Service) Notify(ctx context.Context, text string) error {
+	if len(s.admins) == 0 {
+		return nil
+	}
+	if !s.api.Configured() {
+		s.m.CustomerMessages.WithLabelValues("notice", "skipped").Add(float64(len(s.admins)))
+		s.log.Warn("subscribers: no WeChat credentials, notice to admins skipped", slog.Int("admins", len(s.admins)))
+		return wechat.ErrNotConfigured
+	}
+	var errs []error
+	for _, admin := range s.admins {
+		if err := s.api.SendText(ctx, admin, text); err != nil {
+			s.m.CustomerMessages.WithLabelValues("notice", "failed").Inc()
+			s.log.Error("subscribers: notice to admin failed", slog.String("openid", admin), slog.Any("error", err))
+			errs = append(errs, err)
+			continue
+		}
+		s.m.CustomerMessages.WithLabelValues("notice", "sent").Inc()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("subscribers: notify admins: %w", err)
+	}
+	return nil
+}
