@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg config.WeChatConfig, st *store.Store, m *metri
 	c.menu = menu.NewMenu(c.sdk)
 	c.custom = message.NewMessageManager(c.sdk)
 	c.configured = true
-	log.Info("wechat: API client ready", slog.String("api_base", base), slog.Bool("stable_token", cfg.StableToken))
+	log.Debug("wechat: API client ready", slog.String("api_base", base), slog.Bool("stable_token", cfg.StableToken))
 	return c, nil
 }
 

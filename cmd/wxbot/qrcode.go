@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/metrics"
+	"github.com/lifang/wxbot/store"
+	"github.com/lifang/wxbot/subscribers"
+	"github.com/lifang/wxbot/wechat"
+)
+
+func newQRCodeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "qrcode",
+		Short: "Create QR codes for campaigns and see whom they brought",
+		Long: `A parametric QR code carries a scene: whoever follows the account by
+scanning it is attributed to that scene (bot.scenes.<scene> may set a
+welcome text and tags). Campaigns and their counts live in Redis, so these
+commands need redis.addr (WXBOT_REDIS_ADDR) and, to create codes, the
+account's wechat.app_id and wechat.app_secret.`,
+	}
+	cmd.AddCommand(newQRCodeCreateCmd(), newQRCodeListCmd(), newQRCodeStatsCmd())
+	return cmd
+}
+
+func newQRCodeCreateCmd() *cobra.Command {
+	var (
+		permanent bool
+		expire    string
+		out       string
+	)
+	cmd := &cobra.Command{
+		Use:   "create SCENE (--permanent | --expire DURATION) [-o FILE.png]",
+		Short: "Create a QR code for a scene, save its image and record the campaign",
+		Long: `create asks WeChat for a QR code carrying SCENE (1 to 64 characters):
+permanent (at most 100,000 per account) or temporary for --expire, at most
+720h (30 days; "30d" is accepted). It prints the ticket, the URL the code
+encodes and the image URL, saves the image as a PNG (-o, default
+qrcode-SCENE.png) and records the campaign for 'wxbot qrcode list' and
+'wxbot qrcode stats'.`,
+		Example: `  wxbot qrcode create expo2026 --expire 720h -o expo.png
+  wxbot qrcode create business-card --permanent`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			scene := args[0]
+			if n := len([]rune(scene)); n < 1 || n > 64 {
+				return &exitError{code: 2, msg: fmt.Sprintf("wxbot qrcode create: the scene must be 1 to 64 characters (got %d)", n)}
+			}
+			if permanent == (expire != "") {
+				return &exitError{code: 2, msg: "wxbot qrcode create: give exactly one of --permanent or --expire DURATION (e.g. --expire 720h)"}
+			}
+			var life time.Duration
+			if !permanent {
+				d, err := parseLife(expire)
+				if err != nil {
+					return &exitError{code: 2, msg: "wxbot qrcode create: --expire " + err.Error()}
+				}
+				if d > wechat.MaxQRExpire {
+					return &exitError{code: 2, msg: fmt.Sprintf("wxbot qrcode create: --expire %s is longer than WeChat allows: a temporary QR code lives at most 720h (30 days); use --permanent for a code that does not expire", expire)}
+				}
+				life = d
+			}
+			if out == "" {
+				out = "qrcode-" + safeFileName(scene) + ".png"
+			}
+			env, err := openWeChatCmd(cmd, "wxbot qrcode create", true, true)
+			if err != nil {
+				return err
+			}
+			defer env.close()
+			svc := subscribers.New(env.st, env.api, env.cfg.Bot, env.log)
+			c, img, err := svc.CreateCampaign(cmd.Context(), scene, permanent, life)
+			if err != nil && c.Ticket == "" {
+				return explainAPIError(fmt.Errorf("qrcode create %s: %w", scene, err))
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "scene      %s\n", c.Scene)
+			if c.Permanent {
+				fmt.Fprintln(w, "kind       permanent")
+			} else {
+				fmt.Fprintf(w, "kind       temporary, expires %s\n", c.Expires.Local().Format(time.DateTime+" MST"))
+			}
+			fmt.Fprintf(w, "ticket     %s\nurl        %s\nimage url  %s\n", c.Ticket, c.URL, c.ImageURL)
+			if err != nil {
+				return fmt.Errorf("qrcode create %s: %w", scene, err)
+			}
+			if err := os.WriteFile(out, img, 0o644); err != nil {
+				return fmt.Errorf("qrcode create %s: code created and recorded, but the image could not be saved: %w", scene, err)
+			}
+			fmt.Fprintf(w, "image      %s (%d bytes)\n", out, len(img))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&permanent, "permanent", false, "a permanent code (QR_LIMIT_STR_SCENE)")
+	cmd.Flags().StringVar(&expire, "expire", "", "a temporary code living this long, at most 720h (e.g. 72h, 30d)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "where to save the PNG (default qrcode-SCENE.png)")
+	return cmd
+}
+
+func newQRCodeListCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the recorded QR campaigns",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := openWeChatCmd(cmd, "wxbot qrcode list", true, false)
+			if err != nil {
+				return err
+			}
+			defer env.close()
+			list, err := subscribers.New(env.st, env.api, env.cfg.Bot, env.log).Campaigns(cmd.Context())
+			if err != nil && list == nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), list)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SCENE\tKIND\tCREATED\tEXPIRES\tIMAGE URL")
+			for _, c := range list {
+				kind, exp := "permanent", "-"
+				if !c.Permanent {
+					kind, exp = "temporary", c.Expires.Local().Format(time.DateTime)
+					if time.Now().After(c.Expires) {
+						exp += " (expired)"
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Scene, kind, c.Created.Local().Format(time.DateTime), exp, c.ImageURL)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if len(list) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "(no campaigns yet: wxbot qrcode create SCENE --expire 720h)")
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newQRCodeStatsCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Per scene: subscribers gained (each once) and still following",
+		Long: `stats counts, per scene, the openids that followed the account through
+it (each once, however often WeChat retried the event or the person
+scanned), how many of them still follow, and how many scanned it at all
+(including people who already followed).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := openWeChatCmd(cmd, "wxbot qrcode stats", true, false)
+			if err != nil {
+				return err
+			}
+			defer env.close()
+			list, err := subscribers.New(env.st, env.api, env.cfg.Bot, env.log).Stats(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), list)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "SCENE\tGAINED\tFOLLOWING\tSCANNED\t")
+			for _, s := range list {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", s.Scene, s.Gained, s.Following, s.Scanned)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// parseLife reads a Go duration, or whole days as "30d".
+func parseLife(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q: want a duration such as 72h or 30d", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("%q: want a duration of at least 1s such as 72h or 30d", s)
+	}
+	return d, nil
+}
+
+var unsafeName = regexp.MustCompile(`[^\p{L}\p{N}._-]+`)
+
+func safeFileName(s string) string { return unsafeName.ReplaceAllString(s, "_") }
+
+// wechatCmd is what a WeChat-side command opens.
+type wechatCmd struct {
+	cfg *config.Config
+	log *slog.Logger
+	st  *store.Store
+	api *wechat.Client
+}
+
+func (e *wechatCmd) close() {
+	if e.st != nil {
+		_ = e.st.Close()
+	}
+}
+
+// openWeChatCmd loads the configuration and opens Redis and the API client
+// for a command. needRedis refuses the embedded store, which would forget
+// what the command records; needAPI refuses a configuration without
+// credentials.
+func openWeChatCmd(cmd *cobra.Command, name string, needRedis, needAPI bool) (*wechatCmd, error) {
+	cfg, err := loadConfig(cmd, nil)
+	if err != nil {
+		return nil, err
+	}
+	if needRedis && cfg.Redis.Embedded() {
+		return nil, &exitError{code: 1, msg: name + ": campaigns are kept in Redis, and no Redis is configured: set redis.addr " +
+			"(WXBOT_REDIS_ADDR=host:port) or redis.addrs to the Redis wxbot serve uses; the embedded store would forget everything at exit"}
+	}
+	if needAPI && !cfg.WeChat.HasAPICredentials() {
+		return nil, &exitError{code: 1, msg: name + ": this calls WeChat's API: set wechat.app_id and wechat.app_secret " +
+			"(WXBOT_WECHAT_APP_ID, WXBOT_WECHAT_APP_SECRET), or try it against 'wxbot sandbox' with WXBOT_WECHAT_API_BASE"}
+	}
+	log := newLogger(cfg.Log, cmd.ErrOrStderr())
+	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, cfg.Redis, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	api, err := wechat.New(ctx, cfg.WeChat, st, metrics.Discard(), log)
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &wechatCmd{cfg: cfg, log: log, st: st, api: api}, nil
+}
+
+// explainAPIError adds what the operator can do about common errcodes.
+func explainAPIError(err error) error {
+	code, ok := wechat.CodeOf(err)
+	if !ok {
+		return err
+	}
+	hint := map[int]string{
+		40013: "the AppID is not valid: check wechat.app_id",
+		40125: "the AppSecret is wrong: check wechat.app_secret (it changes when reset on the admin page)",
+		40164: "this machine's IP is not on the account's API whitelist (admin page → 基本配置 → IP白名单)",
+		48001: "the account is not authorised for this API (unverified accounts lose some APIs)",
+	}[code]
+	if hint == "" {
+		return err
+	}
+	return fmt.Errorf("%w\n  → %s", err, hint)
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifang/wxbot/sandbox"
+)
+
+func newSandboxCmd() *cobra.Command {
+	var (
+		addr, webhook           string
+		pushDelay, tokenTTL     time.Duration
+		followers               []string
+		unverified              bool
+		fails, loses, latencies []string
+		revokes                 []string
+	)
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run a local fake of the WeChat API to try wxbot without an account",
+		Long: `sandbox serves a local fake of the WeChat Official Account API: the
+endpoints wxbot uses (token, stable_token, media/uploadimg,
+material/add_material, draft/*, freepublish/*, message/mass/*,
+message/custom/send, qrcode/create, showqrcode, tags/*, menu/*, user/info).
+It behaves like WeChat: access tokens expire and are checked on every call,
+WeChat's limits are enforced with WeChat's errcodes, a clientmsgid is
+refused for 24 h with the original msg_id (45065), a subscription account
+gets one mass send a day (45028), and after a mass send or a publication it
+pushes MASSSENDJOBFINISH / PUBLISHJOBFINISH to the webhook, signed with
+the token and, with an AES key, encrypted as in safe mode.
+
+Credentials default to wechat.app_id, wechat.app_secret, wechat.token and
+wechat.encoding_aes_key from the configuration (file or WXBOT_* environment),
+else to the sandbox's public built-in ones. The webhook defaults to
+http://127.0.0.1<http.addr><http.webhook_path>; --webhook none turns pushes off.
+
+Point wxbot at it with WXBOT_WECHAT_API_BASE=http://ADDR and the same
+credentials. GET /sandbox/calls lists what it received, GET /sandbox/state
+shows drafts, sends, tags, menu and QR codes, POST /sandbox/reset forgets
+everything, POST /sandbox/faults injects faults at run time, e.g.
+  curl -d '{"kind":"lose","endpoint":"message/mass/sendall"}' http://ADDR/sandbox/faults
+
+Faults (each flag may be repeated; ENDPOINT is a path under /cgi-bin/ or *):
+  --fail ENDPOINT[=N[:ERRCODE]]     the next N calls (default 1) answer ERRCODE (default -1) and do nothing
+  --lose ENDPOINT[=N]               the next N calls take effect, then the connection closes unanswered
+  --latency ENDPOINT=DURATION[:N]   calls wait DURATION first (the next N calls; default every call)
+  --revoke-token ENDPOINT[=AFTER]   after AFTER calls of ENDPOINT, every token is revoked: the next gets 40001`,
+		Example: `  wxbot sandbox
+  wxbot sandbox --addr 127.0.0.1:8090 --webhook http://127.0.0.1:8080/wechat --lose message/mass/sendall --fail draft/add
+  WXBOT_WECHAT_API_BASE=http://127.0.0.1:8090 WXBOT_WECHAT_APP_ID=wxsandbox00000001 \
+    WXBOT_WECHAT_APP_SECRET=sandboxsecret00000000000000000001 WXBOT_WECHAT_TOKEN=sandboxtoken wxbot serve`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The flags override the configuration here rather than through
+			// loadConfig: the sandbox's own defaults fill what neither sets
+			// (--aes-key alone is fine, with the built-in AppID).
+			cfg, err := loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			for flag, dst := range map[string]*string{
+				"app-id": &cfg.WeChat.AppID, "app-secret": &cfg.WeChat.AppSecret, "token": &cfg.WeChat.Token,
+				"aes-key": &cfg.WeChat.EncodingAESKey, "account-type": &cfg.WeChat.AccountType,
+			} {
+				if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
+					*dst = f.Value.String()
+				}
+			}
+			if k := cfg.WeChat.EncodingAESKey; k != "" && len(k) != 43 {
+				return &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: the EncodingAESKey must be 43 characters (got %d)", len(k))}
+			}
+			if t := cfg.WeChat.AccountType; t != "subscription" && t != "service" {
+				return &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: --account-type is subscription or service (got %q)", t)}
+			}
+			log := newLogger(cfg.Log, cmd.ErrOrStderr())
+			opts := sandbox.Options{
+				AppID:          cfg.WeChat.AppID,
+				AppSecret:      cfg.WeChat.AppSecret,
+				Token:          cfg.WeChat.Token,
+				EncodingAESKey: cfg.WeChat.EncodingAESKey,
+				AccountType:    cfg.WeChat.AccountType,
+				PushDelay:      pushDelay,
+				TokenTTL:       tokenTTL,
+				Followers:      followers,
+				Unverified:     unverified,
+				Log:            log,
+			}
+			switch webhook {
+			case "none":
+			case "":
+				opts.Webhook = defaultWebhook(cfg.HTTP.Addr, cfg.HTTP.WebhookPath)
+			default:
+				opts.Webhook = webhook
+			}
+			for _, group := range []struct {
+				kind  string
+				specs []string
+			}{{sandbox.FaultFail, fails}, {sandbox.FaultLose, loses}, {sandbox.FaultLatency, latencies}, {sandbox.FaultRevoke, revokes}} {
+				for _, spec := range group.specs {
+					f, err := sandbox.ParseFault(group.kind, spec)
+					if err != nil {
+						return &exitError{code: 2, msg: "wxbot sandbox: " + strings.TrimPrefix(err.Error(), "sandbox: ")}
+					}
+					opts.Faults = append(opts.Faults, f)
+				}
+			}
+			return runSandbox(cmd.Context(), cmd, addr, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", "127.0.0.1:8090", "listen address")
+	f.StringVar(&webhook, "webhook", "", "where to push MASSSENDJOBFINISH/PUBLISHJOBFINISH (default: wxbot serve's webhook from http.addr; none: no pushes)")
+	f.String("app-id", "", "AppID to accept (default: wechat.app_id, else "+sandbox.DefaultAppID+")")
+	f.String("app-secret", "", "AppSecret to accept (default: wechat.app_secret, else the sandbox's built-in one)")
+	f.String("token", "", "token that signs the pushes (default: wechat.token, else "+sandbox.DefaultToken+")")
+	f.String("aes-key", "", "EncodingAESKey: encrypt the pushes as in safe mode (default: wechat.encoding_aes_key, else plaintext pushes)")
+	f.String("account-type", "", "subscription (1 mass send a day) or service (default: wechat.account_type)")
+	f.DurationVar(&tokenTTL, "token-ttl", 2*time.Hour, "life of an access token")
+	f.DurationVar(&pushDelay, "push-delay", time.Second, "how long a mass send or publication takes before its push")
+	f.StringSliceVar(&followers, "followers", nil, "openids that follow the account (others get 43004/40003); default: every openid follows")
+	f.BoolVar(&unverified, "unverified", false, "behave as an unverified account: freepublish answers 48001")
+	f.StringArrayVar(&fails, "fail", nil, "fail calls with an errcode: ENDPOINT[=N[:ERRCODE]] (repeatable)")
+	f.StringArrayVar(&loses, "lose", nil, "do the call, then drop the answer: ENDPOINT[=N] (repeatable)")
+	f.StringArrayVar(&latencies, "latency", nil, "delay calls: ENDPOINT=DURATION[:N] (repeatable)")
+	f.StringArrayVar(&revokes, "revoke-token", nil, "revoke every token before a call: ENDPOINT[=AFTER] (repeatable)")
+	return cmd
+}
+
+// defaultWebhook is where a local `wxbot serve` listens for WeChat's pushes.
+func defaultWebhook(httpAddr, path string) string {
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + path
+}
+
+func runSandbox(ctx context.Context, cmd *cobra.Command, addr string, opts sandbox.Options) error {
+	srv := sandbox.New(opts)
+	defer srv.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("sandbox: listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	eff := srv.Options()
+	base := "http://" + ln.Addr().String()
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "wxbot sandbox: a fake WeChat API on %s\n", base)
+	fmt.Fprintf(out, "  app_id      %s\n", eff.AppID)
+	fmt.Fprintf(out, "  app_secret  %s\n", shown(eff.AppSecret, sandbox.DefaultAppSecret))
+	fmt.Fprintf(out, "  token       %s\n", shown(eff.Token, sandbox.DefaultToken))
+	switch {
+	case eff.Webhook == "":
+		fmt.Fprintln(out, "  pushes      off")
+	case eff.EncodingAESKey != "":
+		fmt.Fprintf(out, "  pushes      %s (safe mode, encrypted)\n", eff.Webhook)
+	default:
+		fmt.Fprintf(out, "  pushes      %s (plaintext)\n", eff.Webhook)
+	}
+	for _, f := range srv.Faults() {
+		fmt.Fprintf(out, "  fault       %s %s count=%d after=%d code=%d delay=%s\n", f.Kind, f.Endpoint, f.Count, f.After, f.Code, f.Delay.D())
+	}
+	fmt.Fprintf(out, "Try wxbot against it:\n  WXBOT_WECHAT_API_BASE=%s WXBOT_WECHAT_APP_ID=%s WXBOT_WECHAT_APP_SECRET=%s WXBOT_WECHAT_TOKEN=%s wxbot serve\n",
+		base, eff.AppID, shown(eff.AppSecret, sandbox.DefaultAppSecret), shown(eff.Token, sandbox.DefaultToken))
+	fmt.Fprintf(out, "What it received: curl %s/sandbox/calls\n", base)
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+// shown prints the sandbox's own public default, and hides anything else:
+// a secret that came from the configuration never reaches the terminal.
+func shown(v, builtin string) string {
+	if v == builtin {
+		return v
+	}
+	return "<from your configuration>"
+}
