@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -13,6 +15,28 @@ import (
 	"github.com/lifang/wxbot/sandbox"
 	"github.com/lifang/wxbot/sandbox/sandboxtest"
 )
+
+// runWxbot runs wxbot with args as main does: output, error output and
+// the exit status main would use.
+func runWxbot(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+			errb.WriteString(ee.msg + "\n")
+		} else {
+			code = 1
+			errb.WriteString("wxbot: " + err.Error() + "\n")
+		}
+	}
+	return out.String(), errb.String(), code
+}
 
 // wechatEnv points the commands at a sandbox and a real Redis through the
 // environment, as an operator would.
@@ -33,7 +57,7 @@ func TestQRCodeCommands(t *testing.T) {
 	dir := t.TempDir()
 	png30 := filepath.Join(dir, "expo.png")
 
-	out, errOut, code := runIssueCLI(t, "qrcode", "create", "expo2026", "--expire", "720h", "-o", png30)
+	out, errOut, code := runWxbot(t, "qrcode", "create", "expo2026", "--expire", "720h", "-o", png30)
 	if code != 0 {
 		t.Fatalf("create: exit %d: %s", code, errOut)
 	}
@@ -55,7 +79,7 @@ func TestQRCodeCommands(t *testing.T) {
 	if err := os.Chdir(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, errOut, code := runIssueCLI(t, "qrcode", "create", "名片", "--permanent"); code != 0 {
+	if _, errOut, code := runWxbot(t, "qrcode", "create", "名片", "--permanent"); code != 0 {
 		t.Fatalf("permanent: exit %d: %s", code, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "qrcode-名片.png")); err != nil {
@@ -74,7 +98,7 @@ func TestQRCodeCommands(t *testing.T) {
 		{[]string{"qrcode", "create", strings.Repeat("s", 65), "--permanent"}, "1 to 64 characters"},
 	}
 	for _, r := range refusals {
-		_, errOut, code := runIssueCLI(t, r.args...)
+		_, errOut, code := runWxbot(t, r.args...)
 		if code != 2 || !strings.Contains(errOut, r.want) {
 			t.Fatalf("%v: exit %d, stderr %q; want exit 2 and %q", r.args, code, errOut, r.want)
 		}
@@ -83,7 +107,7 @@ func TestQRCodeCommands(t *testing.T) {
 		t.Fatalf("sandbox made %d codes, want 2 (refusals call nothing)", n)
 	}
 
-	out, _, code = runIssueCLI(t, "qrcode", "list", "--json")
+	out, _, code = runWxbot(t, "qrcode", "list", "--json")
 	var list []struct {
 		Scene     string `json:"scene"`
 		Permanent bool   `json:"permanent"`
@@ -91,21 +115,21 @@ func TestQRCodeCommands(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 || list[0].Scene != "expo2026" || !list[1].Permanent {
 		t.Fatalf("list: exit %d %s", code, out)
 	}
-	out, _, code = runIssueCLI(t, "qrcode", "stats")
+	out, _, code = runWxbot(t, "qrcode", "stats")
 	if code != 0 || !strings.Contains(out, "expo2026") || !strings.Contains(out, "GAINED") {
 		t.Fatalf("stats: exit %d\n%s", code, out)
 	}
 
 	// Without a Redis server nothing could be recorded: refused.
 	t.Setenv("WXBOT_REDIS_ADDR", "")
-	_, errOut, code = runIssueCLI(t, "qrcode", "create", "y", "--permanent")
+	_, errOut, code = runWxbot(t, "qrcode", "create", "y", "--permanent")
 	if code != 1 || !strings.Contains(errOut, "no Redis is configured") {
 		t.Fatalf("without redis: exit %d: %s", code, errOut)
 	}
 	// Without credentials: refused before any call.
 	t.Setenv("WXBOT_WECHAT_APP_ID", "")
 	t.Setenv("WXBOT_WECHAT_APP_SECRET", "")
-	_, errOut, code = runIssueCLI(t, "menu", "show")
+	_, errOut, code = runWxbot(t, "menu", "show")
 	if code != 1 || !strings.Contains(errOut, "wechat.app_id and wechat.app_secret") {
 		t.Fatalf("without credentials: exit %d: %s", code, errOut)
 	}
@@ -126,11 +150,11 @@ func TestMenuCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, code := runIssueCLI(t, "menu", "show")
+	out, _, code := runWxbot(t, "menu", "show")
 	if code != 0 || !strings.Contains(out, "no custom menu") {
 		t.Fatalf("show before sync: exit %d %q", code, out)
 	}
-	out, errOut, code := runIssueCLI(t, "--config", cfg, "menu", "sync")
+	out, errOut, code := runWxbot(t, "--config", cfg, "menu", "sync")
 	if code != 0 {
 		t.Fatalf("sync: exit %d %s", code, errOut)
 	}
@@ -147,11 +171,11 @@ func TestMenuCommands(t *testing.T) {
 	if err := json.Unmarshal(sb.Snapshot().Menu, &pushed); err != nil || len(pushed) != 2 || len(pushed[1].Sub) != 3 || pushed[1].Sub[2].URL != "https://example.com" {
 		t.Fatalf("menu at WeChat: %s (%v)", sb.Snapshot().Menu, err)
 	}
-	out, _, code = runIssueCLI(t, "menu", "show")
+	out, _, code = runWxbot(t, "menu", "show")
 	if code != 0 || !strings.Contains(out, "最新一期 [click latest]") || !strings.Contains(out, "官网 → https://example.com") {
 		t.Fatalf("show: exit %d\n%s", code, out)
 	}
-	if _, errOut, code := runIssueCLI(t, "menu", "sync"); code != 1 || !strings.Contains(errOut, "bot.menu is empty") {
+	if _, errOut, code := runWxbot(t, "menu", "sync"); code != 1 || !strings.Contains(errOut, "bot.menu is empty") {
 		t.Fatalf("sync of an empty menu: exit %d %s", code, errOut)
 	}
 }
