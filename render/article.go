@@ -84,8 +84,8 @@ func (r *renderer) plan() ([][]unit, error) {
 		return nil, err
 	}
 	if len(arts) > MaxArticles {
-		return nil, fmt.Errorf("render: issue No.%d is too long for one draft: it needs %d articles of fewer than %d characters each, and WeChat allows %d; shorten the issue or split it in two",
-			r.issue.Number, len(arts), MaxContentChars, MaxArticles)
+		return nil, fmt.Errorf("render: issue No.%d needs %d articles of fewer than %d characters each, and WeChat allows %d; shorten the issue or split it in two: %w",
+			r.issue.Number, len(arts), MaxContentChars, MaxArticles, ErrTooLong)
 	}
 	if len(arts) > 1 {
 		r.notef("issue No.%d is too long for one article (%d characters; WeChat allows fewer than %d): split into %d articles by section",
@@ -139,8 +139,8 @@ func (r *renderer) pack(breakEach bool) ([][]unit, error) {
 			}
 			if !r.fits(cur, lead()) {
 				size, _ := r.size(cur, lead())
-				return nil, fmt.Errorf("render: the item %q alone is %d characters of article content, more than WeChat's limit of %d; shorten it",
-					sec.Items[j].TitleZH, size, MaxContentChars)
+				return nil, fmt.Errorf("render: the item %q alone is %d characters of article content, more than WeChat's limit of %d; shorten it: %w",
+					sec.Items[j].TitleZH, size, MaxContentChars, ErrTooLong)
 			}
 		}
 	}

@@ -43,6 +43,11 @@ const (
 	LayoutSections = "sections"
 )
 
+// ErrTooLong is wrapped by Render's error when an issue cannot fit WeChat's
+// limits without truncation: more than 8 articles, or one item longer than
+// an article.
+var ErrTooLong = errors.New("too long for a WeChat draft")
+
 // Article is one article of a draft, exactly as WeChat's draft/add takes it.
 type Article struct {
 	Title              string `json:"title"`

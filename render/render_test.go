@@ -436,13 +436,13 @@ func TestRenderSplit(t *testing.T) {
 func TestRenderTooLong(t *testing.T) {
 	is := tinyIssue(9, 12, 700) // about 36 articles' worth
 	_, _, err := Render(is, testOptions())
-	if err == nil || !strings.Contains(err.Error(), "WeChat allows 8") {
+	if !errors.Is(err, ErrTooLong) || !strings.Contains(err.Error(), "WeChat allows 8") {
 		t.Errorf("err = %v, want a refusal naming the 8-article limit", err)
 	}
 	giant := tinyIssue(9, 1, 10)
 	giant.Sections[0].Items[1].BodyEN = []string{strings.Repeat("A very long paragraph. ", 1000)}
 	_, _, err = Render(giant, testOptions())
-	if err == nil || !strings.Contains(err.Error(), `the item "第2条新闻标题1-2" alone is`) {
+	if !errors.Is(err, ErrTooLong) || !strings.Contains(err.Error(), `the item "第2条新闻标题1-2" alone is`) {
 		t.Errorf("err = %v, want the over-long item named", err)
 	}
 }
