@@ -611,7 +611,7 @@ func (p *parser) finishItem(r *itemRef) {
 func (p *parser) tail(paras []para, last int) {
 	for _, t := range paras {
 		switch {
-		case isFooterLine(t.text):
+		case isFooterLine(t.text), isDisclaimerHeading(t.text):
 		case isChinese(t.text) && p.issue.DisclaimerZH == "":
 			p.issue.DisclaimerZH = t.text
 		case !isChinese(t.text) && p.issue.DisclaimerEN == "" && utf8.RuneCountInString(t.text) >= 40:
@@ -644,10 +644,30 @@ func clip(s string, n int) string {
 // the follow-us footer. A short Chinese line without a full stop is a title
 // instead (see looksLikeZHTitle).
 func startsTail(l line) bool {
-	if isFooterLine(l.text) {
+	if isFooterLine(l.text) || isDisclaimerHeading(l.text) || isDisclaimerEN(l.text) {
 		return true
 	}
 	return isChinese(l.text) && !looksLikeZHTitle(l) && !isMoreOnly(l.raw)
+}
+
+// isDisclaimerHeading reports a heading over the disclaimer ("免责声明", "Disclaimer").
+func isDisclaimerHeading(s string) bool {
+	t := strings.ToLower(strip(s).text)
+	return utf8.RuneCountInString(t) <= 24 && (strings.Contains(t, "免责") || strings.Contains(t, "disclaimer") || t == "声明" || t == "法律声明")
+}
+
+var disclaimerPhrases = []string{"not be relied on as legal advice", "not constitute legal advice", "is not legal advice", "not be regarded as legal advice", "prepared for clients"}
+
+// isDisclaimerEN reports the English disclaimer, for issues whose Chinese
+// disclaimer is missing: it must not be taken for the last item's text.
+func isDisclaimerEN(s string) bool {
+	t := strings.ToLower(s)
+	for _, ph := range disclaimerPhrases {
+		if strings.Contains(t, ph) {
+			return true
+		}
+	}
+	return false
 }
 
 var disclaimerWords = []string{"仅供参考", "法律意见", "免责", "不构成", "不应被看作", "不代表"}

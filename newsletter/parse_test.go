@@ -416,6 +416,7 @@ func TestParseWarnings(t *testing.T) {
 		{"no disclaimer", join(m[:19]), "warning: no Chinese disclaimer"},
 		{"text after the disclaimer", join(append(slices.Clone(m), "Some stray paragraph that nobody expected here at all.")), "issue.md:43: warning: text after the disclaimer is ignored"},
 		{"body has no section headings", join(without(m, 10)), "issue.md:21: warning: the body has no section heading before its first item"},
+		{"English disclaimer alone", join(without(m, 19)), "issue.md:39: warning: no Chinese disclaimer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -428,6 +429,20 @@ func TestParseWarnings(t *testing.T) {
 				t.Errorf("warnings %q\nwant one containing %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseTail(t *testing.T) {
+	m := mini()
+	// A heading over the disclaimers, and only the English one.
+	is, _ := mustParse(t, "issue.md", join(append(slices.Clone(m[:19]), "**免责声明 Disclaimer**", m[20], "Subscribe to our WeChat community", "北京 | 上海 | 武汉")))
+	last := is.Sections[0].Items[1]
+	if len(last.BodyEN) != 1 || is.DisclaimerEN != m[20] || is.DisclaimerZH != "" {
+		t.Errorf("last item body_en %q, disclaimers %q / %q", last.BodyEN, is.DisclaimerZH, is.DisclaimerEN)
+	}
+	is, _ = mustParse(t, "issue.md", join(without(m, 19)))
+	if last := is.Sections[0].Items[1]; len(last.BodyEN) != 1 || is.DisclaimerEN != m[20] {
+		t.Errorf("English disclaimer right after the last item was taken as its text: %q", last.BodyEN)
 	}
 }
 
