@@ -479,36 +479,38 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 // finish writes (or loses) the answer and records the call.
 func (s *Server) finish(w http.ResponseWriter, call *Call, a answer, lose bool) {
 	call.ErrCode = a.errcode
+	call.Lost = lose
+	// Recorded before the answer leaves: whoever saw the answer (or the
+	// closed connection) finds the call in /sandbox/calls.
+	s.record(*call)
+	s.log.Info("sandbox: call", slog.String("endpoint", call.Endpoint), slog.Int("errcode", call.ErrCode),
+		slog.String("fault", call.Fault), slog.Bool("lost", call.Lost))
+	if a.after != nil {
+		defer a.after()
+	}
 	if lose {
-		call.Lost = true
 		hj, canHijack := w.(http.Hijacker)
 		if !canHijack {
-			// HTTP/2: aborting the handler resets the stream, unanswered.
-			s.record(*call)
+			// HTTP/2: aborting the handler resets the stream, unanswered
+			// (the deferred pushes still run).
 			panic(http.ErrAbortHandler)
 		}
 		if conn, _, err := hj.Hijack(); err == nil {
 			_ = conn.Close()
 		}
-	} else {
-		status := a.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		if a.raw != nil {
-			w.Header().Set("Content-Type", a.contentType)
-			w.WriteHeader(status)
-			_, _ = w.Write(a.raw)
-		} else {
-			writeJSON(w, status, a.json)
-		}
+		return
 	}
-	s.record(*call)
-	s.log.Info("sandbox: call", slog.String("endpoint", call.Endpoint), slog.Int("errcode", call.ErrCode),
-		slog.String("fault", call.Fault), slog.Bool("lost", call.Lost))
-	if a.after != nil {
-		a.after()
+	status := a.status
+	if status == 0 {
+		status = http.StatusOK
 	}
+	if a.raw != nil {
+		w.Header().Set("Content-Type", a.contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write(a.raw)
+		return
+	}
+	writeJSON(w, status, a.json)
 }
 
 func (s *Server) record(c Call) {
