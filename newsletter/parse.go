@@ -10,6 +10,10 @@ import (
 	"unicode/utf8"
 )
 
+// maxTitleBytes is longer than any title, heading or table of contents
+// line; longer lines are paragraphs and are not normalised for comparison.
+const maxTitleBytes = 600
+
 // MaxFileSize bounds what Parse accepts. A real issue is tens of kilobytes;
 // anything near this is the wrong file.
 const MaxFileSize = 4 << 20
@@ -129,7 +133,11 @@ func (p *parser) readLines(data []byte) error {
 	for i, raw := range strings.Split(text, "\n") {
 		if raw = strings.TrimSpace(raw); raw != "" {
 			s := strip(raw)
-			p.lines = append(p.lines, line{num: i + 1, raw: raw, text: s.text, key: key(s.text), decorated: s.decorated})
+			k := raw // a paragraph: never compared as a title, longer than any key
+			if len(raw) <= maxTitleBytes {
+				k = key(s.text)
+			}
+			p.lines = append(p.lines, line{num: i + 1, raw: raw, text: s.text, key: k, decorated: s.decorated})
 		}
 	}
 	if len(p.lines) == 0 {
@@ -652,6 +660,9 @@ func startsTail(l line) bool {
 
 // isDisclaimerHeading reports a heading over the disclaimer ("免责声明", "Disclaimer").
 func isDisclaimerHeading(s string) bool {
+	if len(s) > 100 {
+		return false
+	}
 	t := strings.ToLower(strip(s).text)
 	return utf8.RuneCountInString(t) <= 24 && (strings.Contains(t, "免责") || strings.Contains(t, "disclaimer") || t == "声明" || t == "法律声明")
 }
@@ -661,6 +672,9 @@ var disclaimerPhrases = []string{"not be relied on as legal advice", "not consti
 // isDisclaimerEN reports the English disclaimer, for issues whose Chinese
 // disclaimer is missing: it must not be taken for the last item's text.
 func isDisclaimerEN(s string) bool {
+	if !strings.Contains(s, "advice") && !strings.Contains(s, "clients") {
+		return false
+	}
 	t := strings.ToLower(s)
 	for _, ph := range disclaimerPhrases {
 		if strings.Contains(t, ph) {

@@ -158,7 +158,7 @@ func key(s string) string {
 }
 
 // isHan reports a Chinese character (not punctuation).
-func isHan(r rune) bool { return unicode.Is(unicode.Han, r) }
+func isHan(r rune) bool { return r >= 0x2E80 && unicode.Is(unicode.Han, r) }
 
 // isChinese reports whether a line is Chinese text: it has Han characters
 // and they are not a stray term in an English sentence. Chinese titles often
@@ -312,6 +312,7 @@ var monthNames = map[string]int{
 // englishDate reads "On April 26, 2021", "April 26, 2021", "On 26 April 2021"
 // or "Apr. 26, 2021" at the start of s.
 func englishDate(s string) (string, bool) {
+	s = s[:min(len(s), 40)] // "On September 30, 2021," is 22 bytes
 	words := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '.' })
 	if len(words) > 0 && strings.EqualFold(words[0], "on") {
 		words = words[1:]

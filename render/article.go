@@ -26,6 +26,9 @@ type renderer struct {
 	notes  []string
 	noUp   []string // images without an uploaded URL, in order
 	noUpOK map[string]bool
+	// parsed caches each paragraph's inline Markdown: planning renders
+	// an article several times over.
+	parsed map[string][]newsletter.Inline
 }
 
 func newRenderer(issue *newsletter.Issue, opts Options) (*renderer, error) {
@@ -43,7 +46,7 @@ func newRenderer(issue *newsletter.Issue, opts Options) (*renderer, error) {
 	if len(opts.SourceURL) > MaxSourceURL {
 		return nil, fmt.Errorf("render: source URL is %d bytes, WeChat allows %d", len(opts.SourceURL), MaxSourceURL)
 	}
-	return &renderer{issue: issue, opts: opts, st: newStyles(th), noUpOK: map[string]bool{}}, nil
+	return &renderer{issue: issue, opts: opts, st: newStyles(th), noUpOK: map[string]bool{}, parsed: map[string][]newsletter.Inline{}}, nil
 }
 
 // unit is a run of one section's items shown together in one article:
@@ -65,7 +68,6 @@ func (r *renderer) plan() ([][]unit, error) {
 	for s := range n {
 		all = append(all, r.whole(s))
 	}
-	oneSize, _ := r.size(all, true)
 
 	if r.opts.Layout == LayoutSections {
 		arts, err := r.pack(true)
@@ -88,6 +90,7 @@ func (r *renderer) plan() ([][]unit, error) {
 			r.issue.Number, len(arts), MaxContentChars, MaxArticles, ErrTooLong)
 	}
 	if len(arts) > 1 {
+		oneSize, _ := r.size(all, true)
 		r.notef("issue No.%d is too long for one article (%d characters; WeChat allows fewer than %d): split into %d articles by section",
 			r.issue.Number, oneSize, MaxContentChars, len(arts))
 		r.noteSpread(arts)
@@ -380,8 +383,13 @@ func (r *renderer) body(paras []string, link, title, more string, fn *footnotes,
 // inline renders a paragraph's inline Markdown as WeChat-safe HTML: text
 // escaped, emphasis kept, links as footnote markers, images from ImageURLs.
 func (r *renderer) inline(p string, fn *footnotes, measuring bool) template.HTML {
+	ins, ok := r.parsed[p]
+	if !ok {
+		ins = newsletter.ParseInline(p)
+		r.parsed[p] = ins
+	}
 	var b strings.Builder
-	r.writeInline(&b, newsletter.ParseInline(p), fn, measuring)
+	r.writeInline(&b, ins, fn, measuring)
 	return template.HTML(b.String())
 }
 

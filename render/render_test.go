@@ -598,6 +598,16 @@ func BenchmarkParseRender(b *testing.B) {
 		b.Fatal(err)
 	}
 	opts := testOptions()
+	// The reference: the least any parser does, checking UTF-8 and
+	// splitting lines. Report parse and render as ratios to it.
+	b.Run("reference-scan", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !utf8.Valid(data) || len(strings.Split(string(data), "\n")) == 0 {
+				b.Fatal("bad sample")
+			}
+		}
+	})
 	b.Run("parse", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
