@@ -199,10 +199,13 @@ func (p *parser) masthead(end int) {
 	var nums []number
 	monthIdx := -1
 	for i, l := range p.lines[:end] {
-		if n, ok := issueNumber(l.text); ok {
-			nums = append(nums, number{n, i})
-		} else if m, ok := monthLine(l.text); ok && monthIdx < 0 {
-			p.issue.Month, monthIdx = m, i
+		// A line holds one token, or several ("No.233 | 2021.04").
+		for _, tok := range mastheadTokens(l.text) {
+			if n, ok := issueNumber(tok); ok {
+				nums = append(nums, number{n, i})
+			} else if m, ok := monthLine(tok); ok && monthIdx < 0 {
+				p.issue.Month, monthIdx = m, i
+			}
 		}
 	}
 	switch len(nums) {
@@ -228,10 +231,7 @@ func (p *parser) masthead(end int) {
 	}
 	for i := from; i < to; i++ {
 		l := p.lines[i]
-		if i == monthIdx {
-			continue
-		}
-		if _, ok := issueNumber(l.text); ok {
+		if i == monthIdx || len(mastheadTokens(l.text)) > 0 {
 			continue
 		}
 		if isChinese(l.text) {
@@ -246,6 +246,38 @@ func (p *parser) masthead(end int) {
 	if p.issue.TitleEN == "" {
 		p.warnf(at, "the masthead has no English title (like Weekly Cybersecurity and Data Protection Review) between the two issue numbers")
 	}
+}
+
+// mastheadTokens returns the issue numbers and month of a masthead line:
+// the whole line when it is one ("No.233"), or its parts when every part of
+// it is one ("No.233 | 2021.04"); nil for any other line.
+func mastheadTokens(s string) []string {
+	isToken := func(t string) bool {
+		_, num := issueNumber(t)
+		_, month := monthLine(t)
+		return num || month
+	}
+	if isToken(s) {
+		return []string{s}
+	}
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '|' || r == '｜' || r == '·' || r == '/' || r == '\t' })
+	if len(parts) < 2 {
+		return nil
+	}
+	// "No. 233" splits into "No." and "233": join a bare "No." with its number.
+	var toks []string
+	for i := 0; i < len(parts); i++ {
+		t := parts[i]
+		if i+1 < len(parts) && strings.EqualFold(strings.TrimRight(t, ".:"), "no") {
+			t += parts[i+1]
+			i++
+		}
+		if !isToken(t) {
+			return nil
+		}
+		toks = append(toks, t)
+	}
+	return toks
 }
 
 func hasLetter(s string) bool {

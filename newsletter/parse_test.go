@@ -501,6 +501,14 @@ func TestDates(t *testing.T) {
 	}
 }
 
+func TestMastheadOnOneLine(t *testing.T) {
+	m := mini()
+	is, _ := mustParse(t, "issue.md", join(append([]string{"**No.240 | 2021.06**", m[2], m[3], "No. 60"}, m[5:]...)))
+	if is.NewsletterNumber != 240 || is.Month != "2021-06" || is.Number != 60 || is.TitleZH != m[2] || is.TitleEN != m[3] {
+		t.Errorf("masthead = %d %q %d %q %q", is.NewsletterNumber, is.Month, is.Number, is.TitleZH, is.TitleEN)
+	}
+}
+
 func TestMastheadLines(t *testing.T) {
 	for in, want := range map[string]int{"No.233": 233, "No. 53": 53, "NO.7": 7, "No 12": 12, "№5": 5, "No.": 0, "Notes": 0, "No.5a": 0, "No.0": 0} {
 		if got, _ := issueNumber(in); got != want {
