@@ -426,3 +426,45 @@ func TestNotifyAdmins(t *testing.T) {
 		t.Fatal("notices not counted as 1 sent, 1 failed")
 	}
 }
+
+// The worker outlives a Redis restart and drains what is queued after it.
+func TestRunSurvivesRedisRestart(t *testing.T) {
+	e := newEnv(t, sandbox.Options{})
+	var logs syncBuffer
+	st, err := store.Open(context.Background(), config.RedisConfig{Addr: e.redis.Addr, Prefix: "wxtest:"}, nil)
+	must(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	api, err := wechat.New(context.Background(), e.sb.WeChatConfig(), st, nil, nil)
+	must(t, err)
+	api.SetRetryBackoff(5 * time.Millisecond)
+	svc := subscribers.New(st, api, botConfig(), slog.New(slog.NewTextHandler(&logs, nil)), subscribers.WithPollInterval(20*time.Millisecond))
+	ctx, cancel := context.WithCancel(ctxT(t))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = svc.Run(ctx) }()
+
+	e.redis.Stop()
+	for wait := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "tag worker paused"); {
+		if time.Now().After(wait) {
+			t.Fatalf("the worker did not notice redis going away; log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // more failed attempts, logged no more
+	e.redis.Restart()
+	must(t, svc.TopicChanged(ctx, "o1", "国内要闻", true))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if tag, ok := e.sb.Tag("topic:国内要闻"); ok && len(tag.Members) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not drained after the restart; log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if c := strings.Count(logs.String(), "tag worker paused"); c != 1 {
+		t.Fatalf("outage logged %d times, want once:\n%s", c, logs.String())
+	}
+}

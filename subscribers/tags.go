@@ -125,12 +125,20 @@ func (s *Service) Run(ctx context.Context) error {
 	owner := newOwner()
 	defer s.release(owner)
 	backoff := time.Duration(0)
+	lockFailing := false
 	for {
 		wait := s.poll
 		held, err := s.hold(ctx, owner)
+		if err == nil && lockFailing {
+			lockFailing = false
+			s.log.Info("subscribers: redis is back, tag worker resumes")
+		}
 		switch {
 		case err != nil:
-			s.log.Warn("subscribers: tag worker lock", slog.Any("error", err))
+			if !lockFailing && ctx.Err() == nil {
+				s.log.Warn("subscribers: tag worker paused, redis unavailable", slog.Any("error", err))
+			}
+			lockFailing = true
 		case held:
 			if err := s.drain(ctx, owner); err != nil && ctx.Err() == nil {
 				backoff = min(max(2*backoff, time.Second), time.Minute)

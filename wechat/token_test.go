@@ -212,3 +212,26 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// With Redis away the API keeps working on an unshared token; when Redis
+// is back the token is shared again.
+func TestTokenWithoutRedis(t *testing.T) {
+	e := setup(t, sandbox.Options{})
+	ctx := ctxT(t)
+	e.redis.Stop()
+	if _, err := e.api.Tags(ctx); err != nil {
+		t.Fatalf("tags with redis down: %v", err)
+	}
+	if n := e.sb.Count("stable_token"); n != 1 {
+		t.Fatalf("%d token fetches, want 1", n)
+	}
+	e.redis.Restart()
+	other, _ := newClient(t, e.sb, openStore(t, e.redis.Addr))
+	if _, err := other.Tags(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := e.st.Get(ctx, e.st.Keys.Token(e.sb.Options().AppID)).Result()
+	if err != nil || tok == "" {
+		t.Fatalf("token not shared after redis came back: %v", err)
+	}
+}
