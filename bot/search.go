@@ -2,7 +2,6 @@ package bot
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,8 +45,6 @@ type searchIndex struct {
 // maxQueryTokens bounds the work one message can cause.
 const maxQueryTokens = 32
 
-var markdownLinkTarget = regexp.MustCompile(`\]\([^)]*\)`)
-
 func buildIndex(snap *archive.Snapshot) *searchIndex {
 	ix := &searchIndex{snap: snap, terms: map[string][]posting{}}
 	for _, iss := range snap.All() {
@@ -69,7 +66,7 @@ func buildIndex(snap *archive.Snapshot) *searchIndex {
 				}
 				for _, paras := range [][]string{it.BodyZH, it.BodyEN} {
 					for _, s := range paras {
-						s = markdownLinkTarget.ReplaceAllString(s, "]")
+						s = newsletter.PlainText(s)
 						tokenize(s, true, func(t string) { add(t, inBody) })
 					}
 				}
@@ -219,7 +216,7 @@ func (b *Bot) search(snap *archive.Snapshot, ix *searchIndex, query string, page
 	var sb strings.Builder
 	sb.WriteString(tr(lang,
 		fmt.Sprintf("“%s”：共 %d 条（第 %d/%d 页）", query, len(hits), page, pages),
-		fmt.Sprintf("“%s”: %d results (page %d/%d)", query, len(hits), page, pages)))
+		fmt.Sprintf("“%s”: %d %s (page %d/%d)", query, len(hits), plural(len(hits), "result", "results"), page, pages)))
 	sb.WriteString("\n")
 	for _, h := range hits[(page-1)*size : min(page*size, len(hits))] {
 		d := ix.docs[h.doc]
@@ -251,4 +248,11 @@ func (b *Bot) more(snap *archive.Snapshot, ix *searchIndex, st *userState, lang 
 	p := b.search(snap, ix, q, page+1, lang)
 	p.rule = "more"
 	return p
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

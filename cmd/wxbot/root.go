@@ -37,6 +37,8 @@ then WXBOT_* environment variables, then flags. See wxbot.example.yaml.`,
 		newVersionCmd(),
 		newParseCmd(),
 		newRenderCmd(),
+		newServeCmd(),
+		newChatCmd(),
 		newSandboxCmd(), newQRCodeCmd(), newMenuCmd(),
 	)
 	return root

@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/bot"
+	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/metrics"
+	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/store"
+)
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the webhook (chat) and the service's HTTP endpoints",
+		Long: `serve answers WeChat's message pushes at http.webhook_path and serves
+/healthz, /readyz and /metrics. With no configuration at all it starts an
+embedded Redis-compatible store (nothing is kept after exit), answers from
+the built-in example issues, and writes a development token to a local
+file that 'wxbot chat' reads: try 'wxbot serve' in one terminal and
+'wxbot chat 最新' in another.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, map[string]string{
+				"http.addr":        "addr",
+				"redis.addr":       "redis",
+				"newsletter.inbox": "inbox",
+			})
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.Log, cmd.ErrOrStderr())
+			m := NewMain(cfg, log)
+			if err := m.Run(cmd.Context()); err != nil {
+				_ = m.Close()
+				return err
+			}
+			<-cmd.Context().Done()
+			log.Info("shutting down")
+			return m.Close()
+		},
+	}
+	cmd.Flags().String("addr", "", "listen address (key http.addr, default :8080)")
+	cmd.Flags().String("redis", "", "Redis address host:port (key redis.addr; default: an embedded store)")
+	cmd.Flags().String("inbox", "", "folder of issue files to serve and watch (key newsletter.inbox; default: the built-in examples)")
+	return cmd
+}
+
+// Main is the `wxbot serve` program: everything it opens, in the order it
+// opens them, so that an end-to-end test can start the whole program on
+// port :0 and stop it again (the Main/Run/Close shape of wtf's cmd/wtfd).
+type Main struct {
+	Config *config.Config
+	Log    *slog.Logger
+	// DevTokenPath is where a development token is kept when wechat.token is
+	// empty; "" means DefaultDevTokenPath().
+	DevTokenPath string
+
+	// The WeChat side, nil without credentials: late replies are then logged
+	// and skipped, job events logged. Set them before Run, or build them in
+	// wireWeChat.
+	Audience  bot.Audience
+	Messenger bot.Messenger
+	JobEvents bot.JobEvents
+
+	Metrics *metrics.Metrics
+	Store   *store.Store
+	Archive *archive.Archive
+	Loader  *archive.Loader
+	Bot     *bot.Bot
+
+	server   *http.Server
+	listener net.Listener
+	cancel   context.CancelFunc
+	workers  sync.WaitGroup
+	serveErr chan error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewMain returns a program for the configuration; nothing is opened yet.
+func NewMain(cfg *config.Config, log *slog.Logger) *Main {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Main{Config: cfg, Log: log, serveErr: make(chan error, 1)}
+}
+
+// Run opens Redis, the archive and the bot, starts the background workers
+// and starts serving; it returns once the server listens. Stop with Close.
+func (m *Main) Run(ctx context.Context) error {
+	cfg := m.Config
+	if cfg.WeChat.Token == "" {
+		path := m.DevTokenPath
+		if path == "" {
+			path = DefaultDevTokenPath()
+		}
+		tok, created, err := devToken(path)
+		if err != nil {
+			return fmt.Errorf("serve: wechat.token is empty and no development token could be kept: %w", err)
+		}
+		cfg.WeChat.Token = tok
+		m.Log.Warn("wechat.token is not set: using a development token (WeChat cannot reach this server with it; 'wxbot chat' can)",
+			slog.String("file", path), slog.Bool("new", created))
+	}
+	if m.Metrics == nil {
+		m.Metrics = metrics.New()
+	}
+
+	s, err := store.Open(ctx, cfg.Redis, m.Log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	m.Store = s
+
+	// Workers live until Close, not until the start-up context ends.
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+
+	m.Archive = archive.New(s.UniversalClient, s.Keys, m.Log)
+	if inbox := cfg.Newsletter.Inbox; inbox != "" {
+		if fi, err := os.Stat(inbox); err != nil || !fi.IsDir() {
+			return fmt.Errorf("serve: newsletter.inbox %q is not a folder", inbox)
+		}
+		m.Loader = archive.NewLoader(m.Archive, inbox, newsletter.Parse, m.Log)
+	} else {
+		m.Loader = archive.NewFSLoader(m.Archive, examples.FS, newsletter.Parse, m.Log)
+		m.Log.Info("newsletter.inbox is not set: answering from the built-in example issues")
+	}
+	lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
+	err = m.Loader.Load(lctx)
+	lcancel()
+	if err != nil {
+		m.Log.Warn("archive: issues not stored in redis yet; serving them from memory and retrying", slog.Any("error", err))
+	}
+	m.goWork(func() { m.Archive.Run(wctx, time.Second) })
+	m.goWork(func() {
+		if err := m.Loader.Watch(wctx); err != nil {
+			m.Log.Error("archive: inbox not watched", slog.Any("error", err))
+		}
+	})
+
+	if err := m.wireWeChat(wctx); err != nil {
+		return err
+	}
+
+	b, err := bot.New(bot.Options{
+		Config: cfg, Redis: s.UniversalClient, Keys: s.Keys, Archive: m.Archive,
+		Audience: m.Audience, Messenger: m.Messenger, JobEvents: m.JobEvents,
+		Metrics: m.Metrics, Log: m.Log,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	m.Bot = b
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", cfg.HTTP.Addr, err)
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           m.routes(),
+		ReadHeaderTimeout: cfg.HTTP.ReadTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	go func() { m.serveErr <- m.server.Serve(ln) }()
+	mode := "plaintext or compatible (no wechat.encoding_aes_key)"
+	if cfg.WeChat.EncodingAESKey != "" {
+		mode = "any, safe-mode capable"
+	}
+	m.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("webhook", cfg.HTTP.WebhookPath),
+		slog.String("message_mode", mode), slog.Int("issues", m.Archive.Current().Len()), slog.Bool("embedded_redis", s.Embedded))
+	return nil
+}
+
+// wireWeChat is where the WeChat API client, the subscriber service and the
+// publisher are built when credentials are configured, filling Audience,
+// Messenger and JobEvents before the bot is built.
+func (m *Main) wireWeChat(ctx context.Context) error {
+	if !m.Config.WeChat.HasAPICredentials() {
+		if m.Messenger == nil {
+			m.Log.Info("no wechat.app_id/app_secret: late replies are skipped, job events only logged")
+		}
+		return nil
+	}
+	// The WeChat adapter (wechat/), subscribers.Service and the publisher
+	// are wired here.
+	_ = ctx
+	return nil
+}
+
+func (m *Main) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(m.Config.HTTP.WebhookPath, m.Bot)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := m.Store.Ping(ctx).Err(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("redis unavailable\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	if m.Metrics.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	return mux
+}
+
+// Addr is the address the server listens on (the real port when :0).
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return ""
+	}
+	return m.listener.Addr().String()
+}
+
+// Close stops gracefully: the HTTP server drains (http.shutdown_timeout),
+// then the workers stop, late replies finish, and Redis closes last.
+// Calling it again does nothing and returns the first result.
+func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
+	timeout := m.Config.HTTP.ShutdownTimeout
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var errs []error
+	if m.server != nil {
+		if err := m.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("serve: shutdown: %w", err))
+		}
+		if err := <-m.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve: %w", err))
+		}
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.workers.Wait()
+	if m.Bot != nil {
+		if err := m.Bot.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.Store != nil {
+		if err := m.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("serve: close redis: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Main) goWork(f func()) {
+	m.workers.Add(1)
+	go func() {
+		defer m.workers.Done()
+		f()
+	}()
+}
+
+// DefaultDevTokenPath is the development token shared by `wxbot serve` and
+// `wxbot chat` when wechat.token is not configured.
+func DefaultDevTokenPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil || dir == "" {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "wxbot", "dev-token")
+}
+
+// devToken reads the development token at path, creating it (0600) when
+// missing. It is a random token in WeChat's format (letters and digits).
+func devToken(path string) (tok string, created bool, err error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); validToken(t) {
+			return t, false, nil
+		}
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", false, err
+	}
+	for i, c := range raw {
+		raw[i] = alphabet[int(c)%len(alphabet)]
+	}
+	tok = string(raw[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", false, err
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", false, err
+	}
+	return tok, true, nil
+}
+
+// readDevToken reads an existing development token.
+func readDevToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	t := strings.TrimSpace(string(b))
+	if !validToken(t) {
+		return "", fmt.Errorf("%s does not hold a token", path)
+	}
+	return t, nil
+}
+
+func validToken(t string) bool {
+	if len(t) < 3 || len(t) > 32 {
+		return false
+	}
+	for _, c := range t {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
