@@ -5,15 +5,18 @@ import (
 )
 
 // Access tokens as WeChat hands them out (WECHAT.md §7):
-//   - cgi-bin/token issues a new token each call; the previous one keeps
-//     working for 5 more minutes, then 40001.
+//   - cgi-bin/token issues a new token each call, 2,000 a day; the previous
+//     one keeps working for 5 more minutes, then 42001.
 //   - cgi-bin/stable_token answers the same token to every caller until it
 //     nears expiry (the last 1/24 of its life: 5 minutes of 2 hours);
 //     force_refresh replaces it at most 20 times a day, 30 s apart.
 //   - Every other call checks access_token: missing 41001, unknown or
 //     revoked 40001, expired 42001.
 
-const tokenGrace = 5 * time.Minute
+const (
+	tokenGrace      = 5 * time.Minute
+	maxTokensPerDay = 2000
+)
 
 func (s *Server) checkCredentials(grantType, appID, secret string) *answer {
 	switch {
@@ -36,6 +39,15 @@ func (s *Server) handleToken(c *apiCall) answer {
 		return *a
 	}
 	st := s.st
+	issued := 0
+	for _, t := range st.tokens {
+		if !t.Stable && c.now.Sub(t.Issued) < 24*time.Hour {
+			issued++
+		}
+	}
+	if issued >= maxTokensPerDay {
+		return fail(45009, "reach max api daily quota limit: cgi-bin/token at most 2,000 times a day")
+	}
 	if old := st.tokens[st.normal]; old != nil {
 		if grace := c.now.Add(tokenGrace); old.Expires.After(grace) {
 			old.Expires = grace
