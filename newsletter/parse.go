@@ -64,7 +64,7 @@ type tocEntry struct {
 	zhKey, enKey string
 	line, enLine int // of the Chinese and English titles
 	section      int // index into parser.tocSections
-	found        int // line of the item in the body, 0 until found
+	found        int // line of the item in the body, 0 until found (-1: a duplicate entry)
 }
 
 type tocSection struct {
@@ -339,6 +339,7 @@ func (p *parser) toc(start int) (body int, ok bool) {
 			e := &tocEntry{zh: l.text, zhKey: l.key, line: l.num, section: len(p.tocSections) - 1}
 			if prev, dup := p.byZH[l.key]; dup {
 				p.errorf(l.num, "the table of contents lists %q twice (also on line %d); each item needs its own title", l.text, prev.line)
+				e.found = -1 // reported: not also "no item follows"
 			} else {
 				p.byZH[l.key] = e
 			}

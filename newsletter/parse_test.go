@@ -337,6 +337,9 @@ func TestParseErrors(t *testing.T) {
 		{"English title differs", join(with(m, 17, "MIIT Names Infringing Applications")), []string{`35: the English title of "工信部通报违规App" here is "MIIT Names Infringing Applications", but the table of contents (line 19) lists "MIIT Names Infringing Apps"`}},
 		{"item without English part", join(without(m, 13, 14)), []string{`23: the item "网信办发布汽车数据规定" has no English part`}},
 		{"item twice in body", join(append(slices.Clone(m[:19]), append(slices.Clone(m[15:19]), m[19:]...)...)), []string{`39: the item "工信部通报违规App" appears twice in the body (also on line 31)`}},
+		// A title listed twice reads as the body starting early: the second
+		// listing is taken for the item, and the real item is reported.
+		{"TOC entry twice", join(append(slices.Clone(m[:10]), append([]string{m[6], m[7]}, m[10:]...)...)), []string{`27: the item "网信办发布汽车数据规定" appears twice in the body (also on line 21)`}},
 		{"TOC entry without English title", join(without(m, 7)), []string{`13: the table of contents lists "网信办发布汽车数据规定" without an English title`}},
 		{"TOC English title without Chinese", join(without(m, 6)), []string{
 			`13: the table of contents lists the English title "CAC Issues Automobile Data Rules" without a Chinese title`,
