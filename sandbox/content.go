@@ -265,12 +265,12 @@ func (s *Server) handleDraftAdd(c *apiCall) answer {
 		}
 	}
 	id := randomToken("SBX_DRAFT_", 24)
-	s.st.drafts[id] = &draft{MediaID: id, Articles: req.Articles, Created: c.now, Updated: c.now}
+	s.st.drafts[id] = &Draft{MediaID: id, Articles: req.Articles, Created: c.now, Updated: c.now}
 	return answer{json: map[string]any{"media_id": id}}
 }
 
 // liveDraft is a draft still in the drafts box.
-func (s *Server) liveDraft(mediaID string) (*draft, *answer) {
+func (s *Server) liveDraft(mediaID string) (*Draft, *answer) {
 	d := s.st.drafts[mediaID]
 	if d == nil || d.Used != "" {
 		why := "no such draft"

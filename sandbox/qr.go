@@ -61,7 +61,7 @@ func (s *Server) handleQRCreate(c *apiCall) answer {
 		}
 		scene = fmt.Sprint(*id)
 	}
-	q := &qrcode{Scene: scene, Permanent: permanent, Created: c.now}
+	q := &QRCode{Scene: scene, Permanent: permanent, Created: c.now}
 	expire := int64(defaultQRLife)
 	if !permanent {
 		if req.ExpireSeconds != nil {

@@ -17,7 +17,7 @@ type state struct {
 	images    map[string]bool      // URLs issued by media/uploadimg
 	materials map[string]*material // permanent materials by media_id
 
-	drafts       map[string]*draft
+	drafts       map[string]*Draft
 	publications map[string]*publication
 	publishOrder []string
 
@@ -28,7 +28,7 @@ type state struct {
 	previews     []Message
 	customs      []Message
 
-	qrcodes      map[string]*qrcode // by ticket
+	qrcodes      map[string]*QRCode // by ticket
 	qrOrder      []string
 	permanentQRs int
 
@@ -53,11 +53,11 @@ func newState(opts Options) *state {
 		media:        map[string][]byte{},
 		images:       map[string]bool{},
 		materials:    map[string]*material{},
-		drafts:       map[string]*draft{},
+		drafts:       map[string]*Draft{},
 		publications: map[string]*publication{},
 		sendByID:     map[int64]*massSend{},
 		clientMsgIDs: map[string]*clientMsg{},
-		qrcodes:      map[string]*qrcode{},
+		qrcodes:      map[string]*QRCode{},
 		tags:         map[int]*tag{},
 		nextTag:      100, // 0, 1 and 2 are WeChat's reserved tags
 		userTags:     map[string]map[int]bool{},
@@ -98,7 +98,8 @@ type material struct {
 	Size int
 }
 
-type draft struct {
+// Draft is a draft as the sandbox keeps it.
+type Draft struct {
 	MediaID  string    `json:"media_id"`
 	Articles []Article `json:"articles"`
 	Created  time.Time `json:"created"`
@@ -167,7 +168,8 @@ type Message struct {
 	Time    time.Time `json:"time"`
 }
 
-type qrcode struct {
+// QRCode is a QR code the sandbox issued.
+type QRCode struct {
 	Ticket    string    `json:"ticket"`
 	Scene     string    `json:"scene"`
 	Permanent bool      `json:"permanent"`
@@ -194,12 +196,12 @@ type Push struct {
 
 // Snapshot is what GET /sandbox/state shows.
 type Snapshot struct {
-	Drafts       []draft           `json:"drafts"`
+	Drafts       []Draft           `json:"drafts"`
 	MassSends    []MassSend        `json:"mass_sends"`
 	Publications []PublicationInfo `json:"publications"`
 	Previews     []Message         `json:"previews"`
 	Customs      []Message         `json:"customer_messages"`
-	QRCodes      []qrcode          `json:"qrcodes"`
+	QRCodes      []QRCode          `json:"qrcodes"`
 	Tags         []TagInfo         `json:"tags"`
 	Menu         json.RawMessage   `json:"menu,omitempty"`
 	Materials    int               `json:"materials"`
