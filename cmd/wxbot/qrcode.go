@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	_ "image/gif" // showqrcode answers JPEG (WeChat), PNG (sandbox) or GIF
+	_ "image/jpeg"
+	"image/png"
 	"log/slog"
 	"os"
 	"regexp"
@@ -95,6 +100,10 @@ qrcode-SCENE.png) and records the campaign for 'wxbot qrcode list' and
 			if err != nil {
 				return fmt.Errorf("qrcode create %s: %w", scene, err)
 			}
+			img, err = asPNG(img)
+			if err != nil {
+				return fmt.Errorf("qrcode create %s: code created and recorded, but its image is unreadable: %w", scene, err)
+			}
 			if err := os.WriteFile(out, img, 0o644); err != nil {
 				return fmt.Errorf("qrcode create %s: code created and recorded, but the image could not be saved: %w", scene, err)
 			}
@@ -185,6 +194,22 @@ scanned), how many of them still follow, and how many scanned it at all
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// asPNG returns the image as PNG: WeChat's showqrcode answers JPEG.
+func asPNG(img []byte) ([]byte, error) {
+	if bytes.HasPrefix(img, []byte("\x89PNG\r\n\x1a\n")) {
+		return img, nil
+	}
+	decoded, _, err := image.Decode(bytes.NewReader(img))
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, decoded); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // parseLife reads a Go duration, or whole days as "30d".

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -177,5 +179,25 @@ func TestMenuCommands(t *testing.T) {
 	}
 	if _, errOut, code := runWxbot(t, "menu", "sync"); code != 1 || !strings.Contains(errOut, "bot.menu is empty") {
 		t.Fatalf("sync of an empty menu: exit %d %s", code, errOut)
+	}
+}
+
+// WeChat's showqrcode answers JPEG; the saved file is a PNG all the same.
+func TestAsPNG(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 20, 20))
+	var j bytes.Buffer
+	if err := jpeg.Encode(&j, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err := asPNG(j.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := png.Decode(bytes.NewReader(out))
+	if err != nil || decoded.Bounds().Dx() != 20 {
+		t.Fatalf("not a 20px PNG: %v", err)
+	}
+	if _, err := asPNG([]byte("<html>error</html>")); err == nil {
+		t.Fatal("an HTML page was taken for an image")
 	}
 }
