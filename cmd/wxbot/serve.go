@@ -24,6 +24,8 @@ import (
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/store"
+	"github.com/lifang/wxbot/subscribers"
+	"github.com/lifang/wxbot/wechat"
 )
 
 func newServeCmd() *cobra.Command {
@@ -79,6 +81,11 @@ type Main struct {
 	Audience  bot.Audience
 	Messenger bot.Messenger
 	JobEvents bot.JobEvents
+
+	// API is the WeChat API client (calls fail with wechat.ErrNotConfigured
+	// without credentials); Subscribers tracks followers, campaigns and tags.
+	API         *wechat.Client
+	Subscribers *subscribers.Service
 
 	Metrics *metrics.Metrics
 	Store   *store.Store
@@ -200,15 +207,29 @@ func (m *Main) Run(ctx context.Context) error {
 // publisher are built when credentials are configured, filling Audience,
 // Messenger and JobEvents before the bot is built.
 func (m *Main) wireWeChat(ctx context.Context) error {
-	if !m.Config.WeChat.HasAPICredentials() {
+	api, err := wechat.New(ctx, m.Config.WeChat, m.Store, m.Metrics, m.Log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	m.API = api
+	// Subscribers are tracked even without credentials: QR attribution and
+	// preferences live in Redis; the tag queue waits for credentials.
+	subs := subscribers.New(m.Store, api, m.Config.Bot, m.Log,
+		subscribers.WithAdmins(m.Config.Publish.Admins), subscribers.WithMetrics(m.Metrics))
+	m.Subscribers = subs
+	if m.Audience == nil {
+		m.Audience = subs
+	}
+	if !api.Configured() {
 		if m.Messenger == nil {
 			m.Log.Info("no wechat.app_id/app_secret: late replies are skipped, job events only logged")
 		}
 		return nil
 	}
-	// The WeChat adapter (wechat/), subscribers.Service and the publisher
-	// are wired here.
-	_ = ctx
+	if m.Messenger == nil {
+		m.Messenger = api
+	}
+	m.goWork(func() { _ = subs.Run(ctx) })
 	return nil
 }
 
