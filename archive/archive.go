@@ -280,6 +280,18 @@ func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool
 		}
 		want[issueField(iss.Number)] = raw
 	}
+	// Issues published from outside the inbox (wxbot publish FILE) stay in
+	// the archive; an inbox file with the same number wins.
+	pinned, err := a.rdb.HGetAll(ctx, a.keys.ArchivePinned()).Result()
+	if err != nil {
+		a.setLocal(issues)
+		return true, fmt.Errorf("archive: read pinned issues: %w", err)
+	}
+	for field, raw := range pinned {
+		if _, inInbox := want[field]; !inInbox {
+			want[field] = raw
+		}
+	}
 	have, err := a.rdb.HGetAll(ctx, a.keys.ArchiveIssues()).Result()
 	if err != nil {
 		a.setLocal(issues)
@@ -307,6 +319,35 @@ func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool
 		return true, fmt.Errorf("archive: write issues: %w", err)
 	}
 	return true, a.Refresh(ctx)
+}
+
+// Pin keeps issue iss in the archive even though no inbox file holds it:
+// the publisher pins each issue it broadcasts, so an issue published with
+// `wxbot publish FILE` from outside the inbox reaches the chat and survives
+// the Loader's next Replace. An inbox file with the same number still wins.
+func (a *Archive) Pin(ctx context.Context, iss *newsletter.Issue) error {
+	if iss == nil || iss.Number <= 0 {
+		return errors.New("archive: pin: no issue number")
+	}
+	raw, err := encode(iss)
+	if err != nil {
+		return fmt.Errorf("archive: encode issue %d: %w", iss.Number, err)
+	}
+	var added *redis.BoolCmd
+	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, a.keys.ArchivePinned(), issueField(iss.Number), raw)
+		added = p.HSetNX(ctx, a.keys.ArchiveIssues(), issueField(iss.Number), raw)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("archive: pin issue %d: %w", iss.Number, err)
+	}
+	if added.Val() {
+		if err := a.rdb.Incr(ctx, a.keys.ArchiveVersion()).Err(); err != nil {
+			return fmt.Errorf("archive: pin issue %d: %w", iss.Number, err)
+		}
+	}
+	return a.Refresh(ctx)
 }
 
 // SetURLs records the published article URLs of issue n (the publisher calls

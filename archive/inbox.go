@@ -2,6 +2,8 @@ package archive
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -38,6 +40,20 @@ func (e FileError) Error() string {
 	return e.File + ": " + msg
 }
 
+// FileResult is what one load found in one issue file: its content and its
+// hash, and either the parsed issue or the located error. The publisher
+// receives every file's result after each load (OnLoad) to act on new and
+// changed issues and to show invalid files in `wxbot status`.
+type FileResult struct {
+	// File is the file as shown in messages (the path on disk for an inbox).
+	File string
+	// Hash is the hex SHA-256 of Data.
+	Hash  string
+	Data  []byte
+	Issue *newsletter.Issue // nil when Err is set
+	Err   error
+}
+
 // Loader keeps the archive in step with a folder of issue files (*.md):
 // everything is parsed at start, and again shortly after any file changes.
 type Loader struct {
@@ -58,6 +74,16 @@ type Loader struct {
 	problems []FileError
 	loaded   []*newsletter.Issue
 	synced   bool
+	onLoad   func(ctx context.Context, results []FileResult)
+}
+
+// OnLoad registers fn to run after every load with each file's result, in
+// file name order. fn runs on the loader's goroutine: it should hand long
+// work elsewhere. Set it before Load or Watch.
+func (l *Loader) OnLoad(fn func(ctx context.Context, results []FileResult)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.onLoad = fn
 }
 
 // NewLoader watches dir on disk.
@@ -92,9 +118,10 @@ func (l *Loader) Problems() []FileError {
 // issues. Invalid files are skipped and logged; a number used by two files
 // keeps the first by name. The error is only about Redis.
 func (l *Loader) Load(ctx context.Context) error {
-	issues, problems := l.parseAll()
+	issues, problems, results := l.parseAll()
 	l.mu.Lock()
 	l.problems, l.loaded = problems, issues
+	onLoad := l.onLoad
 	l.mu.Unlock()
 	for _, p := range problems {
 		l.log.Error("archive: skipping issue file", slog.String("file", p.File), slog.Any("error", p.Err))
@@ -103,6 +130,9 @@ func (l *Loader) Load(ctx context.Context) error {
 	l.mu.Lock()
 	l.synced = err == nil
 	l.mu.Unlock()
+	if onLoad != nil {
+		onLoad(ctx, results)
+	}
 	if err != nil {
 		return err
 	}
@@ -112,7 +142,7 @@ func (l *Loader) Load(ctx context.Context) error {
 	return nil
 }
 
-func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError) {
+func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult) {
 	var names []string
 	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -130,34 +160,42 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError) {
 		return nil
 	})
 	if err != nil {
-		return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("read folder: %w", err)}}
+		return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("read folder: %w", err)}}, nil
 	}
 	sort.Strings(names)
 	var issues []*newsletter.Issue
 	var problems []FileError
+	var results []FileResult
 	seen := map[int]string{}
 	for _, name := range names {
 		shown := l.display(name)
 		data, err := fs.ReadFile(l.fsys, name)
 		if err != nil {
 			problems = append(problems, FileError{File: shown, Err: err})
+			results = append(results, FileResult{File: shown, Err: err})
 			continue
 		}
+		sum := sha256.Sum256(data)
+		res := FileResult{File: shown, Hash: hex.EncodeToString(sum[:]), Data: data}
 		iss, err := l.safeParse(shown, data)
 		switch {
 		case err != nil:
-			problems = append(problems, FileError{File: shown, Err: err})
+			res.Err = err
 		case iss == nil || iss.Number <= 0:
-			problems = append(problems, FileError{File: shown, Err: errors.New("no issue number (No.N) found")})
+			res.Err = errors.New("no issue number (No.N) found")
 		case seen[iss.Number] != "":
-			problems = append(problems, FileError{File: shown,
-				Err: fmt.Errorf("issue No.%d is already loaded from %s", iss.Number, seen[iss.Number])})
+			res.Err = fmt.Errorf("issue No.%d is already loaded from %s", iss.Number, seen[iss.Number])
 		default:
 			seen[iss.Number] = shown
 			issues = append(issues, iss)
+			res.Issue = iss
 		}
+		if res.Err != nil {
+			problems = append(problems, FileError{File: shown, Err: res.Err})
+		}
+		results = append(results, res)
 	}
-	return issues, problems
+	return issues, problems, results
 }
 
 // safeParse turns a parser panic into a located error: one bad file must

@@ -15,6 +15,8 @@ import "strconv"
 //	P{archive}:issues               hash  issue number → issue JSON               no TTL
 //	P{archive}:urls                 hash  issue number → published article URLs   no TTL
 //	P{archive}:version              str   bumped on every archive change          no TTL
+//	P{archive}:pinned               hash  issue number → JSON of a broadcast issue that
+//	                                      is kept though no inbox file holds it   no TTL
 //	P{qr}:campaigns                 hash  scene → campaign JSON                   no TTL
 //	P{qr}:gained:SCENE              set   openids who followed through SCENE      no TTL
 //	P{qr}:following                 set   openids following now                   no TTL
@@ -24,12 +26,23 @@ import "strconv"
 //	P{tags}:processing              list  the batch being applied to WeChat       no TTL
 //	P{tags}:worker                  str   replica draining the tag queue          TTL 30s
 //	P{tags}:ids                     hash  tag name → WeChat tag id                no TTL
-//	P{publish}:issue:N              hash  pipeline state of issue N               no TTL
-//	P{publish}:schedule             zset  issue number → due time (unix ms)       no TTL
+//	P{publish}:issue:N              hash  pipeline state of issue N (state, hashes,
+//	                                      draft, msg_id, counts, history, rev)    no TTL
+//	P{publish}:issues               set   numbers of the issues in the pipeline   no TTL
+//	P{publish}:schedule             zset  issue number → time of the leader's next
+//	                                      action on it: send, retry, poll (ms)    no TTL
 //	P{publish}:leader               str   scheduler lock holder                   TTL publish.lock_ttl
 //	P{publish}:fence                str   fencing token, incremented per leader   no TTL
-//	P{publish}:msg:MSGID            str   msg_id → issue number                   no TTL
+//	P{publish}:lock:N               str   holder of issue N's pipeline lock       TTL publish.lock_ttl
+//	P{publish}:msg:MSGID            str   mass-send msg_id → issue number         no TTL
+//	P{publish}:job:PUBLISHID        str   freepublish publish_id → issue number   no TTL
+//	P{publish}:early:KIND:ID        str   a job event that came before its id was
+//	                                      recorded (KIND msg or job), JSON        TTL 7 days
 //	P{publish}:sent:DAY             str   broadcasts sent that day (quota)        TTL 48h
+//	P{publish}:media                hash  upload cache: KIND:sha256 → URL or
+//	                                      media_id JSON                           no TTL
+//	P{publish}:inbox                hash  inbox file → JSON of its parse problem  no TTL
+//	P{publish}:inbox:seen           hash  inbox file → content hash handled       no TTL
 //	Ptoken:APPID                    str   shared access_token                     TTL from WeChat
 //	Ptoken:APPID:lock               str   replica fetching a new access_token     TTL 30s
 type Keys struct {
@@ -55,6 +68,10 @@ func (k Keys) ArchiveIssues() string { return k.Prefix + "{archive}:issues" }
 
 // ArchiveURLs maps issue numbers to their published article URLs.
 func (k Keys) ArchiveURLs() string { return k.Prefix + "{archive}:urls" }
+
+// ArchivePinned holds issues the publisher broadcast, kept in the archive
+// even when no inbox file holds them.
+func (k Keys) ArchivePinned() string { return k.Prefix + "{archive}:pinned" }
 
 // ArchiveVersion changes whenever the archive does.
 func (k Keys) ArchiveVersion() string { return k.Prefix + "{archive}:version" }
@@ -90,7 +107,32 @@ func (k Keys) TagIDs() string { return k.Prefix + "{tags}:ids" }
 // PublishIssue is the pipeline state of one issue.
 func (k Keys) PublishIssue(n int) string { return k.Prefix + "{publish}:issue:" + strconv.Itoa(n) }
 
-// PublishSchedule holds due issues scored by due time in unix milliseconds.
+// PublishIssues is the set of issue numbers the pipeline knows.
+func (k Keys) PublishIssues() string { return k.Prefix + "{publish}:issues" }
+
+// PublishLock is held by whoever runs issue n's pipeline steps.
+func (k Keys) PublishLock(n int) string { return k.Prefix + "{publish}:lock:" + strconv.Itoa(n) }
+
+// PublishJob maps a freepublish publish_id to its issue.
+func (k Keys) PublishJob(publishID string) string { return k.Prefix + "{publish}:job:" + publishID }
+
+// PublishEarly keeps a job event (kind "msg" or "job") that arrived before
+// the publisher recorded its id.
+func (k Keys) PublishEarly(kind, id string) string {
+	return k.Prefix + "{publish}:early:" + kind + ":" + id
+}
+
+// PublishMedia caches uploads by content hash.
+func (k Keys) PublishMedia() string { return k.Prefix + "{publish}:media" }
+
+// PublishInbox holds the parse problems of inbox files, for `wxbot status`.
+func (k Keys) PublishInbox() string { return k.Prefix + "{publish}:inbox" }
+
+// PublishInboxSeen records the content hash of each inbox file handled.
+func (k Keys) PublishInboxSeen() string { return k.Prefix + "{publish}:inbox:seen" }
+
+// PublishSchedule holds the issues the leader must act on (send, retry a
+// send, poll an outcome), scored by when, in unix milliseconds.
 func (k Keys) PublishSchedule() string { return k.Prefix + "{publish}:schedule" }
 
 // PublishLeader is the scheduler's leader lock.

@@ -1,0 +1,208 @@
+package publisher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/lifang/wxbot/archive"
+)
+
+// InboxProblem is an inbox file that cannot be published, as `wxbot
+// status` shows it: the parser's located error (FILE:LINE: …).
+type InboxProblem struct {
+	File  string    `json:"file"`
+	Error string    `json:"error"`
+	Hash  string    `json:"hash,omitempty"`
+	At    time.Time `json:"at"`
+}
+
+// baselineField marks that the inbox was looked at once: the files found
+// the very first time are recorded, not published, so switching
+// publish.auto on over a folder of past issues broadcasts none of them.
+const baselineField = "*baseline*"
+
+type inboxJob struct {
+	file, hash string
+	data       []byte
+	number     int
+	notBefore  time.Time
+}
+
+// InboxLoaded is the archive Loader's hook (archive.Loader.OnLoad): after
+// every load of newsletter.inbox it records the files that do not parse
+// (shown by `wxbot status`, the editors told once per content), and with
+// publish.auto draft or schedule queues each new or changed valid issue
+// for the pipeline. It returns at once; Run's worker does the work.
+func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResult) {
+	problems, err := p.rdb.HGetAll(ctx, p.keys.PublishInbox()).Result()
+	if err != nil {
+		p.log.Warn("publisher: inbox: read problems", slog.Any("error", err))
+		return
+	}
+	seen, err := p.rdb.HGetAll(ctx, p.keys.PublishInboxSeen()).Result()
+	if err != nil {
+		p.log.Warn("publisher: inbox: read seen files", slog.Any("error", err))
+		return
+	}
+	_, baseline := seen[baselineField]
+	auto := p.cfg.Auto != "" && p.cfg.Auto != "off"
+	present := map[string]bool{}
+	queued := 0
+	for _, res := range results {
+		present[res.File] = true
+		if res.Err != nil || res.Issue == nil {
+			msg := archive.FileError{File: res.File, Err: res.Err}.Error()
+			var old InboxProblem
+			if raw, ok := problems[res.File]; ok && json.Unmarshal([]byte(raw), &old) == nil && old.Hash == res.Hash && old.Error == msg {
+				continue
+			}
+			b, _ := json.Marshal(InboxProblem{File: res.File, Error: msg, Hash: res.Hash, At: p.now()})
+			if err := p.rdb.HSet(ctx, p.keys.PublishInbox(), res.File, b).Err(); err != nil {
+				p.log.Warn("publisher: inbox: record problem", slog.Any("error", err))
+			}
+			if auto {
+				p.notify(ctx, "Inbox file cannot be published, nothing was sent: "+msg)
+			}
+			continue
+		}
+		if _, had := problems[res.File]; had {
+			_ = p.rdb.HDel(ctx, p.keys.PublishInbox(), res.File).Err()
+		}
+		if !baseline || !auto {
+			if seen[res.File] != res.Hash {
+				_ = p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), res.File, res.Hash).Err()
+			}
+			continue
+		}
+		if seen[res.File] == res.Hash {
+			continue
+		}
+		p.queueInbox(inboxJob{file: res.File, hash: res.Hash, data: res.Data, number: res.Issue.Number})
+		queued++
+	}
+	for f := range problems {
+		if !present[f] {
+			_ = p.rdb.HDel(ctx, p.keys.PublishInbox(), f).Err()
+		}
+	}
+	if !baseline {
+		_ = p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), baselineField, p.now().Format(time.RFC3339)).Err()
+		if auto {
+			p.log.Info("publisher: inbox looked at for the first time: the issues there are recorded, not published; new and changed files will be",
+				slog.Int("files", len(results)))
+		}
+	}
+	if queued > 0 {
+		p.log.Info("publisher: inbox: issues queued for the pipeline", slog.Int("issues", queued), slog.String("publish.auto", p.cfg.Auto))
+	}
+}
+
+func (p *Publisher) queueInbox(j inboxJob) {
+	p.inboxMu.Lock()
+	p.inboxPending[j.file] = j
+	p.inboxMu.Unlock()
+	select {
+	case p.inboxWake <- struct{}{}:
+	default:
+	}
+}
+
+// inboxWorker handles queued inbox files one at a time until ctx ends.
+func (p *Publisher) inboxWorker(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.inboxWake:
+		case <-t.C:
+		}
+		now := p.now()
+		p.inboxMu.Lock()
+		var jobs []inboxJob
+		for _, f := range slices.Sorted(maps.Keys(p.inboxPending)) {
+			if j := p.inboxPending[f]; !j.notBefore.After(now) {
+				jobs = append(jobs, j)
+				delete(p.inboxPending, f)
+			}
+		}
+		p.inboxMu.Unlock()
+		for _, j := range jobs {
+			if ctx.Err() != nil {
+				return
+			}
+			p.handleInbox(ctx, j)
+		}
+	}
+}
+
+func (p *Publisher) handleInbox(ctx context.Context, j inboxJob) {
+	markSeen := func() {
+		if err := p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), j.file, j.hash).Err(); err != nil {
+			p.log.Warn("publisher: inbox: record file", slog.Any("error", err))
+		}
+	}
+	rec, err := p.load(ctx, j.number)
+	if err != nil {
+		p.log.Warn("publisher: inbox", slog.String("file", j.file), slog.Any("error", err))
+		j.notBefore = p.now().Add(5 * time.Second)
+		p.queueInbox(j)
+		return
+	}
+	if rec != nil {
+		if rec.Origin == "cli" && rec.File != j.file {
+			p.log.Info("publisher: inbox file ignored: the issue is in the pipeline from another file (wxbot publish)",
+				slog.String("file", j.file), slog.Int("issue", j.number), slog.String("from", rec.File))
+			markSeen()
+			return
+		}
+		if rec.ContentHash == j.hash || rec.RefusedHash == j.hash {
+			markSeen()
+			return
+		}
+	}
+	goal := GoalDraft
+	if p.cfg.Auto == "schedule" {
+		goal = GoalSchedule
+	}
+	res, err := p.Publish(ctx, Request{File: j.file, Data: j.data, Goal: goal, Origin: "inbox"})
+	var rf *Refusal
+	switch {
+	case errors.Is(err, errBusy):
+		j.notBefore = p.now().Add(2 * time.Second)
+		p.queueInbox(j)
+		return
+	case ctx.Err() != nil:
+		return
+	case errors.As(err, &rf):
+		p.log.Warn("publisher: inbox file refused", slog.String("file", j.file), slog.String("reason", rf.Msg))
+	case err != nil:
+		p.log.Warn("publisher: inbox file not published", slog.String("file", j.file), slog.Any("error", err))
+	default:
+		p.log.Info("publisher: inbox file handled", slog.String("file", j.file), slog.Int("issue", j.number), slog.String("message", res.Message))
+	}
+	markSeen()
+}
+
+// InboxProblems lists the inbox files that do not parse.
+func (p *Publisher) InboxProblems(ctx context.Context) ([]InboxProblem, error) {
+	all, err := p.rdb.HGetAll(ctx, p.keys.PublishInbox()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("publisher: inbox problems: %w", err)
+	}
+	out := make([]InboxProblem, 0, len(all))
+	for _, f := range slices.Sorted(maps.Keys(all)) {
+		var ip InboxProblem
+		if json.Unmarshal([]byte(all[f]), &ip) == nil {
+			out = append(out, ip)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,781 @@
+package publisher
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/render"
+	"github.com/lifang/wxbot/wechat"
+)
+
+// Request asks the pipeline to take an issue file somewhere.
+type Request struct {
+	// File names the issue file in messages; relative image paths start
+	// from its folder.
+	File string
+	Data []byte
+	// Goal: GoalDraft, GoalSchedule (default) or GoalNow.
+	Goal Goal
+	// At is the broadcast time for GoalSchedule; zero means the next
+	// publish.schedule slot (or the time already set for the issue).
+	At time.Time
+	// PreviewTo overrides publish.preview_to when not nil.
+	PreviewTo []string
+	// ToAll or Tag override publish.to_tag (empty: every follower).
+	ToAll bool
+	Tag   string
+	// Force lets an issue whose earlier send has an unknown outcome be
+	// sent again, once the editor checked on WeChat's admin page that it
+	// did not go out.
+	Force bool
+	// Origin is "cli" (default) or "inbox".
+	Origin string
+}
+
+// Result is what a run did, for the editor.
+type Result struct {
+	Number int
+	Record *Record
+	// Steps lists what this run did, one line each.
+	Steps []string
+	// Warnings are the parser's warnings, the renderer's notes and
+	// preview failures.
+	Warnings []string
+	// Message says where the issue stands now, in one sentence.
+	Message string
+	// AlreadySent is true when the issue had gone out before: nothing was sent.
+	AlreadySent bool
+	// Pending is true when a send is not confirmed yet and will be retried.
+	Pending bool
+}
+
+// run is one pass of an issue through the pipeline under its lock.
+type run struct {
+	p   *Publisher
+	ctx context.Context
+	g   guard
+	rec *Record
+	iss *newsletter.Issue
+	res *Result
+}
+
+func contentHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// Publish takes an issue file through the pipeline to req.Goal, resuming
+// from wherever an earlier run stopped. It is safe to repeat: a run for
+// content already drafted does nothing new, an issue already sent is
+// never sent again (the Result says so), and an edit after the send is
+// refused with a *Refusal. Parse errors are returned as the parser's
+// located errors (FILE:LINE: …) and nothing is written.
+func (p *Publisher) Publish(ctx context.Context, req Request) (*Result, error) {
+	if p.api == nil {
+		return nil, errors.New("publisher: no WeChat API client configured")
+	}
+	if req.Goal == "" {
+		req.Goal = GoalSchedule
+	}
+	if req.Origin == "" {
+		req.Origin = "cli"
+	}
+	iss, warns, err := newsletter.Parse(req.File, req.Data)
+	if err != nil {
+		return nil, err
+	}
+	if iss.Number <= 0 {
+		return nil, fmt.Errorf("%s:1: no issue number (No.N) found", req.File)
+	}
+	if req.Tag != "" && p.cfg.Mode == "publish" {
+		return nil, refuse("--to-tag %s: publish.mode is publish (freepublish), which reaches no one directly: targets apply to mass sends", req.Tag)
+	}
+	hash := contentHash(req.Data)
+	res := &Result{Number: iss.Number}
+	for _, w := range warns {
+		res.Warnings = append(res.Warnings, w.String())
+	}
+	lk, lctx, err := p.lockIssue(ctx, iss.Number, p.lockWait)
+	if err != nil {
+		return res, err
+	}
+	defer lk.release()
+
+	r := &run{p: p, ctx: lctx, g: guard{lockToken: lk.token}, iss: iss, res: res}
+	var verdict admission
+	rec, err := p.update(lctx, r.g, iss.Number, func(x *Record) (string, []op, error) {
+		note, ops, v, err := p.admit(x, req, hash)
+		verdict = v
+		return note, ops, err
+	})
+	res.Record = rec
+	if err != nil {
+		return res, err
+	}
+	r.rec = rec
+	switch verdict.kind {
+	case admitRefused:
+		if verdict.newRefusal && req.Origin == "inbox" {
+			p.notify(ctx, verdict.msg+" (inbox file "+req.File+")")
+		}
+		return res, refuse("%s", verdict.msg)
+	case admitDone:
+		res.AlreadySent = true
+		res.Message = verdict.msg
+		return res, nil
+	}
+	if len(verdict.steps) > 0 {
+		res.Steps = append(res.Steps, verdict.steps...)
+	}
+	if err := r.advance(); err != nil {
+		res.Record = r.rec
+		return res, err
+	}
+	if r.rec.State == StateSending || (r.rec.State == StateScheduled && r.rec.Goal == GoalNow) {
+		if err := r.send(); err != nil {
+			res.Record = r.rec
+			return res, err
+		}
+	}
+	res.Record = r.rec
+	res.Message = p.describe(r.rec)
+	return res, nil
+}
+
+type admitKind int
+
+const (
+	admitProceed admitKind = iota
+	admitDone              // already sent: nothing to do
+	admitRefused           // an edit after the send
+)
+
+type admission struct {
+	kind       admitKind
+	msg        string
+	newRefusal bool
+	steps      []string
+}
+
+// admit decides what a request means for the issue's current record and
+// prepares the record for the run. It is a mutation: it may be applied
+// more than once, to fresh copies, when another writer intervenes.
+func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, admission, error) {
+	now := p.now()
+	var v admission
+	dir, _ := filepath.Abs(filepath.Dir(req.File))
+	if x.State == "" {
+		x.State = StateParsed
+		x.Origin = req.Origin
+		x.File, x.Dir, x.Source = req.File, dir, req.Data
+		x.ContentHash, x.ClientMsgID = hash, clientMsgID(x.Number, hash)
+		x.Broadcast = BroadcastNone
+		p.applyRequest(x, req)
+		return fmt.Sprintf("from %s (content %s)", req.File, short(hash)), nil, v, nil
+	}
+
+	if x.sendStarted() && !(req.Force && x.State == StateFailed && x.Broadcast == BroadcastMaybe) {
+		when := p.fmtTime(firstNonZero(x.SentAt, x.SendStarted))
+		if x.ContentHash != hash {
+			v.kind = admitRefused
+			v.msg = fmt.Sprintf("No.%d was already broadcast (%s, state %s): the edited file (content %s) is not sent. "+
+				"Corrections go out as a new issue with a new number.", x.Number, when, x.State, short(hash))
+			if x.State == StateFailed && x.Broadcast == BroadcastMaybe {
+				v.msg = fmt.Sprintf("No.%d may have been broadcast (%s; outcome unknown): the edited file (content %s) is not sent. "+
+					"Check WeChat's admin page; corrections go out as a new issue.", x.Number, when, short(hash))
+			}
+			if x.RefusedHash == hash {
+				return "", nil, v, errNoChange
+			}
+			v.newRefusal = true
+			x.RefusedHash = hash
+			return fmt.Sprintf("edited file (content %s) refused: the issue was already sent", short(hash)), nil, v, nil
+		}
+		switch x.State {
+		case StateSending:
+			// An unfinished send: this run resumes it, with the same clientmsgid.
+			return "", nil, v, errNoChange
+		case StateFailed:
+			v.kind = admitDone
+			v.msg = fmt.Sprintf("No.%d: a send was asked on %s and its outcome is unknown (%s). Nothing was sent now. "+
+				"Check WeChat's admin page (群发记录); if it did not go out, run this again with --force.", x.Number, when, x.Explanation)
+			return "", nil, v, errNoChange
+		}
+		v.kind = admitDone
+		msg := fmt.Sprintf("No.%d was already broadcast on %s", x.Number, when)
+		if x.MsgID != 0 {
+			msg += fmt.Sprintf(" (msg_id %d)", x.MsgID)
+		}
+		if x.PublishID != "" {
+			msg += fmt.Sprintf(" (publish_id %s)", x.PublishID)
+		}
+		v.msg = msg + ", state " + string(x.State) + ": nothing sent."
+		return "", nil, v, errNoChange
+	}
+
+	var notes []string
+	var ops []op
+	if req.Force && x.State == StateFailed && x.Broadcast == BroadcastMaybe {
+		notes = append(notes, "--force: the editor checked the earlier send did not go out")
+		x.Broadcast = BroadcastNone
+		x.SendStarted, x.SendAttempts, x.Unanswered, x.QuotaDay = time.Time{}, 0, false, ""
+	}
+	if req.Origin == "cli" && x.Origin == "inbox" && x.File != req.File {
+		x.Origin = "cli"
+	}
+	if x.ContentHash != hash {
+		notes = append(notes, fmt.Sprintf("edited: content %s → %s; the draft is updated and previewed again", short(x.ContentHash), short(hash)))
+		v.steps = append(v.steps, fmt.Sprintf("edited     content %s → %s: the draft will be updated, previews sent again", short(x.ContentHash), short(hash)))
+		x.File, x.Dir, x.Source = req.File, dir, req.Data
+		x.ContentHash, x.ClientMsgID = hash, clientMsgID(x.Number, hash)
+		if x.State == StateScheduled {
+			ops = append(ops, opZRem())
+		}
+		x.State = StateParsed
+	}
+	switch x.State {
+	case StateFailed, StateCancelled:
+		notes = append(notes, "run again")
+		x.State = StateParsed
+	}
+	x.ErrCode, x.Error, x.Explanation = 0, "", ""
+	before := x.clone()
+	p.applyRequest(x, req)
+	if !slices.Equal(before.PreviewTo, x.PreviewTo) && x.State.rank() > StateDrafted.rank() {
+		// New reviewers get the draft before it goes out.
+		if x.State == StateScheduled {
+			ops = append(ops, opZRem())
+		}
+		x.State = StateDrafted
+	}
+	if before.Tag != x.Tag || before.ToAll != x.ToAll {
+		x.TagID = 0
+	}
+	if x.State == StateScheduled {
+		switch {
+		case x.Goal == GoalDraft:
+			x.State = StatePreviewed
+			ops = append(ops, opZRem())
+			notes = append(notes, "unscheduled (--draft-only)")
+		case x.Goal == GoalNow:
+			x.Due = now
+			ops = append(ops, opZAdd(now))
+		case !req.At.IsZero():
+			ops = append(ops, opZAdd(x.Due))
+			notes = append(notes, "rescheduled for "+p.fmtTime(x.Due))
+		}
+	}
+	return strings.Join(notes, "; "), ops, v, nil
+}
+
+// applyRequest copies the request's choices (goal, target, reviewers,
+// time) and the configuration's mode into the record.
+func (p *Publisher) applyRequest(x *Record, req Request) {
+	x.Goal = req.Goal
+	x.Mode = p.cfg.Mode
+	switch {
+	case req.ToAll:
+		x.ToAll, x.Tag = true, ""
+	case req.Tag != "":
+		x.ToAll, x.Tag = false, req.Tag
+	case p.cfg.ToTag != "":
+		x.ToAll, x.Tag = false, p.cfg.ToTag
+	default:
+		x.ToAll, x.Tag = true, ""
+	}
+	if req.PreviewTo != nil {
+		x.PreviewTo = slices.Clone(req.PreviewTo)
+	} else {
+		x.PreviewTo = slices.Clone(p.cfg.PreviewTo)
+	}
+	if !req.At.IsZero() {
+		x.Due = req.At
+	}
+}
+
+func firstNonZero(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// advance runs the preparation steps until the record reaches its goal.
+func (r *run) advance() error {
+	for i := 0; i < 20; i++ {
+		if r.ctx.Err() != nil {
+			return r.ctx.Err()
+		}
+		rec := r.rec
+		if rec.goalReached() {
+			return nil
+		}
+		var err error
+		switch rec.State {
+		case StateParsed:
+			err = r.stepRender()
+		case StateRendered:
+			err = r.stepUpload()
+		case StateUploaded:
+			err = r.stepDraft()
+		case StateDrafted, StatePreviewed:
+			if !rec.previewsDone() {
+				err = r.stepPreview()
+			} else {
+				err = r.stepSchedule()
+			}
+		default:
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("publisher: issue %d: the pipeline did not settle (state %s)", r.rec.Number, r.rec.State)
+}
+
+// set commits a mutation of the run's record under the run's guard.
+func (r *run) set(mut mutation) error {
+	rec, err := r.p.update(r.ctx, r.g, r.rec.Number, mut)
+	if rec != nil {
+		r.rec = rec
+	}
+	return err
+}
+
+func (r *run) step(format string, args ...any) {
+	r.res.Steps = append(r.res.Steps, fmt.Sprintf(format, args...))
+}
+
+// transient reports whether a failed step may succeed when tried again
+// later as it is: WeChat busy or unreachable, a refused token.
+func transient(err error) bool {
+	return wechat.Retryable(err) || wechat.TokenInvalid(err) || wechat.IsCode(err, wechat.CodeQuotaReached)
+}
+
+// fail records a failed preparation step. A transient failure leaves the
+// issue where it was (a later run or the scheduler's sweep retries); any
+// other ends the run in state failed, with an explanation, and tells the
+// editors.
+func (r *run) fail(step string, err error) error {
+	if r.ctx.Err() != nil || errors.Is(err, errLockLost) || errors.Is(err, errFenced) {
+		return err
+	}
+	code, _ := wechat.CodeOf(err)
+	expl := explain(code, err)
+	if transient(err) {
+		werr := r.set(func(x *Record) (string, []op, error) {
+			x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl
+			return step + " failed, will be retried: " + expl, nil, nil
+		})
+		r.p.log.Warn("publisher: step failed, will retry", slog.Int("issue", r.rec.Number), slog.String("step", step), slog.Any("error", err))
+		return errors.Join(fmt.Errorf("publisher: No.%d: %s: %w (state stays %s; run it again, or wxbot serve retries)", r.rec.Number, step, err, r.rec.State), werr)
+	}
+	werr := r.set(func(x *Record) (string, []op, error) {
+		x.State = StateFailed
+		x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl
+		return step + " failed: " + expl, []op{opZRem()}, nil
+	})
+	r.p.notify(r.ctx, fmt.Sprintf("No.%d: %s failed — %s (wxbot status %d)", r.rec.Number, step, expl, r.rec.Number))
+	return errors.Join(fmt.Errorf("publisher: No.%d: %s: %w", r.rec.Number, step, err), werr)
+}
+
+// issue is the run's parsed issue, parsed again from the stored source
+// when the run was resumed from Redis.
+func (r *run) issue() (*newsletter.Issue, error) {
+	if r.iss != nil {
+		return r.iss, nil
+	}
+	iss, _, err := newsletter.Parse(r.rec.File, r.rec.Source)
+	if err != nil {
+		return nil, fmt.Errorf("publisher: No.%d: the stored source no longer parses: %w", r.rec.Number, err)
+	}
+	r.iss = iss
+	return iss, nil
+}
+
+func (r *run) stepRender() error {
+	iss, err := r.issue()
+	if err != nil {
+		return r.fail("parse", err)
+	}
+	d, _, err := render.Render(iss, r.p.renderOptions(nil))
+	if err != nil {
+		return r.fail("render", err)
+	}
+	r.step("rendered   %d %s", len(d.Articles), plural(len(d.Articles), "article", "articles"))
+	return r.set(func(x *Record) (string, []op, error) {
+		x.State = StateRendered
+		x.Articles = len(d.Articles)
+		return fmt.Sprintf("%d articles", len(d.Articles)), nil, nil
+	})
+}
+
+func (r *run) stepUpload() error {
+	iss, err := r.issue()
+	if err != nil {
+		return r.fail("parse", err)
+	}
+	cover, cached, err := r.cover(iss)
+	if err != nil {
+		return r.fail("upload cover", err)
+	}
+	images := map[string]string{}
+	fresh := 0
+	for _, src := range render.ImageSources(iss) {
+		url, hit, err := r.image(src)
+		if err != nil {
+			return r.fail("upload image", err)
+		}
+		images[src] = url
+		if !hit {
+			fresh++
+		}
+	}
+	coverNote := "cover uploaded"
+	if cached {
+		coverNote = "cover (already uploaded)"
+	}
+	r.step("uploaded   %s, %d %s (%d new)", coverNote, len(images), plural(len(images), "image", "images"), fresh)
+	return r.set(func(x *Record) (string, []op, error) {
+		x.State = StateUploaded
+		x.CoverMediaID = cover
+		x.Images = images
+		return fmt.Sprintf("cover %s, %d images", cover, len(images)), nil, nil
+	})
+}
+
+// articles renders the final articles, with uploaded images and the cover.
+func (r *run) articles() ([]wechat.Article, []string, error) {
+	iss, err := r.issue()
+	if err != nil {
+		return nil, nil, err
+	}
+	d, notes, err := render.Render(iss, r.p.renderOptions(r.rec.Images))
+	if err != nil {
+		return nil, notes, err
+	}
+	out := make([]wechat.Article, len(d.Articles))
+	for i, a := range d.Articles {
+		out[i] = wechat.Article{
+			Title: a.Title, Author: a.Author, Digest: a.Digest, Content: a.Content,
+			ContentSourceURL: a.ContentSourceURL, ThumbMediaID: r.rec.CoverMediaID,
+			NeedOpenComment: a.NeedOpenComment, OnlyFansCanComment: a.OnlyFansCanComment,
+		}
+	}
+	return out, notes, nil
+}
+
+func draftHash(arts []wechat.Article) string {
+	b, _ := json.Marshal(arts)
+	return contentHash(b)
+}
+
+func (r *run) stepDraft() error {
+	if err := r.resolveTarget(); err != nil {
+		return err
+	}
+	arts, notes, err := r.articles()
+	if err != nil {
+		return r.fail("render", err)
+	}
+	r.res.Warnings = append(r.res.Warnings, notes...)
+	h := draftHash(arts)
+	rec := r.rec
+	needPublishCopy := rec.Mode == "both"
+	switch {
+	case rec.DraftMediaID != "" && rec.DraftHash == h && (!needPublishCopy || rec.PublishDraft != ""):
+		r.step("drafted    draft %s unchanged", rec.DraftMediaID)
+		return r.set(func(x *Record) (string, []op, error) {
+			x.State, x.Notes = StateDrafted, notes
+			return "draft unchanged", nil, nil
+		})
+	case rec.DraftMediaID != "" && rec.DraftCount == len(arts):
+		updated, err := r.updateDraft(rec.DraftMediaID, arts)
+		if err != nil {
+			return r.fail("update draft", err)
+		}
+		pubUpdated := true
+		if needPublishCopy && rec.PublishDraft != "" {
+			if pubUpdated, err = r.updateDraft(rec.PublishDraft, arts); err != nil {
+				return r.fail("update draft", err)
+			}
+		}
+		if updated && pubUpdated {
+			r.step("drafted    draft %s updated (%d %s)", rec.DraftMediaID, len(arts), plural(len(arts), "article", "articles"))
+			if err := r.set(func(x *Record) (string, []op, error) {
+				x.DraftHash, x.Notes = h, notes
+				return "draft " + x.DraftMediaID + " updated", nil, nil
+			}); err != nil {
+				return err
+			}
+			// addDraft adds only what is missing: the publication copy, if any.
+			return r.addDraft(arts, h, notes)
+		}
+		// The draft is gone from the drafts box (deleted on the admin page):
+		// a new one is added below.
+		fallthrough
+	default:
+		return r.addDraft(arts, h, notes)
+	}
+}
+
+// updateDraft overwrites a draft's articles in place. It reports false
+// when the draft no longer exists.
+func (r *run) updateDraft(mediaID string, arts []wechat.Article) (bool, error) {
+	if err := r.set(func(x *Record) (string, []op, error) {
+		return "updating draft " + mediaID, nil, nil
+	}); err != nil {
+		return false, err
+	}
+	for i, a := range arts {
+		if err := r.p.api.UpdateDraft(r.ctx, mediaID, i, a); err != nil {
+			if wechat.IsCode(err, wechat.CodeInvalidMediaID) && i == 0 {
+				return false, nil
+			}
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// addDraft adds a new draft (and, in mode both, the copy freepublish
+// consumes), then deletes the drafts it replaces.
+func (r *run) addDraft(arts []wechat.Article, h string, notes []string) error {
+	rec := r.rec
+	fresh := rec.DraftHash != h || rec.DraftMediaID == ""
+	if fresh {
+		id, err := r.p.api.AddDraft(r.ctx, arts)
+		if wechat.IsCode(err, wechat.CodeInvalidMediaID) && rec.CoverMediaID != "" {
+			// The cached cover is no longer a material (deleted on the admin
+			// page): forget it and upload again.
+			r.forgetCover()
+			return r.set(func(x *Record) (string, []op, error) {
+				x.State, x.CoverMediaID = StateRendered, ""
+				return "the cover material is gone; uploading it again", nil, nil
+			})
+		}
+		if err != nil {
+			return r.fail("add draft", err)
+		}
+		old := rec.DraftMediaID
+		if err := r.set(func(x *Record) (string, []op, error) {
+			if x.DraftMediaID != "" && x.DraftMediaID != id {
+				x.StaleDrafts = appendUnique(x.StaleDrafts, x.DraftMediaID)
+			}
+			if x.PublishDraft != "" {
+				x.StaleDrafts = appendUnique(x.StaleDrafts, x.PublishDraft)
+				x.PublishDraft = ""
+			}
+			x.DraftMediaID, x.DraftHash, x.DraftCount, x.Notes = id, h, len(arts), notes
+			return "draft " + id + " added", nil, nil
+		}); err != nil {
+			return err
+		}
+		if old != "" {
+			r.step("drafted    new draft %s (replaces %s)", id, old)
+		} else {
+			r.step("drafted    draft %s (%d %s)", id, len(arts), plural(len(arts), "article", "articles"))
+		}
+	}
+	if r.rec.Mode == "both" && r.rec.PublishDraft == "" {
+		id, err := r.p.api.AddDraft(r.ctx, arts)
+		if err != nil {
+			return r.fail("add draft", err)
+		}
+		if err := r.set(func(x *Record) (string, []op, error) {
+			x.PublishDraft = id
+			return "publication copy " + id + " added", nil, nil
+		}); err != nil {
+			return err
+		}
+		r.step("drafted    publication copy %s (freepublish consumes its draft)", id)
+	}
+	for _, stale := range r.rec.StaleDrafts {
+		err := r.p.api.DeleteDraft(r.ctx, stale)
+		if err != nil && !wechat.IsCode(err, wechat.CodeInvalidMediaID) {
+			// An old draft left in the drafts box is untidy, not harmful.
+			r.p.log.Warn("publisher: could not delete a replaced draft", slog.Int("issue", r.rec.Number), slog.String("media_id", stale), slog.Any("error", err))
+			continue
+		}
+		if err := r.set(func(x *Record) (string, []op, error) {
+			x.StaleDrafts = slices.DeleteFunc(x.StaleDrafts, func(s string) bool { return s == stale })
+			return "replaced draft " + stale + " deleted", nil, nil
+		}); err != nil {
+			return err
+		}
+	}
+	return r.set(func(x *Record) (string, []op, error) {
+		x.State = StateDrafted
+		return "", nil, nil
+	})
+}
+
+func appendUnique(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// resolveTarget finds the WeChat tag id of the record's target tag.
+func (r *run) resolveTarget() error {
+	rec := r.rec
+	if rec.Mode == "publish" || rec.ToAll || rec.Tag == "" || rec.TagID != 0 {
+		return nil
+	}
+	tags, err := r.p.api.Tags(r.ctx)
+	if err != nil {
+		return r.fail("look up tag", err)
+	}
+	var names []string
+	for _, t := range tags {
+		if t.Name == rec.Tag {
+			return r.set(func(x *Record) (string, []op, error) {
+				x.TagID = t.ID
+				return fmt.Sprintf("target: tag %q (id %d, %d followers)", t.Name, t.ID, t.Count), nil, nil
+			})
+		}
+		names = append(names, t.Name)
+	}
+	return r.fail("look up tag", refuse("there is no WeChat tag named %q (the account has: %s)", rec.Tag, strings.Join(names, ", ")))
+}
+
+func (r *run) stepPreview() error {
+	rec := r.rec
+	if rec.PreviewedHash != rec.DraftHash {
+		if err := r.set(func(x *Record) (string, []op, error) {
+			x.PreviewedHash, x.Previewed, x.PreviewErrors = x.DraftHash, nil, nil
+			return "", nil, nil
+		}); err != nil {
+			return err
+		}
+	}
+	var sent, failed []string
+	for _, openid := range r.rec.PreviewTo {
+		if slices.Contains(r.rec.Previewed, openid) || hasPrefixIn(r.rec.PreviewErrors, openid+":") {
+			continue
+		}
+		if r.ctx.Err() != nil {
+			return r.ctx.Err()
+		}
+		_, perr := r.p.api.Preview(r.ctx, openid, r.rec.DraftMediaID)
+		if perr != nil && r.ctx.Err() != nil {
+			return r.ctx.Err()
+		}
+		code, _ := wechat.CodeOf(perr)
+		why := explain(code, perr)
+		if err := r.set(func(x *Record) (string, []op, error) {
+			if perr == nil {
+				x.Previewed = appendUnique(x.Previewed, openid)
+				return "", nil, nil
+			}
+			// A preview is not retried: a lost answer may mean the reviewer has it.
+			x.PreviewErrors = append(x.PreviewErrors, openid+": "+why)
+			return "preview to " + openid + " failed: " + why, nil, nil
+		}); err != nil {
+			return err
+		}
+		if perr != nil {
+			failed = append(failed, openid+" ("+why+")")
+			r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("preview to %s failed: %s", openid, why))
+		} else {
+			sent = append(sent, openid)
+		}
+	}
+	if len(sent) > 0 {
+		r.step("previewed  to %s", strings.Join(sent, ", "))
+	}
+	if len(failed) > 0 {
+		r.p.notify(r.ctx, fmt.Sprintf("No.%d: preview failed for %s", r.rec.Number, strings.Join(failed, "; ")))
+	}
+	return r.set(func(x *Record) (string, []op, error) {
+		x.State = StatePreviewed
+		return fmt.Sprintf("previewed to %d of %d reviewers", len(x.Previewed), len(x.PreviewTo)), nil, nil
+	})
+}
+
+func (r *run) stepSchedule() error {
+	now := r.p.now()
+	due := r.rec.Due
+	switch {
+	case r.rec.Goal == GoalNow:
+		due = now
+	case due.IsZero():
+		due = r.p.NextSlot(now)
+	}
+	target := r.p.describeTarget(r.rec)
+	if r.rec.Goal != GoalNow {
+		r.step("scheduled  %s, %s, mode %s", r.p.fmtTime(due), target, r.rec.Mode)
+	}
+	return r.set(func(x *Record) (string, []op, error) {
+		x.State, x.Due = StateScheduled, due
+		return fmt.Sprintf("for %s, %s, mode %s", r.p.fmtTime(due), target, x.Mode), []op{opZAdd(due)}, nil
+	})
+}
+
+func (p *Publisher) describeTarget(r *Record) string {
+	switch {
+	case r.Mode == "publish":
+		return "published on the account (no notification)"
+	case r.ToAll || r.Tag == "":
+		return "to all followers"
+	}
+	return fmt.Sprintf("to tag %q", r.Tag)
+}
+
+// describe says where an issue stands, for the end of a command.
+func (p *Publisher) describe(r *Record) string {
+	n := r.Number
+	switch r.State {
+	case StateScheduled:
+		return fmt.Sprintf("No.%d is scheduled for %s; wxbot serve sends it then (wxbot status %d).", n, p.fmtTime(r.Due), n)
+	case StateSending:
+		return fmt.Sprintf("No.%d: the send is not confirmed yet (%s); it is asked again with the same clientmsgid, which WeChat never sends twice (wxbot status %d).", n, r.Explanation, n)
+	case StateSent:
+		return fmt.Sprintf("No.%d was broadcast: %s; WeChat reports the outcome shortly (wxbot status %d).", n, sentWhat(r), n)
+	case StateFinished:
+		return fmt.Sprintf("No.%d was broadcast and WeChat reported: %s.", n, r.MassStatus)
+	case StateDrafted, StatePreviewed:
+		return fmt.Sprintf("No.%d is drafted (draft %s); nothing was scheduled.", n, r.DraftMediaID)
+	case StateFailed:
+		return fmt.Sprintf("No.%d failed: %s", n, r.Explanation)
+	}
+	return fmt.Sprintf("No.%d is %s.", n, r.State)
+}
+
+func sentWhat(r *Record) string {
+	var parts []string
+	if r.MsgID != 0 {
+		parts = append(parts, fmt.Sprintf("msg_id %d", r.MsgID))
+	}
+	if r.Duplicate {
+		parts = append(parts, "WeChat had already accepted this clientmsgid (45065)")
+	}
+	if r.PublishID != "" {
+		parts = append(parts, "publish_id "+r.PublishID)
+	}
+	if len(parts) == 0 {
+		return "accepted"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

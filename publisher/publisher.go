@@ -1,0 +1,296 @@
+// Package publisher drives each newsletter issue through its pipeline to
+// WeChat — parsed → rendered → images uploaded → drafted → previewed →
+// scheduled → sending → sent → finished, or failed — and broadcasts it
+// exactly once. The state of every issue lives in one Redis hash, written
+// before and after every WeChat call with a compare-and-set that also
+// checks the writer still holds the issue's lock (and, for the scheduler,
+// the leadership and its fencing token), so any step can crash and resume,
+// and neither a re-run, an edit, a retry nor a second replica can send an
+// issue twice: the mass send carries a clientmsgid derived from the issue's
+// number and content, which WeChat deduplicates for 24 hours (45065), and
+// a send that may have happened is never repeated after that window.
+//
+// One replica of `wxbot serve` leads (a Redis lock with renewal and a
+// fencing token) and runs due issues at the publish.schedule slots in
+// publish.timezone, at most publish.max_per_day a day; `wxbot publish`
+// prepares issues (and with --now sends them itself); MASSSENDJOBFINISH and
+// PUBLISHJOBFINISH reports complete the record; the inbox folder can feed
+// the pipeline on its own (publish.auto).
+package publisher
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/robfig/cron/v3"
+
+	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/metrics"
+	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/render"
+	"github.com/lifang/wxbot/store"
+	"github.com/lifang/wxbot/wechat"
+)
+
+// API is the part of WeChat's API the publisher calls. *wechat.Client implements it.
+type API interface {
+	UploadImage(ctx context.Context, filename string, data []byte) (string, error)
+	AddMaterial(ctx context.Context, typ wechat.MaterialType, filename string, data []byte) (wechat.Material, error)
+	AddDraft(ctx context.Context, articles []wechat.Article) (string, error)
+	UpdateDraft(ctx context.Context, mediaID string, index int, a wechat.Article) error
+	DeleteDraft(ctx context.Context, mediaID string) error
+	SubmitPublish(ctx context.Context, mediaID string) (string, error)
+	GetPublish(ctx context.Context, publishID string) (wechat.PublishJobEvent, error)
+	SendAll(ctx context.Context, s wechat.MassSend) (wechat.MassResult, error)
+	Preview(ctx context.Context, openID, mediaID string) (int64, error)
+	MassStatus(ctx context.Context, msgID int64) (string, error)
+	Tags(ctx context.Context) ([]wechat.Tag, error)
+}
+
+var _ API = (*wechat.Client)(nil)
+
+// Archive is where broadcast issues and their article URLs go, so the chat
+// answers with them. *archive.Archive implements it.
+type Archive interface {
+	Pin(ctx context.Context, iss *newsletter.Issue) error
+	SetURLs(ctx context.Context, number int, urls []string) error
+}
+
+// Notifier tells the editors (publish.admins) about failures and finished
+// broadcasts. *subscribers.Service implements it.
+type Notifier interface {
+	Notify(ctx context.Context, text string) error
+}
+
+// Options are a Publisher's dependencies and settings.
+type Options struct {
+	Publish config.PublishConfig
+	Render  config.RenderConfig
+	Store   *store.Store
+	// API is nil for the read-only uses (status, cancel).
+	API      API
+	Archive  Archive  // nil: URLs and broadcast issues are not recorded for the chat
+	Notifier Notifier // nil: editors are not told
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	// Role names this process in lock holders: "cli" or "serve".
+	Role string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// HTTPClient fetches http(s) images of an issue; nil means a client
+	// with a 15 s timeout.
+	HTTPClient *http.Client
+	// RetryDelay is the first wait before a send that got no answer is
+	// asked again with the same clientmsgid (default 30 s; doubled per
+	// attempt, at most 15 minutes, at least a minute after 45066).
+	RetryDelay time.Duration
+	// OutcomeAfter is how long after a send the scheduler asks WeChat for
+	// an outcome no MASSSENDJOBFINISH/PUBLISHJOBFINISH reported (default
+	// 10 minutes; freepublish is asked after a fifth of it).
+	OutcomeAfter time.Duration
+	// LockWait is how long a run waits for an issue another process is
+	// working on (default publish.lock_ttl plus 5 s).
+	LockWait time.Duration
+	// SendWindow is how long after the first attempt a send whose outcome
+	// is unknown may be asked again: WeChat deduplicates a clientmsgid for
+	// 24 hours (default 23 h, leaving an hour for clocks to disagree).
+	SendWindow time.Duration
+}
+
+// Publisher runs the pipeline. Build one with New; it is safe for
+// concurrent use by the CLI, the scheduler, the inbox and job events.
+type Publisher struct {
+	cfg      config.PublishConfig
+	renderCf config.RenderConfig
+	rdb      redis.UniversalClient
+	keys     store.Keys
+	api      API
+	arch     Archive
+	notifier Notifier
+	m        *metrics.Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	loc      *time.Location
+	sched    cron.Schedule
+	holder   string
+	http     *http.Client
+
+	retryDelay   time.Duration
+	outcomeAfter time.Duration
+	lockWait     time.Duration
+	sendWindow   time.Duration
+
+	inboxMu      sync.Mutex
+	inboxPending map[string]inboxJob // by file, latest wins
+	inboxWake    chan struct{}
+
+	leadMu sync.Mutex
+	lead   *leadership // nil when not leading
+}
+
+// New builds a Publisher. The configuration must have been validated.
+func New(o Options) (*Publisher, error) {
+	if o.Store == nil {
+		return nil, errors.New("publisher: no redis store")
+	}
+	loc, err := time.LoadLocation(o.Publish.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("publisher: publish.timezone %q: %w", o.Publish.Timezone, err)
+	}
+	sched, err := cron.ParseStandard(o.Publish.Schedule)
+	if err != nil {
+		return nil, fmt.Errorf("publisher: publish.schedule %q: %w", o.Publish.Schedule, err)
+	}
+	if o.Metrics == nil {
+		o.Metrics = metrics.Discard()
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if o.Role == "" {
+		o.Role = "serve"
+	}
+	p := &Publisher{
+		cfg: o.Publish, renderCf: o.Render, rdb: o.Store.UniversalClient, keys: o.Store.Keys,
+		api: o.API, arch: o.Archive, notifier: o.Notifier, m: o.Metrics, log: o.Log, now: o.Now,
+		loc: loc, sched: sched, http: o.HTTPClient,
+		retryDelay: o.RetryDelay, outcomeAfter: o.OutcomeAfter, lockWait: o.LockWait, sendWindow: o.SendWindow,
+		inboxPending: map[string]inboxJob{}, inboxWake: make(chan struct{}, 1),
+	}
+	if p.cfg.MaxPerDay < 1 {
+		p.cfg.MaxPerDay = 1
+	}
+	if p.cfg.LockTTL < time.Second {
+		p.cfg.LockTTL = 15 * time.Second
+	}
+	if p.cfg.PollInterval <= 0 {
+		p.cfg.PollInterval = time.Second
+	}
+	if p.cfg.Mode == "" {
+		p.cfg.Mode = "mass"
+	}
+	if p.retryDelay <= 0 {
+		p.retryDelay = 30 * time.Second
+	}
+	if p.outcomeAfter <= 0 {
+		p.outcomeAfter = 10 * time.Minute
+	}
+	if p.lockWait <= 0 {
+		p.lockWait = p.cfg.LockTTL + 5*time.Second
+	}
+	if p.sendWindow <= 0 {
+		p.sendWindow = 23 * time.Hour
+	}
+	host, _ := os.Hostname()
+	p.holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), o.Role)
+	return p, nil
+}
+
+// Location is publish.timezone.
+func (p *Publisher) Location() *time.Location { return p.loc }
+
+// NextSlot is the first publish.schedule slot strictly after t.
+func (p *Publisher) NextSlot(t time.Time) time.Time { return p.sched.Next(t.In(p.loc)) }
+
+// nextDaySlot is the first slot on a later day (in publish.timezone) than
+// t: where an issue goes when t's day has no broadcast left.
+func (p *Publisher) nextDaySlot(t time.Time) time.Time {
+	day := p.day(t)
+	s := p.NextSlot(t)
+	for i := 0; i < 1000 && p.day(s) == day; i++ {
+		s = p.NextSlot(s)
+	}
+	return s
+}
+
+// day is t's date in publish.timezone: the unit of publish.max_per_day.
+func (p *Publisher) day(t time.Time) string { return t.In(p.loc).Format(time.DateOnly) }
+
+// fmtTime shows a time to editors, in publish.timezone.
+func (p *Publisher) fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(p.loc).Format("Mon 2006-01-02 15:04:05 MST")
+}
+
+// renderOptions is render.* with the uploaded image URLs.
+func (p *Publisher) renderOptions(images map[string]string) render.Options {
+	o := render.OptionsFrom(p.renderCf)
+	o.ImageURLs = images
+	return o
+}
+
+// notify tells the editors, logging rather than failing: a broken notice
+// must not stop a broadcast.
+func (p *Publisher) notify(ctx context.Context, text string) {
+	if p.notifier == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := p.notifier.Notify(ctx, text); err != nil && !errors.Is(err, wechat.ErrNotConfigured) {
+		p.log.Warn("publisher: notice to publish.admins failed", slog.Any("error", err))
+	}
+}
+
+// Refusal is a request the pipeline declines, with the reason phrased for
+// the editor: an edit after the send, a cancel once sending started, a
+// time in the past.
+type Refusal struct{ Msg string }
+
+func (r *Refusal) Error() string { return r.Msg }
+
+func refuse(format string, args ...any) *Refusal { return &Refusal{Msg: fmt.Sprintf(format, args...)} }
+
+// randomToken makes lock tokens unique per acquisition.
+func randomToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
+}
+
+// clientMsgID derives the mass send's clientmsgid from the issue number
+// and its content: the same content always gets the same id (so a resend
+// is deduplicated by WeChat), an edit before the send a new one. ≤ 64 bytes.
+func clientMsgID(number int, contentHash string) string {
+	h := contentHash
+	if len(h) > 32 {
+		h = h[:32]
+	}
+	return fmt.Sprintf("wxbot-no%d-%s", number, h)
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, s := range parts {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, sep)
+}

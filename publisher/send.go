@@ -1,0 +1,561 @@
+package publisher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lifang/wxbot/wechat"
+)
+
+// Exactly once. The send of an issue is:
+//
+//  1. claim: one guarded write moves the record from scheduled to sending,
+//     sets broadcast "maybe" and counts the send against the day's
+//     publish.max_per_day — before WeChat is asked anything;
+//  2. sendall with the record's clientmsgid; WeChat sends a clientmsgid at
+//     most once in 24 h and answers a repeat with 45065 and the original
+//     msg_id, so a lost answer, a crash or a second process is resolved by
+//     asking again with the same id;
+//  3. a guarded write records the msg_id (sent).
+//
+// A send still unconfirmed 23 h after its first attempt is never asked
+// again: it fails as "outcome unknown" and the editors are told. freepublish
+// has no clientmsgid: a submit without an answer is never repeated.
+
+func (r *Record) hasMass() bool    { return r.Mode != "publish" }
+func (r *Record) hasPublish() bool { return r.Mode == "publish" || r.Mode == "both" }
+
+// outcomeKnown reports whether WeChat reported every part of the broadcast.
+func (r *Record) outcomeKnown() bool {
+	massDone := !r.hasMass() || r.MassStatus != ""
+	pubDone := !r.hasPublish() || r.PublishStep == PublishDone || r.PublishStep == PublishFailed || r.PublishStep == PublishUnknown
+	return massDone && pubDone
+}
+
+// send takes a scheduled or sending record through the broadcast.
+func (r *run) send() error {
+	for i := 0; i < 4; i++ {
+		switch r.rec.State {
+		case StateScheduled:
+			claimed, err := r.claim()
+			if err != nil || !claimed {
+				return err
+			}
+		case StateSending:
+			return r.deliver()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// claim moves a due scheduled record to sending. It reports false when the
+// issue is not due, was deferred, or missed its slot by more than
+// publish.max_delay.
+func (r *run) claim() (bool, error) {
+	p := r.p
+	now := p.now()
+	rec := r.rec
+	if rec.Due.After(now.Add(time.Second)) {
+		return false, nil
+	}
+	lag := now.Sub(rec.Due)
+	if lag > p.cfg.MaxDelay {
+		expl := fmt.Sprintf("its slot %s was missed by %s, more than publish.max_delay (%s), while no wxbot serve was running: "+
+			"it was NOT sent. Send it with 'wxbot publish FILE --now' or schedule it again.",
+			p.fmtTime(rec.Due), lag.Round(time.Second), p.cfg.MaxDelay)
+		err := r.set(func(x *Record) (string, []op, error) {
+			if x.State != StateScheduled {
+				return "", nil, errNoChange
+			}
+			x.State, x.ErrCode, x.Error, x.Explanation = StateFailed, 0, "missed slot", expl
+			return "missed slot", []op{opZRem()}, nil
+		})
+		if err == nil {
+			p.notify(r.ctx, fmt.Sprintf("No.%d needs attention: %s", rec.Number, expl))
+		}
+		return false, err
+	}
+	day := p.day(now)
+	err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateScheduled {
+			return "", nil, errNoChange
+		}
+		x.State, x.Broadcast = StateSending, BroadcastMaybe
+		x.SendStarted, x.SendAttempts, x.Unanswered, x.QuotaDay = now, 0, false, day
+		x.ErrCode, x.Error, x.Explanation = 0, "", ""
+		return fmt.Sprintf("claimed for sending, %s after its slot", lag.Round(time.Millisecond)), []op{
+			{Op: "quota", Max: p.cfg.MaxPerDay, TTL: (48 * time.Hour).Milliseconds(), Day: day},
+			// If this process dies mid-send, the scheduler resumes it then.
+			opZAdd(now.Add(p.retryDelay)),
+		}, nil
+	})
+	if errors.Is(err, errQuotaUsed) {
+		next := p.nextDaySlot(now)
+		expl := fmt.Sprintf("publish.max_per_day (%d) broadcasts already went out on %s: deferred to the next slot, %s", p.cfg.MaxPerDay, day, p.fmtTime(next))
+		err = r.set(func(x *Record) (string, []op, error) {
+			if x.State != StateScheduled {
+				return "", nil, errNoChange
+			}
+			x.Due, x.Explanation = next, expl
+			return "deferred: " + expl, []op{opZAdd(next)}, nil
+		})
+		if err == nil {
+			r.res.Steps = append(r.res.Steps, "deferred   "+expl)
+			p.notify(r.ctx, fmt.Sprintf("No.%d: %s", rec.Number, expl))
+		}
+		return false, err
+	}
+	if err != nil {
+		return false, err
+	}
+	if r.rec.State != StateSending {
+		return false, nil
+	}
+	p.m.ScheduleLag.Observe(lag.Seconds())
+	return true, nil
+}
+
+// deliver asks WeChat for the broadcast parts not yet accepted.
+func (r *run) deliver() error {
+	if r.rec.hasMass() && r.rec.Broadcast != BroadcastYes {
+		done, err := r.massSend()
+		if err != nil || !done {
+			return err
+		}
+	}
+	if r.rec.State == StateSending && r.rec.hasPublish() {
+		done, err := r.publishSubmit()
+		if err != nil || !done {
+			return err
+		}
+	}
+	if r.rec.State == StateSending {
+		return r.markSent()
+	}
+	return nil
+}
+
+// retryDelayFor is the wait before asking again: doubling from
+// RetryDelay, at most 15 minutes, at least a minute after 45066.
+func (p *Publisher) retryDelayFor(attempts int, err error) time.Duration {
+	d := p.retryDelay
+	for i := 1; i < attempts && d < 15*time.Minute; i++ {
+		d *= 2
+	}
+	d = min(d, 15*time.Minute)
+	if wechat.IsCode(err, wechat.CodeClientMsgIDFast) {
+		d = max(d, 61*time.Second)
+	}
+	return d
+}
+
+// massSend asks for the mass send and records WeChat's answer. It
+// reports whether the mass part is done (accepted).
+func (r *run) massSend() (bool, error) {
+	p := r.p
+	now := p.now()
+	rec := r.rec
+	if now.Sub(rec.SendStarted) > p.sendWindow {
+		expl := fmt.Sprintf("the send asked on %s was never confirmed and WeChat's clientmsgid protection (24 h) is running out: "+
+			"wxbot will not ask again. The outcome is unknown — check the WeChat admin page (群发记录). "+
+			"If it did not go out, run 'wxbot publish FILE --force'.", p.fmtTime(rec.SendStarted))
+		err := r.set(func(x *Record) (string, []op, error) {
+			if x.State != StateSending {
+				return "", nil, errNoChange
+			}
+			x.State, x.Error, x.Explanation = StateFailed, "outcome unknown", expl
+			return "outcome unknown", []op{opZRem()}, nil
+		})
+		if err == nil {
+			p.notify(r.ctx, fmt.Sprintf("No.%d needs attention: %s", rec.Number, expl))
+		}
+		return false, err
+	}
+	if err := r.ctx.Err(); err != nil {
+		return false, err
+	}
+	if err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateSending {
+			return "", nil, errNoChange
+		}
+		x.SendAttempts++
+		return fmt.Sprintf("asking WeChat to send (attempt %d, clientmsgid %s)", x.SendAttempts, x.ClientMsgID), nil, nil
+	}); err != nil {
+		return false, err
+	}
+	if r.rec.State != StateSending {
+		return false, nil
+	}
+	rec = r.rec
+	res, err := p.api.SendAll(r.ctx, wechat.MassSend{
+		MediaID: rec.DraftMediaID, ToAll: rec.ToAll || rec.Tag == "", TagID: rec.TagID,
+		SendIgnoreReprint: p.cfg.SendIgnoreReprint, ClientMsgID: rec.ClientMsgID,
+	})
+	if err == nil {
+		return true, r.massAccepted(res)
+	}
+	if r.ctx.Err() != nil {
+		// Shutting down or the lock was lost: the state stays sending and
+		// whoever resumes asks again with the same clientmsgid.
+		return false, err
+	}
+	code, _ := wechat.CodeOf(err)
+	expl := explain(code, err)
+	var te *wechat.TransportError
+	unanswered := errors.As(err, &te)
+	switch {
+	case unanswered || transient(err) || wechat.IsCode(err, wechat.CodeClientMsgIDFast):
+		delay := p.retryDelayFor(rec.SendAttempts, err)
+		at := p.now().Add(delay)
+		werr := r.set(func(x *Record) (string, []op, error) {
+			x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl
+			x.Unanswered = x.Unanswered || unanswered
+			return fmt.Sprintf("not confirmed (%s); asking again at %s with the same clientmsgid", expl, p.fmtTime(at)), []op{opZAdd(at)}, nil
+		})
+		r.res.Pending = true
+		return false, werr
+	case wechat.IsCode(err, wechat.CodeNoMassQuota) && !rec.Unanswered:
+		next := p.nextDaySlot(p.now())
+		werr := r.set(func(x *Record) (string, []op, error) {
+			x.State, x.Broadcast, x.Due = StateScheduled, BroadcastNone, next
+			x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl+" It goes out at the next slot, "+p.fmtTime(next)+"."
+			return "WeChat refused: " + expl + "; rescheduled for " + p.fmtTime(next),
+				[]op{{Op: "unquota", Day: x.QuotaDay}, opZAdd(next)}, nil
+		})
+		if werr == nil {
+			p.notify(r.ctx, fmt.Sprintf("No.%d was not sent: %s It goes out at the next slot, %s.", rec.Number, expl, p.fmtTime(next)))
+		}
+		return false, werr
+	}
+	// A refusal. Only when no earlier attempt went unanswered does it prove
+	// nothing was sent.
+	broadcast := BroadcastNone
+	if rec.Unanswered {
+		broadcast = BroadcastMaybe
+		expl += " An earlier attempt got no answer, so WeChat may have sent it: check the admin page (群发记录)."
+	}
+	werr := r.set(func(x *Record) (string, []op, error) {
+		x.State, x.Broadcast = StateFailed, broadcast
+		x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl
+		ops := []op{opZRem()}
+		if broadcast == BroadcastNone {
+			ops = append(ops, op{Op: "unquota", Day: x.QuotaDay})
+		}
+		return "WeChat refused the send: " + expl, ops, nil
+	})
+	if werr == nil {
+		p.notify(r.ctx, fmt.Sprintf("No.%d broadcast failed — %s (wxbot status %d)", rec.Number, expl, rec.Number))
+	}
+	return false, errors.Join(fmt.Errorf("publisher: No.%d: mass send: %w", rec.Number, err), werr)
+}
+
+// massAccepted records an accepted mass send (or WeChat's 45065: the send
+// with this clientmsgid had already happened).
+func (r *run) massAccepted(res wechat.MassResult) error {
+	p := r.p
+	now := p.now()
+	var ops []op
+	if res.MsgID != 0 {
+		ops = append(ops, op{Op: "link", Link: p.keys.PublishMsg(fmt.Sprint(res.MsgID))})
+	}
+	err := r.set(func(x *Record) (string, []op, error) {
+		x.MsgID, x.MsgDataID, x.Duplicate = res.MsgID, res.MsgDataID, res.Duplicate
+		x.Broadcast = BroadcastYes
+		if x.SentAt.IsZero() {
+			x.SentAt = now
+		}
+		x.ErrCode, x.Error, x.Explanation = 0, "", ""
+		if res.Duplicate {
+			return fmt.Sprintf("WeChat had already accepted clientmsgid %s (45065): msg_id %d; nothing sent again", x.ClientMsgID, res.MsgID), ops, nil
+		}
+		return fmt.Sprintf("WeChat accepted the mass send: msg_id %d", res.MsgID), ops, nil
+	})
+	if err != nil {
+		return err
+	}
+	if res.Duplicate {
+		r.res.Steps = append(r.res.Steps, fmt.Sprintf("sent       WeChat already had clientmsgid %s (45065): msg_id %d, not sent again", r.rec.ClientMsgID, res.MsgID))
+	} else {
+		r.res.Steps = append(r.res.Steps, fmt.Sprintf("sent       msg_id %d, %s, clientmsgid %s", res.MsgID, p.describeTarget(r.rec), r.rec.ClientMsgID))
+	}
+	r.pin()
+	if res.MsgID != 0 {
+		p.applyEarly(r.ctx, "msg", fmt.Sprint(res.MsgID))
+	}
+	return nil
+}
+
+// publishSubmit submits the draft for publication (freepublish). It
+// reports whether the publish part is settled.
+func (r *run) publishSubmit() (bool, error) {
+	p := r.p
+	rec := r.rec
+	switch rec.PublishStep {
+	case PublishSubmitted, PublishDone, PublishFailed, PublishUnknown:
+		return true, nil
+	case PublishSubmitting:
+		return true, r.publishUnknown("an earlier submit was interrupted before its answer was recorded")
+	}
+	draft := rec.DraftMediaID
+	if rec.Mode == "both" {
+		draft = rec.PublishDraft
+	}
+	if err := r.ctx.Err(); err != nil {
+		return false, err
+	}
+	if err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateSending || x.PublishStep != "" {
+			return "", nil, errNoChange
+		}
+		x.PublishStep = PublishSubmitting
+		return "submitting draft " + draft + " for publication (freepublish)", nil, nil
+	}); err != nil {
+		return false, err
+	}
+	if r.rec.PublishStep != PublishSubmitting {
+		return false, nil
+	}
+	id, err := p.api.SubmitPublish(r.ctx, draft)
+	if err == nil {
+		werr := r.set(func(x *Record) (string, []op, error) {
+			x.PublishStep, x.PublishID = PublishSubmitted, id
+			if x.Mode == "publish" {
+				x.Broadcast = BroadcastYes
+				if x.SentAt.IsZero() {
+					x.SentAt = p.now()
+				}
+			}
+			return "WeChat accepted the publication: publish_id " + id, []op{{Op: "link", Link: p.keys.PublishJob(id)}}, nil
+		})
+		if werr != nil {
+			return false, werr
+		}
+		r.res.Steps = append(r.res.Steps, "published  publish_id "+id+" (URLs follow when WeChat finishes)")
+		if rec.Mode == "publish" {
+			r.pin()
+		}
+		p.applyEarly(r.ctx, "job", id)
+		return true, nil
+	}
+	var te *wechat.TransportError
+	if errors.As(err, &te) || r.ctx.Err() != nil {
+		if r.ctx.Err() != nil {
+			return false, err
+		}
+		return true, r.publishUnknown("no answer to freepublish/submit (" + err.Error() + ")")
+	}
+	code, _ := wechat.CodeOf(err)
+	expl := explain(code, err)
+	if wechat.Retryable(err) || wechat.TokenInvalid(err) {
+		// WeChat answered, so nothing was submitted: ask again later.
+		at := p.now().Add(p.retryDelayFor(1, err))
+		werr := r.set(func(x *Record) (string, []op, error) {
+			x.PublishStep, x.ErrCode, x.Error, x.Explanation = "", code, err.Error(), expl
+			return "publication not accepted (" + expl + "); asking again at " + p.fmtTime(at), []op{opZAdd(at)}, nil
+		})
+		r.res.Pending = true
+		return false, werr
+	}
+	werr := r.set(func(x *Record) (string, []op, error) {
+		x.PublishStep, x.PublishError = PublishFailed, expl
+		if x.Mode == "publish" {
+			x.State, x.Broadcast = StateFailed, BroadcastNone
+			x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl
+			return "WeChat refused the publication: " + expl, []op{opZRem(), {Op: "unquota", Day: x.QuotaDay}}, nil
+		}
+		return "WeChat refused the publication (the mass send stands): " + expl, nil, nil
+	})
+	if werr == nil {
+		p.notify(r.ctx, fmt.Sprintf("No.%d publication (freepublish) failed — %s", rec.Number, expl))
+	}
+	if rec.Mode == "publish" {
+		return false, errors.Join(fmt.Errorf("publisher: No.%d: publish: %w", rec.Number, err), werr)
+	}
+	return true, werr
+}
+
+// publishUnknown records a submit whose outcome is unknown. freepublish
+// has no clientmsgid, so it is never asked again.
+func (r *run) publishUnknown(why string) error {
+	p := r.p
+	expl := why + ": the articles may or may not have been published. freepublish cannot be safely repeated; " +
+		"check the WeChat admin page (发表记录)."
+	err := r.set(func(x *Record) (string, []op, error) {
+		x.PublishStep, x.PublishError = PublishUnknown, expl
+		if x.Mode == "publish" {
+			x.State, x.Broadcast = StateFailed, BroadcastMaybe
+			x.Error, x.Explanation = "outcome unknown", expl
+			return "publication outcome unknown", []op{opZRem()}, nil
+		}
+		return "publication outcome unknown (the mass send stands)", nil, nil
+	})
+	if err == nil {
+		p.notify(r.ctx, fmt.Sprintf("No.%d needs attention: %s", r.rec.Number, expl))
+	}
+	return err
+}
+
+// markSent ends the sending state once every part was accepted.
+func (r *run) markSent() error {
+	p := r.p
+	finished := false
+	err := r.set(func(x *Record) (string, []op, error) {
+		finished = false
+		if x.State != StateSending {
+			return "", nil, errNoChange
+		}
+		if x.outcomeKnown() {
+			// A job report arrived before this write.
+			x.State, x.FinishedAt = StateFinished, p.now()
+			finished = true
+			return "sent and reported", []op{opZRem()}, nil
+		}
+		x.State = StateSent
+		after := p.outcomeAfter
+		if x.hasPublish() && !x.hasMass() {
+			after /= 5
+		}
+		return "", []op{opZAdd(p.now().Add(after))}, nil
+	})
+	if err == nil && finished {
+		p.notifyFinished(r.ctx, r.rec)
+	}
+	return err
+}
+
+// pin puts the broadcast issue into the chat's archive.
+func (r *run) pin() {
+	if r.p.arch == nil {
+		return
+	}
+	iss, err := r.issue()
+	if err == nil {
+		err = r.p.arch.Pin(r.ctx, iss)
+	}
+	if err != nil {
+		r.p.log.Warn("publisher: could not add the broadcast issue to the archive", slog.Int("issue", r.rec.Number), slog.Any("error", err))
+	}
+}
+
+// pollOutcome asks WeChat for what no job report told: the mass send's
+// status (message/mass/get) and the publication's (freepublish/get).
+func (r *run) pollOutcome() error {
+	p := r.p
+	rec := r.rec
+	var massStatus string
+	if rec.hasMass() && rec.MassStatus == "" {
+		if rec.MsgID == 0 {
+			massStatus = "accepted (WeChat gave no msg_id to ask about)"
+		} else {
+			st, err := p.api.MassStatus(r.ctx, rec.MsgID)
+			if err != nil {
+				p.log.Warn("publisher: ask for the mass send's status", slog.Int("issue", rec.Number), slog.Any("error", err))
+			} else if st != "SENDING" && st != "" {
+				massStatus = st
+			}
+		}
+	}
+	var pub *wechat.PublishJobEvent
+	if rec.hasPublish() && rec.PublishStep == PublishSubmitted {
+		ev, err := p.api.GetPublish(r.ctx, rec.PublishID)
+		if err != nil {
+			p.log.Warn("publisher: ask for the publication's status", slog.Int("issue", rec.Number), slog.Any("error", err))
+		} else if ev.Status != 1 {
+			pub = &ev
+		}
+	}
+	var finished bool
+	err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateSent {
+			return "", nil, errNoChange
+		}
+		var notes []string
+		if massStatus != "" && x.MassStatus == "" {
+			x.MassStatus, x.ReportedAt = massStatus, p.now()
+			notes = append(notes, "WeChat reports the mass send: "+massStatus)
+		}
+		if pub != nil {
+			notes = append(notes, applyPublish(x, *pub))
+		}
+		if x.outcomeKnown() {
+			x.State, x.FinishedAt = StateFinished, p.now()
+			finished = true
+			return strings.Join(notes, "; "), []op{opZRem()}, nil
+		}
+		return strings.Join(notes, "; "), []op{opZAdd(p.now().Add(p.outcomeAfter / 5))}, nil
+	})
+	if err != nil {
+		return err
+	}
+	if pub != nil && pub.Status == 0 {
+		p.setURLs(r.ctx, r.rec.Number, r.rec.URLs)
+	}
+	if finished {
+		p.notifyFinished(r.ctx, r.rec)
+	}
+	return nil
+}
+
+// applyPublish records a publication outcome in x and returns a history note.
+func applyPublish(x *Record, ev wechat.PublishJobEvent) string {
+	switch ev.Status {
+	case 0:
+		x.PublishStep = PublishDone
+		if len(ev.ArticleURLs) > 0 {
+			x.URLs = slices.Clone(ev.ArticleURLs)
+		}
+		return fmt.Sprintf("WeChat published %d articles", len(ev.ArticleURLs))
+	case 1:
+		return "WeChat is still publishing"
+	}
+	expl := publishStatusText(ev.Status)
+	if len(ev.FailIdx) > 0 {
+		expl += fmt.Sprintf(" (articles %v)", ev.FailIdx)
+	}
+	x.PublishStep, x.PublishError = PublishFailed, expl
+	if x.Mode == "publish" {
+		x.State, x.Explanation = StateFailed, expl
+	}
+	return "publication failed: " + expl
+}
+
+func (p *Publisher) setURLs(ctx context.Context, n int, urls []string) {
+	if p.arch == nil || len(urls) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := p.arch.SetURLs(ctx, n, urls); err != nil {
+		p.log.Warn("publisher: could not record the article URLs in the archive", slog.Int("issue", n), slog.Any("error", err))
+	}
+}
+
+func (p *Publisher) notifyFinished(ctx context.Context, r *Record) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "No.%d broadcast finished", r.Number)
+	if r.hasMass() {
+		if r.TotalCount > 0 || r.SentCount > 0 {
+			fmt.Fprintf(&b, ": WeChat sent it to %d of %d followers (%d errors, %d filtered), status %q",
+				r.SentCount, r.TotalCount, r.ErrorCount, r.FilterCount, r.MassStatus)
+		} else {
+			fmt.Fprintf(&b, ": WeChat reports %s", r.MassStatus)
+		}
+	}
+	if r.hasPublish() {
+		switch r.PublishStep {
+		case PublishDone:
+			fmt.Fprintf(&b, "; published, %d article links", len(r.URLs))
+		default:
+			fmt.Fprintf(&b, "; publication: %s", r.PublishError)
+		}
+	}
+	b.WriteString(".")
+	p.notify(ctx, b.String())
+}
