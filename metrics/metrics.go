@@ -50,7 +50,24 @@ func New() *Metrics {
 		m.TokenRefreshes, m.PipelineTransitions, m.ScheduleLag, m.CustomerMessages,
 	)
 	m.Registry = reg
+	m.zero()
 	return m
+}
+
+// zero creates the series whose labels form a closed set, at 0, so /metrics
+// shows them before the first event and rate() sees the first increment.
+func (m *Metrics) zero() {
+	for _, r := range []string{"reply", "success", "late", "duplicate", "degraded", "verify", "forbidden", "bad_request", "too_large", "error"} {
+		m.WebhookLatency.WithLabelValues(r)
+	}
+	for _, r := range []string{"claim", "store", "wait"} {
+		m.Degraded.WithLabelValues(r)
+	}
+	for _, p := range []string{"late_reply", "notice"} {
+		for _, r := range []string{"sent", "failed", "skipped"} {
+			m.CustomerMessages.WithLabelValues(p, r)
+		}
+	}
 }
 
 // Discard returns working collectors registered nowhere, for tests and tools.

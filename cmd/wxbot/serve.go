@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -49,6 +50,7 @@ file that 'wxbot chat' reads: try 'wxbot serve' in one terminal and
 				return err
 			}
 			log := newLogger(cfg.Log, cmd.ErrOrStderr())
+			quietRedisLog(log)
 			m := NewMain(cfg, log)
 			if err := m.Run(cmd.Context()); err != nil {
 				_ = m.Close()
@@ -101,6 +103,11 @@ type Main struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// extraReady are readiness checks added by the parts wired in (ops.go);
+	// notReady remembers the last /readyz answer so changes log once.
+	extraReady []readyCheck
+	notReady   atomic.Bool
 }
 
 // NewMain returns a program for the configuration; nothing is opened yet.
@@ -108,7 +115,7 @@ func NewMain(cfg *config.Config, log *slog.Logger) *Main {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Main{Config: cfg, Log: log, serveErr: make(chan error, 1)}
+	return &Main{Config: cfg, Log: withRequestIDs(log), serveErr: make(chan error, 1)}
 }
 
 // Run opens Redis, the archive and the bot, starts the background workers
@@ -185,7 +192,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.listener = ln
 	m.server = &http.Server{
-		Handler:           m.routes(),
+		Handler:           withRequestLog(m.Log, m.routes()),
 		ReadHeaderTimeout: cfg.HTTP.ReadTimeout,
 		ReadTimeout:       cfg.HTTP.ReadTimeout,
 		WriteTimeout:      cfg.HTTP.WriteTimeout,
@@ -240,17 +247,7 @@ func (m *Main) routes() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := m.Store.Ping(ctx).Err(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("redis unavailable\n"))
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
+	mux.HandleFunc("GET /readyz", m.serveReady)
 	if m.Metrics.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
