@@ -100,8 +100,14 @@ type Bot struct {
 	redisTO   time.Duration
 	lateTO    time.Duration
 	rules     []rule
-	index     atomic.Pointer[searchIndex]
-	indexMu   sync.Mutex
+	hints     *langHints
+
+	commits    chan *commitReq
+	stopCommit chan struct{}
+	commitWG   sync.WaitGroup
+	closeOnce  sync.Once
+	index      atomic.Pointer[searchIndex]
+	indexMu    sync.Mutex
 
 	late     sync.WaitGroup
 	closing  atomic.Bool
@@ -138,12 +144,13 @@ func New(o Options) (*Bot, error) {
 		redisTO:   o.RedisTimeout,
 		lateTO:    o.LateTimeout,
 	}
-	b.keyring = keyring{token: o.Config.WeChat.Token, appID: o.Config.WeChat.AppID}
-	for _, k := range []string{o.Config.WeChat.EncodingAESKey, o.Config.WeChat.PreviousEncodingAESKey} {
-		if k != "" {
-			b.keyring.keys = append(b.keyring.keys, k)
-		}
+	b.hints = newLangHints()
+	kr, err := newKeyring(o.Config.WeChat.Token, o.Config.WeChat.AppID,
+		o.Config.WeChat.EncodingAESKey, o.Config.WeChat.PreviousEncodingAESKey)
+	if err != nil {
+		return nil, err
 	}
+	b.keyring = kr
 	if b.m == nil {
 		b.m = metrics.Discard()
 	}
@@ -185,20 +192,28 @@ func New(o Options) (*Bot, error) {
 		return nil, err
 	}
 	b.rules = rules
+	b.startCommitters()
 	return b, nil
 }
 
-// Close waits for late replies still being delivered, until ctx ends.
+// Close waits for the messages still being handled and the late replies
+// still being delivered, until ctx ends, then stops the committers. Call it
+// after the HTTP server has stopped taking requests.
 func (b *Bot) Close(ctx context.Context) error {
 	b.closing.Store(true)
 	done := make(chan struct{})
 	go func() { b.late.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("bot: late replies still running: %w", ctx.Err())
+		err = fmt.Errorf("bot: late replies still running: %w", ctx.Err())
 	}
+	b.closeOnce.Do(func() {
+		close(b.stopCommit)
+		b.commitWG.Wait()
+	})
+	return err
 }
 
 // ReplyTo is the chat's answer to msg with no Redis at all: no dedupe, no

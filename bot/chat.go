@@ -60,7 +60,10 @@ type plan struct {
 	session      *session
 	clearUser    bool
 	changesState bool
-	effects      []effect
+	// needsState: the answer read preferences or the session beyond the
+	// reply language, so it must take the claim-first path.
+	needsState bool
+	effects    []effect
 }
 
 type session struct {
@@ -482,7 +485,7 @@ func (b *Bot) setLanguage(openid string, st *userState, l string) plan {
 		langBoth: "好的，以后中英双语回复。\n\nOK, I will reply in both Chinese and English.",
 	}[l]
 	p := textPlan("language", msg)
-	p.changesState = true
+	p.changesState, p.needsState = true, true
 	if st.prefs[prefLang] != l {
 		p.setLang = l
 		if b.audience != nil {
@@ -563,7 +566,7 @@ func (b *Bot) topic(openid string, snap *archive.Snapshot, st *userState, lang s
 	}
 	name := sectionTitle(sec, lang)
 	has := st.prefs[prefTopic+sec.TitleZH] == "1"
-	p := plan{rule: "topic", changesState: true}
+	p := plan{rule: "topic", changesState: true, needsState: true}
 	var msg string
 	switch {
 	case on && has:
@@ -607,7 +610,9 @@ func (b *Bot) topicList(snap *archive.Snapshot, st *userState, lang string) plan
 		sb.WriteString(tr(lang, "已订阅：", "You follow: ") + strings.Join(mine, tr(lang, "、", ", ")) + "\n")
 	}
 	sb.WriteString(tr(lang, "回复“订阅 栏目名”或“退订 栏目名”。", "Reply “subscribe SECTION” or “unsubscribe SECTION”."))
-	return textPlan("topics", sb.String())
+	p := textPlan("topics", sb.String())
+	p.needsState = true
+	return p
 }
 
 // cannotSave replaces the reply of a command that changes preferences when

@@ -2,7 +2,10 @@ package bot
 
 import (
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,7 +14,7 @@ import (
 )
 
 // Errors of the message-push protocol. The handler maps them to HTTP statuses
-// (errForbidden → 403, the others → 400) in one place, respond.go.
+// (errForbidden → 403, the others → 400).
 var (
 	errForbidden  = errors.New("signature or timestamp refused")
 	errCiphertext = errors.New("ciphertext does not decrypt with any configured key")
@@ -21,11 +24,28 @@ var (
 
 // keyring holds the push token and the EncodingAESKeys: the current one first,
 // then the previous one during a rotation. WeChat's advice for a rotation is
-// to try the current key, then the previous, and to reply with the key that worked.
+// to try the current key, then the previous, and to reply with the key that
+// worked. The keys are decoded once; the AES work is the SDK's
+// (util.AESDecryptMsg, util.AESEncryptMsg).
 type keyring struct {
 	token string
 	appID string
-	keys  []string // 43-character EncodingAESKeys, current first
+	keys  [][]byte // 32-byte AES keys, current first
+}
+
+func newKeyring(token, appID string, encodingAESKeys ...string) (keyring, error) {
+	k := keyring{token: token, appID: appID}
+	for _, e := range encodingAESKeys {
+		if e == "" {
+			continue
+		}
+		key, err := base64.StdEncoding.DecodeString(e + "=")
+		if err != nil || len(e) != 43 || len(key) != 32 {
+			return k, errors.New("bot: an EncodingAESKey is not 43 characters of base64")
+		}
+		k.keys = append(k.keys, key)
+	}
+	return k, nil
 }
 
 // canDecrypt reports whether at least one AES key is configured.
@@ -33,67 +53,90 @@ func (k *keyring) canDecrypt() bool { return len(k.keys) > 0 }
 
 // verify checks a WeChat signature (the SHA1 of the sorted token and parts)
 // in constant time, so an attacker cannot learn a valid signature byte by byte.
-func (k *keyring) verify(signature string, parts ...string) bool {
-	want := util.Signature(append([]string{k.token}, parts...)...)
-	return subtle.ConstantTimeCompare([]byte(signature), []byte(want)) == 1
+func (k *keyring) verify(sig string, parts ...string) bool {
+	var want [40]byte
+	signature(&want, k.token, parts...)
+	return subtle.ConstantTimeCompare([]byte(sig), want[:]) == 1
+}
+
+// signature is util.Signature — lowercase hex SHA1 of the dictionary-sorted
+// strings, concatenated — without its allocations (fmt, sort), for the hot
+// path. TestSignatureMatchesSDK holds the two together.
+func signature(dst *[40]byte, token string, parts ...string) {
+	var all [5]string
+	s := append(all[:0], token)
+	s = append(s, parts...)
+	for i := 1; i < len(s); i++ { // insertion sort: at most 4 strings
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	h := sha1.New()
+	for _, p := range s {
+		_, _ = h.Write([]byte(p))
+	}
+	var sum [sha1.Size]byte
+	hex.Encode(dst[:], h.Sum(sum[:0]))
 }
 
 // decrypt opens an Encrypt payload with the current key, then the previous.
 // It returns the plaintext and the index of the key that worked, to encrypt
 // the reply with. A payload that decrypts to another AppID is refused.
 func (k *keyring) decrypt(encrypted string) ([]byte, int, error) {
-	var firstErr error
-	for i, key := range k.keys {
-		_, plain, err := util.DecryptMsg(k.appID, encrypted, key)
-		if err == nil {
-			return plain, i, nil
-		}
-		if firstErr == nil {
-			firstErr = err
-		}
-	}
-	if firstErr == nil {
+	if len(k.keys) == 0 {
 		return nil, 0, fmt.Errorf("decrypt: %w: no EncodingAESKey configured", errCiphertext)
 	}
-	// util.DecryptMsg reports a foreign AppID with this message only after the
-	// payload decrypted and unpadded correctly: the key was right, the AppID not.
-	if appIDMismatch(k.keys, k.appID, encrypted) {
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(encrypted)))
+	n, err := base64.StdEncoding.Decode(raw, []byte(encrypted))
+	if err != nil {
+		return nil, 0, fmt.Errorf("decrypt: %w: not base64", errCiphertext)
+	}
+	raw = raw[:n]
+	foreign := false
+	var firstErr error
+	for i, key := range k.keys {
+		// AESDecryptMsg decrypts in place into a fresh buffer; raw stays intact
+		// for the next key.
+		_, plain, appID, err := util.AESDecryptMsg(raw, key)
+		switch {
+		case err != nil:
+			if firstErr == nil {
+				firstErr = err
+			}
+		case string(appID) != k.appID:
+			foreign = true
+		default:
+			return plain, i, nil
+		}
+	}
+	if foreign {
 		return nil, 0, fmt.Errorf("decrypt: %w", errAppID)
 	}
 	return nil, 0, fmt.Errorf("decrypt: %w: %v", errCiphertext, firstErr)
 }
 
-// appIDMismatch tells a well-formed payload for another account from garbage.
-func appIDMismatch(keys []string, appID, encrypted string) bool {
-	for _, key := range keys {
-		if _, _, err := util.DecryptMsg(appID, encrypted, key); err != nil && err.Error() == "消息解密校验APPID失败" {
-			return true
-		}
-	}
-	return false
-}
-
 // seal encrypts a reply with the key at keyIdx and wraps it in the signed
 // envelope WeChat expects in safe and compatible modes.
 func (k *keyring) seal(dst, reply []byte, keyIdx int, timestamp int64, nonce string, asJSON bool) ([]byte, error) {
+	// WeChat's random prefix is 16 printable characters; any bytes decrypt
+	// the same, but keep to letters and digits like WeChat.
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 	var random [16]byte
 	if _, err := rand.Read(random[:]); err != nil {
 		return nil, fmt.Errorf("encrypt reply: random: %w", err)
 	}
-	// util.EncryptMsg wants printable random bytes only by convention; any
-	// 16 bytes decrypt the same, but keep them alphanumeric like WeChat's.
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	for i, b := range random {
-		random[i] = alphabet[int(b)%len(alphabet)]
+	for i, c := range random {
+		random[i] = alphabet[int(c)%len(alphabet)]
 	}
-	enc, err := util.EncryptMsg(random[:], reply, k.appID, k.keys[keyIdx])
-	if err != nil {
-		return nil, fmt.Errorf("encrypt reply: %w", err)
-	}
-	ts := strconv.FormatInt(timestamp, 10)
-	sig := util.Signature(k.token, ts, nonce, string(enc))
+	cipher := util.AESEncryptMsg(random[:], reply, k.appID, k.keys[keyIdx])
+	enc := make([]byte, base64.StdEncoding.EncodedLen(len(cipher)))
+	base64.StdEncoding.Encode(enc, cipher)
+	var tsBuf [20]byte
+	ts := strconv.AppendInt(tsBuf[:0], timestamp, 10)
+	var sig [40]byte
+	signature(&sig, k.token, string(ts), nonce, string(enc))
 	if asJSON {
-		return appendJSONEnvelope(dst, enc, sig, ts, nonce), nil
+		return appendJSONEnvelope(dst, enc, string(sig[:]), string(ts), nonce), nil
 	}
-	return appendXMLEnvelope(dst, enc, sig, ts, nonce), nil
+	return appendXMLEnvelope(dst, enc, string(sig[:]), string(ts), nonce), nil
 }

@@ -223,3 +223,18 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A language chosen on one replica holds on another, whose local hint is
+// missing or stale: the one-round-trip commit refuses the wrong guess.
+func TestLanguageAcrossReplicas(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newHarness(t, harnessOpt{rdb: srv.Client()})
+	b := newHarness(t, harnessOpt{rdb: srv.Client()})
+	const u = "oTraveller"
+	contains(t, b.ask(u, "帮助", wechatsim.Safe).Content, "您可以回复") // b learns: no preference
+	contains(t, a.ask(u, "English", wechatsim.Safe).Content, "English from now on")
+	contains(t, b.ask(u, "帮助", wechatsim.Safe).Content, "You can reply")
+	contains(t, b.ask(u, "双语", wechatsim.Safe).Content, "中英双语")
+	r := a.ask(u, "最新", wechatsim.Safe).Content // a's hint says English: stale
+	contains(t, r, "【国内要闻 Domestic News】")
+}

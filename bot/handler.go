@@ -290,6 +290,13 @@ type outcome struct {
 // goroutine; when the deadline passes first, the request answers `success`
 // and the work, on finishing, delivers its reply as a customer-service message.
 func (b *Bot) exchange(ctx context.Context, in *inbound) outcome {
+	// A question answered from the archive runs inline: it is CPU work and
+	// one bounded Redis round trip, far inside the deadline.
+	if quickEligible(in.msg) {
+		if o, ok := b.quickInline(ctx, in); ok {
+			return o
+		}
+	}
 	ex := &lateness{}
 	done := make(chan outcome, 1)
 	b.late.Add(1)
@@ -348,6 +355,7 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 		if !st.won {
 			return b.duplicate(ctx, key, st.existing, in)
 		}
+		b.hints.set(openid, st.prefs[prefLang])
 	}
 
 	p := b.route(msg, in.raw, st)
@@ -355,30 +363,94 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 		p = b.cannotSave(p)
 	}
 	b.runEffects(ctx, openid, p.effects)
-
-	var payload []byte
-	if p.reply != nil {
-		var err error
-		now := b.now().Unix()
-		if in.json {
-			payload, err = appendReplyJSON(nil, p.reply, openid, string(msg.ToUserName), now)
-		} else {
-			payload, err = appendReplyXML(make([]byte, 0, 512), p.reply, openid, string(msg.ToUserName), now)
-		}
-		if err != nil {
-			b.log.Error("webhook: encode reply", slog.Any("error", err))
-			p.reply, payload = nil, nil
-		}
-	}
+	payload := b.encode(&p, in)
 	if !degraded {
 		if err := b.finish(ctx, key, openid, payload, &p); err != nil {
 			degraded = true
 			b.redisFailed("store", err)
+		} else if p.setLang != "" || p.clearUser {
+			b.hints.set(openid, p.setLang)
 		}
 	}
-	kind := replyKind(p.reply)
-	b.m.Replies.WithLabelValues(kind, p.rule).Inc()
+	return b.conclude(ctx, key, openid, &p, payload, degraded, ex)
+}
 
+// quickInline runs quick in the request's goroutine, with work's recovery.
+func (b *Bot) quickInline(ctx context.Context, in *inbound) (o outcome, ok bool) {
+	openid := string(in.msg.FromUserName)
+	key := b.keys.Dedupe(openid, dedupeID(in.msg))
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("webhook: panic while handling a message", slog.String("openid", openid),
+				slog.String("msg_type", string(in.msg.MsgType)), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.redisTO)
+			_ = b.rdb.SetNX(sctx, key, markSuccess, b.cfg.DedupeTTL).Err()
+			cancel()
+			o, ok = outcome{result: resError}, true
+		}
+	}()
+	return b.quick(ctx, key, openid, in, &lateness{})
+}
+
+// quick is the one-round-trip path (commit.go). ok is false when the message
+// turns out to need the general path.
+func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *lateness) (o outcome, ok bool) {
+	lang := b.hints.get(openid)
+	for attempt := 0; attempt < 2; attempt++ {
+		st := &userState{}
+		if lang != "" {
+			st.prefs = map[string]string{prefLang: lang}
+		}
+		p := b.route(in.msg, in.raw, st)
+		if !p.pure() {
+			return outcome{}, false
+		}
+		payload := b.encode(&p, in)
+		res, val, err := b.commit(ctx, key, openid, lang, payload, p.session)
+		if err != nil {
+			b.redisFailed("claim", err)
+			return b.conclude(ctx, key, openid, &p, payload, true, ex), true
+		}
+		b.redisOK()
+		switch res {
+		case committed:
+			return b.conclude(ctx, key, openid, &p, payload, false, ex), true
+		case alreadyClaimed:
+			return b.duplicate(ctx, key, val, in), true
+		case languageDiffers:
+			// Another replica (or an earlier life of this one) knows better.
+			b.hints.set(openid, val)
+			lang = val
+		}
+	}
+	return outcome{}, false
+}
+
+// encode writes the plan's reply as the plaintext payload (nil: success).
+func (b *Bot) encode(p *plan, in *inbound) []byte {
+	if p.reply == nil {
+		return nil
+	}
+	var payload []byte
+	var err error
+	openid, account, now := string(in.msg.FromUserName), string(in.msg.ToUserName), b.now().Unix()
+	if in.json {
+		payload, err = appendReplyJSON(nil, p.reply, openid, account, now)
+	} else {
+		payload, err = appendReplyXML(make([]byte, 0, 512), p.reply, openid, account, now)
+	}
+	if err != nil {
+		b.log.Error("webhook: encode reply", slog.Any("error", err))
+		p.reply = nil
+		return nil
+	}
+	return payload
+}
+
+// conclude counts the reply and hands it to the request, or — when the
+// deadline has passed meanwhile — sends it as a customer-service message.
+func (b *Bot) conclude(ctx context.Context, key, openid string, p *plan, payload []byte, degraded bool, ex *lateness) outcome {
+	b.m.Replies.WithLabelValues(replyKind(p.reply), p.rule).Inc()
 	if !ex.markInTime() {
 		b.deliverLate(ctx, key, openid, p.reply, degraded)
 		return outcome{result: resLate}

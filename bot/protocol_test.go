@@ -40,7 +40,7 @@ func TestOfficialVectors(t *testing.T) {
 		if err != nil || string(got) != want {
 			t.Fatalf("encrypt = %s, %v; want %s", got, err, want)
 		}
-		k := keyring{appID: "wxb11529c136998cb6", keys: []string{key}}
+		k, _ := newKeyring("t", "wxb11529c136998cb6", key)
 		plain, idx, err := k.decrypt(want)
 		if err != nil || string(plain) != "我是中文abcd123" || idx != 0 {
 			t.Fatalf("decrypt = %q, %d, %v", plain, idx, err)
@@ -51,7 +51,7 @@ func TestOfficialVectors(t *testing.T) {
 		}
 	})
 	t.Run("safe-mode push", func(t *testing.T) {
-		k := keyring{token: "AAAAA", appID: vecSafeAppID, keys: []string{vecSafeKey}}
+		k, _ := newKeyring("AAAAA", vecSafeAppID, vecSafeKey)
 		if !k.verify("046e02f8204d34f8ba5fa3b1db94908f3df2e9b3", "1714112445", "415670741", vecSafeEncrypt) {
 			t.Fatal("official msg_signature refused")
 		}
@@ -85,6 +85,23 @@ func TestOfficialVectors(t *testing.T) {
 			t.Fatalf("want the event's dedupe key only, got %d keys", n)
 		}
 	})
+}
+
+func TestSignatureMatchesSDK(t *testing.T) {
+	cases := [][]string{
+		{"AAAAA", "1714036504", "1514711492"},
+		{"tok", "1", "2", "cipher+/=="},
+		{"b", "a", "", "ab"},
+		{"", "", ""},
+		{"z", "y", "x", "w"},
+	}
+	for _, c := range cases {
+		var got [40]byte
+		signature(&got, c[0], c[1:]...)
+		if want := util.Signature(c...); string(got[:]) != want {
+			t.Errorf("signature(%q) = %s, SDK says %s", c, got, want)
+		}
+	}
 }
 
 func TestURLVerification(t *testing.T) {

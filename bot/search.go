@@ -236,17 +236,20 @@ func (b *Bot) search(snap *archive.Snapshot, ix *searchIndex, query string, page
 func (b *Bot) more(snap *archive.Snapshot, ix *searchIndex, st *userState, lang string) plan {
 	q := st.session[sessQuery]
 	if q == "" {
-		return textPlan("more", tr(lang, "没有正在进行的搜索。请先回复关键词，如 GDPR。",
+		p := textPlan("more", tr(lang, "没有正在进行的搜索。请先回复关键词，如 GDPR。",
 			"There is no search to continue. Reply with keywords first, e.g. GDPR."))
+		p.needsState = true
+		return p
 	}
 	page, _ := strconv.Atoi(st.session[sessPage])
 	hits := ix.search(q)
 	if page*b.cfg.PageSize >= len(hits) {
 		p := textPlan("more", tr(lang, "没有更多结果了。", "No more results."))
+		p.needsState = true
 		return p
 	}
 	p := b.search(snap, ix, q, page+1, lang)
-	p.rule = "more"
+	p.rule, p.needsState = "more", true
 	return p
 }
 

@@ -1,0 +1,467 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/bot"
+	"github.com/lifang/wxbot/bot/refserver"
+	"github.com/lifang/wxbot/bot/wechatsim"
+	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/metrics"
+	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/store"
+)
+
+// The bench account: fixed, so runs compare; it never leaves loopback.
+const (
+	benchToken  = "wxbotBenchToken"
+	benchAppID  = "wxbench000000000"
+	benchAESKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+)
+
+func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure the webhook against a reference server built on silenceper/wechat",
+		Long: `bench starts, on loopback, wxbot's webhook (dedupe, session and preferences
+on Redis) and a reference server built on silenceper/wechat's own server
+package answering the same keyword with no Redis, pre-builds distinct
+encrypted messages for each, sends them with a fixed number of concurrent
+keep-alive connections, and reports requests per second, p50 and p99 for
+both and their ratio. Every request is a first arrival (distinct MsgId), so
+wxbot does a full claim, reply and session write each time.
+
+Redis: --redis ADDR, else a redis-server started on a free loopback port when
+one is installed, else the embedded store (not representative). Keys are
+written under a bench-only prefix and removed afterwards.`,
+		Args: cobra.NoArgs,
+		RunE: runBench,
+	}
+	f := cmd.Flags()
+	f.String("redis", "", "Redis address (default: start redis-server on a free loopback port)")
+	f.Int("concurrency", 32, "concurrent connections")
+	f.Duration("duration", 5*time.Second, "measuring time per server and round")
+	f.Int("requests", 200000, "at most this many requests per server and round (messages are pre-built)")
+	f.Int("rounds", 2, "rounds; each round measures the reference, then wxbot")
+	f.String("mode", "safe", "message mode: plain, compat or safe")
+	f.String("keyword", "GDPR", "what the subscribers send (a search: a reply and a session write)")
+	f.Int("users", 1000, "distinct subscribers")
+	return cmd
+}
+
+func runBench(cmd *cobra.Command, _ []string) error {
+	cfg, err := loadConfig(cmd, map[string]string{})
+	if err != nil {
+		return err
+	}
+	f := cmd.Flags()
+	redisAddr, _ := f.GetString("redis")
+	conc, _ := f.GetInt("concurrency")
+	dur, _ := f.GetDuration("duration")
+	maxReq, _ := f.GetInt("requests")
+	rounds, _ := f.GetInt("rounds")
+	modeFlag, _ := f.GetString("mode")
+	keyword, _ := f.GetString("keyword")
+	users, _ := f.GetInt("users")
+	mode, err := wechatsim.ParseMode(modeFlag)
+	if err != nil {
+		return &exitError{code: 2, msg: "wxbot bench: --mode: " + err.Error()}
+	}
+	if conc < 1 || conc > 1024 || maxReq < conc || rounds < 1 || rounds > 10 || dur <= 0 || dur > 5*time.Minute || users < 1 {
+		return &exitError{code: 2, msg: "wxbot bench: need 1 ≤ --concurrency ≤ 1024 ≤ …, --requests ≥ concurrency, 1 ≤ --rounds ≤ 10, 0 < --duration ≤ 5m, --users ≥ 1"}
+	}
+	out := cmd.OutOrStdout()
+	log := newLogger(cfg.Log, cmd.ErrOrStderr())
+	ctx := cmd.Context()
+
+	// Redis: given, else our own redis-server, else embedded.
+	redisKind := "given"
+	if redisAddr == "" {
+		addr, stop, err := startRedisServer()
+		switch {
+		case err == nil:
+			defer stop()
+			redisAddr, redisKind = addr, "redis-server started by bench"
+		default:
+			redisKind = "embedded (no redis-server found: figures not representative)"
+			fmt.Fprintln(cmd.ErrOrStderr(), "wxbot bench:", err)
+		}
+	}
+	if host, _, err := net.SplitHostPort(redisAddr); redisAddr != "" && (err != nil || !isLoopback(host)) {
+		return &exitError{code: 2, msg: "wxbot bench: --redis must be a loopback address (bench only loads this machine)"}
+	}
+	rcfg := cfg.Redis
+	rcfg.Addr, rcfg.Addrs, rcfg.Cluster, rcfg.MasterName = redisAddr, nil, false, ""
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	rcfg.Prefix = "wxbench:" + hex.EncodeToString(suffix[:]) + ":"
+	s, err := store.Open(ctx, rcfg, nil)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	defer s.Close()
+	defer cleanupPrefix(s.UniversalClient, rcfg.Prefix)
+
+	wcfg := *cfg
+	wcfg.Redis = rcfg
+	wcfg.WeChat.Token, wcfg.WeChat.AppID, wcfg.WeChat.EncodingAESKey, wcfg.WeChat.PreviousEncodingAESKey =
+		benchToken, benchAppID, benchAESKey, ""
+	arch := archive.New(s.UniversalClient, s.Keys, nil)
+	if err := archive.NewFSLoader(arch, examples.FS, newsletter.Parse, log).Load(ctx); err != nil {
+		return fmt.Errorf("bench: load examples: %w", err)
+	}
+	b, err := bot.New(bot.Options{Config: &wcfg, Redis: s.UniversalClient, Keys: s.Keys, Archive: arch,
+		Metrics: metrics.Discard(), Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	ref := refserver.New(benchAppID, benchToken, benchAESKey, b.ReplyTo)
+
+	wxURL, stopWX, err := serveLoopback(b)
+	if err != nil {
+		return err
+	}
+	defer stopWX()
+	refURL, stopRef, err := serveLoopback(ref)
+	if err != nil {
+		return err
+	}
+	defer stopRef()
+
+	acct := wechatsim.Account{Token: benchToken, AppID: benchAppID, AESKey: benchAESKey, UserName: "gh_bench"}
+	// Both servers must give the subscriber the same answer.
+	if err := sameAnswer(acct, mode, keyword, wxURL, refURL); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "wxbot bench: %s mode, keyword %q, %d concurrent connections, %s per server per round, Redis %s (%s), GOMAXPROCS %d\n",
+		mode, keyword, conc, dur, redisAddrOr(redisAddr), redisKind, runtimeProcs())
+	var refRes, wxRes []benchResult
+	var msgID atomic.Int64
+	msgID.Store(time.Now().UnixNano() / 1000)
+	build := func(n int) ([][]byte, error) {
+		return buildRequests(acct, mode, keyword, n, users, &msgID)
+	}
+	// Warm-up: connections, JIT-free Go still has caches and pools to fill.
+	for _, u := range []string{refURL, wxURL} {
+		reqs, err := build(min(maxReq, 2000))
+		if err != nil {
+			return err
+		}
+		if _, err := load(ctx, u, reqs, conc, time.Second); err != nil {
+			return err
+		}
+	}
+	for round := 1; round <= rounds; round++ {
+		for _, t := range []struct {
+			name string
+			url  string
+			res  *[]benchResult
+		}{{"reference", refURL, &refRes}, {"wxbot", wxURL, &wxRes}} {
+			reqs, err := build(maxReq)
+			if err != nil {
+				return err
+			}
+			r, err := load(ctx, t.url, reqs, conc, dur)
+			if err != nil {
+				return fmt.Errorf("bench: %s: %w", t.name, err)
+			}
+			*t.res = append(*t.res, r)
+			fmt.Fprintf(out, "  round %d %-9s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  (%d requests, %d errors)\n",
+				round, t.name, r.rps, ms(r.p50), ms(r.p99), r.n, r.errors)
+		}
+	}
+	rr, wr := best(refRes), best(wxRes)
+	fmt.Fprintf(out, "reference (silenceper/wechat server, no Redis):   %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms\n", rr.rps, ms(rr.p50), ms(rr.p99))
+	fmt.Fprintf(out, "wxbot (safe-mode capable, Redis dedupe+session): %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms\n", wr.rps, ms(wr.p50), ms(wr.p99))
+	fmt.Fprintf(out, "throughput ratio wxbot/reference: %.2f×\n", wr.rps/rr.rps)
+	return nil
+}
+
+func redisAddrOr(a string) string {
+	if a == "" {
+		return "embedded"
+	}
+	return a
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// best is the round with the highest throughput: on a shared machine the
+// slower rounds are the ones another process disturbed.
+func best(rs []benchResult) benchResult {
+	b := rs[0]
+	for _, r := range rs[1:] {
+		if r.rps > b.rps {
+			b = r
+		}
+	}
+	return b
+}
+
+type benchResult struct {
+	n, errors int
+	rps       float64
+	p50, p99  time.Duration
+}
+
+// serveLoopback serves h on a free loopback port.
+func serveLoopback(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/wechat", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String() + "/wechat", func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+func sameAnswer(acct wechatsim.Account, mode wechatsim.Mode, keyword, wxURL, refURL string) error {
+	var got []string
+	for _, u := range []string{wxURL, refURL} {
+		p, err := acct.Seal(wechatsim.Text("oBenchCheck", acct.UserName, keyword, time.Now().UnixNano(), time.Now().Unix()), mode, time.Now())
+		if err != nil {
+			return err
+		}
+		r, err := acct.Send(http.DefaultClient, u, p)
+		if err != nil {
+			return fmt.Errorf("bench: %s: %w", u, err)
+		}
+		got = append(got, r.Content)
+	}
+	if got[0] != got[1] || got[0] == "" {
+		return fmt.Errorf("bench: the two servers answer %q differently:\nwxbot:     %q\nreference: %q", keyword, got[0], got[1])
+	}
+	return nil
+}
+
+// buildRequests pre-builds n raw HTTP requests carrying distinct messages.
+func buildRequests(acct wechatsim.Account, mode wechatsim.Mode, keyword string, n, users int, msgID *atomic.Int64) ([][]byte, error) {
+	reqs := make([][]byte, n)
+	now := time.Now()
+	for i := range reqs {
+		openid := fmt.Sprintf("oBench%022d", i%users)
+		p, err := acct.Seal(wechatsim.Text(openid, acct.UserName, keyword, msgID.Add(1), now.Unix()), mode, now)
+		if err != nil {
+			return nil, err
+		}
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "POST /wechat?%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n", p.Query, len(p.Body))
+		b.Write(p.Body)
+		reqs[i] = b.Bytes()
+	}
+	return reqs, nil
+}
+
+// load sends reqs over conc keep-alive connections until they run out or
+// dur passes, and measures each request's latency.
+func load(ctx context.Context, rawURL string, reqs [][]byte, conc int, dur time.Duration) (benchResult, error) {
+	addr := strings.TrimPrefix(rawURL, "http://")
+	addr = addr[:strings.IndexByte(addr, '/')]
+	var next atomic.Int64
+	lat := make([][]time.Duration, conc)
+	errs := make([]int, conc)
+	var wg sync.WaitGroup
+	start := time.Now()
+	stopAt := start.Add(dur)
+	var firstErr error
+	var errOnce sync.Once
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				errOnce.Do(func() { firstErr = err })
+				return
+			}
+			defer conn.Close()
+			br := bufio.NewReaderSize(conn, 16<<10)
+			lat[w] = make([]time.Duration, 0, len(reqs)/conc+1)
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if int(i) >= len(reqs) || time.Now().After(stopAt) {
+					return
+				}
+				t0 := time.Now()
+				if _, err := conn.Write(reqs[i]); err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				status, err := readResponse(br)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+				if status != 200 {
+					errs[w]++
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return benchResult{}, firstErr
+	}
+	var all []time.Duration
+	r := benchResult{}
+	for w := range lat {
+		all = append(all, lat[w]...)
+		r.errors += errs[w]
+	}
+	if len(all) == 0 {
+		return r, errors.New("no request completed")
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	r.n = len(all)
+	r.rps = float64(len(all)) / elapsed.Seconds()
+	r.p50 = all[len(all)*50/100]
+	r.p99 = all[min(len(all)-1, len(all)*99/100)]
+	return r, nil
+}
+
+// readResponse reads one HTTP/1.1 response with a Content-Length body (both
+// servers send one) and returns its status.
+func readResponse(br *bufio.Reader) (int, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	length := -1
+	for {
+		h, err := br.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		if len(h) > 16 && bytes.EqualFold(h[:15], []byte("Content-Length:")) {
+			length, err = strconv.Atoi(string(bytes.TrimSpace(h[15:])))
+			if err != nil {
+				return 0, fmt.Errorf("bad Content-Length %q", h)
+			}
+		}
+	}
+	if length < 0 {
+		return 0, errors.New("response without Content-Length")
+	}
+	if _, err := br.Discard(length); err != nil {
+		return 0, err
+	}
+	return status, nil
+}
+
+// startRedisServer runs redis-server on a free loopback port, keeping nothing on disk.
+func startRedisServer() (string, func(), error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, errors.New("redis-server not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dir, err := os.MkdirTemp("", "wxbot-bench-redis")
+	if err != nil {
+		return "", nil, err
+	}
+	c := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--daemonize", "no", "--loglevel", "warning")
+	c.Stdout, c.Stderr = io.Discard, io.Discard
+	if err := c.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		_ = c.Process.Kill()
+		_, _ = c.Process.Wait()
+		_ = os.RemoveAll(filepath.Clean(dir))
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	defer client.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		pctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := client.Ping(pctx).Err()
+		cancel()
+		if err == nil {
+			return addr, stop, nil
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("redis-server not ready: %w", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cleanupPrefix removes the bench's keys, so a run against a shared Redis
+// leaves nothing behind.
+func cleanupPrefix(rdb redis.UniversalClient, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 500 {
+			rdb.Unlink(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		rdb.Unlink(ctx, batch...)
+	}
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
