@@ -39,6 +39,7 @@ then WXBOT_* environment variables, then flags. See wxbot.example.yaml.`,
 		newRenderCmd(),
 		newServeCmd(),
 		newChatCmd(),
+		newBenchCmd(),
 		newSandboxCmd(), newQRCodeCmd(), newMenuCmd(),
 	)
 	return root
