@@ -28,8 +28,8 @@ const (
 )
 
 // drawCover draws an issue's cover in the brand colour: the series' English
-// title, the month, the firm-wide newsletter number, and the issue number
-// large on the right. The JPEG stays well under WeChat's 64 KB thumb limit.
+// title, the month, the firm-wide newsletter number, the sections, and the
+// issue number large on the right. The JPEG stays well under WeChat's 64 KB thumb limit.
 func drawCover(iss *newsletter.Issue, brand string) ([]byte, error) {
 	regular, err := opentype.Parse(goregular.TTF)
 	if err != nil {
@@ -79,8 +79,10 @@ func drawCover(iss *newsletter.Issue, brand string) ([]byte, error) {
 		}
 		y += int(size * 1.25)
 	}
-	if err := text(img, regular, 18, 48, coverH-40, "Cybersecurity · Data Protection · Compliance", soft); err != nil {
-		return nil, err
+	if line := sectionLine(regular, iss, 560); line != "" {
+		if err := text(img, regular, 18, 48, coverH-40, line, soft); err != nil {
+			return nil, err
+		}
 	}
 
 	// "No." over the number, centred in the panel.
@@ -102,6 +104,31 @@ func drawCover(iss *newsletter.Issue, brand string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// sectionLine names the issue's sections in English, as many as fit in w.
+func sectionLine(f *sfnt.Font, iss *newsletter.Issue, w int) string {
+	fc, err := face(f, 18)
+	if err != nil {
+		return ""
+	}
+	defer fc.Close()
+	line := ""
+	for _, s := range iss.Sections {
+		name := latin(f, s.TitleEN)
+		if name == "" {
+			continue
+		}
+		try := name
+		if line != "" {
+			try = line + "  ·  " + name
+		}
+		if width(fc, try) > w {
+			break
+		}
+		line = try
+	}
+	return line
 }
 
 // latin keeps the characters the font can draw, so a title with Chinese

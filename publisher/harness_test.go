@@ -95,12 +95,14 @@ type env struct {
 type envOpts struct {
 	sandbox    sandbox.Options
 	maxRetries int
+	timeout    time.Duration
+	noWebhook  bool
 	publish    func(*config.PublishConfig)
 }
 
 func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 	t.Helper()
-	o := envOpts{maxRetries: 3}
+	o := envOpts{maxRetries: 3, timeout: 3 * time.Second}
 	o.sandbox.PushDelay = 150 * time.Millisecond
 	for _, f := range opts {
 		f(&o)
@@ -120,7 +122,9 @@ func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 
 	recv := httptest.NewServer(http.HandlerFunc(e.receive))
 	t.Cleanup(recv.Close)
-	o.sandbox.Webhook = recv.URL
+	if !o.noWebhook {
+		o.sandbox.Webhook = recv.URL
+	}
 	e.sb = sandboxtest.Start(t, o.sandbox)
 
 	e.rs = redistest.Start(t)
@@ -131,7 +135,7 @@ func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 	t.Cleanup(func() { _ = e.st.Close() })
 	wc := e.sb.WeChatConfig()
 	wc.MaxRetries = o.maxRetries
-	wc.Timeout = 3 * time.Second
+	wc.Timeout = o.timeout
 	e.api, err = wechat.New(context.Background(), wc, e.st, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -163,15 +163,29 @@ func (r *run) massSend() (bool, error) {
 	now := p.now()
 	rec := r.rec
 	if now.Sub(rec.SendStarted) > p.sendWindow {
+		// Past the window a repeat could be sent twice if an unanswered
+		// attempt did go out. When every attempt was answered with a
+		// refusal, nothing went out.
 		expl := fmt.Sprintf("the send asked on %s was never confirmed and WeChat's clientmsgid protection (24 h) is running out: "+
 			"wxbot will not ask again. The outcome is unknown — check the WeChat admin page (群发记录). "+
 			"If it did not go out, run 'wxbot publish FILE --force'.", p.fmtTime(rec.SendStarted))
+		broadcast, ops := BroadcastMaybe, []op{opZRem()}
+		if !rec.Unanswered {
+			expl = fmt.Sprintf("WeChat refused the send from %s on (last: %s): it was NOT sent and is not asked again. "+
+				"Run 'wxbot publish FILE --now' to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
+			broadcast = BroadcastNone
+			ops = append(ops, op{Op: "unquota", Day: rec.QuotaDay})
+		}
 		err := r.set(func(x *Record) (string, []op, error) {
 			if x.State != StateSending {
 				return "", nil, errNoChange
 			}
-			x.State, x.Error, x.Explanation = StateFailed, "outcome unknown", expl
-			return "outcome unknown", []op{opZRem()}, nil
+			x.State, x.Broadcast, x.Explanation = StateFailed, broadcast, expl
+			x.Error = "outcome unknown"
+			if broadcast == BroadcastNone {
+				x.Error = "not confirmed within the send window"
+			}
+			return x.Error, ops, nil
 		})
 		if err == nil {
 			p.notify(r.ctx, fmt.Sprintf("No.%d needs attention: %s", rec.Number, expl))

@@ -1,0 +1,239 @@
+package publisher
+
+import (
+	"bytes"
+	"context"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/sandbox"
+	"github.com/lifang/wxbot/wechat"
+)
+
+// An edit before the send updates the same draft in place (draft/update),
+// previews it again, and changes the clientmsgid; re-running with the
+// same content changes nothing in WeChat.
+func TestEditBeforeSendUpdatesDraftAndPreviewsAgain(t *testing.T) {
+	e := newEnv(t, func(o *envOpts) {
+		o.publish = func(p *config.PublishConfig) { p.PreviewTo = []string{"oReviewerA", "oReviewerB"} }
+	})
+	cli := e.publisher("cli")
+	ctx := context.Background()
+	orig := example(t, "newsletter-no54.md")
+	path := e.write("no54.md", orig)
+	first, err := cli.Publish(ctx, e.request(path, GoalDraft))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1 := first.Record
+	if r1.State != StatePreviewed || r1.DraftMediaID == "" || len(r1.Previewed) != 2 {
+		t.Fatalf("draft-only: %s %q %v", r1.State, r1.DraftMediaID, r1.Previewed)
+	}
+	if score, _ := cli.NextAction(ctx, 54); score != 0 {
+		t.Fatal("--draft-only scheduled the issue")
+	}
+
+	// The same content again: nothing new in WeChat.
+	before := len(e.sb.Calls())
+	same, err := cli.Publish(ctx, e.request(path, GoalDraft))
+	if err != nil || same.Record.DraftMediaID != r1.DraftMediaID {
+		t.Fatalf("re-run: %v %+v", err, same.Record)
+	}
+	for _, c := range e.sb.Calls()[before:] {
+		if c.Endpoint != "stable_token" {
+			t.Fatalf("re-run with the same content called %s", c.Endpoint)
+		}
+	}
+
+	edited := bytes.Replace(orig, []byte("2021年5月"), []byte("2021年6月"), 1)
+	if bytes.Equal(edited, orig) {
+		t.Fatal("fixture: nothing edited")
+	}
+	path = e.write("no54.md", edited)
+	second, err := cli.Publish(ctx, e.request(path, GoalSchedule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2 := second.Record
+	if r2.DraftMediaID != r1.DraftMediaID || r2.DraftHash == r1.DraftHash {
+		t.Fatalf("draft %s→%s hash %s→%s: want the same draft, new content", r1.DraftMediaID, r2.DraftMediaID, short(r1.DraftHash), short(r2.DraftHash))
+	}
+	if r2.ClientMsgID == r1.ClientMsgID || r2.ContentHash == r1.ContentHash {
+		t.Fatal("clientmsgid or content hash unchanged after an edit")
+	}
+	if r2.State != StateScheduled || r2.PreviewedHash != r2.DraftHash {
+		t.Fatalf("after the edit: %s, previewed %s of draft %s", r2.State, short(r2.PreviewedHash), short(r2.DraftHash))
+	}
+	snap := e.sb.Snapshot()
+	if len(snap.Drafts) != 1 || e.calls("draft/update") == 0 || e.calls("draft/add") != 1 {
+		t.Fatalf("drafts %d, draft/add %d, draft/update %d", len(snap.Drafts), e.calls("draft/add"), e.calls("draft/update"))
+	}
+	if !strings.Contains(snap.Drafts[0].Articles[0].Content, "2021年6月") {
+		t.Fatal("the draft does not hold the edit")
+	}
+	if len(snap.Previews) != 4 {
+		t.Fatalf("%d previews, want 2 + 2 after the edit", len(snap.Previews))
+	}
+	if !strings.Contains(strings.Join(second.Steps, "\n"), "updated") {
+		t.Fatalf("steps %q", second.Steps)
+	}
+
+	// A draft deleted on the admin page is replaced by a new one.
+	if err := e.api.DeleteDraft(ctx, r2.DraftMediaID); err != nil {
+		t.Fatal(err)
+	}
+	path = e.write("no54.md", bytes.Replace(edited, []byte("2021年6月"), []byte("2021年7月"), 1))
+	third, err := cli.Publish(ctx, e.request(path, GoalSchedule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Record.DraftMediaID == r2.DraftMediaID || third.Record.State != StateScheduled {
+		t.Fatalf("after the draft vanished: %+v", third.Record)
+	}
+}
+
+// publish.mode publish submits the draft with freepublish: URLs from
+// PUBLISHJOBFINISH reach the archive. mode both sends and publishes a copy.
+func TestPublishModes(t *testing.T) {
+	for _, mode := range []string{"publish", "both"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, func(o *envOpts) { o.publish = func(p *config.PublishConfig) { p.Mode = mode } })
+			cli := e.publisher("cli")
+			res, err := cli.Publish(context.Background(), e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Record.State != StateSent || res.Record.PublishID == "" {
+				t.Fatalf("%s: %s %+v", mode, res.Record.State, res.Record)
+			}
+			wantSends := map[string]int{"publish": 0, "both": 1}[mode]
+			if n := len(e.sb.MassSends()); n != wantSends {
+				t.Fatalf("%d mass sends", n)
+			}
+			if pubs := e.sb.Snapshot().Publications; len(pubs) != 1 {
+				t.Fatalf("publications %+v", pubs)
+			}
+			waitFor(t, 5*time.Second, "the reports", func() bool { return e.record(cli, 54).State == StateFinished })
+			rec := e.record(cli, 54)
+			pubURLs := e.sb.Snapshot().Publications[0].ArticleURLs
+			if rec.PublishStep != PublishDone || len(rec.URLs) == 0 {
+				t.Fatalf("publish step %s urls %v", rec.PublishStep, rec.URLs)
+			}
+			if mode == "publish" && strings.Join(rec.URLs, " ") != strings.Join(pubURLs, " ") {
+				t.Fatalf("urls %v, published %v", rec.URLs, pubURLs)
+			}
+			if err := e.arch.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(e.arch.URLs(54)) == 0 {
+				t.Fatal("no URLs in the archive")
+			}
+		})
+	}
+}
+
+// Job reports: a repeat changes nothing and tells no one twice; one for
+// an unknown msg_id is kept and applied when its send is recorded.
+func TestJobEventsDuplicateAndEarly(t *testing.T) {
+	e := newEnv(t, func(o *envOpts) { o.noWebhook = true })
+	cli := e.publisher("cli")
+	ctx := context.Background()
+	ev := wechat.MassSendJobEvent{MsgID: 1000000042, Status: "send success", TotalCount: 7, FilterCount: 7, SentCount: 6, ErrorCount: 1}
+	if err := cli.MassSendJobFinished(ctx, ev); err != nil {
+		t.Fatalf("unknown msg_id: %v", err)
+	}
+	if err := cli.PublishJobFinished(ctx, wechat.PublishJobEvent{PublishID: "nope", Status: 0}); err != nil {
+		t.Fatalf("unknown publish_id: %v", err)
+	}
+	res, err := cli.Publish(ctx, e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgID := res.Record.MsgID
+	// WeChat reports it (the webhook is off here: deliver it by hand), twice.
+	ev.MsgID = msgID
+	for i := 0; i < 2; i++ {
+		if err := cli.MassSendJobFinished(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := e.record(cli, 54)
+	if rec.State != StateFinished || rec.SentCount != 6 || rec.ErrorCount != 1 {
+		t.Fatalf("%s %d %d", rec.State, rec.SentCount, rec.ErrorCount)
+	}
+	if n := len(e.notices()); n != 1 {
+		t.Fatalf("%d notices for a report sent twice", n)
+	}
+
+	// A report that overtakes the recording of its send.
+	early := wechat.MassSendJobEvent{MsgID: msgID + 1000, Status: "send success", TotalCount: 3, SentCount: 3}
+	if err := cli.MassSendJobFinished(ctx, early); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := e.st.Exists(ctx, e.st.Keys.PublishEarly("msg", itoa(int(early.MsgID)))).Result(); n != 1 {
+		t.Fatal("the early report was not kept")
+	}
+}
+
+// The generated cover is a 900×383 JPEG in the brand colour, small enough
+// for a thumb, with the issue's number, whatever the title's script.
+func TestCover(t *testing.T) {
+	for _, iss := range []*newsletter.Issue{
+		{Number: 53, NewsletterNumber: 233, Month: "2021-04", TitleEN: "Weekly Cybersecurity and Data Protection Review"},
+		{Number: 1234, TitleEN: "网络安全周报"},
+		{Number: 7, TitleEN: strings.Repeat("Very Long Title Words ", 20)},
+	} {
+		b, err := drawCover(iss, "#8a0b4f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sz := img.Bounds().Size(); sz.X != 900 || sz.Y != 383 {
+			t.Fatalf("cover %v", sz)
+		}
+		if len(b) > 64<<10 {
+			t.Fatalf("cover is %d bytes, over the 64 KB thumb limit", len(b))
+		}
+		r, g, bl, _ := img.At(10, 200).RGBA()
+		if r>>8 < 0x70 || g>>8 > 0x30 || bl>>8 < 0x30 {
+			t.Fatalf("background %x %x %x is not the brand colour", r>>8, g>>8, bl>>8)
+		}
+	}
+	// A configured cover file is used as it is.
+	e := newEnv(t, func(o *envOpts) {})
+	coverPath := filepath.Join(t.TempDir(), "cover.png")
+	if err := os.WriteFile(coverPath, testPNG(t, 900, 383, color.RGBA{10, 120, 60, 255}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.Publish.Cover = coverPath
+	cli := e.publisher("cli")
+	res, err := cli.Publish(context.Background(), e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalDraft))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := e.sb.Calls(); !strings.Contains(findCall(calls, "material/add_material"), "cover.png") {
+		t.Fatalf("cover upload: %s", findCall(calls, "material/add_material"))
+	}
+	if res.Record.CoverMediaID == "" {
+		t.Fatal("no cover")
+	}
+}
+
+func findCall(calls []sandbox.Call, endpoint string) string {
+	for _, c := range calls {
+		if c.Endpoint == endpoint {
+			return c.Body
+		}
+	}
+	return ""
+}

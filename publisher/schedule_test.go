@@ -1,0 +1,362 @@
+package publisher
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/sandbox"
+)
+
+// Three replicas run the scheduler; an issue scheduled a second ahead is
+// sent once, by one of them, on time.
+func TestThreeReplicasSendOnceOnTime(t *testing.T) {
+	e := newEnv(t)
+	replicas := []*Publisher{e.publisher("serve"), e.publisher("serve"), e.publisher("serve")}
+	for _, r := range replicas {
+		e.serve(r)
+	}
+	waitFor(t, 3*time.Second, "a leader", func() bool {
+		n := 0
+		for _, r := range replicas {
+			if r.Leading() {
+				n++
+			}
+		}
+		return n == 1
+	})
+	path := e.write("no54.md", example(t, "newsletter-no54.md"))
+	cli := e.publisher("cli")
+	req := e.request(path, GoalSchedule)
+	req.At = e.clock.Now().Add(1500 * time.Millisecond)
+	res, err := cli.Publish(context.Background(), req)
+	if err != nil || res.Record.State != StateScheduled {
+		t.Fatalf("schedule: %v %+v", err, res)
+	}
+	if len(e.sb.MassSends()) != 0 {
+		t.Fatal("sent before its time")
+	}
+	waitFor(t, 6*time.Second, "the broadcast", func() bool { return len(e.sb.MassSends()) > 0 })
+	time.Sleep(500 * time.Millisecond) // room for a wrong second send
+	sends := e.sb.MassSends()
+	if len(sends) != 1 {
+		t.Fatalf("%d mass sends, want 1", len(sends))
+	}
+	if lag := sends[0].Time.Sub(req.At); lag < 0 || lag > 2*time.Second {
+		t.Fatalf("sent %s after its time (want within the poll interval)", lag)
+	}
+	leaders := 0
+	for _, r := range replicas {
+		if r.Leading() {
+			leaders++
+		}
+	}
+	if leaders != 1 {
+		t.Fatalf("%d leaders", leaders)
+	}
+	if n := e.calls("message/mass/sendall"); n != 1 {
+		t.Fatalf("%d sendall calls", n)
+	}
+}
+
+// A leader that paused past its lock's expiry cannot write once another
+// took over: its claim is fenced off and nothing is sent.
+func TestStaleLeaderIsFenced(t *testing.T) {
+	e := newEnv(t)
+	path := e.write("no54.md", example(t, "newsletter-no54.md"))
+	cli := e.publisher("cli")
+	req := e.request(path, GoalSchedule)
+	req.At = e.clock.Now().Add(200 * time.Millisecond)
+	if _, err := cli.Publish(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+
+	a, b := e.publisher("serve"), e.publisher("serve")
+	ctx := context.Background()
+	// a takes the lock and then "pauses": no renewal.
+	token := "paused-leader"
+	fence, err := acquireLeaderScript.Run(ctx, e.st, []string{e.st.Keys.PublishLeader(), e.st.Keys.PublishFence()}, token, 300).Int64()
+	if err != nil || fence == 0 {
+		t.Fatalf("acquire: %d %v", fence, err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	lb, err := b.tryLead(ctx)
+	if err != nil || lb == nil {
+		t.Fatalf("b could not lead after a's lock expired: %v", err)
+	}
+	defer b.resign(lb)
+	if lb.fence != fence+1 {
+		t.Fatalf("fence %d after %d", lb.fence, fence)
+	}
+	stale := &leadership{token: token, fence: fence, ctx: ctx}
+	err = a.runDue(stale, 54)
+	if !errors.Is(err, errFenced) {
+		t.Fatalf("stale leader's run: %v, want fenced", err)
+	}
+	if n := e.calls("message/mass/sendall"); n != 0 {
+		t.Fatal("the stale leader sent")
+	}
+	// Even holding the leader key again with an old fence is not enough.
+	if err := e.st.Set(ctx, e.st.Keys.PublishLeader(), token, time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.runDue(stale, 54); !errors.Is(err, errFenced) {
+		t.Fatalf("old fence with the key: %v", err)
+	}
+	if rec := e.record(a, 54); rec.State != StateScheduled || rec.Broadcast != BroadcastNone {
+		t.Fatalf("record changed by a fenced leader: %s %s", rec.State, rec.Broadcast)
+	}
+	// The real leader sends it.
+	_ = e.st.Del(ctx, e.st.Keys.PublishLeader()).Err()
+	lb2, _ := b.tryLead(ctx)
+	if lb2 == nil {
+		t.Fatal("b could not lead")
+	}
+	defer b.resign(lb2)
+	if err := b.runDue(lb2, 54); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.sb.MassSends()) != 1 {
+		t.Fatal("the leader did not send")
+	}
+}
+
+// publish.max_per_day defers extra issues to the next day's slot, in
+// order; WeChat's own quota (45028) puts the issue back to the next slot
+// without counting it.
+func TestQuotaDefersToNextSlot(t *testing.T) {
+	t.Run("max_per_day", func(t *testing.T) {
+		e := newEnv(t)
+		cli := e.publisher("cli")
+		at := e.clock.Now().Add(300 * time.Millisecond)
+		for _, n := range []int{55, 54} {
+			data := example(t, "newsletter-no54.md")
+			if n == 55 {
+				data = renumber(data, 54, 55)
+			}
+			req := e.request(e.write("no"+itoa(n)+".md", data), GoalSchedule)
+			req.At = at
+			if _, err := cli.Publish(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		srv := e.publisher("serve")
+		e.serve(srv)
+		waitFor(t, 5*time.Second, "the first broadcast and the deferral", func() bool {
+			return len(e.sb.MassSends()) == 1 && strings.Contains(e.record(cli, 55).Explanation, "deferred")
+		})
+		first, second := e.record(cli, 54), e.record(cli, 55)
+		if first.State.rank() < StateSent.rank() || second.State != StateScheduled {
+			t.Fatalf("No.54 %s, No.55 %s", first.State, second.State)
+		}
+		want := srv.nextDaySlot(e.clock.Now())
+		if !second.Due.Equal(want) || second.Due.In(srv.Location()).Weekday() != time.Monday || second.Due.In(srv.Location()).Hour() != 9 {
+			t.Fatalf("No.55 deferred to %s, want %s", second.Due, want)
+		}
+		if score, _ := srv.NextAction(context.Background(), 55); score != want.UnixMilli() {
+			t.Fatalf("schedule entry %d", score)
+		}
+		if notes := strings.Join(e.notices(), "\n"); !strings.Contains(notes, "No.55") || !strings.Contains(notes, "max_per_day") {
+			t.Fatalf("editors not told of the deferral: %s", notes)
+		}
+	})
+	t.Run("wechat_45028", func(t *testing.T) {
+		e := newEnv(t, func(o *envOpts) { o.publish = func(p *config.PublishConfig) { p.MaxPerDay = 5 } })
+		cli := e.publisher("cli")
+		if _, err := cli.Publish(context.Background(), e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow)); err != nil {
+			t.Fatal(err)
+		}
+		res, err := cli.Publish(context.Background(), e.request(e.write("no55.md", renumber(example(t, "newsletter-no54.md"), 54, 55)), GoalNow))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := res.Record
+		if rec.State != StateScheduled || rec.ErrCode != 45028 || rec.Broadcast != BroadcastNone ||
+			!strings.Contains(rec.Explanation, "quota") || !strings.Contains(rec.Explanation, "next slot") {
+			t.Fatalf("after 45028: %s %d %s %q", rec.State, rec.ErrCode, rec.Broadcast, rec.Explanation)
+		}
+		day := cli.day(e.clock.Now())
+		if n, _ := e.st.Get(context.Background(), e.st.Keys.PublishSent(day)).Int(); n != 1 {
+			t.Fatalf("day counter %d, want 1 (the refused send uncounted)", n)
+		}
+	})
+}
+
+// Slots missed while no replica ran are sent at start-up within
+// publish.max_delay; older ones fail and the editors are told.
+func TestMissedSlotAtStartup(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		late  time.Duration
+		sends int
+		state State
+	}{
+		{"within max_delay", 30 * time.Minute, 1, StateSent},
+		{"beyond max_delay", 3 * time.Hour, 0, StateFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(o *envOpts) { o.publish = func(p *config.PublishConfig) { p.MaxDelay = time.Hour } })
+			cli := e.publisher("cli")
+			req := e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalSchedule)
+			req.At = e.clock.Now().Add(time.Minute)
+			if _, err := cli.Publish(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(time.Minute + tc.late) // no serve ran meanwhile
+			e.serve(e.publisher("serve"))
+			waitFor(t, 5*time.Second, "the missed slot handled", func() bool {
+				return e.record(cli, 54).State.rank() >= StateSent.rank() || e.record(cli, 54).State == StateFailed
+			})
+			rec := e.record(cli, 54)
+			if rec.State != tc.state && !(tc.state == StateSent && rec.State == StateFinished) {
+				t.Fatalf("state %s (%s)", rec.State, rec.Explanation)
+			}
+			if n := len(e.sb.MassSends()); n != tc.sends {
+				t.Fatalf("%d sends, want %d", n, tc.sends)
+			}
+			if tc.sends == 0 {
+				if !strings.Contains(rec.Explanation, "max_delay") || rec.Broadcast != BroadcastNone {
+					t.Fatalf("explanation %q", rec.Explanation)
+				}
+				if notes := strings.Join(e.notices(), "\n"); !strings.Contains(notes, "No.54 needs attention") {
+					t.Fatalf("notices %q", notes)
+				}
+			}
+		})
+	}
+}
+
+// A send still unconfirmed near the end of WeChat's 24 h clientmsgid
+// window is not asked again. With an unanswered attempt the outcome is
+// unknown: editors told, and a re-run sends nothing unless --force. With
+// every attempt refused, it was not sent.
+func TestSendWindowRunsOut(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		fault     sandbox.Fault
+		broadcast string
+		expl      string
+	}{
+		{"unanswered", sandbox.Fault{Kind: sandbox.FaultLatency, Endpoint: "message/mass/sendall", Delay: sandbox.Duration(time.Second), Count: 100},
+			BroadcastMaybe, "outcome is unknown"},
+		{"refused", sandbox.Fault{Kind: sandbox.FaultFail, Endpoint: "message/mass/sendall", Code: -1, Count: 100},
+			BroadcastNone, "NOT sent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(o *envOpts) {
+				o.maxRetries = 0
+				o.timeout = 300 * time.Millisecond
+				o.sandbox.Faults = []sandbox.Fault{tc.fault}
+			})
+			path := e.write("no54.md", example(t, "newsletter-no54.md"))
+			cli := e.publisher("cli")
+			res, err := cli.Publish(context.Background(), e.request(path, GoalNow))
+			if err != nil || res.Record.State != StateSending || !res.Pending {
+				t.Fatalf("%v %+v", err, res)
+			}
+			e.clock.Advance(23*time.Hour + time.Minute)
+			calls := e.calls("message/mass/sendall")
+			e.serve(e.publisher("serve"))
+			waitFor(t, 5*time.Second, "the window to close", func() bool { return e.record(cli, 54).State == StateFailed })
+			rec := e.record(cli, 54)
+			if rec.Broadcast != tc.broadcast || !strings.Contains(rec.Explanation, tc.expl) {
+				t.Fatalf("%s %q", rec.Broadcast, rec.Explanation)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if e.calls("message/mass/sendall") != calls {
+				t.Fatal("asked again after the window")
+			}
+			if len(e.sb.MassSends()) != 0 {
+				t.Fatal("sent")
+			}
+			if tc.broadcast == BroadcastNone {
+				return
+			}
+			if notes := strings.Join(e.notices(), "\n"); !strings.Contains(notes, "No.54 needs attention") {
+				t.Fatalf("notices %q", notes)
+			}
+			again, err := cli.Publish(context.Background(), e.request(path, GoalNow))
+			if err != nil || !again.AlreadySent || !strings.Contains(again.Message, "--force") {
+				t.Fatalf("re-run: %v %+v", err, again)
+			}
+			if e.calls("message/mass/sendall") != calls {
+				t.Fatal("a re-run sent")
+			}
+		})
+	}
+}
+
+// cancel unschedules an issue until sending starts; after that it refuses.
+func TestCancel(t *testing.T) {
+	e := newEnv(t)
+	cli := e.publisher("cli")
+	ctx := context.Background()
+	req := e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalSchedule)
+	req.At = e.clock.Now().Add(400 * time.Millisecond)
+	if _, err := cli.Publish(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := cli.Cancel(ctx, 54)
+	if err != nil || rec.State != StateCancelled {
+		t.Fatalf("cancel: %v %+v", err, rec)
+	}
+	if score, _ := cli.NextAction(ctx, 54); score != 0 {
+		t.Fatal("still in the schedule")
+	}
+	e.serve(e.publisher("serve"))
+	time.Sleep(800 * time.Millisecond)
+	if len(e.sb.MassSends()) != 0 {
+		t.Fatal("a cancelled issue was sent")
+	}
+	var rf *Refusal
+	if _, err := cli.Cancel(ctx, 54); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "already cancelled") {
+		t.Fatalf("cancel twice: %v", err)
+	}
+	if _, err := cli.Cancel(ctx, 99); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "not in the pipeline") {
+		t.Fatalf("cancel unknown: %v", err)
+	}
+	// Published again, sent, then cancel is refused.
+	if _, err := cli.Publish(ctx, e.request(req.File, GoalNow)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Cancel(ctx, 54); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "cannot be cancelled") {
+		t.Fatalf("cancel after send: %v", err)
+	}
+	if len(e.sb.MassSends()) != 1 {
+		t.Fatal("want one send")
+	}
+}
+
+// A busy issue lock makes another run wait, then give up with who holds it.
+func TestIssueLockExcludesConcurrentRuns(t *testing.T) {
+	e := newEnv(t)
+	a := e.publisher("cli")
+	b := e.publisher("cli", func(o *Options) { o.LockWait = 200 * time.Millisecond })
+	ctx := context.Background()
+	lk, _, err := a.lockIssue(ctx, 54, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := e.write("no54.md", example(t, "newsletter-no54.md"))
+	_, err = b.Publish(ctx, e.request(path, GoalNow))
+	if !errors.Is(err, errBusy) || !strings.Contains(err.Error(), "/cli") {
+		t.Fatalf("concurrent run: %v", err)
+	}
+	// The lock is renewed while held: still held after its TTL.
+	time.Sleep(e.cfg.Publish.LockTTL + 300*time.Millisecond)
+	if _, _, err := b.lockIssue(ctx, 54, 0); !errors.Is(err, errBusy) {
+		t.Fatalf("lock not renewed: %v", err)
+	}
+	lk.release()
+	var ran atomic.Bool
+	if _, err := b.Publish(ctx, e.request(path, GoalNow)); err == nil {
+		ran.Store(true)
+	}
+	if !ran.Load() || len(e.sb.MassSends()) != 1 {
+		t.Fatal("run after release did not send")
+	}
+}
