@@ -71,12 +71,13 @@ func signature(dst *[40]byte, token string, parts ...string) {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
-	h := sha1.New()
+	var stack [2048]byte
+	buf := stack[:0]
 	for _, p := range s {
-		_, _ = h.Write([]byte(p))
+		buf = append(buf, p...)
 	}
-	var sum [sha1.Size]byte
-	hex.Encode(dst[:], h.Sum(sum[:0]))
+	sum := sha1.Sum(buf)
+	hex.Encode(dst[:], sum[:])
 }
 
 // decrypt opens an Encrypt payload with the current key, then the previous.
