@@ -333,15 +333,16 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	var (
-		iss    *newsletter.Issue
-		draft  *render.Draft
-		source string
+		iss     *newsletter.Issue
+		draft   *render.Draft
+		source  string
+		pipeErr error
 	)
 	if h.o.Pipeline != nil {
 		iss, draft, err = h.o.Pipeline.Draft(ctx, n)
 		if err != nil {
 			h.o.Log.ErrorContext(r.Context(), "admin: pipeline draft", slog.Int("issue", n), slog.Any("error", err))
-			draft = nil
+			draft, pipeErr = nil, err
 		}
 		if draft != nil {
 			source = "As drafted by the publishing pipeline: the articles WeChat holds, as subscribers will see them."
@@ -363,6 +364,9 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		source = "Not drafted yet: rendered from the archive with this server's render settings, as it would be drafted."
+		if pipeErr != nil {
+			source = "The pipeline's draft cannot be shown (" + pipeErr.Error() + "): rendered from the archive with this server's render settings instead."
+		}
 	}
 	page, err := render.PreviewPage(iss, draft)
 	if err != nil {

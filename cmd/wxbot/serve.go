@@ -94,6 +94,8 @@ type Main struct {
 	Archive *archive.Archive
 	Loader  *archive.Loader
 	Bot     *bot.Bot
+	// Admin serves the editor's pages; nil when admin.token is empty.
+	Admin http.Handler
 
 	server   *http.Server
 	listener net.Listener
@@ -186,6 +188,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Bot = b
 
+	if m.Admin, err = m.adminHandler(nil); err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.HTTP.Addr, err)
@@ -248,6 +254,10 @@ func (m *Main) routes() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", m.serveReady)
+	if m.Admin != nil {
+		mux.Handle("/admin", m.Admin)
+		mux.Handle("/admin/", m.Admin)
+	}
 	if m.Metrics.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
