@@ -180,7 +180,7 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 		x.File, x.Dir, x.Source = req.File, dir, req.Data
 		x.ContentHash, x.ClientMsgID = hash, clientMsgID(x.Number, hash)
 		x.Broadcast = BroadcastNone
-		p.applyRequest(x, req)
+		p.applyRequest(x, req, true)
 		return fmt.Sprintf("from %s (content %s)", req.File, short(hash)), nil, v, nil
 	}
 
@@ -250,7 +250,7 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 	}
 	x.ErrCode, x.Error, x.Explanation = 0, "", ""
 	before := x.clone()
-	p.applyRequest(x, req)
+	p.applyRequest(x, req, false)
 	if !slices.Equal(before.PreviewTo, x.PreviewTo) && x.State.rank() > StateDrafted.rank() {
 		// New reviewers get the draft before it goes out.
 		if x.State == StateScheduled {
@@ -279,8 +279,10 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 }
 
 // applyRequest copies the request's choices (goal, target, reviewers,
-// time) and the configuration's mode into the record.
-func (p *Publisher) applyRequest(x *Record, req Request) {
+// time) and the configuration's mode into the record. Target and
+// reviewers not given keep what an earlier run chose; a new record takes
+// them from the configuration.
+func (p *Publisher) applyRequest(x *Record, req Request, fresh bool) {
 	x.Goal = req.Goal
 	x.Mode = p.cfg.Mode
 	switch {
@@ -288,14 +290,16 @@ func (p *Publisher) applyRequest(x *Record, req Request) {
 		x.ToAll, x.Tag = true, ""
 	case req.Tag != "":
 		x.ToAll, x.Tag = false, req.Tag
+	case !fresh:
 	case p.cfg.ToTag != "":
 		x.ToAll, x.Tag = false, p.cfg.ToTag
 	default:
 		x.ToAll, x.Tag = true, ""
 	}
-	if req.PreviewTo != nil {
+	switch {
+	case req.PreviewTo != nil:
 		x.PreviewTo = slices.Clone(req.PreviewTo)
-	} else {
+	case fresh:
 		x.PreviewTo = slices.Clone(p.cfg.PreviewTo)
 	}
 	if !req.At.IsZero() {
@@ -419,7 +423,7 @@ func (r *run) stepRender() error {
 	return r.set(func(x *Record) (string, []op, error) {
 		x.State = StateRendered
 		x.Articles = len(d.Articles)
-		return fmt.Sprintf("%d articles", len(d.Articles)), nil, nil
+		return fmt.Sprintf("%d %s", len(d.Articles), plural(len(d.Articles), "article", "articles")), nil, nil
 	})
 }
 
@@ -484,9 +488,6 @@ func draftHash(arts []wechat.Article) string {
 }
 
 func (r *run) stepDraft() error {
-	if err := r.resolveTarget(); err != nil {
-		return err
-	}
 	arts, notes, err := r.articles()
 	if err != nil {
 		return r.fail("render", err)
@@ -650,7 +651,11 @@ func (r *run) resolveTarget() error {
 		}
 		names = append(names, t.Name)
 	}
-	return r.fail("look up tag", refuse("there is no WeChat tag named %q (the account has: %s)", rec.Tag, strings.Join(names, ", ")))
+	has := "no tags"
+	if len(names) > 0 {
+		has = "tags " + strings.Join(names, ", ")
+	}
+	return r.fail("look up tag", refuse("there is no WeChat tag named %q (the account has %s): check --to-tag or publish.to_tag", rec.Tag, has))
 }
 
 func (r *run) stepPreview() error {
@@ -708,6 +713,9 @@ func (r *run) stepPreview() error {
 }
 
 func (r *run) stepSchedule() error {
+	if err := r.resolveTarget(); err != nil {
+		return err
+	}
 	now := r.p.now()
 	due := r.rec.Due
 	switch {

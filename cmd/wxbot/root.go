@@ -41,6 +41,7 @@ then WXBOT_* environment variables, then flags. See wxbot.example.yaml.`,
 		newChatCmd(),
 		newBenchCmd(),
 		newSandboxCmd(), newQRCodeCmd(), newMenuCmd(),
+		newPublishCmd(), newStatusCmd(), newCancelCmd(),
 	)
 	return root
 }

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newCancelCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel NUMBER",
+		Short: "Unschedule an issue that has not started sending",
+		Long: `cancel takes an issue out of the schedule while it is not being sent: its
+state becomes cancelled and 'wxbot serve' will not send it. Its draft stays
+in WeChat's drafts box; 'wxbot publish FILE' schedules it again. Once the
+broadcast started (state sending, sent or finished) cancel is refused: a
+mass send cannot be taken back. Needs redis.addr (the Redis of 'wxbot serve').`,
+		Example: `  wxbot cancel 53
+  wxbot cancel No.53`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			const name = "wxbot cancel"
+			n, err := issueNumber(args[0])
+			if err != nil {
+				return &exitError{code: 2, msg: name + ": " + err.Error()}
+			}
+			env, err := openPublisher(cmd, name, false)
+			if err != nil {
+				return err
+			}
+			defer env.close()
+			before, _ := env.pub.Get(cmd.Context(), n)
+			rec, err := env.pub.Cancel(cmd.Context(), n)
+			if err != nil {
+				return publishError(name, err)
+			}
+			was := ""
+			if before != nil {
+				was = fmt.Sprintf(" (was %s", before.State)
+				if !before.Due.IsZero() && before.State == "scheduled" {
+					was += " for " + fmtIn(env.pub, before.Due)
+				}
+				was += ")"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "No.%d cancelled%s; nothing will be sent. Its draft %s stays in WeChat's drafts box.\n", rec.Number, was, rec.DraftMediaID)
+			return nil
+		},
+	}
+}

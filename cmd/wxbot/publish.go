@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/bot"
+	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/metrics"
+	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/publisher"
+	"github.com/lifang/wxbot/store"
+	"github.com/lifang/wxbot/subscribers"
+	"github.com/lifang/wxbot/wechat"
+)
+
+// The publisher takes the bot's job reports.
+var _ bot.JobEvents = (*publisher.Publisher)(nil)
+
+func newPublishCmd() *cobra.Command {
+	var (
+		now, draftOnly, toAll, force bool
+		at, toTag                    string
+		previewTo                    []string
+	)
+	cmd := &cobra.Command{
+		Use:   "publish FILE [--now | --at TIME] [--draft-only] [--preview-to OPENID,…] [--to-tag NAME | --to-all]",
+		Short: "Draft, preview and schedule an issue (or send it now) — exactly once",
+		Long: `publish takes an issue file through the pipeline: parsed → rendered →
+images uploaded (the cover from publish.cover or drawn for the issue, and
+the Markdown images) → drafted (a WeChat draft) → previewed to reviewers
+(publish.preview_to or --preview-to) → scheduled → sending → sent →
+finished. Each step is recorded in Redis before and after its WeChat call,
+so a run that is interrupted resumes where it stopped when run again.
+
+By default the issue is scheduled for the next publish.schedule slot (in
+publish.timezone) and a running 'wxbot serve' sends it then; --at TIME picks
+the time (RFC 3339, or "2026-11-30 09:00" in publish.timezone); --now sends
+it at once from this command; --draft-only stops after the preview.
+
+Exactly once: the mass send carries a clientmsgid made from the issue number
+and its content, which WeChat never sends twice within 24 hours, so a lost
+answer or a crash is resolved by asking again. Running publish again for an
+issue already sent sends nothing and says so; an edited file before the send
+updates the draft and previews it again; after the send it is refused —
+corrections go out as a new issue.
+
+Needs the Redis that 'wxbot serve' uses (redis.addr) and the account's
+credentials (wechat.app_id, wechat.app_secret). Exit status: 0 done, 1
+refused or failed, 2 usage, 3 sent but not confirmed yet (it is asked again
+with the same clientmsgid).`,
+		Example: `  wxbot publish issues/no53.md                      # next slot, e.g. Monday 09:00 Asia/Shanghai
+  wxbot publish issues/no53.md --at "2026-11-30 09:00"
+  wxbot publish issues/no53.md --draft-only --preview-to oAbc123,oDef456
+  wxbot publish issues/no53.md --now --to-tag 订阅者-英文
+  # against the sandbox: wxbot sandbox, then
+  WXBOT_WECHAT_API_BASE=http://127.0.0.1:8090 WXBOT_WECHAT_APP_ID=wxsandbox00000001 \
+    WXBOT_WECHAT_APP_SECRET=sandboxsecret00000000000000000001 WXBOT_REDIS_ADDR=127.0.0.1:6379 \
+    wxbot publish examples/newsletter-no54.md --now`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			const name = "wxbot publish"
+			switch {
+			case now && at != "":
+				return &exitError{code: 2, msg: name + ": give --now or --at TIME, not both"}
+			case draftOnly && (now || at != ""):
+				return &exitError{code: 2, msg: name + ": --draft-only stops before scheduling: it cannot be combined with --now or --at"}
+			case toAll && toTag != "":
+				return &exitError{code: 2, msg: name + ": give --to-tag NAME or --to-all, not both"}
+			}
+			file := args[0]
+			data, err := readIssueFile(file)
+			if err != nil {
+				return &exitError{code: 1, msg: fmt.Sprintf("%s:1: %s", file, err)}
+			}
+			// A file that does not parse is reported before anything is opened.
+			iss, _, err := newsletter.Parse(file, data)
+			if err != nil {
+				return &exitError{code: 1, msg: err.Error()}
+			}
+			env, err := openPublisher(cmd, name, true)
+			if err != nil {
+				return err
+			}
+			defer env.close()
+			req := publisher.Request{File: file, Data: data, Goal: publisher.GoalSchedule, ToAll: toAll, Tag: toTag, Force: force}
+			switch {
+			case draftOnly:
+				req.Goal = publisher.GoalDraft
+			case now:
+				req.Goal = publisher.GoalNow
+			case at != "":
+				t, err := publisher.ParseAt(at, env.pub.Location(), time.Now(), time.Minute)
+				if err != nil {
+					return &exitError{code: 2, msg: name + ": " + err.Error()}
+				}
+				req.At = t
+			}
+			if cmd.Flags().Changed("preview-to") {
+				req.PreviewTo = append([]string{}, previewTo...)
+			}
+			stderr, out := cmd.ErrOrStderr(), cmd.OutOrStdout()
+			fmt.Fprintf(out, "No.%d · %s (%s)\n", iss.Number, joinTitle(iss), file)
+			res, err := env.pub.Publish(cmd.Context(), req)
+			if res != nil {
+				for _, s := range res.Steps {
+					fmt.Fprintln(out, "  "+s)
+				}
+				for _, w := range res.Warnings {
+					if !strings.HasPrefix(w, file+":") {
+						w = file + ": note: " + w
+					}
+					fmt.Fprintln(stderr, w)
+				}
+			}
+			if err != nil {
+				return publishError(name, err)
+			}
+			fmt.Fprintln(out, res.Message)
+			if res.Pending {
+				return &exitError{code: 3}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&now, "now", false, "send at once from this command")
+	cmd.Flags().StringVar(&at, "at", "", `send at this time: RFC 3339 or "2026-11-30 09:00" in publish.timezone`)
+	cmd.Flags().BoolVar(&draftOnly, "draft-only", false, "draft and preview only; do not schedule")
+	cmd.Flags().StringSliceVar(&previewTo, "preview-to", nil, "reviewers' openids for the preview (default publish.preview_to)")
+	cmd.Flags().StringVar(&toTag, "to-tag", "", "broadcast to the followers with this WeChat tag (default publish.to_tag)")
+	cmd.Flags().BoolVar(&toAll, "to-all", false, "broadcast to every follower")
+	cmd.Flags().BoolVar(&force, "force", false, "send again an issue whose earlier send has an unknown outcome, after checking WeChat's admin page that it did not go out")
+	return cmd
+}
+
+func joinTitle(iss *newsletter.Issue) string {
+	switch {
+	case iss.TitleZH != "" && iss.TitleEN != "":
+		return iss.TitleZH + " / " + iss.TitleEN
+	case iss.TitleZH != "":
+		return iss.TitleZH
+	}
+	return iss.TitleEN
+}
+
+// publishError turns the pipeline's errors into messages for the editor.
+func publishError(name string, err error) error {
+	var rf *publisher.Refusal
+	switch {
+	case errors.As(err, &rf):
+		return &exitError{code: 1, msg: name + ": " + rf.Msg}
+	case errors.Is(err, publisher.ErrUnknownIssue):
+		return &exitError{code: 1, msg: name + ": " + strings.TrimPrefix(err.Error(), "publisher: ")}
+	case errors.Is(err, context.Canceled):
+		return &exitError{code: 1, msg: name + ": interrupted; run it again to resume where it stopped"}
+	}
+	if strings.Contains(err.Error(), "being worked on by another process") {
+		return &exitError{code: 1, msg: name + ": " + strings.TrimPrefix(err.Error(), "publisher: ") + "; try again in a moment"}
+	}
+	return &exitError{code: 1, msg: name + ": " + explainAPIError(err).Error()}
+}
+
+// publishEnv is what the pipeline commands open.
+type publishEnv struct {
+	cfg *config.Config
+	log *slog.Logger
+	st  *store.Store
+	pub *publisher.Publisher
+}
+
+func (e *publishEnv) close() {
+	if e.st != nil {
+		_ = e.st.Close()
+	}
+}
+
+// openPublisher opens Redis, and with needAPI the WeChat client, for a
+// pipeline command. The pipeline lives in Redis, so the embedded store is
+// refused: it would forget everything at exit and share nothing with serve.
+func openPublisher(cmd *cobra.Command, name string, needAPI bool) (*publishEnv, error) {
+	cfg, err := loadConfig(cmd, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Redis.Embedded() {
+		return nil, &exitError{code: 1, msg: name + ": the publishing pipeline is kept in Redis, and no Redis is configured: " +
+			"set redis.addr (WXBOT_REDIS_ADDR=host:port) or redis.addrs to the Redis 'wxbot serve' uses"}
+	}
+	if needAPI && !cfg.WeChat.HasAPICredentials() {
+		return nil, &exitError{code: 1, msg: name + ": this calls WeChat's API: set wechat.app_id and wechat.app_secret " +
+			"(WXBOT_WECHAT_APP_ID, WXBOT_WECHAT_APP_SECRET), or try it against 'wxbot sandbox' with WXBOT_WECHAT_API_BASE"}
+	}
+	logCfg := cfg.Log
+	if strings.EqualFold(logCfg.Level, "info") {
+		// The command prints its own account; the pipeline's info lines
+		// are for serve's log. --log-level debug shows everything.
+		logCfg.Level = "warn"
+	}
+	log := newLogger(logCfg, cmd.ErrOrStderr())
+	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, cfg.Redis, nil)
+	if err != nil {
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("%s: %v", name, err)}
+	}
+	env := &publishEnv{cfg: cfg, log: log, st: st}
+	opts := publisher.Options{
+		Publish: cfg.Publish, Render: cfg.Render, Store: st,
+		Archive: archive.New(st.UniversalClient, st.Keys, log), Metrics: metrics.Discard(), Log: log, Role: "cli",
+	}
+	if needAPI {
+		api, err := wechat.New(ctx, cfg.WeChat, st, metrics.Discard(), log)
+		if err != nil {
+			env.close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		opts.API = api
+		opts.Notifier = subscribers.New(st, api, cfg.Bot, log, subscribers.WithAdmins(cfg.Publish.Admins))
+	}
+	if env.pub, err = publisher.New(opts); err != nil {
+		env.close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return env, nil
+}
