@@ -24,6 +24,7 @@ import (
 	"github.com/lifang/wxbot/examples"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/publisher"
 	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/subscribers"
 	"github.com/lifang/wxbot/wechat"
@@ -88,6 +89,10 @@ type Main struct {
 	// without credentials); Subscribers tracks followers, campaigns and tags.
 	API         *wechat.Client
 	Subscribers *subscribers.Service
+	// Publisher runs the publishing pipeline: the scheduler (one leader
+	// among the replicas), the inbox (publish.auto) and the job reports.
+	// nil without credentials.
+	Publisher *publisher.Publisher
 
 	Metrics *metrics.Metrics
 	Store   *store.Store
@@ -161,6 +166,12 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Loader = archive.NewFSLoader(m.Archive, examples.FS, newsletter.Parse, m.Log)
 		m.Log.Info("newsletter.inbox is not set: answering from the built-in example issues")
 	}
+	// The WeChat side (and the publisher, whose inbox hook must see the
+	// loader's first load) is wired before the inbox is loaded.
+	if err := m.wireWeChat(wctx); err != nil {
+		return err
+	}
+
 	lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
 	err = m.Loader.Load(lctx)
 	lcancel()
@@ -174,10 +185,6 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	})
 
-	if err := m.wireWeChat(wctx); err != nil {
-		return err
-	}
-
 	b, err := bot.New(bot.Options{
 		Config: cfg, Redis: s.UniversalClient, Keys: s.Keys, Archive: m.Archive,
 		Audience: m.Audience, Messenger: m.Messenger, JobEvents: m.JobEvents,
@@ -188,7 +195,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Bot = b
 
-	if m.Admin, err = m.adminHandler(nil); err != nil {
+	if m.Admin, err = m.adminHandler(m.Publisher); err != nil {
 		return err
 	}
 
@@ -243,6 +250,28 @@ func (m *Main) wireWeChat(ctx context.Context) error {
 		m.Messenger = api
 	}
 	m.goWork(func() { _ = subs.Run(ctx) })
+
+	pub, err := publisher.New(publisher.Options{
+		Publish: m.Config.Publish, Render: m.Config.Render, Store: m.Store, API: api,
+		Archive: m.Archive, Notifier: subs, Metrics: m.Metrics, Log: m.Log, Role: "serve",
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	m.Publisher = pub
+	if m.JobEvents == nil {
+		m.JobEvents = pub
+	}
+	if m.Config.Newsletter.Inbox != "" {
+		m.Loader.OnLoad(pub.InboxLoaded)
+	}
+	// Run resumes unfinished issues, leads the scheduler when this replica
+	// holds the lock, and releases it when the workers stop (Close).
+	m.goWork(func() {
+		if err := pub.Run(ctx); err != nil {
+			m.Log.Error("publisher stopped", slog.Any("error", err))
+		}
+	})
 	return nil
 }
 
