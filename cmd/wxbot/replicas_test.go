@@ -4,16 +4,22 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lifang/wxbot/bot/wechatsim"
+	"github.com/lifang/wxbot/examples"
 	"github.com/lifang/wxbot/internal/redistest"
+	"github.com/lifang/wxbot/sandbox"
+	"github.com/lifang/wxbot/sandbox/sandboxtest"
 )
 
 // startReplicas runs n `wxbot serve` processes (the real binary) on one
@@ -105,5 +111,85 @@ func TestThreeReplicasOneRedis(t *testing.T) {
 	}
 	if hits != 10 { // 2 messages × 6 arrivals, of which 2 were first
 		t.Errorf("dedupe hits over the replicas: %v, want 10", hits)
+	}
+}
+
+// TestThreeReplicasOneScheduledSend: `wxbot publish --at` a few seconds
+// ahead while three serve processes run the scheduler on one Redis: the
+// sandbox receives exactly one broadcast, on time; SIGTERM then stops every
+// replica with status 0 and the leader lock released.
+func TestThreeReplicasOneScheduledSend(t *testing.T) {
+	bin := buildWxbot(t)
+	srv := redistest.Start(t)
+	reps := make([]*proc, 3)
+	ports := make([]string, 3)
+	for i := range ports {
+		ports[i] = "127.0.0.1:" + strconv.Itoa(redistest.FreePort(t))
+	}
+	sb := sandboxtest.Start(t, sandbox.Options{Token: opsToken, Webhook: "http://" + ports[0] + "/wechat", PushDelay: 300 * time.Millisecond})
+	env := func() map[string]string {
+		return map[string]string{
+			"WXBOT_WECHAT_TOKEN": opsToken, "WXBOT_REDIS_ADDR": srv.Addr, "WXBOT_LOG_LEVEL": "info",
+			"WXBOT_WECHAT_API_BASE": sb.URL, "WXBOT_WECHAT_APP_ID": sb.Options().AppID, "WXBOT_WECHAT_APP_SECRET": sb.Options().AppSecret,
+			"WXBOT_PUBLISH_POLL_INTERVAL": "200ms", "WXBOT_PUBLISH_LOCK_TTL": "3s",
+		}
+	}
+	for i := range reps {
+		e := env()
+		e["WXBOT_HTTP_ADDR"] = ports[i]
+		reps[i] = startProc(t, bin, e, "serve")
+	}
+
+	issue := filepath.Join(t.TempDir(), "no54.md")
+	data, _ := examples.FS.ReadFile("newsletter-no54.md")
+	if err := os.WriteFile(issue, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	due := time.Now().Add(5 * time.Second).Truncate(time.Second)
+	pub := exec.Command(bin, "publish", issue, "--at", due.Format(time.RFC3339))
+	pub.Dir = t.TempDir()
+	pub.Env = []string{"HOME=" + pub.Dir, "PATH=" + os.Getenv("PATH")}
+	for k, v := range env() {
+		pub.Env = append(pub.Env, k+"="+v)
+	}
+	if out, err := pub.CombinedOutput(); err != nil {
+		t.Fatalf("wxbot publish --at: %v\n%s", err, out)
+	}
+
+	waitFor(t, 20*time.Second, "the broadcast", func() bool { return len(sb.Snapshot().MassSends) > 0 })
+	sends := sb.Snapshot().MassSends
+	time.Sleep(2 * time.Second) // time for a second send, were there one
+	if got := sb.Snapshot().MassSends; len(got) != 1 {
+		t.Fatalf("%d broadcasts, want 1: %+v", len(got), got)
+	}
+	if lag := sends[0].Time.Sub(due); lag < -time.Second || lag > 5*time.Second {
+		t.Errorf("sent at %s, due %s (lag %s)", sends[0].Time, due, lag)
+	}
+	if sends[0].ClientMsgID == "" || !sends[0].ToAll {
+		t.Errorf("broadcast %+v", sends[0])
+	}
+	var lagObs, sentTransitions float64
+	for _, p := range reps {
+		lagObs += metricValue(t, "http://"+p.addr, "wxbot_schedule_lag_seconds_count")
+		sentTransitions += metricValue(t, "http://"+p.addr, `wxbot_pipeline_transitions_total{state="sent"}`)
+	}
+	if lagObs != 1 || sentTransitions != 1 {
+		t.Errorf("over the replicas: schedule lag observed %v times, transitions to sent %v; want 1 and 1", lagObs, sentTransitions)
+	}
+
+	for _, p := range reps {
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range reps {
+		if code := p.wait(t, 15*time.Second); code != 0 {
+			t.Fatalf("exit status %d:\n%s", code, p.logs.String())
+		}
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	if n, err := rdb.Exists(context.Background(), "wxbot:{publish}:leader").Result(); err != nil || n != 0 {
+		t.Errorf("scheduler lock still held after SIGTERM: %d %v", n, err)
 	}
 }
