@@ -46,7 +46,7 @@ func syntheticArchive(tb testing.TB, n int) *archive.Snapshot {
 	return archive.NewSnapshot(1, issues, nil)
 }
 
-var searchQueries = []string{"GDPR", "人脸识别", "数据安全法", "personal information protection"}
+var searchQueries = []string{"GDPR", "个人信息保护", "数据安全法", "personal information protection"}
 
 // BenchmarkSearch is the chat's search at 10, 100 and 1,000 issues, beside
 // the reference: a plain scan that lower-cases every item and looks for the
