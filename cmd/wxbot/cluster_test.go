@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"html/template"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +15,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lifang/wxbot/bot/wechatsim"
+	"github.com/lifang/wxbot/examples"
 	"github.com/lifang/wxbot/internal/redistest"
+	"github.com/lifang/wxbot/publisher"
+	"github.com/lifang/wxbot/sandbox"
+	"github.com/lifang/wxbot/sandbox/sandboxtest"
 )
 
 // TestServeOnRedisCluster runs two replicas of serve on a real 3-master
@@ -85,5 +92,71 @@ func TestServeOnRedisCluster(t *testing.T) {
 		if err != nil || n == 0 {
 			t.Errorf("master %s holds %d keys (%v)", addr, n, err)
 		}
+	}
+}
+
+// TestPublisherOnRedisCluster runs the publishing pipeline and the
+// scheduler of serve on a real 3-master Redis Cluster: an issue scheduled
+// two seconds ahead goes out once to the sandbox, WeChat's job report is
+// recorded, and the editor's pages show the state, the broadcast's counts
+// and the articles exactly as drafted.
+func TestPublisherOnRedisCluster(t *testing.T) {
+	cl := redistest.StartCluster(t)
+	addr := "127.0.0.1:" + strconv.Itoa(redistest.FreePort(t))
+	sb := sandboxtest.Start(t, sandbox.Options{Token: opsToken, Webhook: "http://" + addr + "/wechat", PushDelay: 200 * time.Millisecond})
+	env := map[string]string{"WXBOT_HTTP_ADDR": addr,
+		"WXBOT_WECHAT_TOKEN": opsToken, "WXBOT_REDIS_ADDRS": strings.Join(cl.Addrs, ","), "WXBOT_REDIS_CLUSTER": "true",
+		"WXBOT_WECHAT_API_BASE": sb.URL, "WXBOT_WECHAT_APP_ID": sb.Options().AppID, "WXBOT_WECHAT_APP_SECRET": sb.Options().AppSecret,
+		"WXBOT_PUBLISH_POLL_INTERVAL": "200ms", "WXBOT_ADMIN_TOKEN": "clusterAdmin",
+	}
+	m, logs := startMainLogged(t, env, slog.LevelWarn, false)
+
+	data, _ := examples.FS.ReadFile("newsletter-no54.md")
+	ctx := context.Background()
+	res, err := m.Publisher.Publish(ctx, publisher.Request{File: "no54.md", Data: data, At: time.Now().Add(2 * time.Second)})
+	if err != nil {
+		t.Fatalf("publish: %v\n%s", err, logs.String())
+	}
+	if res.Record.State != publisher.StateScheduled {
+		t.Fatalf("state after publish: %s (%s)", res.Record.State, res.Message)
+	}
+	waitFor(t, 20*time.Second, "the job report", func() bool {
+		rec, err := m.Publisher.Get(ctx, 54)
+		return err == nil && rec.State == publisher.StateFinished
+	})
+	if n := len(sb.Snapshot().MassSends); n != 1 {
+		t.Fatalf("%d broadcasts, want 1", n)
+	}
+	rec, _ := m.Publisher.Get(ctx, 54)
+
+	page := func(path string) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+m.Addr()+path, nil)
+		req.Header.Set("Authorization", "Bearer clusterAdmin")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	dash := page("/admin")
+	for _, want := range []string{`state-finished`, strconv.FormatInt(rec.MsgID, 10), rec.MassStatus,
+		fmt.Sprintf(`<td class="num">%d</td>`, rec.SentCount)} {
+		if want == "" || !strings.Contains(dash, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	preview := page("/admin/issues/54/preview")
+	if !strings.Contains(preview, "As drafted by the publishing pipeline") {
+		t.Fatalf("preview is not the drafted one:\n%.400s", preview)
+	}
+	drafted := sb.Snapshot().Drafts
+	if len(drafted) == 0 || !strings.Contains(preview, template.HTMLEscapeString(drafted[len(drafted)-1].Articles[0].Title)) {
+		t.Errorf("preview does not show the drafted title")
 	}
 }
