@@ -258,6 +258,7 @@ func TestRequestIDsAndNoSecretsInLogs(t *testing.T) {
 // throughout inside the deadline, degraded while Redis is away (counted),
 // /readyz says why, and both recover by themselves.
 func TestRedisOutageUnderServe(t *testing.T) {
+	quietRedisLog(slog.New(slog.DiscardHandler)) // go-redis would print every failed dial
 	srv := redistest.Start(t)
 	m, logs := startMainLogged(t, opsEnv(srv.Addr), slog.LevelInfo, false)
 	base := "http://" + m.Addr()
