@@ -237,3 +237,37 @@ func findCall(calls []sandbox.Call, endpoint string) string {
 	}
 	return ""
 }
+
+// Without job reports (a webhook WeChat cannot reach), the scheduler asks
+// WeChat for the outcome: message/mass/get, freepublish/get.
+func TestOutcomePolledWithoutReports(t *testing.T) {
+	for _, mode := range []string{"mass", "publish"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, func(o *envOpts) {
+				o.noWebhook = true
+				o.publish = func(p *config.PublishConfig) { p.Mode = mode }
+			})
+			fast := func(o *Options) { o.OutcomeAfter = 300 * time.Millisecond }
+			cli := e.publisher("cli", fast)
+			if _, err := cli.Publish(context.Background(), e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow)); err != nil {
+				t.Fatal(err)
+			}
+			e.serve(e.publisher("serve", fast))
+			waitFor(t, 5*time.Second, "the outcome", func() bool { return e.record(cli, 54).State == StateFinished })
+			rec := e.record(cli, 54)
+			switch mode {
+			case "mass":
+				if rec.MassStatus != "SEND_SUCCESS" || e.calls("message/mass/get") == 0 {
+					t.Fatalf("mass status %q", rec.MassStatus)
+				}
+			case "publish":
+				if rec.PublishStep != PublishDone || len(rec.URLs) == 0 || e.calls("freepublish/get") == 0 {
+					t.Fatalf("publish %s %v", rec.PublishStep, rec.URLs)
+				}
+			}
+			waitFor(t, 3*time.Second, "the notice", func() bool {
+				return strings.Contains(strings.Join(e.notices(), "\n"), "No.54 broadcast finished")
+			})
+		})
+	}
+}

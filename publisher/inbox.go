@@ -10,6 +10,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/lifang/wxbot/archive"
 )
 
@@ -66,7 +68,7 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 			if err := p.rdb.HSet(ctx, p.keys.PublishInbox(), res.File, b).Err(); err != nil {
 				p.log.Warn("publisher: inbox: record problem", slog.Any("error", err))
 			}
-			if auto {
+			if auto && p.claimNotice(ctx, res.File, res.Hash) {
 				p.notify(ctx, "Inbox file cannot be published, nothing was sent: "+msg)
 			}
 			continue
@@ -101,6 +103,22 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 	if queued > 0 {
 		p.log.Info("publisher: inbox: issues queued for the pipeline", slog.Int("issues", queued), slog.String("publish.auto", p.cfg.Auto))
 	}
+}
+
+// noticeScript records that the editors were told about a file's
+// content; it answers 1 only to the first caller per content, so replicas
+// watching one inbox tell them once.
+//
+//	KEYS: 1 seen hash   ARGV: 1 field, 2 content hash
+var noticeScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`)
+
+func (p *Publisher) claimNotice(ctx context.Context, file, hash string) bool {
+	n, err := noticeScript.Run(ctx, p.rdb, []string{p.keys.PublishInboxSeen()}, "!notified:"+file, hash).Int()
+	return err == nil && n == 1
 }
 
 func (p *Publisher) queueInbox(j inboxJob) {

@@ -360,3 +360,41 @@ func TestIssueLockExcludesConcurrentRuns(t *testing.T) {
 		t.Fatal("run after release did not send")
 	}
 }
+
+// Five processes publish the same file --now at once, with a replica's
+// scheduler running: one broadcast; the others are told it went out.
+func TestConcurrentRunsSendOnce(t *testing.T) {
+	e := newEnv(t)
+	e.serve(e.publisher("serve"))
+	path := e.write("no54.md", example(t, "newsletter-no54.md"))
+	type outcome struct {
+		res *Result
+		err error
+	}
+	results := make(chan outcome, 5)
+	for i := 0; i < 5; i++ {
+		p := e.publisher("cli", func(o *Options) { o.LockWait = 10 * time.Second })
+		go func() {
+			res, err := p.Publish(context.Background(), e.request(path, GoalNow))
+			results <- outcome{res, err}
+		}()
+	}
+	sent, told := 0, 0
+	for i := 0; i < 5; i++ {
+		o := <-results
+		switch {
+		case o.err != nil:
+			t.Fatalf("run: %v", o.err)
+		case o.res.AlreadySent:
+			told++
+		case o.res.Record.State.rank() >= StateSent.rank():
+			sent++
+		}
+	}
+	if sent != 1 || told != 4 {
+		t.Fatalf("%d runs sent, %d were told it was sent", sent, told)
+	}
+	if n := len(e.sb.MassSends()); n != 1 {
+		t.Fatalf("%d broadcasts", n)
+	}
+}

@@ -42,7 +42,8 @@ import "strconv"
 //	P{publish}:media                hash  upload cache: KIND:sha256 → URL or
 //	                                      media_id JSON                           no TTL
 //	P{publish}:inbox                hash  inbox file → JSON of its parse problem  no TTL
-//	P{publish}:inbox:seen           hash  inbox file → content hash handled       no TTL
+//	P{publish}:inbox:seen           hash  inbox file → content hash handled;
+//	                                      !notified:FILE → content editors were told of  no TTL
 //	Ptoken:APPID                    str   shared access_token                     TTL from WeChat
 //	Ptoken:APPID:lock               str   replica fetching a new access_token     TTL 30s
 type Keys struct {
