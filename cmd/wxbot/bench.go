@@ -66,7 +66,8 @@ written under a bench-only prefix and removed afterwards.`,
 	f.Int("concurrency", 32, "concurrent connections")
 	f.Duration("duration", 5*time.Second, "measuring time per server and round")
 	f.Int("requests", 200000, "at most this many requests per server and round (messages are pre-built)")
-	f.Int("rounds", 2, "rounds; each round measures the reference, then wxbot")
+	f.Int("rounds", 2, "rounds, each with fresh messages")
+	f.Duration("slice", 500*time.Millisecond, "the servers take turns for this long, until each had --duration")
 	f.String("mode", "safe", "message mode: plain, compat or safe")
 	f.String("keyword", "GDPR", "what the subscribers send (a search: a reply and a session write)")
 	f.Int("users", 1000, "distinct subscribers")
@@ -160,7 +161,6 @@ func runBench(cmd *cobra.Command, _ []string) error {
 
 	fmt.Fprintf(out, "wxbot bench: %s mode, keyword %q, %d concurrent connections, %s per server per round, Redis %s (%s), GOMAXPROCS %d\n",
 		mode, keyword, conc, dur, redisAddrOr(redisAddr), redisKind, runtimeProcs())
-	var refRes, wxRes []benchResult
 	var msgID atomic.Int64
 	msgID.Store(time.Now().UnixNano() / 1000)
 	build := func(n int) ([][]byte, error) {
@@ -172,30 +172,46 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := load(ctx, u, reqs, conc, time.Second); err != nil {
+		if _, _, err := load(ctx, u, reqs, conc, time.Second); err != nil {
 			return err
 		}
 	}
+	// The two servers take turns in short slices, so that whatever else the
+	// machine does at the time weighs on both alike.
+	slice, _ := f.GetDuration("slice")
+	if slice < 50*time.Millisecond {
+		return &exitError{code: 2, msg: "wxbot bench: --slice must be at least 50ms"}
+	}
+	var refAll, wxAll sample
 	for round := 1; round <= rounds; round++ {
-		for _, t := range []struct {
-			name string
-			url  string
-			res  *[]benchResult
-		}{{"reference", refURL, &refRes}, {"wxbot", wxURL, &wxRes}} {
-			reqs, err := build(maxReq)
-			if err != nil {
+		targets := []*benchTarget{{name: "reference", url: refURL}, {name: "wxbot", url: wxURL}}
+		for _, t := range targets {
+			if t.reqs, err = build(maxReq); err != nil {
 				return err
 			}
-			r, err := load(ctx, t.url, reqs, conc, dur)
-			if err != nil {
-				return fmt.Errorf("bench: %s: %w", t.name, err)
+		}
+		for targets[0].s.elapsed < dur || targets[1].s.elapsed < dur {
+			for _, t := range targets {
+				if t.s.elapsed >= dur || t.next >= len(t.reqs) {
+					continue
+				}
+				if err := t.run(ctx, conc, min(slice, dur-t.s.elapsed)); err != nil {
+					return fmt.Errorf("bench: %s: %w", t.name, err)
+				}
 			}
-			*t.res = append(*t.res, r)
+			if targets[0].next >= len(targets[0].reqs) || targets[1].next >= len(targets[1].reqs) {
+				break // out of pre-built messages: raise --requests
+			}
+		}
+		for _, t := range targets {
+			r := t.s.result()
 			fmt.Fprintf(out, "  round %d %-9s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  (%d requests, %d errors)\n",
 				round, t.name, r.rps, ms(r.p50), ms(r.p99), r.n, r.errors)
 		}
+		refAll.add(targets[0].s)
+		wxAll.add(targets[1].s)
 	}
-	rr, wr := best(refRes), best(wxRes)
+	rr, wr := refAll.result(), wxAll.result()
 	fmt.Fprintf(out, "reference (silenceper/wechat server, no Redis):   %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms\n", rr.rps, ms(rr.p50), ms(rr.p99))
 	fmt.Fprintf(out, "wxbot (safe-mode capable, Redis dedupe+session): %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms\n", wr.rps, ms(wr.p50), ms(wr.p99))
 	fmt.Fprintf(out, "throughput ratio wxbot/reference: %.2f×\n", wr.rps/rr.rps)
@@ -219,16 +235,49 @@ func isLoopback(host string) bool {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// best is the round with the highest throughput: on a shared machine the
-// slower rounds are the ones another process disturbed.
-func best(rs []benchResult) benchResult {
-	b := rs[0]
-	for _, r := range rs[1:] {
-		if r.rps > b.rps {
-			b = r
-		}
+// benchTarget is one server under test and its pre-built requests.
+type benchTarget struct {
+	name string
+	url  string
+	reqs [][]byte
+	next int
+	s    sample
+}
+
+func (t *benchTarget) run(ctx context.Context, conc int, d time.Duration) error {
+	s, used, err := load(ctx, t.url, t.reqs[t.next:], conc, d)
+	if err != nil {
+		return err
 	}
-	return b
+	t.next += used
+	t.s.add(s)
+	return nil
+}
+
+// sample is what slices of load measured: every latency and the time spent.
+type sample struct {
+	lat     []time.Duration
+	errors  int
+	elapsed time.Duration
+}
+
+func (s *sample) add(o sample) {
+	s.lat = append(s.lat, o.lat...)
+	s.errors += o.errors
+	s.elapsed += o.elapsed
+}
+
+func (s *sample) result() benchResult {
+	r := benchResult{n: len(s.lat), errors: s.errors}
+	if len(s.lat) == 0 || s.elapsed <= 0 {
+		return r
+	}
+	all := append([]time.Duration(nil), s.lat...)
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	r.rps = float64(len(all)) / s.elapsed.Seconds()
+	r.p50 = all[len(all)*50/100]
+	r.p99 = all[min(len(all)-1, len(all)*99/100)]
+	return r
 }
 
 type benchResult struct {
@@ -294,7 +343,7 @@ func buildRequests(acct wechatsim.Account, mode wechatsim.Mode, keyword string, 
 
 // load sends reqs over conc keep-alive connections until they run out or
 // dur passes, and measures each request's latency.
-func load(ctx context.Context, rawURL string, reqs [][]byte, conc int, dur time.Duration) (benchResult, error) {
+func load(ctx context.Context, rawURL string, reqs [][]byte, conc int, dur time.Duration) (sample, int, error) {
 	addr := strings.TrimPrefix(rawURL, "http://")
 	addr = addr[:strings.IndexByte(addr, '/')]
 	var next atomic.Int64
@@ -340,25 +389,18 @@ func load(ctx context.Context, rawURL string, reqs [][]byte, conc int, dur time.
 		}(w)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	s := sample{elapsed: time.Since(start)}
 	if firstErr != nil {
-		return benchResult{}, firstErr
+		return s, 0, firstErr
 	}
-	var all []time.Duration
-	r := benchResult{}
 	for w := range lat {
-		all = append(all, lat[w]...)
-		r.errors += errs[w]
+		s.lat = append(s.lat, lat[w]...)
+		s.errors += errs[w]
 	}
-	if len(all) == 0 {
-		return r, errors.New("no request completed")
+	if len(s.lat) == 0 {
+		return s, 0, errors.New("no request completed")
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	r.n = len(all)
-	r.rps = float64(len(all)) / elapsed.Seconds()
-	r.p50 = all[len(all)*50/100]
-	r.p99 = all[min(len(all)-1, len(all)*99/100)]
-	return r, nil
+	return s, min(int(next.Load()), len(reqs)), nil
 }
 
 // readResponse reads one HTTP/1.1 response with a Content-Length body (both
