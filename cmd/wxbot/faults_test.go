@@ -91,3 +91,51 @@ func runWxbotEnv(t *testing.T, env map[string]string, args ...string) (string, s
 	}
 	return runWxbot(t, args...)
 }
+
+// TestRedisOutagePublisherResumes takes a Redis with AOF persistence away
+// while an issue waits for its slot, past the slot, and brings it back:
+// the scheduler pauses, then sends the issue once, late, and the state
+// records it; nothing is lost or doubled.
+func TestRedisOutagePublisherResumes(t *testing.T) {
+	quietRedisLog(slog.New(slog.DiscardHandler))
+	srv := redistest.StartAOF(t)
+	addr := "127.0.0.1:" + strconv.Itoa(redistest.FreePort(t))
+	sb := sandboxtest.Start(t, sandbox.Options{Token: opsToken, Webhook: "http://" + addr + "/wechat", PushDelay: 200 * time.Millisecond})
+	env := map[string]string{
+		"WXBOT_HTTP_ADDR": addr, "WXBOT_WECHAT_TOKEN": opsToken, "WXBOT_REDIS_ADDR": srv.Addr,
+		"WXBOT_WECHAT_API_BASE": sb.URL, "WXBOT_WECHAT_APP_ID": sb.Options().AppID, "WXBOT_WECHAT_APP_SECRET": sb.Options().AppSecret,
+		"WXBOT_PUBLISH_POLL_INTERVAL": "200ms", "WXBOT_PUBLISH_LOCK_TTL": "2s",
+	}
+	m, logs := startMainLogged(t, env, slog.LevelInfo, false)
+	ctx := context.Background()
+	data, _ := examples.FS.ReadFile("newsletter-no54.md")
+	due := time.Now().Add(2 * time.Second)
+	if _, err := m.Publisher.Publish(ctx, publisher.Request{File: "no54.md", Data: data, At: due}); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Stop()
+	time.Sleep(time.Until(due) + 3*time.Second) // the slot passes while Redis is away
+	if n := len(sb.Snapshot().MassSends); n != 0 {
+		t.Fatalf("%d broadcasts while Redis was away", n)
+	}
+	srv.RestartAOF()
+	back := time.Now()
+	waitFor(t, 20*time.Second, "the delayed broadcast", func() bool { return len(sb.Snapshot().MassSends) > 0 })
+	waitFor(t, 10*time.Second, "the job report", func() bool {
+		rec, err := m.Publisher.Get(ctx, 54)
+		return err == nil && rec.State == publisher.StateFinished
+	})
+	time.Sleep(time.Second)
+	sends := sb.Snapshot().MassSends
+	if len(sends) != 1 {
+		t.Fatalf("%d broadcasts, want 1:\n%s", len(sends), logs.String())
+	}
+	t.Logf("due %s, Redis back %s, sent %s", due.Format("15:04:05.000"), back.Format("15:04:05.000"), sends[0].Time.Format("15:04:05.000"))
+	if sends[0].Time.Before(back) {
+		t.Errorf("sent at %s, before Redis came back at %s", sends[0].Time, back)
+	}
+	if lag := metricValue(t, "http://"+m.Addr(), "wxbot_schedule_lag_seconds_sum"); lag < 3 {
+		t.Errorf("schedule lag %vs, want the outage in it", lag)
+	}
+}
