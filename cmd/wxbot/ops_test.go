@@ -501,3 +501,34 @@ func TestSIGTERMDrainsInFlight(t *testing.T) {
 		})
 	}
 }
+
+// TestMinimalEnvProcess is the operator's first start: the real binary
+// with only WXBOT_HTTP_ADDR and WXBOT_WECHAT_TOKEN set.
+func TestMinimalEnvProcess(t *testing.T) {
+	bin := buildWxbot(t)
+	p := startProc(t, bin, map[string]string{"WXBOT_WECHAT_TOKEN": opsToken}, "serve")
+	base := "http://" + p.addr
+	if code, body := get(t, base+"/readyz"); code != 200 || body != "ready\n" {
+		t.Fatalf("readyz %d %q", code, body)
+	}
+	acct := wechatsim.Account{Token: opsToken}
+	now := time.Now()
+	push, _ := acct.Seal(wechatsim.Text("oFirst", "gh_x", "最新", 1, now.Unix()), wechatsim.Plain, now)
+	if r, err := acct.Send(http.DefaultClient, base+"/wechat", push); err != nil || !strings.Contains(r.Content+fmt.Sprint(r.Articles), "No.55") {
+		t.Fatalf("latest: %+v %v", r, err)
+	}
+	if code, body := get(t, base+"/metrics"); code != 200 || !strings.Contains(body, `wxbot_webhook_duration_seconds_count{result="reply"} 1`) {
+		t.Fatalf("metrics %d", code)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 12*time.Second); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, p.logs.String())
+	}
+	for _, want := range []string{"embedded in-process Redis", "serving", "shutting down"} {
+		if !strings.Contains(p.logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, p.logs.String())
+		}
+	}
+}
