@@ -110,7 +110,6 @@ type Bot struct {
 	indexMu    sync.Mutex
 
 	late     sync.WaitGroup
-	closing  atomic.Bool
 	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
 }
 
@@ -200,7 +199,6 @@ func New(o Options) (*Bot, error) {
 // still being delivered, until ctx ends, then stops the committers. Call it
 // after the HTTP server has stopped taking requests.
 func (b *Bot) Close(ctx context.Context) error {
-	b.closing.Store(true)
 	done := make(chan struct{})
 	go func() { b.late.Wait(); close(done) }()
 	var err error

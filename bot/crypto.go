@@ -13,10 +13,9 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 )
 
-// Errors of the message-push protocol. The handler maps them to HTTP statuses
-// (errForbidden → 403, the others → 400).
+// Errors of a message the webhook cannot read; the handler answers them 400.
+// (A bad signature or timestamp is answered 403 before any of these.)
 var (
-	errForbidden  = errors.New("signature or timestamp refused")
 	errCiphertext = errors.New("ciphertext does not decrypt with any configured key")
 	errAppID      = errors.New("message is for another AppID")
 	errMalformed  = errors.New("malformed message")
