@@ -45,8 +45,10 @@ func Open(ctx context.Context, cfg config.RedisConfig, log *slog.Logger) (*Store
 		DialTimeout:   2 * time.Second,
 		ReadTimeout:   time.Second,
 		WriteTimeout:  time.Second,
-		// Fail fast when Redis is away: the webhook has a deadline to keep.
-		MaxRetries: 1,
+		// Fail fast when Redis is away: the webhook has a deadline to keep,
+		// and a caller's context deadline bounds a hanging server too.
+		MaxRetries:            1,
+		ContextTimeoutEnabled: true,
 	}
 	if cfg.Addr != "" {
 		opts.Addrs = []string{cfg.Addr}
@@ -74,7 +76,7 @@ func openEmbedded(cfg config.RedisConfig, log *slog.Logger) (*Store, error) {
 		log.Warn("no redis.addr configured: using an embedded in-process Redis; nothing is kept after exit and replicas do not share it",
 			slog.String("addr", m.Addr()))
 	}
-	client := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: 1})
+	client := redis.NewClient(&redis.Options{Addr: m.Addr(), MaxRetries: 1, ContextTimeoutEnabled: true})
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
