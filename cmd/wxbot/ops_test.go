@@ -532,3 +532,25 @@ func TestMinimalEnvProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestHealthcheckCommand is the probe the container image runs.
+func TestHealthcheckCommand(t *testing.T) {
+	srv := redistest.Start(t)
+	m, _ := startMainLogged(t, opsEnv(srv.Addr), slog.LevelWarn, false)
+	_, port, _ := net.SplitHostPort(m.Addr())
+	t.Setenv("WXBOT_HTTP_ADDR", ":"+port)
+	if out, errOut, code := runWxbot(t, "healthcheck"); code != 0 || out != "200 ok\n" {
+		t.Fatalf("healthcheck: %d %q %q", code, out, errOut)
+	}
+	if out, _, code := runWxbot(t, "healthcheck", "--url", "http://"+m.Addr()+"/readyz"); code != 0 || out != "200 ready\n" {
+		t.Fatalf("healthcheck --url readyz: %d %q", code, out)
+	}
+	srv.Stop()
+	if out, _, code := runWxbot(t, "healthcheck", "--url", "http://"+m.Addr()+"/readyz"); code != 1 || !strings.HasPrefix(out, "503 not ready") {
+		t.Fatalf("readyz with Redis down: %d %q", code, out)
+	}
+	_ = m.Close()
+	if _, errOut, code := runWxbot(t, "healthcheck"); code != 1 || !strings.Contains(errOut, "connection refused") {
+		t.Fatalf("nothing listening: %d %q", code, errOut)
+	}
+}

@@ -42,6 +42,7 @@ then WXBOT_* environment variables, then flags. See wxbot.example.yaml.`,
 		newBenchCmd(),
 		newSandboxCmd(), newQRCodeCmd(), newMenuCmd(),
 		newPublishCmd(), newStatusCmd(), newCancelCmd(),
+		newHealthcheckCmd(),
 	)
 	return root
 }
