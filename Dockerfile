@@ -14,5 +14,8 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/wxbot /usr/local/bin/wxbot
 USER nonroot:nonroot
 EXPOSE 8080
+# No shell or curl in the image: the binary probes itself.
+HEALTHCHECK --interval=10s --timeout=4s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/wxbot", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/wxbot"]
 CMD ["serve"]
