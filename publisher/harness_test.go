@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -338,4 +339,22 @@ func states(r *Record) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// waitNotice waits for a notice to the editors containing all of parts:
+// notices are sent just after the record is written.
+func (e *env) waitNotice(parts ...string) {
+	e.t.Helper()
+	waitFor(e.t, 3*time.Second, fmt.Sprintf("a notice with %q", parts), func() bool {
+		for _, n := range e.notices() {
+			ok := true
+			for _, p := range parts {
+				ok = ok && strings.Contains(n, p)
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -581,6 +581,9 @@ func (r *run) addDraft(arts []wechat.Article, h string, notes []string) error {
 				x.PublishDraft = ""
 			}
 			x.DraftMediaID, x.DraftHash, x.DraftCount, x.Notes = id, h, len(arts), notes
+			if x.Mode != "both" {
+				x.State = StateDrafted // replaced drafts are deleted next, as tidying
+			}
 			return "draft " + id + " added", nil, nil
 		}); err != nil {
 			return err

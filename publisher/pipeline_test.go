@@ -96,6 +96,9 @@ func TestPipelineSendsOnceWithImagesCoverPreviewAndReport(t *testing.T) {
 	if !slices.Equal(e.arch.URLs(55), s.ArticleURLs) {
 		t.Fatalf("archive urls %v", e.arch.URLs(55))
 	}
+	// The notice follows the record's write.
+	waitFor(t, 3*time.Second, "the notice", func() bool { return len(e.notices()) > 0 })
+	time.Sleep(100 * time.Millisecond)
 	notes := e.notices()
 	if len(notes) != 1 || !strings.Contains(notes[0], "No.55 broadcast finished") || !strings.Contains(notes[0], "100 of 100") {
 		t.Fatalf("notices %q", notes)

@@ -160,9 +160,7 @@ func TestQuotaDefersToNextSlot(t *testing.T) {
 		if score, _ := srv.NextAction(context.Background(), 55); score != want.UnixMilli() {
 			t.Fatalf("schedule entry %d", score)
 		}
-		if notes := strings.Join(e.notices(), "\n"); !strings.Contains(notes, "No.55") || !strings.Contains(notes, "max_per_day") {
-			t.Fatalf("editors not told of the deferral: %s", notes)
-		}
+		e.waitNotice("No.55", "max_per_day")
 	})
 	t.Run("wechat_45028", func(t *testing.T) {
 		e := newEnv(t, func(o *envOpts) { o.publish = func(p *config.PublishConfig) { p.MaxPerDay = 5 } })
@@ -222,9 +220,7 @@ func TestMissedSlotAtStartup(t *testing.T) {
 				if !strings.Contains(rec.Explanation, "max_delay") || rec.Broadcast != BroadcastNone {
 					t.Fatalf("explanation %q", rec.Explanation)
 				}
-				if notes := strings.Join(e.notices(), "\n"); !strings.Contains(notes, "No.54 needs attention") {
-					t.Fatalf("notices %q", notes)
-				}
+				e.waitNotice("No.54 needs attention")
 			}
 		})
 	}
@@ -276,9 +272,7 @@ func TestSendWindowRunsOut(t *testing.T) {
 			if tc.broadcast == BroadcastNone {
 				return
 			}
-			if notes := strings.Join(e.notices(), "\n"); !strings.Contains(notes, "No.54 needs attention") {
-				t.Fatalf("notices %q", notes)
-			}
+			e.waitNotice("No.54 needs attention")
 			again, err := cli.Publish(context.Background(), e.request(path, GoalNow))
 			if err != nil || !again.AlreadySent || !strings.Contains(again.Message, "--force") {
 				t.Fatalf("re-run: %v %+v", err, again)

@@ -436,7 +436,7 @@ func (r *run) markSent() error {
 		if x.hasPublish() && !x.hasMass() {
 			after /= 5
 		}
-		return "", []op{opZAdd(p.now().Add(after))}, nil
+		return "waiting for WeChat's report", []op{opZAdd(p.now().Add(after))}, nil
 	})
 	if err == nil && finished {
 		p.notifyFinished(r.ctx, r.rec)

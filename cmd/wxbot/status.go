@@ -198,7 +198,7 @@ func printRecord(w io.Writer, p *publisher.Publisher, r *publisher.Record, next 
 		row("due", "%s", fmtIn(p, r.Due))
 	}
 	if !r.SendStarted.IsZero() {
-		row("send asked", "%s (%d attempts)", fmtIn(p, r.SendStarted), r.SendAttempts)
+		row("send asked", "%s (%d %s)", fmtIn(p, r.SendStarted), r.SendAttempts, plural(r.SendAttempts, "attempt", "attempts"))
 	}
 	if !r.SentAt.IsZero() {
 		dup := ""
