@@ -3,6 +3,7 @@ package publisher
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image/color"
 	"image/jpeg"
 	"os"
@@ -72,6 +73,9 @@ func TestEditBeforeSendUpdatesDraftAndPreviewsAgain(t *testing.T) {
 		t.Fatalf("after the edit: %s, previewed %s of draft %s", r2.State, short(r2.PreviewedHash), short(r2.DraftHash))
 	}
 	snap := e.sb.Snapshot()
+	if snap.Materials != 1 || e.calls("material/add_material") != 1 {
+		t.Fatalf("the cover was uploaded again after the edit (%d materials)", snap.Materials)
+	}
 	if len(snap.Drafts) != 1 || e.calls("draft/update") == 0 || e.calls("draft/add") != 1 {
 		t.Fatalf("drafts %d, draft/add %d, draft/update %d", len(snap.Drafts), e.calls("draft/add"), e.calls("draft/update"))
 	}
@@ -269,5 +273,39 @@ func TestOutcomePolledWithoutReports(t *testing.T) {
 				return strings.Contains(strings.Join(e.notices(), "\n"), "No.54 broadcast finished")
 			})
 		})
+	}
+}
+
+// --to-tag sends to the followers with a WeChat tag, found by name; a tag
+// that does not exist fails the issue before anything is sent.
+func TestTargetTag(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tag, err := e.api.CreateTag(ctx, "lang:en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.api.TagUsers(ctx, tag.ID, []string{"oA", "oB"}); err != nil {
+		t.Fatal(err)
+	}
+	cli := e.publisher("cli")
+	req := e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow)
+	req.Tag = "nosuch"
+	_, err = cli.Publish(ctx, req)
+	var rf *Refusal
+	if !errors.As(err, &rf) || !strings.Contains(rf.Msg, `no WeChat tag named "nosuch"`) || !strings.Contains(rf.Msg, "lang:en") {
+		t.Fatalf("missing tag: %v", err)
+	}
+	if rec := e.record(cli, 54); rec.State != StateFailed || rec.Broadcast != BroadcastNone || len(e.sb.MassSends()) != 0 {
+		t.Fatalf("after a missing tag: %s %s", rec.State, rec.Broadcast)
+	}
+	req.Tag = "lang:en"
+	res, err := cli.Publish(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sends := e.sb.MassSends()
+	if len(sends) != 1 || sends[0].ToAll || sends[0].TagID != tag.ID || sends[0].Recipients != 2 || res.Record.TagID != tag.ID {
+		t.Fatalf("sends %+v", sends)
 	}
 }

@@ -392,3 +392,32 @@ func TestConcurrentRunsSendOnce(t *testing.T) {
 		t.Fatalf("%d broadcasts", n)
 	}
 }
+
+// 45066 (the same clientmsgid retried too fast) keeps the send and asks
+// again with the same id after at least a minute.
+func TestRetriedTooFastWaitsAMinute(t *testing.T) {
+	e := newEnv(t, func(o *envOpts) {
+		o.maxRetries = 0
+		o.sandbox.Faults = []sandbox.Fault{{Kind: sandbox.FaultFail, Endpoint: "message/mass/sendall", Code: 45066}}
+	})
+	cli := e.publisher("cli")
+	ctx := context.Background()
+	res, err := cli.Publish(ctx, e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := res.Record
+	if rec.State != StateSending || rec.ErrCode != 45066 || !res.Pending || rec.Broadcast != BroadcastMaybe {
+		t.Fatalf("%s %d %v %s", rec.State, rec.ErrCode, res.Pending, rec.Broadcast)
+	}
+	next, _ := cli.NextAction(ctx, 54)
+	if wait := time.UnixMilli(next).Sub(e.clock.Now()); wait < 55*time.Second || wait > 2*time.Minute {
+		t.Fatalf("asks again in %s, want about a minute", wait)
+	}
+	e.clock.Advance(62 * time.Second)
+	e.serve(e.publisher("serve"))
+	waitFor(t, 5*time.Second, "the send", func() bool { return e.record(cli, 54).State.rank() >= StateSent.rank() })
+	if sends := e.sb.MassSends(); len(sends) != 1 || sends[0].ClientMsgID != rec.ClientMsgID {
+		t.Fatalf("sends %+v", sends)
+	}
+}
