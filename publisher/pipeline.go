@@ -228,7 +228,7 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 	if req.Force && x.State == StateFailed && x.Broadcast == BroadcastMaybe {
 		notes = append(notes, "--force: the editor checked the earlier send did not go out")
 		x.Broadcast = BroadcastNone
-		x.SendStarted, x.SendAttempts, x.Unanswered, x.QuotaDay = time.Time{}, 0, false, ""
+		x.SendStarted, x.SendAttempts, x.Unanswered, x.AttemptOpen, x.QuotaDay = time.Time{}, 0, false, false, ""
 	}
 	if req.Origin == "cli" && x.Origin == "inbox" && x.File != req.File {
 		x.Origin = "cli"
@@ -283,7 +283,11 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 // reviewers not given keep what an earlier run chose; a new record takes
 // them from the configuration.
 func (p *Publisher) applyRequest(x *Record, req Request, fresh bool) {
-	x.Goal = req.Goal
+	// The inbox never lowers a goal an editor set (an issue scheduled with
+	// wxbot publish stays scheduled when its inbox file is edited).
+	if fresh || req.Origin != "inbox" || goalRank(req.Goal) >= goalRank(x.Goal) {
+		x.Goal = req.Goal
+	}
 	x.Mode = p.cfg.Mode
 	switch {
 	case req.ToAll:
@@ -305,6 +309,18 @@ func (p *Publisher) applyRequest(x *Record, req Request, fresh bool) {
 	if !req.At.IsZero() {
 		x.Due = req.At
 	}
+}
+
+func goalRank(g Goal) int {
+	switch g {
+	case GoalDraft:
+		return 1
+	case GoalSchedule:
+		return 2
+	case GoalNow:
+		return 3
+	}
+	return 0
 }
 
 func firstNonZero(ts ...time.Time) time.Time {

@@ -421,3 +421,45 @@ func TestRetriedTooFastWaitsAMinute(t *testing.T) {
 		t.Fatalf("sends %+v", sends)
 	}
 }
+
+// A send interrupted before its answer was recorded (the process stopped
+// mid-call) counts as possibly sent: a later refusal does not prove the
+// issue did not go out, so it fails as "may have been sent".
+func TestInterruptedAttemptIsNeverProofOfNotSent(t *testing.T) {
+	e := newEnv(t, func(o *envOpts) {
+		o.maxRetries = 0
+		o.sandbox.Faults = []sandbox.Fault{
+			{Kind: sandbox.FaultLatency, Endpoint: "message/mass/sendall", Delay: sandbox.Duration(3 * time.Second), Count: 1},
+			{Kind: sandbox.FaultFail, Endpoint: "message/mass/sendall", Code: 40007, After: 1},
+		}
+	})
+	cli := e.publisher("cli")
+	path := e.write("no54.md", example(t, "newsletter-no54.md"))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		waitFor(t, 5*time.Second, "the send asked", func() bool {
+			rec, err := cli.Get(context.Background(), 54)
+			return err == nil && rec.AttemptOpen
+		})
+		cancel()
+	}()
+	if _, err := cli.Publish(ctx, e.request(path, GoalNow)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if rec := e.record(cli, 54); rec.State != StateSending || !rec.AttemptOpen {
+		t.Fatalf("after the interruption: %s open=%v", rec.State, rec.AttemptOpen)
+	}
+	e.serve(e.publisher("serve"))
+	waitFor(t, 5*time.Second, "the refusal", func() bool { return e.record(cli, 54).State == StateFailed })
+	rec := e.record(cli, 54)
+	if rec.Broadcast != BroadcastMaybe || !rec.Unanswered || !strings.Contains(rec.Explanation, "may have sent it") {
+		t.Fatalf("%s unanswered=%v %q", rec.Broadcast, rec.Unanswered, rec.Explanation)
+	}
+	// So an edit is refused too.
+	edited := e.write("no54.md", append(example(t, "newsletter-no54.md"), '\n', ' '))
+	_, err := cli.Publish(context.Background(), e.request(edited, GoalNow))
+	var rf *Refusal
+	if !errors.As(err, &rf) || !strings.Contains(rf.Msg, "may have been broadcast") {
+		t.Fatalf("edit after a possible send: %v", err)
+	}
+}

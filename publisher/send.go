@@ -88,7 +88,7 @@ func (r *run) claim() (bool, error) {
 			return "", nil, errNoChange
 		}
 		x.State, x.Broadcast = StateSending, BroadcastMaybe
-		x.SendStarted, x.SendAttempts, x.Unanswered, x.QuotaDay = now, 0, false, day
+		x.SendStarted, x.SendAttempts, x.Unanswered, x.AttemptOpen, x.QuotaDay = now, 0, false, false, day
 		x.ErrCode, x.Error, x.Explanation = 0, "", ""
 		return fmt.Sprintf("claimed for sending, %s after its slot", lag.Round(time.Millisecond)), []op{
 			{Op: "quota", Max: p.cfg.MaxPerDay, TTL: (48 * time.Hour).Milliseconds(), Day: day},
@@ -170,7 +170,7 @@ func (r *run) massSend() (bool, error) {
 			"wxbot will not ask again. The outcome is unknown — check the WeChat admin page (群发记录). "+
 			"If it did not go out, run 'wxbot publish FILE --force'.", p.fmtTime(rec.SendStarted))
 		broadcast, ops := BroadcastMaybe, []op{opZRem()}
-		if !rec.Unanswered {
+		if !rec.Unanswered && !rec.AttemptOpen {
 			expl = fmt.Sprintf("WeChat refused the send from %s on (last: %s): it was NOT sent and is not asked again. "+
 				"Run 'wxbot publish FILE --now' to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
 			broadcast = BroadcastNone
@@ -200,6 +200,12 @@ func (r *run) massSend() (bool, error) {
 			return "", nil, errNoChange
 		}
 		x.SendAttempts++
+		if x.AttemptOpen {
+			// The previous attempt's answer was never recorded (a crash, a
+			// lost lock): it may have been sent.
+			x.Unanswered = true
+		}
+		x.AttemptOpen = true
 		return fmt.Sprintf("asking WeChat to send (attempt %d, clientmsgid %s)", x.SendAttempts, x.ClientMsgID), nil, nil
 	}); err != nil {
 		return false, err
@@ -231,6 +237,7 @@ func (r *run) massSend() (bool, error) {
 		werr := r.set(func(x *Record) (string, []op, error) {
 			x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl
 			x.Unanswered = x.Unanswered || unanswered
+			x.AttemptOpen = false
 			return fmt.Sprintf("not confirmed (%s); asking again at %s with the same clientmsgid", expl, p.fmtTime(at)), []op{opZAdd(at)}, nil
 		})
 		r.res.Pending = true
@@ -238,7 +245,7 @@ func (r *run) massSend() (bool, error) {
 	case wechat.IsCode(err, wechat.CodeNoMassQuota) && !rec.Unanswered:
 		next := p.nextDaySlot(p.now())
 		werr := r.set(func(x *Record) (string, []op, error) {
-			x.State, x.Broadcast, x.Due = StateScheduled, BroadcastNone, next
+			x.State, x.Broadcast, x.Due, x.AttemptOpen = StateScheduled, BroadcastNone, next, false
 			x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl+" It goes out at the next slot, "+p.fmtTime(next)+"."
 			return "WeChat refused: " + expl + "; rescheduled for " + p.fmtTime(next),
 				[]op{{Op: "unquota", Day: x.QuotaDay}, opZAdd(next)}, nil
@@ -256,7 +263,7 @@ func (r *run) massSend() (bool, error) {
 		expl += " An earlier attempt got no answer, so WeChat may have sent it: check the admin page (群发记录)."
 	}
 	werr := r.set(func(x *Record) (string, []op, error) {
-		x.State, x.Broadcast = StateFailed, broadcast
+		x.State, x.Broadcast, x.AttemptOpen = StateFailed, broadcast, false
 		x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl
 		ops := []op{opZRem()}
 		if broadcast == BroadcastNone {
@@ -281,7 +288,7 @@ func (r *run) massAccepted(res wechat.MassResult) error {
 	}
 	err := r.set(func(x *Record) (string, []op, error) {
 		x.MsgID, x.MsgDataID, x.Duplicate = res.MsgID, res.MsgDataID, res.Duplicate
-		x.Broadcast = BroadcastYes
+		x.Broadcast, x.AttemptOpen = BroadcastYes, false
 		if x.SentAt.IsZero() {
 			x.SentAt = now
 		}

@@ -127,13 +127,16 @@ type Record struct {
 	SendAttempts int       `json:"send_attempts,omitempty"`
 	// Unanswered is set when a send attempt got no answer: WeChat may
 	// have sent it, so a later refusal does not prove it was not sent.
-	Unanswered bool      `json:"unanswered,omitempty"`
-	QuotaDay   string    `json:"quota_day,omitempty"` // the day this send counts against publish.max_per_day
-	Broadcast  string    `json:"broadcast"`
-	SentAt     time.Time `json:"sent_at,omitzero"`
-	MsgID      int64     `json:"msg_id,omitempty"`
-	MsgDataID  int64     `json:"msg_data_id,omitempty"`
-	Duplicate  bool      `json:"duplicate,omitempty"` // WeChat answered 45065: the send had already happened
+	Unanswered bool `json:"unanswered,omitempty"`
+	// AttemptOpen is set just before a send is asked and cleared when its
+	// answer is recorded: found set, the previous attempt's outcome is unknown.
+	AttemptOpen bool      `json:"attempt_open,omitempty"`
+	QuotaDay    string    `json:"quota_day,omitempty"` // the day this send counts against publish.max_per_day
+	Broadcast   string    `json:"broadcast"`
+	SentAt      time.Time `json:"sent_at,omitzero"`
+	MsgID       int64     `json:"msg_id,omitempty"`
+	MsgDataID   int64     `json:"msg_data_id,omitempty"`
+	Duplicate   bool      `json:"duplicate,omitempty"` // WeChat answered 45065: the send had already happened
 
 	PublishStep  string   `json:"publish_step,omitempty"`
 	PublishID    string   `json:"publish_id,omitempty"`
@@ -272,6 +275,7 @@ func (r *Record) fields() map[string]string {
 	js("preview_errors", r.PreviewErrors, len(r.PreviewErrors) == 0)
 	num("draft_count", int64(r.DraftCount))
 	boolean("unanswered", r.Unanswered)
+	boolean("attempt_open", r.AttemptOpen)
 	tm("due", r.Due)
 	tm("send_started", r.SendStarted)
 	num("send_attempts", int64(r.SendAttempts))
@@ -360,6 +364,7 @@ func decodeRecord(f map[string]string) (*Record, error) {
 	js("preview_errors", &r.PreviewErrors)
 	r.DraftCount = int(atoi("draft_count"))
 	r.Unanswered = f["unanswered"] == "1"
+	r.AttemptOpen = f["attempt_open"] == "1"
 	r.Due = tm("due")
 	r.SendStarted = tm("send_started")
 	r.SendAttempts = int(atoi("send_attempts"))
