@@ -16,6 +16,11 @@ import (
 	"github.com/lifang/wxbot/wechat"
 )
 
+// MassSendJobFinished and PublishJobFinished make *Publisher the bot's
+// bot.JobEvents (asserted in cmd/wxbot, which wires them): the bot hands
+// every MASSSENDJOBFINISH and PUBLISHJOBFINISH push here, after its own
+// dedupe of WeChat's retries.
+
 // earlyTTL keeps a report whose id is not recorded yet: the send's answer
 // may have been lost, and the resumed send records the id later.
 const earlyTTL = 7 * 24 * time.Hour

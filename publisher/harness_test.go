@@ -98,6 +98,7 @@ type envOpts struct {
 	maxRetries int
 	timeout    time.Duration
 	noWebhook  bool
+	cluster    bool // a 3-master Redis Cluster instead of one server
 	publish    func(*config.PublishConfig)
 }
 
@@ -128,8 +129,14 @@ func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 	}
 	e.sb = sandboxtest.Start(t, o.sandbox)
 
-	e.rs = redistest.Start(t)
-	e.st, err = store.Open(context.Background(), config.RedisConfig{Addr: e.rs.Addr, Prefix: "wxbot:"}, nil)
+	rc := config.RedisConfig{Prefix: "wxbot:"}
+	if o.cluster {
+		rc.Addrs, rc.Cluster = redistest.StartCluster(t).Addrs, true
+	} else {
+		e.rs = redistest.Start(t)
+		rc.Addr = e.rs.Addr
+	}
+	e.st, err = store.Open(context.Background(), rc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -463,3 +463,23 @@ func TestInterruptedAttemptIsNeverProofOfNotSent(t *testing.T) {
 		t.Fatalf("edit after a possible send: %v", err)
 	}
 }
+
+// On Redis Cluster every script and transaction of the pipeline stays on
+// one slot ({publish}): a scheduled issue goes out once through a replica.
+func TestPipelineOnRedisCluster(t *testing.T) {
+	e := newEnv(t, func(o *envOpts) { o.cluster = true })
+	e.serve(e.publisher("serve"))
+	cli := e.publisher("cli")
+	req := e.request(e.write("no55.md", example(t, "newsletter-no55.md")), GoalSchedule)
+	req.At = e.clock.Now().Add(300 * time.Millisecond)
+	if _, err := cli.Publish(context.Background(), req); err != nil {
+		t.Fatalf("publish on cluster: %v", err)
+	}
+	waitFor(t, 8*time.Second, "finished on cluster", func() bool { return e.record(cli, 55).State == StateFinished })
+	if n := len(e.sb.MassSends()); n != 1 {
+		t.Fatalf("%d sends", n)
+	}
+	if _, err := cli.Cancel(context.Background(), 55); err == nil {
+		t.Fatal("cancel after the send accepted")
+	}
+}
