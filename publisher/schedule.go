@@ -37,6 +37,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	defer t.Stop()
 	sweepEvery := max(1, int((10*time.Second)/p.cfg.PollInterval))
 	var lead *leadership
+	failing := false // log a Redis outage once, not every poll
 	defer func() {
 		if lead != nil {
 			p.setLead(nil)
@@ -51,9 +52,13 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 		if lead == nil && ctx.Err() == nil {
 			l, err := p.tryLead(ctx)
-			if err != nil {
-				p.log.Warn("publisher: scheduler lock", slog.Any("error", err))
+			if err != nil && !failing && ctx.Err() == nil {
+				p.log.Warn("publisher: scheduler lock unavailable; retrying every poll", slog.Any("error", err))
 			}
+			if err == nil && failing {
+				p.log.Info("publisher: scheduler lock reachable again")
+			}
+			failing = err != nil
 			if l != nil {
 				lead = l
 				p.setLead(l)

@@ -483,3 +483,29 @@ func TestPipelineOnRedisCluster(t *testing.T) {
 		t.Fatal("cancel after the send accepted")
 	}
 }
+
+// Redis restarted empty after a send (no persistence): publishing the same
+// content again within 24 h asks with the same clientmsgid, which WeChat
+// answers with 45065 — no second broadcast.
+func TestRedisLostAfterSendNoSecondBroadcast(t *testing.T) {
+	e := newEnv(t)
+	cli := e.publisher("cli")
+	path := e.write("no54.md", example(t, "newsletter-no54.md"))
+	first, err := cli.Publish(context.Background(), e.request(path, GoalNow))
+	if err != nil || first.Record.State != StateSent {
+		t.Fatalf("%v %+v", err, first)
+	}
+	e.rs.Restart()
+	waitFor(t, 5*time.Second, "redis back", func() bool { return e.st.Ping(context.Background()).Err() == nil })
+	if _, err := cli.Get(context.Background(), 54); !errors.Is(err, ErrUnknownIssue) {
+		t.Fatalf("record survived a restart without persistence: %v", err)
+	}
+	again, err := cli.Publish(context.Background(), e.request(path, GoalNow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Record.Duplicate || again.Record.MsgID != first.Record.MsgID || len(e.sb.MassSends()) != 1 {
+		t.Fatalf("after Redis lost the record: duplicate=%v msg_id %d (first %d), %d sends",
+			again.Record.Duplicate, again.Record.MsgID, first.Record.MsgID, len(e.sb.MassSends()))
+	}
+}
