@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/color"
 	"image/jpeg"
 	"os"
@@ -307,5 +308,34 @@ func TestTargetTag(t *testing.T) {
 	sends := e.sb.MassSends()
 	if len(sends) != 1 || sends[0].ToAll || sends[0].TagID != tag.ID || sends[0].Recipients != 2 || res.Record.TagID != tag.ID {
 		t.Fatalf("sends %+v", sends)
+	}
+}
+
+// WeChat forgot everything (materials, drafts, tokens — here a sandbox
+// reset): an edit before the send recovers: a new cover, a new draft.
+func TestRecoversWhenCoverAndDraftAreGone(t *testing.T) {
+	e := newEnv(t)
+	cli := e.publisher("cli")
+	ctx := context.Background()
+	orig := example(t, "newsletter-no54.md")
+	first, err := cli.Publish(ctx, e.request(e.write("no54.md", orig), GoalDraft))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sb.Reset()
+	res, err := cli.Publish(ctx, e.request(e.write("no54.md", bytes.Replace(orig, []byte("2021年5月"), []byte("2021年6月"), 1)), GoalNow))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, e.logs.String())
+	}
+	rec := res.Record
+	if rec.CoverMediaID == first.Record.CoverMediaID || rec.DraftMediaID == first.Record.DraftMediaID || rec.State != StateSent {
+		t.Fatalf("cover %s→%s draft %s→%s state %s", first.Record.CoverMediaID, rec.CoverMediaID,
+			first.Record.DraftMediaID, rec.DraftMediaID, rec.State)
+	}
+	if !strings.Contains(states(rec)+fmt.Sprint(rec.History), "cover material is gone") {
+		t.Fatalf("history %v", rec.History)
+	}
+	if n := len(e.sb.MassSends()); n != 1 {
+		t.Fatalf("%d sends", n)
 	}
 }

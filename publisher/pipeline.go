@@ -67,6 +67,9 @@ type run struct {
 	rec *Record
 	iss *newsletter.Issue
 	res *Result
+	// coverRetried: the cover was uploaded again once this run after
+	// WeChat no longer knew it (40007); a second 40007 fails the step.
+	coverRetried bool
 }
 
 func contentHash(data []byte) string {
@@ -575,7 +578,8 @@ func (r *run) addDraft(arts []wechat.Article, h string, notes []string) error {
 	fresh := rec.DraftHash != h || rec.DraftMediaID == ""
 	if fresh {
 		id, err := r.p.api.AddDraft(r.ctx, arts)
-		if wechat.IsCode(err, wechat.CodeInvalidMediaID) && rec.CoverMediaID != "" {
+		if wechat.IsCode(err, wechat.CodeInvalidMediaID) && rec.CoverMediaID != "" && !r.coverRetried {
+			r.coverRetried = true
 			// The cached cover is no longer a material (deleted on the admin
 			// page): forget it and upload again.
 			r.forgetCover()
