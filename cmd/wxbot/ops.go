@@ -82,9 +82,11 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // caller sent a sane one), answers it in the same header, and writes one
 // log line per request after it is answered: method, path (never the
 // query, which carries WeChat's signatures and the admin token), status,
-// bytes, duration. Probes and scrapes log at debug level so they do not
-// drown the rest; a 5xx logs as an error.
-func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
+// bytes, duration. Probes, scrapes and answered webhook pushes log at debug
+// level: they are counted in /metrics, and a line per chat message would
+// cost the webhook a write per request; refusals (4xx) and everything else
+// log at info, a 5xx as an error.
+func withRequestLog(log *slog.Logger, webhookPath string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get(requestIDHeader)
@@ -103,6 +105,8 @@ func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
 		case sw.status >= 500:
 			level = slog.LevelError
 		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics":
+			level = slog.LevelDebug
+		case r.URL.Path == webhookPath && sw.status < 400:
 			level = slog.LevelDebug
 		}
 		if !log.Enabled(ctx, level) {

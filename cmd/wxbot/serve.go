@@ -205,7 +205,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.listener = ln
 	m.server = &http.Server{
-		Handler:           withRequestLog(m.Log, m.routes()),
+		Handler:           withRequestLog(m.Log, cfg.HTTP.WebhookPath, m.routes()),
 		ReadHeaderTimeout: cfg.HTTP.ReadTimeout,
 		ReadTimeout:       cfg.HTTP.ReadTimeout,
 		WriteTimeout:      cfg.HTTP.WriteTimeout,
