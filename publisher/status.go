@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ErrUnknownIssue is returned for an issue number the pipeline never saw.
@@ -52,8 +54,11 @@ func (p *Publisher) List(ctx context.Context) ([]*Record, error) {
 // poll), or zero when it has nothing to do.
 func (p *Publisher) NextAction(ctx context.Context, n int) (int64, error) {
 	score, err := p.rdb.ZScore(ctx, p.keys.PublishSchedule(), strconv.Itoa(n)).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
 	if err != nil {
-		return 0, nil //nolint:nilerr // absent means nothing scheduled
+		return 0, fmt.Errorf("publisher: read the schedule: %w", err)
 	}
 	return int64(score), nil
 }
