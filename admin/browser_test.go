@@ -45,7 +45,11 @@ func chromium(t *testing.T) string {
 // is gone from the address bar. It saves a full-page screenshot.
 func TestPreviewInChromium(t *testing.T) {
 	exe := chromium(t)
-	e := newEnv(t, nil)
+	e := newEnv(t, &memPipeline{statuses: []Status{
+		{Number: 55, State: "scheduled", Due: time.Date(2021, 5, 24, 1, 0, 0, 0, time.UTC)},
+		{Number: 54, State: "finished", SentAt: time.Date(2021, 5, 17, 1, 0, 3, 0, time.UTC), MsgID: 1000000001,
+			MassStatus: "SEND_SUCCESS", TotalCount: 1200, FilterCount: 1180, SentCount: 1175, ErrorCount: 5},
+	}})
 	iss, ok := e.arch.Get(54)
 	if !ok {
 		t.Fatal("No.54 not in the archive")
@@ -147,6 +151,24 @@ func TestPreviewInChromium(t *testing.T) {
 	if b := img.Bounds(); b.Dx() < 375 || b.Dy() < 600 {
 		t.Errorf("screenshot is %dx%d", b.Dx(), b.Dy())
 	}
+	// The dashboard, with the session cookie the token visit set.
+	if err := chromedp.Do(bctx, chromedp.Navigate(e.srv.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS("#issues"))); err != nil {
+		t.Fatalf("chromium: open the dashboard: %v", err)
+	}
+	dash, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"scheduled", "finished", "SEND_SUCCESS", "1175", "expo2026", "Next broadcast slot"} {
+		if !strings.Contains(dash, want) {
+			t.Errorf("dashboard as shown lacks %q", want)
+		}
+	}
+	dashShot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	dir := os.Getenv(artifactsEnv)
 	if dir == "" {
 		dir = t.TempDir()
@@ -158,5 +180,8 @@ func TestPreviewInChromium(t *testing.T) {
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("screenshot: %s (%d frames, %d items)", path, len(frames), items)
+	if err := os.WriteFile(filepath.Join(dir, "admin-dashboard.png"), dashShot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s (%d frames, %d items)", dir, len(frames), items)
 }
