@@ -96,7 +96,7 @@ func TestValidationNamesTheKey(t *testing.T) {
 		want string
 	}{
 		{map[string]string{"WXBOT_HTTP_ADDR": "nonsense"}, "http.addr:"},
-		{map[string]string{"WXBOT_WECHAT_APP_ID": "wx1234567890"}, "wechat.app_secret:"},
+		{map[string]string{"WXBOT_WECHAT_APP_SECRET": "s3cret"}, "wechat.app_id:"},
 		{map[string]string{"WXBOT_WECHAT_ENCODING_AES_KEY": "short", "WXBOT_WECHAT_APP_ID": "wx1234567890", "WXBOT_WECHAT_APP_SECRET": "s"}, "wechat.encoding_aes_key: must be exactly 43"},
 		{map[string]string{"WXBOT_BOT_DEADLINE": "6s"}, "bot.deadline:"},
 		{map[string]string{"WXBOT_BOT_DEADLINE": "soon"}, "bot.deadline"},
