@@ -75,6 +75,18 @@ type Loader struct {
 	loaded   []*newsletter.Issue
 	synced   bool
 	onLoad   func(ctx context.Context, results []FileResult)
+	// parsed remembers each file's last parse by content hash, so a reload
+	// after an unrelated change (or Watch's first look) neither parses nor
+	// logs an unchanged file again.
+	parsed map[string]parsedFile
+	// loading serialises Load (serve's first load, Watch's reloads).
+	loading sync.Mutex
+}
+
+type parsedFile struct {
+	hash string
+	iss  *newsletter.Issue
+	err  error
 }
 
 // OnLoad registers fn to run after every load with each file's result, in
@@ -118,13 +130,17 @@ func (l *Loader) Problems() []FileError {
 // issues. Invalid files are skipped and logged; a number used by two files
 // keeps the first by name. The error is only about Redis.
 func (l *Loader) Load(ctx context.Context) error {
-	issues, problems, results := l.parseAll()
+	l.loading.Lock()
+	defer l.loading.Unlock()
+	issues, problems, results, fresh := l.parseAll()
 	l.mu.Lock()
 	l.problems, l.loaded = problems, issues
 	onLoad := l.onLoad
 	l.mu.Unlock()
 	for _, p := range problems {
-		l.log.Error("archive: skipping issue file", slog.String("file", p.File), slog.Any("error", p.Err))
+		if fresh[p.File] {
+			l.log.Error("archive: skipping issue file", slog.String("file", p.File), slog.Any("error", p.Err))
+		}
 	}
 	changed, err := l.arch.Replace(ctx, issues)
 	l.mu.Lock()
@@ -142,7 +158,9 @@ func (l *Loader) Load(ctx context.Context) error {
 	return nil
 }
 
-func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult) {
+// parseAll reads every issue file; fresh marks the files parsed this time
+// (new or changed), whose problems are worth logging.
+func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map[string]bool) {
 	var names []string
 	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -160,24 +178,35 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult) {
 		return nil
 	})
 	if err != nil {
-		return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("read folder: %w", err)}}, nil
+		return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("read folder: %w", err)}}, nil,
+			map[string]bool{l.display("."): true}
 	}
 	sort.Strings(names)
 	var issues []*newsletter.Issue
 	var problems []FileError
 	var results []FileResult
 	seen := map[int]string{}
+	fresh := map[string]bool{}
+	parsed := make(map[string]parsedFile, len(names))
 	for _, name := range names {
 		shown := l.display(name)
 		data, err := fs.ReadFile(l.fsys, name)
 		if err != nil {
+			fresh[shown] = true
 			problems = append(problems, FileError{File: shown, Err: err})
 			results = append(results, FileResult{File: shown, Err: err})
 			continue
 		}
 		sum := sha256.Sum256(data)
 		res := FileResult{File: shown, Hash: hex.EncodeToString(sum[:]), Data: data}
-		iss, err := l.safeParse(shown, data)
+		prev, ok := l.parsed[shown]
+		if !ok || prev.hash != res.Hash {
+			prev.hash = res.Hash
+			prev.iss, prev.err = l.safeParse(shown, data)
+			fresh[shown] = true
+		}
+		parsed[shown] = prev
+		iss, err := prev.iss, prev.err
 		switch {
 		case err != nil:
 			res.Err = err
@@ -195,7 +224,8 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult) {
 		}
 		results = append(results, res)
 	}
-	return issues, problems, results
+	l.parsed = parsed
+	return issues, problems, results, fresh
 }
 
 // safeParse turns a parser panic into a located error: one bad file must
