@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/silenceper/wechat/v2/officialaccount/basic"
@@ -39,6 +40,7 @@ type Client struct {
 	configured bool
 	backoff    time.Duration
 	tokens     *tokenSource
+	noStable   atomic.Bool // the API answered 404/405 to stable_token
 
 	// The SDK's sub-clients, built once here: OfficialAccount's lazy
 	// getters race under -race (WECHAT.md §9).

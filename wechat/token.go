@@ -279,6 +279,36 @@ func (t *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) 
 	return tok, cacheTTL(expires), nil
 }
 
+// tokenCall asks one of the two token endpoints.
+func (c *Client) tokenCall(ctx context.Context, stable, force bool) (tokenAnswer, error) {
+	var ans tokenAnswer
+	ep := epToken
+	if stable {
+		ep = epStableToken
+	}
+	err := c.invoke(ctx, ep, false, func(ctx context.Context, _ string) error {
+		var raw []byte
+		var err error
+		if stable {
+			raw, err = util.PostJSONContext(ctx, c.base+"/cgi-bin/stable_token", map[string]any{
+				"grant_type":    "client_credential",
+				"appid":         c.cfg.AppID,
+				"secret":        c.cfg.AppSecret,
+				"force_refresh": force,
+			})
+		} else {
+			q := url.Values{"grant_type": {"client_credential"}, "appid": {c.cfg.AppID}, "secret": {c.cfg.AppSecret}}
+			raw, err = util.HTTPGetContext(ctx, c.base+"/cgi-bin/token?"+q.Encode())
+		}
+		if err != nil {
+			return classify(ep.name, err)
+		}
+		ans = tokenAnswer{}
+		return decode(ep.name, raw, &ans)
+	})
+	return ans, err
+}
+
 // cacheTTL keeps a token a little less than WeChat says it lives, so no
 // replica uses it in its last minutes.
 func cacheTTL(expiresIn time.Duration) time.Duration {
@@ -297,41 +327,32 @@ type tokenAnswer struct {
 }
 
 // fetchToken calls cgi-bin/stable_token (or cgi-bin/token) with retries.
+// A server without stable_token (an older proxy or fake answering 404 or
+// 405) gets cgi-bin/token instead, once noticed, for the process's life.
 func (c *Client) fetchToken(ctx context.Context, force bool) (string, time.Duration, error) {
-	var ans tokenAnswer
-	ep := epToken
-	if c.cfg.StableToken {
-		ep = epStableToken
+	stable := c.cfg.StableToken && !c.noStable.Load()
+	name := epToken.name
+	if stable {
+		name = epStableToken.name
 	}
-	err := c.invoke(ctx, ep, false, func(ctx context.Context, _ string) error {
-		var raw []byte
-		var err error
-		if c.cfg.StableToken {
-			raw, err = util.PostJSONContext(ctx, c.base+"/cgi-bin/stable_token", map[string]any{
-				"grant_type":    "client_credential",
-				"appid":         c.cfg.AppID,
-				"secret":        c.cfg.AppSecret,
-				"force_refresh": force,
-			})
-		} else {
-			q := url.Values{"grant_type": {"client_credential"}, "appid": {c.cfg.AppID}, "secret": {c.cfg.AppSecret}}
-			raw, err = util.HTTPGetContext(ctx, c.base+"/cgi-bin/token?"+q.Encode())
-		}
-		if err != nil {
-			return classify(ep.name, err)
-		}
-		ans = tokenAnswer{}
-		return decode(ep.name, raw, &ans)
-	})
+	ans, err := c.tokenCall(ctx, stable, force)
+	var te *TransportError
+	if stable && errors.As(err, &te) && (te.Status == 404 || te.Status == 405) {
+		c.noStable.Store(true)
+		c.log.Warn("wechat: the API has no cgi-bin/stable_token; using cgi-bin/token (replicas still share it through redis)",
+			slog.String("api_base", c.base))
+		name = epToken.name
+		ans, err = c.tokenCall(ctx, false, false)
+	}
 	if err != nil {
 		return "", 0, fmt.Errorf("wechat: fetch access token: %w", err)
 	}
 	if ans.AccessToken == "" {
-		return "", 0, fmt.Errorf("wechat: fetch access token: %w", &TransportError{Endpoint: ep.name, msg: "answer carries no access_token"})
+		return "", 0, fmt.Errorf("wechat: fetch access token: %w", &TransportError{Endpoint: name, msg: "answer carries no access_token"})
 	}
 	c.m.TokenRefreshes.Inc()
 	c.log.Info("wechat: fetched a new access token",
-		slog.String("endpoint", ep.name), slog.Bool("force_refresh", force), slog.Int64("expires_in", ans.ExpiresIn))
+		slog.String("endpoint", name), slog.Bool("force_refresh", force), slog.Int64("expires_in", ans.ExpiresIn))
 	return ans.AccessToken, time.Duration(ans.ExpiresIn) * time.Second, nil
 }
 
