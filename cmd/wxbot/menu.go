@@ -33,7 +33,7 @@ func newMenuSyncCmd() *cobra.Command {
 		Short: "Replace the account's menu with bot.menu",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := openWeChatCmd(cmd, "wxbot menu sync", false, true)
+			env, err := openWeChatCmd(cmd, "wxbot menu sync", needs{api: true})
 			if err != nil {
 				return err
 			}
@@ -62,7 +62,7 @@ func newMenuShowCmd() *cobra.Command {
 		Short: "Show the account's current menu",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := openWeChatCmd(cmd, "wxbot menu show", false, true)
+			env, err := openWeChatCmd(cmd, "wxbot menu show", needs{api: true})
 			if err != nil {
 				return err
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -12,13 +11,10 @@ import (
 
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/bot"
-	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/publisher"
-	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/subscribers"
-	"github.com/lifang/wxbot/wechat"
 )
 
 // The publisher takes the bot's job reports.
@@ -169,60 +165,28 @@ func publishError(name string, err error) error {
 
 // publishEnv is what the pipeline commands open.
 type publishEnv struct {
-	cfg *config.Config
-	log *slog.Logger
-	st  *store.Store
+	*wechatCmd
 	pub *publisher.Publisher
-}
-
-func (e *publishEnv) close() {
-	if e.st != nil {
-		_ = e.st.Close()
-	}
 }
 
 // openPublisher opens Redis, and with needAPI the WeChat client, for a
 // pipeline command. The pipeline lives in Redis, so the embedded store is
 // refused: it would forget everything at exit and share nothing with serve.
 func openPublisher(cmd *cobra.Command, name string, needAPI bool) (*publishEnv, error) {
-	cfg, err := loadConfig(cmd, nil)
+	// The command prints its own account; the pipeline's info lines are
+	// for serve's log. --log-level debug shows everything.
+	w, err := openWeChatCmd(cmd, name, needs{redis: "the publishing pipeline is kept in Redis", api: needAPI, quiet: true})
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Redis.Embedded() {
-		return nil, &exitError{code: 1, msg: name + ": the publishing pipeline is kept in Redis, and no Redis is configured: " +
-			"set redis.addr (WXBOT_REDIS_ADDR=host:port) or redis.addrs to the Redis 'wxbot serve' uses"}
-	}
-	if needAPI && !cfg.WeChat.HasAPICredentials() {
-		return nil, &exitError{code: 1, msg: name + ": this calls WeChat's API: set wechat.app_id and wechat.app_secret " +
-			"(WXBOT_WECHAT_APP_ID, WXBOT_WECHAT_APP_SECRET), or try it against 'wxbot sandbox' with WXBOT_WECHAT_API_BASE"}
-	}
-	logCfg := cfg.Log
-	if strings.EqualFold(logCfg.Level, "info") {
-		// The command prints its own account; the pipeline's info lines
-		// are for serve's log. --log-level debug shows everything.
-		logCfg.Level = "warn"
-	}
-	log := newLogger(logCfg, cmd.ErrOrStderr())
-	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, cfg.Redis, nil)
-	if err != nil {
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("%s: %v", name, err)}
-	}
-	env := &publishEnv{cfg: cfg, log: log, st: st}
+	env := &publishEnv{wechatCmd: w}
 	opts := publisher.Options{
-		Publish: cfg.Publish, Render: cfg.Render, Store: st,
-		Archive: archive.New(st.UniversalClient, st.Keys, log), Metrics: metrics.Discard(), Log: log, Role: "cli",
+		Publish: w.cfg.Publish, Render: w.cfg.Render, Store: w.st,
+		Archive: archive.New(w.st.UniversalClient, w.st.Keys, w.log), Metrics: metrics.Discard(), Log: w.log, Role: "cli",
 	}
 	if needAPI {
-		api, err := wechat.New(ctx, cfg.WeChat, st, metrics.Discard(), log)
-		if err != nil {
-			env.close()
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		opts.API = api
-		opts.Notifier = subscribers.New(st, api, cfg.Bot, log, subscribers.WithAdmins(cfg.Publish.Admins))
+		opts.API = w.api
+		opts.Notifier = subscribers.New(w.st, w.api, w.cfg.Bot, w.log, subscribers.WithAdmins(w.cfg.Publish.Admins))
 	}
 	if env.pub, err = publisher.New(opts); err != nil {
 		env.close()

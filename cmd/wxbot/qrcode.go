@@ -2,13 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"image"
 	_ "image/gif" // showqrcode answers JPEG (WeChat), PNG (sandbox) or GIF
 	_ "image/jpeg"
 	"image/png"
-	"log/slog"
 	"os"
 	"regexp"
 	"strconv"
@@ -18,9 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/lifang/wxbot/config"
-	"github.com/lifang/wxbot/metrics"
-	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/subscribers"
 	"github.com/lifang/wxbot/wechat"
 )
@@ -79,7 +74,7 @@ qrcode-SCENE.png) and records the campaign for 'wxbot qrcode list' and
 			if out == "" {
 				out = "qrcode-" + safeFileName(scene) + ".png"
 			}
-			env, err := openWeChatCmd(cmd, "wxbot qrcode create", true, true)
+			env, err := openWeChatCmd(cmd, "wxbot qrcode create", needs{redis: campaignsInRedis, api: true})
 			if err != nil {
 				return err
 			}
@@ -124,7 +119,7 @@ func newQRCodeListCmd() *cobra.Command {
 		Short: "List the recorded QR campaigns",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := openWeChatCmd(cmd, "wxbot qrcode list", true, false)
+			env, err := openWeChatCmd(cmd, "wxbot qrcode list", needs{redis: campaignsInRedis})
 			if err != nil {
 				return err
 			}
@@ -172,7 +167,7 @@ scanned), how many of them still follow, and how many scanned it at all
 (including people who already followed).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := openWeChatCmd(cmd, "wxbot qrcode stats", true, false)
+			env, err := openWeChatCmd(cmd, "wxbot qrcode stats", needs{redis: campaignsInRedis})
 			if err != nil {
 				return err
 			}
@@ -231,52 +226,6 @@ func parseLife(s string) (time.Duration, error) {
 var unsafeName = regexp.MustCompile(`[^\p{L}\p{N}._-]+`)
 
 func safeFileName(s string) string { return unsafeName.ReplaceAllString(s, "_") }
-
-// wechatCmd is what a WeChat-side command opens.
-type wechatCmd struct {
-	cfg *config.Config
-	log *slog.Logger
-	st  *store.Store
-	api *wechat.Client
-}
-
-func (e *wechatCmd) close() {
-	if e.st != nil {
-		_ = e.st.Close()
-	}
-}
-
-// openWeChatCmd loads the configuration and opens Redis and the API client
-// for a command. needRedis refuses the embedded store, which would forget
-// what the command records; needAPI refuses a configuration without
-// credentials.
-func openWeChatCmd(cmd *cobra.Command, name string, needRedis, needAPI bool) (*wechatCmd, error) {
-	cfg, err := loadConfig(cmd, nil)
-	if err != nil {
-		return nil, err
-	}
-	if needRedis && cfg.Redis.Embedded() {
-		return nil, &exitError{code: 1, msg: name + ": campaigns are kept in Redis, and no Redis is configured: set redis.addr " +
-			"(WXBOT_REDIS_ADDR=host:port) or redis.addrs to the Redis wxbot serve uses; the embedded store would forget everything at exit"}
-	}
-	if needAPI && !cfg.WeChat.HasAPICredentials() {
-		return nil, &exitError{code: 1, msg: name + ": this calls WeChat's API: set wechat.app_id and wechat.app_secret " +
-			"(WXBOT_WECHAT_APP_ID, WXBOT_WECHAT_APP_SECRET), or try it against 'wxbot sandbox' with WXBOT_WECHAT_API_BASE"}
-	}
-	log := newLogger(cfg.Log, cmd.ErrOrStderr())
-	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, cfg.Redis, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	api, err := wechat.New(ctx, cfg.WeChat, st, metrics.Discard(), log)
-	if err != nil {
-		_ = st.Close()
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return &wechatCmd{cfg: cfg, log: log, st: st, api: api}, nil
-}
 
 // explainAPIError adds what the operator can do about common errcodes.
 func explainAPIError(err error) error {
