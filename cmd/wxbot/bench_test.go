@@ -15,9 +15,14 @@ func TestBenchCommand(t *testing.T) {
 		"--rounds", "1", "--concurrency", "4", "--users", "50")
 	for _, re := range []string{
 		`safe mode, keyword "GDPR", 4 concurrent`,
-		`round 1 reference +\d+ req/s  p50 +[\d.]+ ms  p99 +[\d.]+ ms  \(\d+ requests, 0 errors\)`,
-		`round 1 wxbot +\d+ req/s .*\(\d+ requests, 0 errors\)`,
+		`round 1 reference +\d+ req/s  p50 +[\d.]+ ms  p99 +[\d.]+ ms  \(\d+ requests, 0 errors, [1-9]\d* replies decrypted and checked\)`,
+		`round 1 wxbot +\d+ req/s .*\(\d+ requests, 0 errors, [1-9]\d* replies decrypted and checked\)`,
+		`round 1 floor +\d+ req/s .*\(\d+ requests, 0 errors, [1-9]\d* replies decrypted and checked\)`,
 		`throughput ratio wxbot/reference: [\d.]+×`,
+		// CPU per request, in this process and in redis-server.
+		`(?m)^  reference +[\d.]+ µs \+ +[\d.]+ µs = +[\d.]+ µs$`,
+		`(?m)^  wxbot +[\d.]+ µs \+ +[1-9][\d.]* µs = +[\d.]+ µs$`,
+		`above the floor: reference [\d.]+ µs, wxbot [\d.]+ µs per request`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("bench output lacks %s:\n%s", re, out)
