@@ -153,3 +153,15 @@ func TestLogValueHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestReadmeListsEveryKey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range Keys() {
+		if !strings.Contains(string(data), "| `"+k+"` |") {
+			t.Errorf("README.md's configuration table has no row for %s", k)
+		}
+	}
+}
