@@ -357,24 +357,16 @@ func issueTitle(iss *newsletter.Issue, lang string) string {
 func month(iss *newsletter.Issue) string { return strings.ReplaceAll(iss.Month, "-", ".") }
 
 func itemTitle(it newsletter.Item, lang string) string {
-	zh, en := it.TitleZH, it.TitleEN
-	if zh == "" {
-		zh = en
-	}
-	if en == "" {
-		en = zh
-	}
-	switch lang {
-	case langEN:
-		return en
-	case langBoth:
-		return zh + " | " + en
-	}
-	return zh
+	return inLanguage(it.TitleZH, it.TitleEN, lang, " | ")
 }
 
 func sectionTitle(s newsletter.Section, lang string) string {
-	zh, en := s.TitleZH, s.TitleEN
+	return inLanguage(s.TitleZH, s.TitleEN, lang, " ")
+}
+
+// inLanguage picks the Chinese or English text for a reply language, or
+// both joined by sep; a missing side falls back to the other.
+func inLanguage(zh, en, lang, sep string) string {
 	if zh == "" {
 		zh = en
 	}
@@ -385,7 +377,7 @@ func sectionTitle(s newsletter.Section, lang string) string {
 	case langEN:
 		return en
 	case langBoth:
-		return zh + " " + en
+		return zh + sep + en
 	}
 	return zh
 }
