@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/store"
@@ -166,7 +167,7 @@ func TestLoaderWatchesInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logs syncBuf
+	var logs logtest.Buffer
 	a := New(srv.Client(), keys, nil)
 	l := NewLoader(a, dir, newsletter.Parse, slog.New(slog.NewTextHandler(&logs, nil)))
 	l.Debounce = 50 * time.Millisecond
@@ -226,21 +227,4 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/sandbox"
@@ -53,23 +54,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.off += d
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is one test's world: a real redis-server, the WeChat sandbox over
 // real HTTP pushing its job reports to a receiver that hands them to the
 // publishers, the archive, and the editors' notices (customer-service
@@ -85,7 +69,7 @@ type env struct {
 	clock *clock
 	cfg   *config.Config
 	dir   string
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 	m     *metrics.Metrics
 
 	mu       sync.Mutex
@@ -109,7 +93,7 @@ func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	e := &env{t: t, clock: &clock{}, dir: t.TempDir(), logs: &syncBuffer{}, m: metrics.Discard()}
+	e := &env{t: t, clock: &clock{}, dir: t.TempDir(), logs: &logtest.Buffer{}, m: metrics.Discard()}
 	cfg, err := config.Load(config.Options{Env: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/sandbox"
@@ -280,23 +281,6 @@ func TestRunAcrossReplicas(t *testing.T) {
 	wg.Wait()
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Without WeChat credentials the operations wait in Redis, and the worker
 // says so once.
 func TestQueueAccumulatesWithoutCredentials(t *testing.T) {
@@ -304,7 +288,7 @@ func TestQueueAccumulatesWithoutCredentials(t *testing.T) {
 	st, err := store.Open(context.Background(), config.RedisConfig{Addr: r.Addr, Prefix: "wxtest:"}, nil)
 	must(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	var logs syncBuffer
+	var logs logtest.Buffer
 	svc := subscribers.New(st, nil, botConfig(), slog.New(slog.NewTextHandler(&logs, nil)))
 	ctx := ctxT(t)
 	must(t, svc.Followed(ctx, "o1", "expo2026"))
@@ -430,7 +414,7 @@ func TestNotifyAdmins(t *testing.T) {
 // The worker outlives a Redis restart and drains what is queued after it.
 func TestRunSurvivesRedisRestart(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
-	var logs syncBuffer
+	var logs logtest.Buffer
 	st, err := store.Open(context.Background(), config.RedisConfig{Addr: e.redis.Addr, Prefix: "wxtest:"}, nil)
 	must(t, err)
 	t.Cleanup(func() { _ = st.Close() })
