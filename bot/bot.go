@@ -108,6 +108,8 @@ type Bot struct {
 	closeOnce  sync.Once
 	index      atomic.Pointer[searchIndex]
 	indexMu    sync.Mutex
+	indexing   atomic.Bool    // a background index build is running
+	background sync.WaitGroup // background index builds
 
 	late     sync.WaitGroup
 	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
@@ -191,6 +193,13 @@ func New(o Options) (*Bot, error) {
 		return nil, err
 	}
 	b.rules = rules
+	// The search index follows the archive: built now, and again whenever
+	// the archive changes, off the request path.
+	if oc, ok := o.Archive.(interface {
+		OnChange(func(*archive.Snapshot))
+	}); ok {
+		oc.OnChange(func(s *archive.Snapshot) { b.indexFor(s) })
+	}
 	b.startCommitters()
 	return b, nil
 }
@@ -210,6 +219,7 @@ func (b *Bot) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		close(b.stopCommit)
 		b.commitWG.Wait()
+		b.background.Wait()
 	})
 	return err
 }
@@ -222,19 +232,47 @@ func (b *Bot) ReplyTo(msg *message.MixMessage) *message.Reply {
 	return p.reply
 }
 
-// snapshot returns the current archive and its search index, rebuilding the
-// index once per archive change (not per query).
+// snapshot returns the current archive and its search index. The index is
+// built when the archive changes (New registers indexFor with the archive's
+// OnChange), not on the request path: a question that arrives while the
+// new index is still being built is answered from the previous one, and an
+// index that is behind for any other reason (an archive that does not report
+// its changes) is rebuilt in the background. Only the very first question,
+// before any index exists, waits for one.
 func (b *Bot) snapshot() (*archive.Snapshot, *searchIndex) {
 	snap := b.arch.Current()
-	if ix := b.index.Load(); ix != nil && ix.snap == snap {
-		return snap, ix
+	ix := b.index.Load()
+	switch {
+	case ix != nil && ix.snap == snap:
+	case ix == nil:
+		ix = b.indexFor(snap)
+	default:
+		if b.indexing.CompareAndSwap(false, true) {
+			b.background.Add(1)
+			go func() {
+				defer b.background.Done()
+				defer b.indexing.Store(false)
+				b.indexFor(b.arch.Current())
+			}()
+		}
 	}
+	return snap, ix
+}
+
+// indexFor makes the search index of snap the current one, building it
+// unless that is done already. Builds are serialised; a snapshot that is no
+// longer the archive's current one by then is skipped (its successor's
+// build follows).
+func (b *Bot) indexFor(snap *archive.Snapshot) *searchIndex {
 	b.indexMu.Lock()
 	defer b.indexMu.Unlock()
-	if ix := b.index.Load(); ix != nil && ix.snap == snap {
-		return snap, ix
+	if ix := b.index.Load(); ix != nil && (ix.snap == snap || snap != b.arch.Current()) {
+		return ix
 	}
+	start := time.Now()
 	ix := buildIndex(snap)
 	b.index.Store(ix)
-	return snap, ix
+	b.log.Debug("search: index built", slog.Int("issues", snap.Len()), slog.Int("items", len(ix.docs)),
+		slog.Duration("took", time.Since(start)))
+	return ix
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/lifang/wxbot/archive"
@@ -37,9 +38,10 @@ type searchDoc struct {
 
 // searchIndex is built once per archive snapshot.
 type searchIndex struct {
-	snap  *archive.Snapshot
-	docs  []searchDoc
-	terms map[string][]posting
+	snap    *archive.Snapshot
+	docs    []searchDoc
+	terms   map[string][]posting
+	answers answerCache
 }
 
 // maxQueryTokens bounds the work one message can cause.
@@ -202,17 +204,108 @@ func (ix *searchIndex) search(q string) []hit {
 // the query in the session for "下一页"/"more".
 func (b *Bot) search(snap *archive.Snapshot, ix *searchIndex, query string, page int, lang string) plan {
 	query = cutText(strings.TrimSpace(query), 200)
+	a := ix.answer(query, page, b.cfg.PageSize, lang)
+	p := textPlan("search", a.text)
+	if a.hits > 0 {
+		p.session = &session{query: query, page: a.page}
+	}
+	return p
+}
+
+// more shows the next page of the session's search.
+func (b *Bot) more(snap *archive.Snapshot, ix *searchIndex, st *userState, lang string) plan {
+	q := st.session[sessQuery]
+	if q == "" {
+		p := textPlan("more", tr(lang, "没有正在进行的搜索。请先回复关键词，如 GDPR。",
+			"There is no search to continue. Reply with keywords first, e.g. GDPR."))
+		p.needsState = true
+		return p
+	}
+	page, _ := strconv.Atoi(st.session[sessPage])
+	if a := ix.answer(q, page+1, b.cfg.PageSize, lang); page*b.cfg.PageSize >= a.hits {
+		p := textPlan("more", tr(lang, "没有更多结果了。", "No more results."))
+		p.needsState = true
+		return p
+	}
+	p := b.search(snap, ix, q, page+1, lang)
+	p.rule, p.needsState = "more", true
+	return p
+}
+
+// answer is one page of a search as the subscriber reads it.
+type answer struct {
+	text string
+	page int // the page shown: the last one when more were asked for
+	hits int // 0: nothing found
+}
+
+type answerKey struct {
+	query, lang string
+	page, size  int
+}
+
+// answerCacheSize bounds each of the two generations of the answer cache:
+// at most 2×1,024 answers of at most 2 KB each per index.
+const answerCacheSize = 1024
+
+// answerCache keeps the pages recently answered from one index: the same
+// query, page, page size and language over the same archive always read
+// the same, and subscribers ask for the same few keywords again and again.
+// It lives in the index, so an archive change starts it afresh. Two
+// generations: when the newer one is full, the older is dropped and the
+// newer takes its place, so what is asked often stays.
+type answerCache struct {
+	mu       sync.Mutex
+	cur, old map[answerKey]answer
+}
+
+func (c *answerCache) get(k answerKey) (answer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a, ok := c.cur[k]; ok {
+		return a, true
+	}
+	if a, ok := c.old[k]; ok {
+		c.putLocked(k, a)
+		return a, true
+	}
+	return answer{}, false
+}
+
+func (c *answerCache) put(k answerKey, a answer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(k, a)
+}
+
+func (c *answerCache) putLocked(k answerKey, a answer) {
+	if c.cur == nil || len(c.cur) >= answerCacheSize {
+		c.old, c.cur = c.cur, make(map[answerKey]answer, 64)
+	}
+	c.cur[k] = a
+}
+
+// answer returns page `page` (from 1) of query's results, size per page,
+// in lang: from the cache, else searched and formatted.
+func (ix *searchIndex) answer(query string, page, size int, lang string) answer {
+	k := answerKey{query: query, lang: lang, page: page, size: size}
+	if a, ok := ix.answers.get(k); ok {
+		return a
+	}
+	a := ix.format(query, page, size, lang)
+	ix.answers.put(k, a)
+	return a
+}
+
+func (ix *searchIndex) format(query string, page, size int, lang string) answer {
 	hits := ix.search(query)
 	if len(hits) == 0 {
-		return textPlan("search", tr(lang,
+		return answer{text: tr(lang,
 			"没有找到与“"+query+"”相关的内容。换个关键词试试，或回复“帮助”。",
-			"Nothing found for “"+query+"”. Try other keywords, or reply “help”."))
+			"Nothing found for “"+query+"”. Try other keywords, or reply “help”.")}
 	}
-	size := b.cfg.PageSize
 	pages := (len(hits) + size - 1) / size
-	if page > pages {
-		page = pages
-	}
+	page = max(1, min(page, pages))
 	var sb strings.Builder
 	sb.WriteString(tr(lang,
 		fmt.Sprintf("“%s”：共 %d 条（第 %d/%d 页）", query, len(hits), page, pages),
@@ -227,30 +320,7 @@ func (b *Bot) search(snap *archive.Snapshot, ix *searchIndex, query string, page
 	} else {
 		sb.WriteString(tr(lang, "\n回复期号查看该期。", "\nReply with an issue number to see it."))
 	}
-	p := textPlan("search", sb.String())
-	p.session = &session{query: query, page: page}
-	return p
-}
-
-// more shows the next page of the session's search.
-func (b *Bot) more(snap *archive.Snapshot, ix *searchIndex, st *userState, lang string) plan {
-	q := st.session[sessQuery]
-	if q == "" {
-		p := textPlan("more", tr(lang, "没有正在进行的搜索。请先回复关键词，如 GDPR。",
-			"There is no search to continue. Reply with keywords first, e.g. GDPR."))
-		p.needsState = true
-		return p
-	}
-	page, _ := strconv.Atoi(st.session[sessPage])
-	hits := ix.search(q)
-	if page*b.cfg.PageSize >= len(hits) {
-		p := textPlan("more", tr(lang, "没有更多结果了。", "No more results."))
-		p.needsState = true
-		return p
-	}
-	p := b.search(snap, ix, q, page+1, lang)
-	p.rule, p.needsState = "more", true
-	return p
+	return answer{text: sb.String(), page: page, hits: len(hits)}
 }
 
 func plural(n int, one, many string) string {
