@@ -49,6 +49,11 @@ func Open(ctx context.Context, cfg config.RedisConfig, log *slog.Logger) (*Store
 		// and a caller's context deadline bounds a hanging server too.
 		MaxRetries:            1,
 		ContextTimeoutEnabled: true,
+		// RESP2: wxbot uses no RESP3 feature (push messages, client-side
+		// caching, maintenance notifications), and on RESP3 go-redis looks
+		// for pending push notifications before every reply it reads — a
+		// measurable share of the webhook's Redis time (BENCHMARKS.md).
+		Protocol: 2,
 	}
 	if cfg.Addr != "" {
 		opts.Addrs = []string{cfg.Addr}
