@@ -102,14 +102,16 @@ type Bot struct {
 	rules     []rule
 	hints     *langHints
 
-	commits    chan *commitReq
-	stopCommit chan struct{}
-	commitWG   sync.WaitGroup
-	closeOnce  sync.Once
-	index      atomic.Pointer[searchIndex]
-	indexMu    sync.Mutex
-	indexing   atomic.Bool    // a background index build is running
-	background sync.WaitGroup // background index builds
+	commits chan *commitReq
+	// The TTL arguments of commitScript, made once.
+	dedupeTTLms, sessionTTLms int64
+	stopCommit                chan struct{}
+	commitWG                  sync.WaitGroup
+	closeOnce                 sync.Once
+	index                     atomic.Pointer[searchIndex]
+	indexMu                   sync.Mutex
+	indexing                  atomic.Bool    // a background index build is running
+	background                sync.WaitGroup // background index builds
 
 	late     sync.WaitGroup
 	degraded atomic.Bool // last Redis round trip failed (logs once per outage)

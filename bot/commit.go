@@ -26,22 +26,42 @@ import (
 // Everything else (events, preference changes, "more") takes the general
 // path: claim first, then act, then store (dedupe.go).
 //
-// KEYS: dedupe, prefs, session (one hash tag: one Cluster slot).
-// ARGV: stored reply, dedupe TTL ms, assumed language ("" = none),
-// session query ("" = no session write), session page, session TTL ms.
-// Returns {1} committed, {0, value} already claimed, {2, lang} language differs.
+// One script call commits a whole batch of messages (see committer), each
+// as the single-message script would, one after the other: Redis runs a
+// script atomically, so the batch is at least as atomic as its messages.
+// On Redis Cluster the keys of different subscribers live in different
+// slots, so there every message is a call of its own.
+//
+// KEYS: per message dedupe, prefs, session (one hash tag: one Cluster slot).
+// ARGV: dedupe TTL ms, session TTL ms, then per message: stored reply,
+// assumed language ("" = none), session query ("" = no session write),
+// session page.
+// Returns per message "1" committed, "0"..value already claimed,
+// "2"..lang language differs, "E"..error.
 var commitScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then return {0, v} end
-local lang = redis.call('HGET', KEYS[2], 'lang')
-if not lang then lang = '' end
-if lang ~= ARGV[3] then return {2, lang} end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[3], 'q', ARGV[4], 'p', ARGV[5])
-  redis.call('PEXPIRE', KEYS[3], ARGV[6])
+local function commit(k, a)
+  local v = redis.call('GET', KEYS[k + 1])
+  if v then return '0' .. v end
+  local lang = redis.call('HGET', KEYS[k + 2], 'lang') or ''
+  if lang ~= ARGV[a + 2] then return '2' .. lang end
+  redis.call('SET', KEYS[k + 1], ARGV[a + 1], 'PX', ARGV[1])
+  if ARGV[a + 3] ~= '' then
+    redis.call('HSET', KEYS[k + 3], 'q', ARGV[a + 3], 'p', ARGV[a + 4])
+    redis.call('PEXPIRE', KEYS[k + 3], ARGV[2])
+  end
+  return '1'
 end
-return {1}
+local out = {}
+for i = 0, #KEYS / 3 - 1 do
+  -- A message that fails (a key of the wrong type) fails alone.
+  local ok, r = pcall(commit, 3 * i, 2 + 4 * i)
+  if ok then
+    out[i + 1] = r
+  else
+    out[i + 1] = 'E' .. (type(r) == 'table' and r.err or tostring(r))
+  end
+end
+return out
 `)
 
 type commitResult int
@@ -52,77 +72,100 @@ const (
 	languageDiffers
 )
 
-// commit runs commitScript through the batcher.
-func (b *Bot) commit(ctx context.Context, key, openid, lang string, payload []byte, s *session) (commitResult, string, error) {
-	stored := markSuccess
-	if payload != nil {
-		stored = markReply + string(payload)
-	}
-	q, page := "", "0"
+// commit runs commitScript for one message through the committers. stored
+// is the value to store: markReply and the payload, or markSuccess.
+func (b *Bot) commit(ctx context.Context, key, openid, lang string, stored []byte, s *session) (commitResult, string, error) {
+	req := commitReqPool.Get().(*commitReq)
+	req.keys = [3]string{key, b.keys.Prefs(openid), b.keys.Session(openid)}
+	req.stored, req.lang, req.query, req.page = stored, lang, "", ""
 	if s != nil {
-		q, page = s.query, strconv.Itoa(s.page)
+		req.query, req.page = s.query, strconv.Itoa(s.page)
 	}
-	req := &commitReq{
-		keys: []string{key, b.keys.Prefs(openid), b.keys.Session(openid)},
-		args: []any{stored, b.cfg.DedupeTTL.Milliseconds(), lang, q, page, b.cfg.SessionTTL.Milliseconds()},
-		done: make(chan struct{}),
-	}
-	t := time.NewTimer(b.redisTO)
-	defer t.Stop()
+	t := timerPool.Get().(*time.Timer)
+	t.Reset(b.redisTO)
+	defer func() { t.Stop(); timerPool.Put(t) }()
 	select {
 	case b.commits <- req:
 	case <-t.C:
+		commitReqPool.Put(req)
 		return 0, "", errors.New("dedupe: commit: redis too slow (queue full)")
 	case <-ctx.Done():
+		commitReqPool.Put(req)
 		return 0, "", ctx.Err()
 	}
 	select {
 	case <-req.done:
 	case <-t.C:
 		// The batch may still commit this reply later: it is the reply the
-		// subscriber gets now anyway, so a retry would see the same.
+		// subscriber gets now anyway, so a retry would see the same. (req
+		// stays with the committer: it is not reused.)
 		return 0, "", errors.New("dedupe: commit: redis too slow")
 	case <-ctx.Done():
 		return 0, "", ctx.Err()
 	}
-	if req.err != nil {
-		return 0, "", fmt.Errorf("dedupe: commit: %w", req.err)
+	res, val, err := req.res, req.val, req.err
+	*req = commitReq{done: req.done}
+	commitReqPool.Put(req)
+	if err != nil {
+		return 0, "", fmt.Errorf("dedupe: commit: %w", err)
 	}
-	return req.res, req.val, nil
+	return res, val, nil
 }
 
-// commitReq is one message's commit waiting for the next batch.
+// commitReq is one message's commit waiting for the next batch. done has
+// room for one signal, so a request can be used again once answered.
 type commitReq struct {
-	keys []string
-	args []any
-	done chan struct{}
-	res  commitResult
-	val  string
-	err  error
+	keys              [3]string
+	stored            storedValue
+	lang, query, page string
+	done              chan struct{}
+	res               commitResult
+	val               string
+	err               error
 }
 
-// Concurrent messages share Redis round trips: committers take whatever
-// commits are waiting and send them as one pipeline, so under load one
-// write and one read carry many messages, and an idle server still sends
-// each commit at once (no timer, no added latency).
+// storedValue is the reply to store, passed to go-redis by pointer (as an
+// encoding.BinaryMarshaler) so that it is neither copied nor boxed.
+type storedValue []byte
+
+func (v *storedValue) MarshalBinary() ([]byte, error) { return *v, nil }
+
+var (
+	commitReqPool = sync.Pool{New: func() any { return &commitReq{done: make(chan struct{}, 1)} }}
+	timerPool     = sync.Pool{New: func() any {
+		t := time.NewTimer(time.Hour)
+		t.Stop()
+		return t
+	}}
+)
+
+// Concurrent messages share Redis round trips and script calls: committers
+// take whatever commits are waiting and send them as one script call (one
+// per message on Cluster, pipelined), so under load one write and one read
+// carry many messages, and an idle server still sends each commit at once
+// (no timer, no added latency). Two committers: one gathers while the
+// other waits for Redis.
 const (
-	committers     = 4
+	committers     = 2
 	maxCommitBatch = 128
 )
 
 func (b *Bot) startCommitters() {
 	b.commits = make(chan *commitReq, 1024)
 	b.stopCommit = make(chan struct{})
+	_, cluster := b.rdb.(*redis.ClusterClient)
+	b.dedupeTTLms = b.cfg.DedupeTTL.Milliseconds()
+	b.sessionTTLms = b.cfg.SessionTTL.Milliseconds()
 	for i := 0; i < committers; i++ {
 		b.commitWG.Add(1)
-		go b.committer()
+		go b.committer(cluster)
 	}
 }
 
-func (b *Bot) committer() {
+func (b *Bot) committer(cluster bool) {
 	defer b.commitWG.Done()
 	batch := make([]*commitReq, 0, maxCommitBatch)
-	cmds := make([]*redis.Cmd, 0, maxCommitBatch)
+	var scratch commitScratch
 	for {
 		batch = batch[:0]
 		select {
@@ -140,18 +183,51 @@ func (b *Bot) committer() {
 				break fill
 			}
 		}
-		cmds = b.runBatch(batch, cmds)
+		b.runBatch(batch, cluster, &scratch)
 	}
 }
 
-func (b *Bot) runBatch(batch []*commitReq, cmds []*redis.Cmd) []*redis.Cmd {
+// commitScratch is a committer's reusable argument space.
+type commitScratch struct {
+	args []any
+	cmds []*redis.Cmd
+}
+
+func (b *Bot) runBatch(batch []*commitReq, cluster bool, sc *commitScratch) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.redisTO)
 	defer cancel()
+	groups := 1 // messages per script call
+	if cluster {
+		groups = len(batch)
+	}
+	per := len(batch) / groups
 	for attempt := 0; ; attempt++ {
-		cmds = cmds[:0]
+		sc.cmds = sc.cmds[:0]
 		pipe := b.rdb.Pipeline()
-		for _, r := range batch {
-			cmds = append(cmds, commitScript.EvalSha(ctx, pipe, r.keys, r.args...))
+		for g := 0; g < groups; g++ {
+			// EVALSHA sha numkeys key… arg…, every argument a pointer into
+			// the requests, so building a call allocates nothing per message.
+			// A command keeps its argument slice: the scratch space serves
+			// the one call of a batch, Cluster's calls have their own.
+			reqs := batch[g*per : (g+1)*per]
+			args := sc.args[:0]
+			if groups > 1 {
+				args = make([]any, 0, 5+7*len(reqs))
+			}
+			args = append(args, "evalsha", commitScript.Hash(), 3*len(reqs))
+			for _, r := range reqs {
+				args = append(args, &r.keys[0], &r.keys[1], &r.keys[2])
+			}
+			args = append(args, &b.dedupeTTLms, &b.sessionTTLms)
+			for _, r := range reqs {
+				args = append(args, &r.stored, &r.lang, &r.query, &r.page)
+			}
+			if groups == 1 {
+				sc.args = args
+			}
+			cmd := redis.NewCmd(ctx, args...)
+			_ = pipe.Process(ctx, cmd)
+			sc.cmds = append(sc.cmds, cmd)
 		}
 		_, err := pipe.Exec(ctx)
 		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
@@ -160,36 +236,48 @@ func (b *Bot) runBatch(batch []*commitReq, cmds []*redis.Cmd) []*redis.Cmd {
 				continue
 			}
 		}
-		for i, r := range batch {
-			r.res, r.val, r.err = decodeCommit(cmds[i])
-			close(r.done)
+		for g, cmd := range sc.cmds {
+			decodeCommits(cmd, batch[g*per:(g+1)*per])
 		}
-		return cmds
+		clear(sc.args) // let go of the requests
+		clear(sc.cmds)
+		for _, r := range batch {
+			r.done <- struct{}{}
+		}
+		return
 	}
 }
 
-func decodeCommit(cmd *redis.Cmd) (commitResult, string, error) {
-	res, err := cmd.Slice()
-	if err != nil {
-		return 0, "", err
+// decodeCommits hands each request its part of a script call's answer.
+func decodeCommits(cmd *redis.Cmd, reqs []*commitReq) {
+	res, err := cmd.StringSlice()
+	if err == nil && len(res) != len(reqs) {
+		err = fmt.Errorf("%d answers from redis for %d commits", len(res), len(reqs))
 	}
-	if len(res) == 0 {
+	for i, r := range reqs {
+		if err != nil {
+			r.err = err
+			continue
+		}
+		r.res, r.val, r.err = decodeCommit(res[i])
+	}
+}
+
+func decodeCommit(v string) (commitResult, string, error) {
+	if v == "" {
 		return 0, "", errors.New("empty answer from redis")
 	}
-	code, _ := res[0].(int64)
-	val := ""
-	if len(res) > 1 {
-		val, _ = res[1].(string)
-	}
-	switch code {
-	case 1:
+	switch v[0] {
+	case '1':
 		return committed, "", nil
-	case 0:
-		return alreadyClaimed, val, nil
-	case 2:
-		return languageDiffers, val, nil
+	case '0':
+		return alreadyClaimed, v[1:], nil
+	case '2':
+		return languageDiffers, v[1:], nil
+	case 'E':
+		return 0, "", errors.New(v[1:])
 	}
-	return 0, "", fmt.Errorf("unexpected answer %v", res)
+	return 0, "", fmt.Errorf("unexpected answer %q", v)
 }
 
 // quickEligible reports whether msg may take the one-round-trip path at all;

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/silenceper/wechat/v2/util"
@@ -79,15 +80,59 @@ func signature(dst *[40]byte, token string, parts ...string) {
 	hex.Encode(dst[:], sum[:])
 }
 
+// signatureEnc is signature(dst, token, ts, nonce, string(enc)) for an
+// Encrypt text held as bytes — the body's, or the reply's written straight
+// into its envelope — without copying it into a string. (Comparing
+// string(enc) does not copy.)
+func signatureEnc(dst *[40]byte, token, ts, nonce string, enc []byte) {
+	s := [3]string{token, ts, nonce}
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	var stack [4096]byte
+	buf := stack[:0]
+	placed := false
+	for _, p := range s {
+		if !placed && string(enc) < p {
+			buf, placed = append(buf, enc...), true
+		}
+		buf = append(buf, p...)
+	}
+	if !placed {
+		buf = append(buf, enc...)
+	}
+	sum := sha1.Sum(buf)
+	hex.Encode(dst[:], sum[:])
+}
+
+// verifyEnc checks a msg_signature over the Encrypt text enc.
+func (k *keyring) verifyEnc(sig, ts, nonce string, enc []byte) bool {
+	var want [40]byte
+	signatureEnc(&want, k.token, ts, nonce, enc)
+	return subtle.ConstantTimeCompare([]byte(sig), want[:]) == 1
+}
+
 // decrypt opens an Encrypt payload with the current key, then the previous.
 // It returns the plaintext and the index of the key that worked, to encrypt
 // the reply with. A payload that decrypts to another AppID is refused.
-func (k *keyring) decrypt(encrypted string) ([]byte, int, error) {
+func (k *keyring) decrypt(encrypted []byte) ([]byte, int, error) {
 	if len(k.keys) == 0 {
 		return nil, 0, fmt.Errorf("decrypt: %w: no EncodingAESKey configured", errCiphertext)
 	}
-	raw := make([]byte, base64.StdEncoding.DecodedLen(len(encrypted)))
-	n, err := base64.StdEncoding.Decode(raw, []byte(encrypted))
+	// The ciphertext is only needed until AESDecryptMsg has decrypted it
+	// into a buffer of its own: borrow the space.
+	bufp := bufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bufp) <= 64<<10 {
+			bufPool.Put(bufp)
+		}
+	}()
+	raw := slices.Grow((*bufp)[:0], base64.StdEncoding.DecodedLen(len(encrypted)))
+	*bufp = raw
+	raw = raw[:base64.StdEncoding.DecodedLen(len(encrypted))]
+	n, err := base64.StdEncoding.Decode(raw, encrypted)
 	if err != nil {
 		return nil, 0, fmt.Errorf("decrypt: %w: not base64", errCiphertext)
 	}
@@ -95,8 +140,8 @@ func (k *keyring) decrypt(encrypted string) ([]byte, int, error) {
 	foreign := false
 	var firstErr error
 	for i, key := range k.keys {
-		// AESDecryptMsg decrypts in place into a fresh buffer; raw stays intact
-		// for the next key.
+		// AESDecryptMsg decrypts into a fresh buffer; raw stays intact for
+		// the next key.
 		_, plain, appID, err := util.AESDecryptMsg(raw, key)
 		switch {
 		case err != nil:
@@ -116,7 +161,7 @@ func (k *keyring) decrypt(encrypted string) ([]byte, int, error) {
 }
 
 // seal encrypts a reply with the key at keyIdx and wraps it in the signed
-// envelope WeChat expects in safe and compatible modes.
+// envelope WeChat expects in safe and compatible modes, appended to dst.
 func (k *keyring) seal(dst, reply []byte, keyIdx int, timestamp int64, nonce string, asJSON bool) ([]byte, error) {
 	// WeChat's random prefix is 16 printable characters; any bytes decrypt
 	// the same, but keep to letters and digits like WeChat.
@@ -129,14 +174,18 @@ func (k *keyring) seal(dst, reply []byte, keyIdx int, timestamp int64, nonce str
 		random[i] = alphabet[int(c)%len(alphabet)]
 	}
 	cipher := util.AESEncryptMsg(random[:], reply, k.appID, k.keys[keyIdx])
-	enc := make([]byte, base64.StdEncoding.EncodedLen(len(cipher)))
-	base64.StdEncoding.Encode(enc, cipher)
 	var tsBuf [20]byte
-	ts := strconv.AppendInt(tsBuf[:0], timestamp, 10)
+	ts := string(strconv.AppendInt(tsBuf[:0], timestamp, 10))
 	var sig [40]byte
-	signature(&sig, k.token, string(ts), nonce, string(enc))
 	if asJSON {
-		return appendJSONEnvelope(dst, enc, string(sig[:]), string(ts), nonce), nil
+		enc := base64.StdEncoding.AppendEncode(nil, cipher)
+		signatureEnc(&sig, k.token, ts, nonce, enc)
+		return appendJSONEnvelope(dst, enc, string(sig[:]), ts, nonce), nil
 	}
-	return appendXMLEnvelope(dst, enc, string(sig[:]), string(ts), nonce), nil
+	// The base64 text goes straight into the envelope, and is signed there.
+	dst = append(dst, "<xml><Encrypt><![CDATA["...)
+	start := len(dst)
+	dst = base64.StdEncoding.AppendEncode(dst, cipher)
+	signatureEnc(&sig, k.token, ts, nonce, dst[start:])
+	return appendXMLEnvelopeTail(dst, sig[:], ts, nonce), nil
 }

@@ -87,19 +87,14 @@ func (b *Bot) claim(ctx context.Context, key, openid string, withSession bool) (
 	return st, nil
 }
 
-// finish stores the reply and applies the message's state changes in one
-// round trip. The claim is ours, so no other arrival writes these keys now.
-func (b *Bot) finish(ctx context.Context, key, openid string, payload []byte, p *plan) error {
+// finish stores the reply (stored: see encode) and applies the message's
+// state changes in one round trip. The claim is ours, so no other arrival
+// writes these keys now.
+func (b *Bot) finish(ctx context.Context, key, openid string, stored []byte, p *plan) error {
 	ctx, cancel := context.WithTimeout(ctx, b.redisTO)
 	defer cancel()
 	pipe := b.rdb.Pipeline()
-	if payload == nil {
-		pipe.Set(ctx, key, markSuccess, b.cfg.DedupeTTL)
-	} else {
-		v := make([]byte, 0, 1+len(payload))
-		v = append(append(v, markReply...), payload...)
-		pipe.Set(ctx, key, v, b.cfg.DedupeTTL)
-	}
+	pipe.Set(ctx, key, stored, b.cfg.DedupeTTL)
 	prefsKey, sessKey := b.keys.Prefs(openid), b.keys.Session(openid)
 	if p.clearUser {
 		pipe.Del(ctx, prefsKey, sessKey)

@@ -194,7 +194,7 @@ func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) stri
 			return b.refuse(w, err)
 		}
 		switch {
-		case !b.keyring.verify(q.msgSignature, q.timestamp, q.nonce, env.Encrypt):
+		case !b.keyring.verifyEnc(q.msgSignature, q.timestamp, q.nonce, env.Encrypt):
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return resForbidden
 		case !b.keyring.canDecrypt() && env.Plain && q.signature != "" && b.keyring.verify(q.signature, q.timestamp, q.nonce):
@@ -363,9 +363,9 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 		p = b.cannotSave(p)
 	}
 	b.runEffects(ctx, openid, p.effects)
-	payload := b.encode(&p, in)
+	payload, stored := b.encode(&p, in)
 	if !degraded {
-		if err := b.finish(ctx, key, openid, payload, &p); err != nil {
+		if err := b.finish(ctx, key, openid, stored, &p); err != nil {
 			degraded = true
 			b.redisFailed("store", err)
 		} else if p.setLang != "" || p.clearUser {
@@ -405,8 +405,8 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 		if !p.pure() {
 			return outcome{}, false
 		}
-		payload := b.encode(&p, in)
-		res, val, err := b.commit(ctx, key, openid, lang, payload, p.session)
+		payload, stored := b.encode(&p, in)
+		res, val, err := b.commit(ctx, key, openid, lang, stored, p.session)
 		if err != nil {
 			b.redisFailed("claim", err)
 			return b.conclude(ctx, key, openid, &p, payload, true, ex), true
@@ -426,26 +426,30 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 	return outcome{}, false
 }
 
-// encode writes the plan's reply as the plaintext payload (nil: success).
-func (b *Bot) encode(p *plan, in *inbound) []byte {
+// encode writes the plan's reply as the plaintext payload (nil: success),
+// and the value the dedupe key stores for it (markReply and the payload,
+// in one buffer, or markSuccess).
+func (b *Bot) encode(p *plan, in *inbound) (payload, stored []byte) {
 	if p.reply == nil {
-		return nil
+		return nil, successStored
 	}
-	var payload []byte
 	var err error
 	openid, account, now := string(in.msg.FromUserName), string(in.msg.ToUserName), b.now().Unix()
+	buf := append(make([]byte, 0, 1024), markReply...)
 	if in.json {
-		payload, err = appendReplyJSON(nil, p.reply, openid, account, now)
+		stored, err = appendReplyJSON(buf, p.reply, openid, account, now)
 	} else {
-		payload, err = appendReplyXML(make([]byte, 0, 512), p.reply, openid, account, now)
+		stored, err = appendReplyXML(buf, p.reply, openid, account, now)
 	}
 	if err != nil {
 		b.log.Error("webhook: encode reply", slog.Any("error", err))
 		p.reply = nil
-		return nil
+		return nil, successStored
 	}
-	return payload
+	return stored[len(markReply):], stored
 }
+
+var successStored = []byte(markSuccess)
 
 // conclude counts the reply and hands it to the request, or — when the
 // deadline has passed meanwhile — sends it as a customer-service message.

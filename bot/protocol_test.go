@@ -41,21 +41,22 @@ func TestOfficialVectors(t *testing.T) {
 			t.Fatalf("encrypt = %s, %v; want %s", got, err, want)
 		}
 		k, _ := newKeyring("t", "wxb11529c136998cb6", key)
-		plain, idx, err := k.decrypt(want)
+		plain, idx, err := k.decrypt([]byte(want))
 		if err != nil || string(plain) != "我是中文abcd123" || idx != 0 {
 			t.Fatalf("decrypt = %q, %d, %v", plain, idx, err)
 		}
 		k.appID = "wxb11529c136998cb7"
-		if _, _, err := k.decrypt(want); err == nil {
+		if _, _, err := k.decrypt([]byte(want)); err == nil {
 			t.Fatal("decrypt accepted a payload for another AppID")
 		}
 	})
 	t.Run("safe-mode push", func(t *testing.T) {
 		k, _ := newKeyring("AAAAA", vecSafeAppID, vecSafeKey)
-		if !k.verify("046e02f8204d34f8ba5fa3b1db94908f3df2e9b3", "1714112445", "415670741", vecSafeEncrypt) {
+		if !k.verify("046e02f8204d34f8ba5fa3b1db94908f3df2e9b3", "1714112445", "415670741", vecSafeEncrypt) ||
+			!k.verifyEnc("046e02f8204d34f8ba5fa3b1db94908f3df2e9b3", "1714112445", "415670741", []byte(vecSafeEncrypt)) {
 			t.Fatal("official msg_signature refused")
 		}
-		plain, _, err := k.decrypt(vecSafeEncrypt)
+		plain, _, err := k.decrypt([]byte(vecSafeEncrypt))
 		if err != nil || len(plain) != 167 {
 			t.Fatalf("decrypt: %d bytes, %v", len(plain), err)
 		}
@@ -94,12 +95,25 @@ func TestSignatureMatchesSDK(t *testing.T) {
 		{"b", "a", "", "ab"},
 		{"", "", ""},
 		{"z", "y", "x", "w"},
+		{"a", "c", "e", "b"},
+		{"a", "c", "e", "d"},
+		{"a", "c", "e", "f"},
+		{"b", "b", "b", "b"},
+		{"tok", "1714112445", "415670741", vecSafeEncrypt},
 	}
 	for _, c := range cases {
 		var got [40]byte
 		signature(&got, c[0], c[1:]...)
-		if want := util.Signature(c...); string(got[:]) != want {
+		want := util.Signature(c...)
+		if string(got[:]) != want {
 			t.Errorf("signature(%q) = %s, SDK says %s", c, got, want)
+		}
+		if len(c) == 4 {
+			// The same with the Encrypt text as bytes, wherever it sorts.
+			signatureEnc(&got, c[0], c[1], c[2], []byte(c[3]))
+			if string(got[:]) != want {
+				t.Errorf("signatureEnc(%q) = %s, SDK says %s", c, got, want)
+			}
 		}
 	}
 }

@@ -230,7 +230,9 @@ func parseMessage(body []byte) (*message.MixMessage, error) {
 
 // envelope is the outer body in compatible and safe modes.
 type envelope struct {
-	Encrypt string
+	// Encrypt is the base64 ciphertext; from the fast path, a slice of the
+	// body.
+	Encrypt []byte
 	// Plain is true when the body also carries the message in plaintext
 	// (compatible mode). The plaintext copy is ignored: only the encrypted,
 	// signed one is trusted.
@@ -248,12 +250,12 @@ func parseEnvelope(body []byte) (envelope, error) {
 		if err := json.Unmarshal(body, &j); err != nil {
 			return env, fmt.Errorf("parse envelope: %w: %v", errMalformed, err)
 		}
-		env = envelope{Encrypt: j.Encrypt, Plain: j.MsgType != "", JSON: true}
+		env = envelope{Encrypt: []byte(j.Encrypt), Plain: j.MsgType != "", JSON: true}
 	} else {
 		ok := scanFlat(body, func(name, val []byte) bool {
 			switch string(name) {
 			case "Encrypt":
-				env.Encrypt = string(val)
+				env.Encrypt = val
 			case "MsgType":
 				env.Plain = true
 			}
@@ -268,10 +270,10 @@ func parseEnvelope(body []byte) (envelope, error) {
 			if err := xml.Unmarshal(body, &x); err != nil {
 				return env, fmt.Errorf("parse envelope: %w: %v", errMalformed, err)
 			}
-			env = envelope{Encrypt: x.Encrypt, Plain: x.MsgType != ""}
+			env = envelope{Encrypt: []byte(x.Encrypt), Plain: x.MsgType != ""}
 		}
 	}
-	if env.Encrypt == "" {
+	if len(env.Encrypt) == 0 {
 		return env, fmt.Errorf("parse envelope: %w: no Encrypt element", errMalformed)
 	}
 	return env, nil
@@ -400,12 +402,12 @@ func appendReplyJSON(dst []byte, r *message.Reply, to, from string, now int64) (
 	return append(dst, b...), nil
 }
 
-func appendXMLEnvelope(dst, enc []byte, sig, ts, nonce string) []byte {
-	dst = append(dst, "<xml><Encrypt>"...)
-	dst = appendCDATA(dst, string(enc))
-	dst = append(dst, "</Encrypt><MsgSignature>"...)
-	dst = appendCDATA(dst, sig)
-	dst = append(dst, "</MsgSignature><TimeStamp>"...)
+// appendXMLEnvelopeTail ends the safe-mode envelope whose Encrypt CDATA
+// section (base64: nothing in it to escape) has been written into dst.
+func appendXMLEnvelopeTail(dst, sig []byte, ts, nonce string) []byte {
+	dst = append(dst, "]]></Encrypt><MsgSignature><![CDATA["...)
+	dst = append(dst, sig...) // hex
+	dst = append(dst, "]]></MsgSignature><TimeStamp>"...)
 	dst = append(dst, ts...)
 	dst = append(dst, "</TimeStamp><Nonce>"...)
 	dst = appendCDATA(dst, nonce)
