@@ -68,6 +68,32 @@ func BenchmarkSearch(b *testing.B) {
 				i++
 			}
 		})
+		// What a question costs once its page has been asked for before:
+		// the formatted answer from the index's cache.
+		b.Run(fmt.Sprintf("answer-cached/issues=%d", n), func(b *testing.B) {
+			for _, q := range searchQueries {
+				ix.answer(q, 1, 5, langZH)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if a := ix.answer(searchQueries[i%len(searchQueries)], 1, 5, langZH); a.hits == 0 {
+					b.Fatal("no hits")
+				}
+				i++
+			}
+		})
+		// The same page formatted afresh: search, sort, format.
+		b.Run(fmt.Sprintf("answer-uncached/issues=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if a := ix.format(searchQueries[i%len(searchQueries)], 1, 5, langZH); a.hits == 0 {
+					b.Fatal("no hits")
+				}
+				i++
+			}
+		})
 		b.Run(fmt.Sprintf("reference-scan/issues=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0

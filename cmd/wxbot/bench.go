@@ -291,14 +291,17 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	fmt.Fprintf(out, "throughput ratio wxbot/reference: %.2f×\n", wr.rps/rr.rps)
 	// Where the CPU goes: every process on this machine shares its cores,
 	// so CPU time per request, not wall time, says what each server costs.
-	fmt.Fprintf(out, "CPU per request (this process: load tool + server; redis-server):\n")
+	// Cores busy (CPU time over wall time) says whether a server is held
+	// back by CPU or by waiting.
+	fmt.Fprintf(out, "CPU per request (this process: load tool + server; redis-server), and cores busy meanwhile:\n")
 	for _, t := range all {
 		n := float64(len(t.s.lat))
-		if n == 0 {
+		if n == 0 || t.s.elapsed <= 0 {
 			continue
 		}
 		own, red := us(t.cpu)/n, us(t.redisCPU)/n
-		fmt.Fprintf(out, "  %-9s %6.1f µs + %5.1f µs = %6.1f µs\n", t.name, own, red, own+red)
+		fmt.Fprintf(out, "  %-9s %6.1f µs + %5.1f µs = %6.1f µs   %.2f of %d cores busy\n", t.name, own, red, own+red,
+			float64(t.cpu+t.redisCPU)/float64(t.s.elapsed), runtime.NumCPU())
 	}
 	if len(all) > 2 && len(all[2].s.lat) > 0 {
 		per := func(t *benchTarget) float64 { return us(t.cpu+t.redisCPU) / float64(len(t.s.lat)) }

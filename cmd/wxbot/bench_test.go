@@ -20,8 +20,8 @@ func TestBenchCommand(t *testing.T) {
 		`round 1 floor +\d+ req/s .*\(\d+ requests, 0 errors, [1-9]\d* replies decrypted and checked\)`,
 		`throughput ratio wxbot/reference: [\d.]+×`,
 		// CPU per request, in this process and in redis-server.
-		`(?m)^  reference +[\d.]+ µs \+ +[\d.]+ µs = +[\d.]+ µs$`,
-		`(?m)^  wxbot +[\d.]+ µs \+ +[1-9][\d.]* µs = +[\d.]+ µs$`,
+		`(?m)^  reference +[\d.]+ µs \+ +[\d.]+ µs = +[\d.]+ µs   [\d.]+ of \d+ cores busy$`,
+		`(?m)^  wxbot +[\d.]+ µs \+ +[1-9][\d.]* µs = +[\d.]+ µs   [\d.]+ of \d+ cores busy$`,
 		`above the floor: reference [\d.]+ µs, wxbot [\d.]+ µs per request`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
