@@ -81,6 +81,7 @@ func (b *Bot) commit(ctx context.Context, key, openid, lang string, stored []byt
 	if s != nil {
 		req.query, req.page = s.query, strconv.Itoa(s.page)
 	}
+	queued := time.Now()
 	t := timerPool.Get().(*time.Timer)
 	t.Reset(b.redisTO)
 	defer func() { t.Stop(); timerPool.Put(t) }()
@@ -95,6 +96,7 @@ func (b *Bot) commit(ctx context.Context, key, openid, lang string, stored []byt
 	}
 	select {
 	case <-req.done:
+		b.m.CommitWait.Observe(time.Since(queued).Seconds())
 	case <-t.C:
 		// The batch may still commit this reply later: it is the reply the
 		// subscriber gets now anyway, so a retry would see the same. (req
@@ -225,6 +227,7 @@ func (b *Bot) runBatch(batch []*commitReq, cluster bool, sc *commitScratch) {
 			if groups == 1 {
 				sc.args = args
 			}
+			b.m.CommitBatch.Observe(float64(len(reqs)))
 			cmd := redis.NewCmd(ctx, args...)
 			_ = pipe.Process(ctx, cmd)
 			sc.cmds = append(sc.cmds, cmd)

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lifang/wxbot/bot/wechatsim"
@@ -137,6 +139,16 @@ func TestCommitBatches(t *testing.T) {
 			if hits := testutil.ToFloat64(h.m.DedupeHits); hits != users*(arrivals-1) {
 				t.Fatalf("dedupe hits %v, want %d", hits, users*(arrivals-1))
 			}
+			// Every commit's wait and every script call's size is measured.
+			if n := testutil.CollectAndCount(h.m.CommitWait); n != 1 {
+				t.Fatalf("commit wait histogram: %d series", n)
+			}
+			if got := histogramCount(t, h.m.CommitWait); got < float64(len(want)) {
+				t.Fatalf("%v commit waits observed for at least %d commits", got, len(want))
+			}
+			if got := histogramCount(t, h.m.CommitBatch); got < 1 {
+				t.Fatal("no script call observed")
+			}
 			calls := evalshaCalls(t, rdb) - calls0
 			t.Logf("%d messages × %d arrivals: %d script calls", len(want), arrivals, calls)
 			if tc.name == "redis" && calls >= len(want)*arrivals {
@@ -144,6 +156,15 @@ func TestCommitBatches(t *testing.T) {
 			}
 		})
 	}
+}
+
+func histogramCount(t *testing.T, h prometheus.Histogram) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return float64(m.GetHistogram().GetSampleCount())
 }
 
 var evalshaStat = regexp.MustCompile(`cmdstat_evalsha:calls=(\d+)`)

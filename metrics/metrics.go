@@ -25,6 +25,12 @@ type Metrics struct {
 	Replies *prometheus.CounterVec
 	// Degraded counts answers given without Redis (no dedupe, no session), by reason.
 	Degraded *prometheus.CounterVec
+	// CommitWait is how long, in seconds, a question answered in one Redis
+	// round trip waited for that commit: the queue for a committer and the
+	// round trip itself.
+	CommitWait prometheus.Histogram
+	// CommitBatch is how many questions one commit script call carried.
+	CommitBatch prometheus.Histogram
 	// APICalls counts WeChat API calls by endpoint and errcode ("0" for
 	// success, "http" for transport failures).
 	APICalls *prometheus.CounterVec
@@ -46,7 +52,7 @@ func New() *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.WebhookLatency, m.DedupeHits, m.Replies, m.Degraded, m.APICalls,
+		m.WebhookLatency, m.DedupeHits, m.Replies, m.Degraded, m.CommitWait, m.CommitBatch, m.APICalls,
 		m.TokenRefreshes, m.PipelineTransitions, m.ScheduleLag, m.CustomerMessages,
 	)
 	m.Registry = reg
@@ -92,6 +98,16 @@ func build() *Metrics {
 			Name: "wxbot_webhook_degraded_total",
 			Help: "Webhook answers given in degraded mode (Redis unavailable), by reason.",
 		}, []string{"reason"}),
+		CommitWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "wxbot_webhook_commit_wait_seconds",
+			Help:    "Time a question waited for its one-round-trip Redis commit (queue and round trip).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5},
+		}),
+		CommitBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "wxbot_webhook_commit_batch_messages",
+			Help:    "Questions committed by one Redis script call.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}),
 		APICalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxbot_wechat_api_calls_total",
 			Help: "WeChat API calls, by endpoint and errcode.",

@@ -140,10 +140,11 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		return fmt.Errorf("bench: load examples: %w", err)
 	}
 	var b *bot.Bot
+	m := metrics.New() // the commit histograms are read below
 	// Goroutines inherit profiler labels: the bot's committers count as wxbot.
 	pprof.Do(ctx, pprof.Labels("server", "wxbot"), func(context.Context) {
 		b, err = bot.New(bot.Options{Config: &wcfg, Redis: s.UniversalClient, Keys: s.Keys, Archive: arch,
-			Metrics: metrics.Discard(), Log: slog.New(slog.DiscardHandler)})
+			Metrics: m, Log: slog.New(slog.DiscardHandler)})
 	})
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -239,6 +240,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	all := mkTargets()
+	commits0 := readCommitStats(m)
 	for round := 1; round <= rounds; round++ {
 		targets := mkTargets()
 		pprof.Do(ctx, pprof.Labels("bench", "build"), func(context.Context) {
@@ -309,7 +311,39 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		fmt.Fprintf(out, "above the floor: reference %.1f µs, wxbot %.1f µs per request (ratio reference/wxbot %.2f×)\n",
 			per(all[0])-floor, per(all[1])-floor, (per(all[0])-floor)/(per(all[1])-floor))
 	}
+	if c := readCommitStats(m).minus(commits0); c.waits > 0 && c.calls > 0 {
+		fmt.Fprintf(out, "wxbot's Redis commits: %.2f ms average wait (queue and round trip) in an average answer of %.2f ms; %.1f questions per script call\n",
+			c.waitSum/c.waits*1e3, ms(all[1].s.mean()), c.batchSum/c.calls)
+	}
 	return nil
+}
+
+// commitStats are the bot's commit histograms' sums and counts.
+type commitStats struct{ waitSum, waits, batchSum, calls float64 }
+
+func (c commitStats) minus(o commitStats) commitStats {
+	return commitStats{c.waitSum - o.waitSum, c.waits - o.waits, c.batchSum - o.batchSum, c.calls - o.calls}
+}
+
+func readCommitStats(m *metrics.Metrics) commitStats {
+	var c commitStats
+	families, err := m.Registry.Gather()
+	if err != nil {
+		return c
+	}
+	for _, f := range families {
+		if len(f.GetMetric()) == 0 {
+			continue
+		}
+		h := f.GetMetric()[0].GetHistogram()
+		switch f.GetName() {
+		case "wxbot_webhook_commit_wait_seconds":
+			c.waitSum, c.waits = h.GetSampleSum(), float64(h.GetSampleCount())
+		case "wxbot_webhook_commit_batch_messages":
+			c.batchSum, c.calls = h.GetSampleSum(), float64(h.GetSampleCount())
+		}
+	}
+	return c
 }
 
 func redisAddrOr(a string) string {
@@ -414,6 +448,17 @@ func (s *sample) add(o sample) {
 	s.errors += o.errors
 	s.checked += o.checked
 	s.elapsed += o.elapsed
+}
+
+func (s *sample) mean() time.Duration {
+	if len(s.lat) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, d := range s.lat {
+		sum += d
+	}
+	return sum / time.Duration(len(s.lat))
 }
 
 func (s *sample) result() benchResult {

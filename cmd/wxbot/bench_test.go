@@ -23,6 +23,7 @@ func TestBenchCommand(t *testing.T) {
 		`(?m)^  reference +[\d.]+ µs \+ +[\d.]+ µs = +[\d.]+ µs   [\d.]+ of \d+ cores busy$`,
 		`(?m)^  wxbot +[\d.]+ µs \+ +[1-9][\d.]* µs = +[\d.]+ µs   [\d.]+ of \d+ cores busy$`,
 		`above the floor: reference [\d.]+ µs, wxbot [\d.]+ µs per request`,
+		`wxbot's Redis commits: [\d.]+ ms average wait \(queue and round trip\) in an average answer of [\d.]+ ms; [\d.]+ questions per script call`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("bench output lacks %s:\n%s", re, out)
