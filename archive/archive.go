@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -111,9 +112,11 @@ type Archive struct {
 	log  *slog.Logger
 
 	cur atomic.Pointer[Snapshot]
-	// onChange, when set, is called with each new snapshot (the bot builds its
-	// search index there, once per change rather than per query).
-	onChange atomic.Pointer[func(*Snapshot)]
+	// onChange are called with each new snapshot (the bot builds its search
+	// index there, once per change rather than per query). Copy on write:
+	// swap reads the list without a lock.
+	mu       sync.Mutex
+	onChange atomic.Pointer[[]func(*Snapshot)]
 }
 
 // New returns an empty archive over Redis; call Refresh (or Run) to load it.
@@ -127,8 +130,16 @@ func New(rdb redis.UniversalClient, keys store.Keys, log *slog.Logger) *Archive 
 }
 
 // OnChange registers fn to run with every new snapshot, and once now.
+// Every registered fn runs, in the order registered.
 func (a *Archive) OnChange(fn func(*Snapshot)) {
-	a.onChange.Store(&fn)
+	a.mu.Lock()
+	var fns []func(*Snapshot)
+	if old := a.onChange.Load(); old != nil {
+		fns = append(fns, *old...)
+	}
+	fns = append(fns, fn)
+	a.onChange.Store(&fns)
+	a.mu.Unlock()
 	fn(a.Current())
 }
 
@@ -152,8 +163,10 @@ func (a *Archive) URLs(n int) []string { return a.Current().URLs(n) }
 
 func (a *Archive) swap(s *Snapshot) {
 	a.cur.Store(s)
-	if fn := a.onChange.Load(); fn != nil {
-		(*fn)(s)
+	if fns := a.onChange.Load(); fns != nil {
+		for _, fn := range *fns {
+			fn(s)
+		}
 	}
 }
 

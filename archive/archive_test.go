@@ -228,3 +228,19 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestEveryOnChangeRuns(t *testing.T) {
+	a := New(redistest.Start(t).Client(), keys, nil)
+	var first, second []int64
+	var mu sync.Mutex
+	a.OnChange(func(s *Snapshot) { mu.Lock(); first = append(first, int64(s.Len())); mu.Unlock() })
+	a.OnChange(func(s *Snapshot) { mu.Lock(); second = append(second, int64(s.Len())); mu.Unlock() })
+	if _, err := a.Replace(context.Background(), []*newsletter.Issue{{Number: 7, Month: "2021-07"}}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(first) != 2 || first[1] != 1 || len(second) != 2 || second[1] != 1 {
+		t.Fatalf("callbacks saw %v and %v, want both [0 1] (at registration, then after the change)", first, second)
+	}
+}
