@@ -14,6 +14,7 @@ import (
 
 	"github.com/lifang/wxbot/bot/wechatsim"
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
 )
 
@@ -167,7 +168,7 @@ func TestDeadlineOverrun(t *testing.T) {
 
 func TestDeadlineOverrunWithoutCredentials(t *testing.T) {
 	rec := &recorder{block: 300 * time.Millisecond}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	h := newHarness(t, harnessOpt{rec: rec, syncLogs: logs, cfg: func(c *config.Config) { c.Bot.Deadline = 100 * time.Millisecond }})
 	h.bot.messenger = nil
 	r, err := h.send(wechatsim.Event("oLate2", testAccount, "subscribe", "", time.Now().Unix()), wechatsim.Safe)

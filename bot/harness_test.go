@@ -16,6 +16,7 @@ import (
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/bot/wechatsim"
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
@@ -153,7 +154,7 @@ type harness struct {
 	arch *archive.Archive
 	rec  *recorder
 	m    *metrics.Metrics
-	logs *syncBuffer
+	logs *logtest.Buffer
 	now  time.Time
 }
 
@@ -166,24 +167,7 @@ type harnessOpt struct {
 	cfg      func(*config.Config)
 	redisTO  time.Duration
 	lateTO   time.Duration
-	syncLogs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	syncLogs *logtest.Buffer
 }
 
 func newHarness(t testing.TB, o harnessOpt) *harness {
@@ -211,7 +195,7 @@ func newHarness(t testing.TB, o harnessOpt) *harness {
 	}
 	logs := o.syncLogs
 	if logs == nil {
-		logs = &syncBuffer{}
+		logs = &logtest.Buffer{}
 	}
 	m := metrics.Discard()
 	opts := Options{
