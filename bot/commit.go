@@ -193,6 +193,7 @@ func (b *Bot) committer(cluster bool) {
 type commitScratch struct {
 	args []any
 	cmds []*redis.Cmd
+	send []int
 }
 
 func (b *Bot) runBatch(batch []*commitReq, cluster bool, sc *commitScratch) {
@@ -203,10 +204,18 @@ func (b *Bot) runBatch(batch []*commitReq, cluster bool, sc *commitScratch) {
 		groups = len(batch)
 	}
 	per := len(batch) / groups
+	// sc.cmds[g] is group g's call; send lists the groups still to send.
+	sc.cmds = sc.cmds[:0]
+	for g := 0; g < groups; g++ {
+		sc.cmds = append(sc.cmds, nil)
+	}
+	send := sc.send[:0]
+	for g := 0; g < groups; g++ {
+		send = append(send, g)
+	}
 	for attempt := 0; ; attempt++ {
-		sc.cmds = sc.cmds[:0]
 		pipe := b.rdb.Pipeline()
-		for g := 0; g < groups; g++ {
+		for _, g := range send {
 			// EVALSHA sha numkeys key… arg…, every argument a pointer into
 			// the requests, so building a call allocates nothing per message.
 			// A command keeps its argument slice: the scratch space serves
@@ -227,21 +236,33 @@ func (b *Bot) runBatch(batch []*commitReq, cluster bool, sc *commitScratch) {
 			if groups == 1 {
 				sc.args = args
 			}
-			b.m.CommitBatch.Observe(float64(len(reqs)))
+			if attempt == 0 {
+				b.m.CommitBatch.Observe(float64(len(reqs)))
+			}
 			cmd := redis.NewCmd(ctx, args...)
 			_ = pipe.Process(ctx, cmd)
-			sc.cmds = append(sc.cmds, cmd)
+			sc.cmds[g] = cmd
 		}
-		_, err := pipe.Exec(ctx)
-		if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			// A fresh or restarted Redis: load the script and send again.
+		_, _ = pipe.Exec(ctx)
+		// A fresh or restarted Redis (on Cluster: some of its nodes) does
+		// not know the script yet: load it and send again only the calls
+		// it refused — the others ran, and must not run twice.
+		retry := send[:0]
+		for _, g := range send {
+			if err := sc.cmds[g].Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+				retry = append(retry, g)
+			}
+		}
+		if attempt == 0 && len(retry) > 0 {
 			if lerr := commitScript.Load(ctx, b.rdb).Err(); lerr == nil {
+				send = retry
 				continue
 			}
 		}
 		for g, cmd := range sc.cmds {
 			decodeCommits(cmd, batch[g*per:(g+1)*per])
 		}
+		sc.send = send[:0]
 		clear(sc.args) // let go of the requests
 		clear(sc.cmds)
 		for _, r := range batch {

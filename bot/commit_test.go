@@ -204,3 +204,37 @@ func evalshaCalls(t *testing.T, rdb redis.UniversalClient) int {
 	}
 	return total
 }
+
+// On Cluster the script cache is per node: a batch may find the script on
+// some masters and not on others (another committer loaded it meanwhile).
+// Only the refused calls are sent again — the others ran, and a second run
+// would find their own reply and count a first arrival as a retry.
+func TestCommitBatchScriptOnSomeNodes(t *testing.T) {
+	ctx := context.Background()
+	cl := redistest.StartCluster(t)
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs})
+	t.Cleanup(func() { _ = rdb.Close() })
+	h := newHarness(t, harnessOpt{rdb: rdb})
+
+	one := redis.NewClient(&redis.Options{Addr: cl.Addrs[0]})
+	t.Cleanup(func() { _ = one.Close() })
+	if err := commitScript.Load(ctx, one).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var batch []*commitReq
+	for i := 0; i < 30; i++ { // 30 subscribers land on all three masters
+		u := fmt.Sprintf("oPartial%02d", i)
+		batch = append(batch, &commitReq{
+			keys:   [3]string{h.keys.Dedupe(u, "m1"), h.keys.Prefs(u), h.keys.Session(u)},
+			stored: storedValue(markReply + "reply for " + u),
+			done:   make(chan struct{}, 1),
+		})
+	}
+	h.bot.runBatch(batch, true, &commitScratch{})
+	for i, r := range batch {
+		<-r.done
+		if r.err != nil || r.res != committed {
+			t.Errorf("message %d: result %v, value %q, error %v; want committed on the first run", i, r.res, r.val, r.err)
+		}
+	}
+}
