@@ -258,9 +258,9 @@ func issueFile(name string) bool {
 // Without a folder on disk it loads once and keeps the archive written to
 // Redis. It returns only when ctx ends or the folder cannot be watched.
 func (l *Loader) Watch(ctx context.Context) error {
-	if err := l.Load(ctx); err != nil {
-		l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
-	}
+	// Watch first, then load: a file written in between is seen by the
+	// load or by an event, never by neither. (Unchanged files are not
+	// parsed again, so a load just before Watch costs little.)
 	var events <-chan fsnotify.Event
 	var errs <-chan error
 	if l.dir != "" {
@@ -273,6 +273,9 @@ func (l *Loader) Watch(ctx context.Context) error {
 			return fmt.Errorf("archive: watch %s: %w", l.dir, err)
 		}
 		events, errs = w.Events, w.Errors
+	}
+	if err := l.Load(ctx); err != nil {
+		l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
 	}
 	resync := time.NewTicker(l.Resync)
 	defer resync.Stop()
