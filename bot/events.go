@@ -129,7 +129,7 @@ func (b *Bot) massSendFinished(msg *message.MixMessage, raw []byte) plan {
 	}
 	return plan{rule: "masssendjobfinish", effects: []effect{{name: "mass send job finished", run: func(ctx context.Context) error {
 		if b.jobs == nil {
-			b.log.Info("webhook: mass send finished (no publisher configured)", slog.Int64("msg_id", ev.MsgID),
+			b.log.InfoContext(ctx, "webhook: mass send finished (no publisher configured)", slog.Int64("msg_id", ev.MsgID),
 				slog.String("status", ev.Status), slog.Int("sent", ev.SentCount), slog.Int("errors", ev.ErrorCount))
 			return nil
 		}
@@ -153,7 +153,7 @@ func (b *Bot) publishFinished(msg *message.MixMessage) plan {
 	}
 	return plan{rule: "publishjobfinish", effects: []effect{{name: "publish job finished", run: func(ctx context.Context) error {
 		if b.jobs == nil {
-			b.log.Info("webhook: publish finished (no publisher configured)", slog.String("publish_id", ev.PublishID),
+			b.log.InfoContext(ctx, "webhook: publish finished (no publisher configured)", slog.String("publish_id", ev.PublishID),
 				slog.Int("status", ev.Status))
 			return nil
 		}

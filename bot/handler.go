@@ -46,7 +46,7 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	result := resError
 	defer func() {
 		if p := recover(); p != nil {
-			b.log.Error("webhook: panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			b.log.ErrorContext(r.Context(), "webhook: panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write(successBody)
 			result = resError
@@ -191,7 +191,7 @@ func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) stri
 	if aes {
 		env, err := parseEnvelope(body)
 		if err != nil {
-			return b.refuse(w, err)
+			return b.refuse(w, r, err)
 		}
 		switch {
 		case !b.keyring.verifyEnc(q.msgSignature, q.timestamp, q.nonce, env.Encrypt):
@@ -203,30 +203,30 @@ func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) stri
 		default:
 			dec, idx, err := b.keyring.decrypt(env.Encrypt)
 			if err != nil {
-				return b.refuse(w, err)
+				return b.refuse(w, r, err)
 			}
 			plain, in.keyIdx, in.encrypted, in.json = dec, idx, true, env.JSON
 		}
 	}
 	msg, err := parseMessage(plain)
 	if err != nil {
-		return b.refuse(w, err)
+		return b.refuse(w, r, err)
 	}
 	if msg.FromUserName == "" || msg.MsgType == "" {
-		return b.refuse(w, errMalformed)
+		return b.refuse(w, r, errMalformed)
 	}
 	in.msg, in.raw = msg, plain
 	if !in.encrypted {
 		in.json = isJSON(plain)
 	}
 	out := b.exchange(r.Context(), &in)
-	b.write(w, &in, out.payload)
+	b.write(r.Context(), w, &in, out.payload)
 	return out.result
 }
 
-func (b *Bot) refuse(w http.ResponseWriter, err error) string {
+func (b *Bot) refuse(w http.ResponseWriter, r *http.Request, err error) string {
 	// The error names what was wrong, never the content.
-	b.log.Warn("webhook: bad request", slog.Any("error", err))
+	b.log.WarnContext(r.Context(), "webhook: bad request", slog.Any("error", err))
 	http.Error(w, "bad request", http.StatusBadRequest)
 	return resBadRequest
 }
@@ -251,7 +251,7 @@ func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) (
 
 // write sends the plaintext reply payload, sealed in safe and compatible
 // modes; nil means `success`, which WeChat accepts unencrypted in every mode.
-func (b *Bot) write(w http.ResponseWriter, in *inbound, payload []byte) {
+func (b *Bot) write(ctx context.Context, w http.ResponseWriter, in *inbound, payload []byte) {
 	h := w.Header()
 	if payload == nil {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -262,7 +262,7 @@ func (b *Bot) write(w http.ResponseWriter, in *inbound, payload []byte) {
 		bufp := bufPool.Get().(*[]byte)
 		sealed, err := b.keyring.seal((*bufp)[:0], payload, in.keyIdx, in.q.ts, in.q.nonce, in.json)
 		if err != nil {
-			b.log.Error("webhook: encrypt reply", slog.Any("error", err))
+			b.log.ErrorContext(ctx, "webhook: encrypt reply", slog.Any("error", err))
 			h.Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write(successBody)
 			bufPool.Put(bufp)
@@ -335,7 +335,7 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 	key := b.keys.Dedupe(openid, dedupeID(msg))
 	defer func() {
 		if p := recover(); p != nil {
-			b.log.Error("webhook: panic while handling a message", slog.String("openid", openid),
+			b.log.ErrorContext(ctx, "webhook: panic while handling a message", slog.String("openid", openid),
 				slog.String("msg_type", string(msg.MsgType)), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 			// Retries of this message get success rather than the same panic.
 			sctx, cancel := context.WithTimeout(ctx, b.redisTO)
@@ -363,7 +363,7 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 		p = b.cannotSave(p)
 	}
 	b.runEffects(ctx, openid, p.effects)
-	payload, stored := b.encode(&p, in)
+	payload, stored := b.encode(ctx, &p, in)
 	if !degraded {
 		if err := b.finish(ctx, key, openid, stored, &p); err != nil {
 			degraded = true
@@ -381,7 +381,7 @@ func (b *Bot) quickInline(ctx context.Context, in *inbound) (o outcome, ok bool)
 	key := b.keys.Dedupe(openid, dedupeID(in.msg))
 	defer func() {
 		if p := recover(); p != nil {
-			b.log.Error("webhook: panic while handling a message", slog.String("openid", openid),
+			b.log.ErrorContext(ctx, "webhook: panic while handling a message", slog.String("openid", openid),
 				slog.String("msg_type", string(in.msg.MsgType)), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.redisTO)
 			_ = b.rdb.SetNX(sctx, key, markSuccess, b.cfg.DedupeTTL).Err()
@@ -405,7 +405,7 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 		if !p.pure() {
 			return outcome{}, false
 		}
-		payload, stored := b.encode(&p, in)
+		payload, stored := b.encode(ctx, &p, in)
 		res, val, err := b.commit(ctx, key, openid, lang, stored, p.session)
 		if err != nil {
 			b.redisFailed("claim", err)
@@ -429,7 +429,7 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 // encode writes the plan's reply as the plaintext payload (nil: success),
 // and the value the dedupe key stores for it (markReply and the payload,
 // in one buffer, or markSuccess).
-func (b *Bot) encode(p *plan, in *inbound) (payload, stored []byte) {
+func (b *Bot) encode(ctx context.Context, p *plan, in *inbound) (payload, stored []byte) {
 	if p.reply == nil {
 		return nil, successStored
 	}
@@ -442,7 +442,7 @@ func (b *Bot) encode(p *plan, in *inbound) (payload, stored []byte) {
 		stored, err = appendReplyXML(buf, p.reply, openid, account, now)
 	}
 	if err != nil {
-		b.log.Error("webhook: encode reply", slog.Any("error", err))
+		b.log.ErrorContext(ctx, "webhook: encode reply", slog.Any("error", err))
 		p.reply = nil
 		return nil, successStored
 	}
@@ -483,7 +483,7 @@ func (b *Bot) deliverLate(ctx context.Context, key, openid string, reply *messag
 	}
 	if b.messenger == nil {
 		b.m.CustomerMessages.WithLabelValues("late_reply", "skipped").Inc()
-		b.log.Warn("webhook: reply missed the deadline and no WeChat credentials are configured to send it later; skipped",
+		b.log.WarnContext(ctx, "webhook: reply missed the deadline and no WeChat credentials are configured to send it later; skipped",
 			slog.String("openid", openid))
 		return
 	}
@@ -495,13 +495,13 @@ func (b *Bot) deliverLate(ctx context.Context, key, openid string, reply *messag
 		err = b.messenger.SendNews(ctx, openid, newsArticles(d))
 	default:
 		b.m.CustomerMessages.WithLabelValues("late_reply", "skipped").Inc()
-		b.log.Warn("webhook: late reply of this kind cannot be sent as a customer-service message; skipped",
+		b.log.WarnContext(ctx, "webhook: late reply of this kind cannot be sent as a customer-service message; skipped",
 			slog.String("openid", openid), slog.String("kind", string(reply.MsgType)))
 		return
 	}
 	if err != nil {
 		b.m.CustomerMessages.WithLabelValues("late_reply", "failed").Inc()
-		b.log.Error("webhook: send late reply", slog.String("openid", openid), slog.Any("error", err))
+		b.log.ErrorContext(ctx, "webhook: send late reply", slog.String("openid", openid), slog.Any("error", err))
 		return
 	}
 	b.m.CustomerMessages.WithLabelValues("late_reply", "sent").Inc()
@@ -525,7 +525,7 @@ func (b *Bot) redisOK() {
 func (b *Bot) runEffects(ctx context.Context, openid string, effects []effect) {
 	for _, e := range effects {
 		if err := e.run(ctx); err != nil {
-			b.log.Error("webhook: "+e.name, slog.String("openid", openid), slog.Any("error", err))
+			b.log.ErrorContext(ctx, "webhook: "+e.name, slog.String("openid", openid), slog.Any("error", err))
 		}
 	}
 }

@@ -233,7 +233,7 @@ func (c *Client) invoke(ctx context.Context, ep endpoint, withToken bool, fn fun
 		switch {
 		case withToken && !tokenRetried && errors.As(err, &ae) && ae.TokenInvalid():
 			tokenRetried = true
-			c.log.Warn("wechat: access token refused, fetching a new one",
+			c.log.WarnContext(ctx, "wechat: access token refused, fetching a new one",
 				slog.String("endpoint", ep.name), slog.Int("errcode", ae.Code))
 			c.tokens.Invalidate(ctx, token)
 			continue
@@ -248,7 +248,7 @@ func (c *Client) invoke(ctx context.Context, ep endpoint, withToken bool, fn fun
 		}
 		attempt++
 		delay := c.delay(attempt)
-		c.log.Warn("wechat: call failed, retrying",
+		c.log.WarnContext(ctx, "wechat: call failed, retrying",
 			slog.String("endpoint", ep.name), slog.Int("attempt", attempt),
 			slog.Duration("after", delay), slog.Any("error", err))
 		select {

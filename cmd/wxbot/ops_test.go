@@ -204,11 +204,25 @@ func TestRequestIDsAndNoSecretsInLogs(t *testing.T) {
 	if err != nil || r2.Content+fmt.Sprint(r2.Articles) == "" {
 		t.Fatalf("safe exchange 2: %+v %v", r2, err)
 	}
-	// Garbage ciphertext with a valid signature is refused and logged.
+	// Garbage ciphertext under the original signature is refused (403).
 	bad := p
 	bad.Body = []byte(strings.Replace(string(p.Body), "<Encrypt><![CDATA[", "<Encrypt><![CDATA[AAAA", 1))
 	if resp, err := http.Post(base+"/wechat?"+bad.Query, "text/xml", strings.NewReader(string(bad.Body))); err == nil {
 		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("tampered ciphertext: status %d, want 403", resp.StatusCode)
+		}
+	}
+	// A correctly signed plaintext push whose body is not XML is refused
+	// (400); its warning carries the request's id, like the access line.
+	plain, _ := acct.Seal(wechatsim.Text("oPrivate", "gh_x", "x", 9003, now.Unix()), wechatsim.Plain, now)
+	req, _ = http.NewRequest("POST", base+"/wechat?"+plain.Query, strings.NewReader("<xml><ToUserName>garbage"))
+	req.Header.Set("X-Request-Id", "lb-7f3a-0002")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("signed garbage: status %d, want 400", resp.StatusCode)
+		}
 	}
 	// The admin token in a query string never reaches the log.
 	if resp, err := http.Get(base + "/admin?token=adminTokenNeverLogged77"); err == nil {
@@ -231,13 +245,16 @@ func TestRequestIDsAndNoSecretsInLogs(t *testing.T) {
 		}
 	}
 	// Every line is JSON; request lines carry their id.
-	sawHonoured, sawWebhook := false, false
+	sawHonoured, sawWebhook, sawRefusal := false, false, false
 	sc := bufio.NewScanner(strings.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var rec map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("not a JSON log line: %q", sc.Text())
+		}
+		if rec["msg"] == "webhook: bad request" && rec["request_id"] == "lb-7f3a-0002" {
+			sawRefusal = true
 		}
 		if rec["msg"] == "http request" {
 			if rec["request_id"] == "lb-7f3a-0001" {
@@ -248,8 +265,8 @@ func TestRequestIDsAndNoSecretsInLogs(t *testing.T) {
 			}
 		}
 	}
-	if !sawHonoured || !sawWebhook {
-		t.Fatalf("request lines with ids missing (honoured %v, webhook %v):\n%s", sawHonoured, sawWebhook, out)
+	if !sawHonoured || !sawWebhook || !sawRefusal {
+		t.Fatalf("request lines with ids missing (honoured %v, webhook %v, refusal %v):\n%s", sawHonoured, sawWebhook, sawRefusal, out)
 	}
 }
 
