@@ -326,9 +326,22 @@ type tokenAnswer struct {
 	ExpiresIn   int64  `json:"expires_in"`
 }
 
+// noStableToken tells whether err says the server has no
+// cgi-bin/stable_token at all: HTTP 404 or 405, or WeChat's own answer to
+// an unknown path, errcode 40066 "invalid url".
+func noStableToken(err error) bool {
+	var te *TransportError
+	if errors.As(err, &te) && (te.Status == 404 || te.Status == 405) {
+		return true
+	}
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == 40066
+}
+
 // fetchToken calls cgi-bin/stable_token (or cgi-bin/token) with retries.
-// A server without stable_token (an older proxy or fake answering 404 or
-// 405) gets cgi-bin/token instead, once noticed, for the process's life.
+// A server without stable_token (an older proxy or fake answering 404,
+// 405 or errcode 40066) gets cgi-bin/token instead, once noticed, for the
+// process's life.
 func (c *Client) fetchToken(ctx context.Context, force bool) (string, time.Duration, error) {
 	stable := c.cfg.StableToken && !c.noStable.Load()
 	name := epToken.name
@@ -336,8 +349,7 @@ func (c *Client) fetchToken(ctx context.Context, force bool) (string, time.Durat
 		name = epStableToken.name
 	}
 	ans, err := c.tokenCall(ctx, stable, force)
-	var te *TransportError
-	if stable && errors.As(err, &te) && (te.Status == 404 || te.Status == 405) {
+	if stable && noStableToken(err) {
 		c.noStable.Store(true)
 		c.log.Warn("wechat: the API has no cgi-bin/stable_token; using cgi-bin/token (replicas still share it through redis)",
 			slog.String("api_base", c.base))
