@@ -221,13 +221,30 @@ func (p *Publisher) resumeIssue(ctx context.Context, n int) error {
 	return r.advance()
 }
 
-// ParseAt reads a --at time: RFC 3339 ("2026-11-30T09:00:00+08:00"), or a
+// ParseAt reads a --at time: RFC 3339 ("2026-11-30T09:00:00+08:00"), a
 // date and time in publish.timezone ("2026-11-30 09:00", with optional
-// seconds). A time more than grace in the past is refused.
+// seconds), a delay from now ("+90s", "+2h"), or Unix seconds
+// ("1795914000"). A time more than grace in the past is refused.
 func ParseAt(s string, loc *time.Location, now time.Time, grace time.Duration) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	var t time.Time
 	var err error
+	if d, ok := strings.CutPrefix(s, "+"); ok {
+		delay, derr := time.ParseDuration(d)
+		if derr != nil || delay < 0 {
+			return time.Time{}, fmt.Errorf("--at %q: a delay is a Go duration after +, like +90s or +2h30m", s)
+		}
+		return now.Add(delay), nil
+	}
+	if len(s) >= 9 && strings.Trim(s, "0123456789") == "" {
+		if sec, perr := strconv.ParseInt(s, 10, 64); perr == nil {
+			t = time.Unix(sec, 0)
+			if t.Before(now.Add(-grace)) {
+				return time.Time{}, pastError(t, now, loc)
+			}
+			return t, nil
+		}
+	}
 	if t, err = time.Parse(time.RFC3339, s); err != nil {
 		for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
 			if t, err = time.ParseInLocation(layout, s, loc); err == nil {
@@ -236,11 +253,15 @@ func ParseAt(s string, loc *time.Location, now time.Time, grace time.Duration) (
 		}
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--at %q: want RFC 3339 (2026-11-30T09:00:00+08:00) or \"2026-11-30 09:00\" in %s", s, loc)
+		return time.Time{}, fmt.Errorf("--at %q: want RFC 3339 (2026-11-30T09:00:00+08:00), \"2026-11-30 09:00\" in %s, a delay (+90s) or Unix seconds", s, loc)
 	}
 	if t.Before(now.Add(-grace)) {
-		return time.Time{}, fmt.Errorf("--at %s is in the past (now %s); use --now to send at once",
-			t.In(loc).Format("2006-01-02 15:04:05 MST"), now.In(loc).Format("2006-01-02 15:04:05 MST"))
+		return time.Time{}, pastError(t, now, loc)
 	}
 	return t, nil
+}
+
+func pastError(t, now time.Time, loc *time.Location) error {
+	return fmt.Errorf("--at %s is in the past (now %s); use --now to send at once",
+		t.In(loc).Format("2006-01-02 15:04:05 MST"), now.In(loc).Format("2006-01-02 15:04:05 MST"))
 }

@@ -127,7 +127,7 @@ with the same clientmsgid).`,
 		},
 	}
 	cmd.Flags().BoolVar(&now, "now", false, "send at once from this command")
-	cmd.Flags().StringVar(&at, "at", "", `send at this time: RFC 3339 or "2026-11-30 09:00" in publish.timezone`)
+	cmd.Flags().StringVar(&at, "at", "", `send at this time: RFC 3339, "2026-11-30 09:00" in publish.timezone, a delay like +90s, or Unix seconds`)
 	cmd.Flags().BoolVar(&draftOnly, "draft-only", false, "draft and preview only; do not schedule")
 	cmd.Flags().StringSliceVar(&previewTo, "preview-to", nil, "reviewers' openids for the preview (default publish.preview_to)")
 	cmd.Flags().StringVar(&toTag, "to-tag", "", "broadcast to the followers with this WeChat tag (default publish.to_tag)")
