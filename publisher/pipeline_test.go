@@ -87,14 +87,15 @@ func TestPipelineSendsOnceWithImagesCoverPreviewAndReport(t *testing.T) {
 	if !slices.Equal(rec.URLs, s.ArticleURLs) || len(rec.URLs) == 0 {
 		t.Fatalf("urls %v, sandbox %v", rec.URLs, s.ArticleURLs)
 	}
-	if err := e.arch.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	// The archive's URLs are written just after the record's.
+	waitFor(t, 3*time.Second, "the URLs in the archive", func() bool {
+		if err := e.arch.Refresh(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return slices.Equal(e.arch.URLs(55), s.ArticleURLs)
+	})
 	if iss, ok := e.arch.Get(55); !ok || iss.Number != 55 {
 		t.Fatal("the broadcast issue is not in the archive")
-	}
-	if !slices.Equal(e.arch.URLs(55), s.ArticleURLs) {
-		t.Fatalf("archive urls %v", e.arch.URLs(55))
 	}
 	// The notice follows the record's write.
 	waitFor(t, 3*time.Second, "the notice", func() bool { return len(e.notices()) > 0 })
@@ -108,6 +109,19 @@ func TestPipelineSendsOnceWithImagesCoverPreviewAndReport(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(e.m.ScheduleLag); n != 1 {
 		t.Fatalf("schedule lag samples: %d", n)
+	}
+
+	// URLs the archive lost (Redis failed between the two writes) come
+	// back from the record at the next sweep.
+	if err := e.arch.SetURLs(context.Background(), 55, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.arch.URLs(55)) != 0 {
+		t.Fatal("archive urls not cleared")
+	}
+	p.Resume(context.Background())
+	if !slices.Equal(e.arch.URLs(55), s.ArticleURLs) {
+		t.Fatalf("after the sweep the archive urls are %v, want %v", e.arch.URLs(55), s.ArticleURLs)
 	}
 }
 

@@ -65,6 +65,7 @@ var _ API = (*wechat.Client)(nil)
 type Archive interface {
 	Pin(ctx context.Context, iss *newsletter.Issue) error
 	SetURLs(ctx context.Context, number int, urls []string) error
+	URLs(number int) []string
 }
 
 // Notifier tells the editors (publish.admins) about failures and finished

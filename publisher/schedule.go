@@ -163,8 +163,10 @@ func (p *Publisher) runDue(lead *leadership, n int) error {
 // Resume continues what crashed or interrupted runs left: preparations
 // short of their goal are taken on (an issue another process is working
 // on is left to it), and issues waiting for the scheduler (scheduled,
-// sending, sent) get their schedule entry back if Redis lost it. It is
-// safe to run on every replica at once.
+// sending, sent) get their schedule entry back if Redis lost it, and
+// article URLs the archive missed (Redis failed between the record's write
+// and the archive's) are recorded again. It is safe to run on every
+// replica at once.
 func (p *Publisher) Resume(ctx context.Context) {
 	nums, err := p.rdb.SMembers(ctx, p.keys.PublishIssues()).Result()
 	if err != nil {
@@ -184,6 +186,9 @@ func (p *Publisher) Resume(ctx context.Context) {
 		rec, err := p.load(ctx, n)
 		if err != nil || rec == nil {
 			continue
+		}
+		if len(rec.URLs) > 0 && p.arch != nil && !slices.Equal(p.arch.URLs(n), rec.URLs) {
+			p.setURLs(ctx, n, rec.URLs)
 		}
 		switch rec.State {
 		case StateScheduled, StateSending, StateSent:
