@@ -45,7 +45,7 @@ func newQRCodeCreateCmd() *cobra.Command {
 		Short: "Create a QR code for a scene, save its image and record the campaign",
 		Long: `create asks WeChat for a QR code carrying SCENE (1 to 64 characters):
 permanent (at most 100,000 per account) or temporary for --expire, at most
-720h (30 days; "30d" is accepted). It prints the ticket, the URL the code
+720h (30 days; "30d" and "2592000" seconds are accepted). It prints the ticket, the URL the code
 encodes and the image URL, saves the image as a PNG (-o, default
 qrcode-SCENE.png) and records the campaign for 'wxbot qrcode list' and
 'wxbot qrcode stats'.`,
@@ -107,7 +107,7 @@ qrcode-SCENE.png) and records the campaign for 'wxbot qrcode list' and
 		},
 	}
 	cmd.Flags().BoolVar(&permanent, "permanent", false, "a permanent code (QR_LIMIT_STR_SCENE)")
-	cmd.Flags().StringVar(&expire, "expire", "", "a temporary code living this long, at most 720h (e.g. 72h, 30d)")
+	cmd.Flags().StringVar(&expire, "expire", "", "a temporary code living this long, at most 720h (e.g. 72h, 30d, or seconds: 2592000)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "where to save the PNG (default qrcode-SCENE.png)")
 	return cmd
 }
@@ -207,8 +207,16 @@ func asPNG(img []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// parseLife reads a Go duration, or whole days as "30d".
+// parseLife reads a Go duration, whole days as "30d", or plain seconds as
+// WeChat's expire_seconds counts them ("2592000").
 func parseLife(s string) (time.Duration, error) {
+	if s != "" && strings.Trim(s, "0123456789") == "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 || n > 1<<40 {
+			return 0, fmt.Errorf("%q: want a duration such as 72h or 30d, or a number of seconds", s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
 	if d, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(d)
 		if err != nil || n <= 0 {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/sandbox"
@@ -199,5 +200,21 @@ func TestAsPNG(t *testing.T) {
 	}
 	if _, err := asPNG([]byte("<html>error</html>")); err == nil {
 		t.Fatal("an HTML page was taken for an image")
+	}
+}
+
+func TestParseLife(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"720h": 720 * time.Hour, "30d": 720 * time.Hour, "2592000": 720 * time.Hour,
+		"90m": 90 * time.Minute, "1s": time.Second, "60": time.Minute,
+	} {
+		if got, err := parseLife(in); err != nil || got != want {
+			t.Errorf("parseLife(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "0d", "-1h", "500ms", "x", "d", "3 days", "99999999999999999999"} {
+		if got, err := parseLife(in); err == nil {
+			t.Errorf("parseLife(%q) = %v, want an error", in, got)
+		}
 	}
 }
