@@ -204,6 +204,13 @@ func decodeIssue(s string) (iss *newsletter.Issue, err error) {
 	return iss, err
 }
 
+// stored tells whether Redis holds an archive (its version key); a failed
+// check counts as stored (the next write's failure will tell).
+func (a *Archive) stored(ctx context.Context) bool {
+	n, err := a.rdb.Exists(ctx, a.keys.ArchiveVersion()).Result()
+	return err != nil || n > 0
+}
+
 // Refresh reads the archive from Redis when its version changed since the
 // last read. The three keys are read in one MULTI so the view is consistent.
 func (a *Archive) Refresh(ctx context.Context) error {

@@ -279,6 +279,11 @@ func (l *Loader) Watch(ctx context.Context) error {
 	}
 	resync := time.NewTicker(l.Resync)
 	defer resync.Stop()
+	// While the last write failed (Redis away), or Redis has lost the
+	// archive (restarted empty), write again every second, so the issues
+	// are back at once rather than at the next resync.
+	retry := time.NewTicker(min(l.Resync, time.Second))
+	defer retry.Stop()
 	var debounce <-chan time.Time
 	var timer *time.Timer
 	for {
@@ -313,18 +318,34 @@ func (l *Loader) Watch(ctx context.Context) error {
 			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
 				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
 			}
-		case <-resync.C:
+		case <-retry.C:
 			l.mu.Lock()
-			issues := l.loaded
+			synced := l.synced
 			l.mu.Unlock()
-			_, err := l.arch.Replace(ctx, issues)
-			l.mu.Lock()
-			wasSynced := l.synced
-			l.synced = err == nil
-			l.mu.Unlock()
-			if err != nil && wasSynced && ctx.Err() == nil {
-				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+			if !synced || !l.arch.stored(ctx) {
+				l.resync(ctx)
 			}
+		case <-resync.C:
+			l.resync(ctx)
 		}
+	}
+}
+
+// resync writes the loaded issues to Redis again, logging a failure once
+// per outage.
+func (l *Loader) resync(ctx context.Context) {
+	l.mu.Lock()
+	issues := l.loaded
+	l.mu.Unlock()
+	_, err := l.arch.Replace(ctx, issues)
+	l.mu.Lock()
+	wasSynced := l.synced
+	l.synced = err == nil
+	l.mu.Unlock()
+	if err != nil && wasSynced && ctx.Err() == nil {
+		l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+	}
+	if err == nil && !wasSynced {
+		l.log.Info("archive: issues stored in redis again", slog.Int("issues", len(issues)))
 	}
 }

@@ -124,7 +124,7 @@ func (p *Publisher) applyMassEvent(ctx context.Context, n int, ev wechat.MassSen
 		if len(ev.ArticleURLs) > 0 && (len(x.URLs) == 0 || x.Mode == "mass") {
 			x.URLs = slices.Clone(ev.ArticleURLs)
 		}
-		note := fmt.Sprintf("WeChat report: %q, sent %d of %d (%d filtered, %d errors)", ev.Status, ev.SentCount, ev.TotalCount, ev.FilterCount, ev.ErrorCount)
+		note := fmt.Sprintf("WeChat report: %q, sent %d of %d (%d left after WeChat's filtering, %d errors)", ev.Status, ev.SentCount, ev.TotalCount, ev.FilterCount, ev.ErrorCount)
 		switch {
 		case !massOK(ev.Status) && x.State != StateFailed:
 			x.State = StateFailed

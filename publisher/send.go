@@ -563,7 +563,7 @@ func (p *Publisher) notifyFinished(ctx context.Context, r *Record) {
 	fmt.Fprintf(&b, "No.%d broadcast finished", r.Number)
 	if r.hasMass() {
 		if r.TotalCount > 0 || r.SentCount > 0 {
-			fmt.Fprintf(&b, ": WeChat sent it to %d of %d followers (%d errors, %d filtered), status %q",
+			fmt.Fprintf(&b, ": WeChat sent it to %d of %d followers (%d errors, %d left after filtering), status %q",
 				r.SentCount, r.TotalCount, r.ErrorCount, r.FilterCount, r.MassStatus)
 		} else {
 			fmt.Fprintf(&b, ": WeChat reports %s", r.MassStatus)

@@ -32,6 +32,21 @@ type Store struct {
 // Open connects to the configured Redis, or starts the embedded server when
 // none is configured. It pings once so a wrong address fails at start-up.
 func Open(ctx context.Context, cfg config.RedisConfig, log *slog.Logger) (*Store, error) {
+	s, err := Connect(ctx, cfg, log)
+	if err != nil && s != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, err
+}
+
+// Connect is Open for a long-running server: when the configured Redis does
+// not answer its first ping, it still returns the Store (the client
+// reconnects by itself on later calls) along with the ping's error, so the
+// server can start degraded and recover when Redis comes up. The Store is
+// nil only when there is nothing to connect with (the embedded server did
+// not start).
+func Connect(ctx context.Context, cfg config.RedisConfig, log *slog.Logger) (*Store, error) {
 	if cfg.Embedded() {
 		return openEmbedded(cfg, log)
 	}
@@ -63,8 +78,7 @@ func Open(ctx context.Context, cfg config.RedisConfig, log *slog.Logger) (*Store
 	pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
-		_ = client.Close()
-		return nil, fmt.Errorf("store: connect to redis %v: %w", opts.Addrs, err)
+		return s, fmt.Errorf("store: connect to redis %v: %w", opts.Addrs, err)
 	}
 	return s, nil
 }

@@ -327,6 +327,12 @@ func TestRedisOutageUnderServe(t *testing.T) {
 		code, _ := get(t, base+"/readyz")
 		return code == 200
 	})
+	// The archive is written again at once, not at the next resync.
+	rdb := srv.Client()
+	waitFor(t, 5*time.Second, "the archive stored in the emptied redis", func() bool {
+		n, _ := rdb.HLen(context.Background(), m.Store.Keys.ArchiveIssues()).Result()
+		return n > 0
+	})
 	// Dedupe and sessions work again: a retry is recognised, paging continues.
 	hits := metricValue(t, base, "wxbot_webhook_dedupe_hits_total")
 	msgID++
@@ -350,6 +356,56 @@ func TestRedisOutageUnderServe(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q", want)
 		}
+	}
+}
+
+// TestServeStartsBeforeRedis starts serve while its Redis is down (a node
+// reboot, a deploy racing Redis): it serves degraded instead of exiting,
+// /readyz says why, and once Redis comes up the archive is stored,
+// readiness returns and a retry is recognised again.
+func TestServeStartsBeforeRedis(t *testing.T) {
+	quietRedisLog(slog.New(slog.DiscardHandler))
+	srv := redistest.Start(t)
+	srv.Stop()
+	m, logs := startMainLogged(t, opsEnv(srv.Addr), slog.LevelInfo, false)
+	base := "http://" + m.Addr()
+	acct := safeAccount()
+	client := &http.Client{Timeout: 10 * time.Second}
+	if !strings.Contains(logs.String(), "redis does not answer: serving degraded") {
+		t.Fatalf("no start-up error about redis:\n%s", logs.String())
+	}
+	if code, body := get(t, base+"/readyz"); code != 503 || !strings.Contains(body, "redis: ping") {
+		t.Fatalf("readyz before redis: %d %q", code, body)
+	}
+	now := time.Now()
+	p, _ := acct.Seal(wechatsim.Text("oEarly", "gh_x", "GDPR", 4242, now.Unix()), wechatsim.Safe, now)
+	start := time.Now()
+	r, err := acct.Send(client, base+"/wechat", p)
+	if err != nil || r.Status != 200 || !strings.Contains(r.Content, "No.") || time.Since(start) > m.Config.Bot.Deadline {
+		t.Fatalf("answer before redis: %+v %v after %s", r, err, time.Since(start))
+	}
+
+	srv.Restart()
+	waitFor(t, 15*time.Second, "readyz once redis is up", func() bool {
+		code, _ := get(t, base+"/readyz")
+		return code == 200
+	})
+	rdb := srv.Client()
+	waitFor(t, 15*time.Second, "the archive stored in redis", func() bool {
+		n, _ := rdb.HLen(context.Background(), m.Store.Keys.ArchiveIssues()).Result()
+		return n > 0
+	})
+	hits := metricValue(t, base, "wxbot_webhook_dedupe_hits_total")
+	p, _ = acct.Seal(wechatsim.Text("oEarly", "gh_x", "GDPR", 4243, now.Unix()), wechatsim.Safe, time.Now())
+	first, err := acct.Send(client, base+"/wechat", p)
+	if err != nil || !strings.Contains(first.Content, "No.") {
+		t.Fatalf("after redis came up: %+v %v", first, err)
+	}
+	if again, err := acct.Send(client, base+"/wechat", p); err != nil || string(again.Plain) != string(first.Plain) {
+		t.Fatalf("retry after redis came up: %+v %v", again, err)
+	}
+	if got := metricValue(t, base, "wxbot_webhook_dedupe_hits_total"); got != hits+1 {
+		t.Fatalf("dedupe hits %v, want %v", got, hits+1)
 	}
 }
 

@@ -146,9 +146,17 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Metrics = metrics.New()
 	}
 
-	s, err := store.Open(ctx, cfg.Redis, m.Log)
-	if err != nil {
+	s, err := store.Connect(ctx, cfg.Redis, m.Log)
+	if s == nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if err != nil {
+		// Start anyway, as after an outage: the webhook answers degraded,
+		// /readyz fails and says why, and everything catches up by itself
+		// once Redis answers (a replica started before Redis — a deploy,
+		// a node reboot — serves rather than crash-looping).
+		m.Log.Error("redis does not answer: serving degraded (no dedupe, sessions or preferences; publisher paused) until it does; /readyz fails meanwhile",
+			slog.Any("error", err))
 	}
 	m.Store = s
 

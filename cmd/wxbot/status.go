@@ -208,7 +208,7 @@ func printRecord(w io.Writer, p *publisher.Publisher, r *publisher.Record, next 
 		row("sent", "%s, msg_id %d%s", fmtIn(p, r.SentAt), r.MsgID, dup)
 	}
 	if r.MassStatus != "" {
-		row("WeChat report", "%q: sent %d of %d (%d filtered, %d errors) at %s", r.MassStatus, r.SentCount, r.TotalCount, r.FilterCount, r.ErrorCount, fmtIn(p, r.ReportedAt))
+		row("WeChat report", "%q: sent %d of %d (%d left after WeChat's filtering, %d errors) at %s", r.MassStatus, r.SentCount, r.TotalCount, r.FilterCount, r.ErrorCount, fmtIn(p, r.ReportedAt))
 	}
 	if r.PublishStep != "" {
 		row("publication", "%s %s %s", r.PublishStep, r.PublishID, r.PublishError)
