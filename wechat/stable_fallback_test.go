@@ -21,6 +21,9 @@ func TestStableTokenMissingFallsBackToToken(t *testing.T) {
 		"405": func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		},
+		"400": func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "unknown endpoint", http.StatusBadRequest)
+		},
 		"errcode 40066": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"errcode":40066,"errmsg":"invalid url rid: 6565a1b2-0c1d2e3f-4a5b6c7d"}`))
@@ -58,5 +61,33 @@ func TestStableTokenMissingFallsBackToToken(t *testing.T) {
 				t.Errorf("token refreshes counted %v, want 1", got)
 			}
 		})
+	}
+}
+
+// A passing server error on stable_token is retried there, not taken for a
+// missing endpoint.
+func TestStableTokenServerErrorIsRetried(t *testing.T) {
+	sb := sandboxtest.Start(t, sandbox.Options{})
+	var stableAsked int
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cgi-bin/stable_token" {
+			stableAsked++
+			if stableAsked == 1 {
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	sb.URL = front.URL
+
+	api, _ := newClient(t, sb, openStore(t, redistest.Start(t).Addr))
+	if _, err := api.Tags(ctxT(t)); err != nil {
+		t.Fatalf("call after one 503 from stable_token: %v", err)
+	}
+	if stableAsked != 2 || sb.Count("token") != 0 || sb.Count("stable_token") != 1 {
+		t.Errorf("stable_token asked %d times (answered %d), cgi-bin/token %d: want 2, 1, 0",
+			stableAsked, sb.Count("stable_token"), sb.Count("token"))
 	}
 }

@@ -327,11 +327,13 @@ type tokenAnswer struct {
 }
 
 // noStableToken tells whether err says the server has no
-// cgi-bin/stable_token at all: HTTP 404 or 405, or WeChat's own answer to
-// an unknown path, errcode 40066 "invalid url".
+// cgi-bin/stable_token at all: an HTTP client error (404, 405, 400…; not
+// 408 or 429, which are about load), or WeChat's own answer to an unknown
+// path, errcode 40066 "invalid url". WeChat itself never answers
+// stable_token with an HTTP error.
 func noStableToken(err error) bool {
 	var te *TransportError
-	if errors.As(err, &te) && (te.Status == 404 || te.Status == 405) {
+	if errors.As(err, &te) && te.Status >= 400 && te.Status < 500 && te.Status != 408 && te.Status != 429 {
 		return true
 	}
 	var ae *APIError
@@ -340,7 +342,7 @@ func noStableToken(err error) bool {
 
 // fetchToken calls cgi-bin/stable_token (or cgi-bin/token) with retries.
 // A server without stable_token (an older proxy or fake answering 404,
-// 405 or errcode 40066) gets cgi-bin/token instead, once noticed, for the
+// 405, another client error or errcode 40066) gets cgi-bin/token instead, once noticed, for the
 // process's life.
 func (c *Client) fetchToken(ctx context.Context, force bool) (string, time.Duration, error) {
 	stable := c.cfg.StableToken && !c.noStable.Load()
