@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/gif" // showqrcode answers JPEG (WeChat), PNG (sandbox) or GIF
@@ -14,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	qr "github.com/skip2/go-qrcode"
 	"github.com/spf13/cobra"
 
 	"github.com/lifang/wxbot/subscribers"
@@ -92,12 +94,18 @@ qrcode-SCENE.png) and records the campaign for 'wxbot qrcode list' and
 				fmt.Fprintf(w, "kind       temporary, expires %s\n", c.Expires.Local().Format(time.DateTime+" MST"))
 			}
 			fmt.Fprintf(w, "ticket     %s\nurl        %s\nimage url  %s\n", c.Ticket, c.URL, c.ImageURL)
-			if err != nil {
-				return fmt.Errorf("qrcode create %s: %w", scene, err)
+			if err == nil {
+				img, err = asPNG(img)
 			}
-			img, err = asPNG(img)
 			if err != nil {
-				return fmt.Errorf("qrcode create %s: code created and recorded, but its image is unreadable: %w", scene, err)
+				// WeChat gives the URL the code encodes so that one can draw
+				// it oneself: the same code, when showqrcode fails.
+				drawn, derr := drawQR(c.URL)
+				if derr != nil {
+					return fmt.Errorf("qrcode create %s: code created and recorded, but its image could not be fetched (%v) nor drawn: %w", scene, err, derr)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wxbot qrcode create: showqrcode failed (%v); the image is drawn from the code's url instead\n", err)
+				img = drawn
 			}
 			if err := os.WriteFile(out, img, 0o644); err != nil {
 				return fmt.Errorf("qrcode create %s: code created and recorded, but the image could not be saved: %w", scene, err)
@@ -189,6 +197,15 @@ scanned), how many of them still follow, and how many scanned it at all
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// drawQR draws the code for url (the "url" field of qrcode/create) as a
+// 430-pixel PNG, WeChat's own size.
+func drawQR(url string) ([]byte, error) {
+	if url == "" {
+		return nil, errors.New("WeChat returned no url for the code")
+	}
+	return qr.Encode(url, qr.Medium, 430)
 }
 
 // asPNG returns the image as PNG: WeChat's showqrcode answers JPEG.

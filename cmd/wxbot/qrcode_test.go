@@ -8,6 +8,8 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,5 +218,37 @@ func TestParseLife(t *testing.T) {
 		if got, err := parseLife(in); err == nil {
 			t.Errorf("parseLife(%q) = %v, want an error", in, got)
 		}
+	}
+}
+
+// When showqrcode fails, the saved image is drawn from the url WeChat
+// returned for the code: the same code, still a PNG, exit 0.
+func TestQRCodeDrawnWhenShowQRCodeFails(t *testing.T) {
+	sb := wechatEnv(t)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cgi-bin/showqrcode" {
+			http.Error(w, "gone", http.StatusBadGateway)
+			return
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	t.Setenv("WXBOT_WECHAT_API_BASE", front.URL)
+	out := filepath.Join(t.TempDir(), "drawn.png")
+	stdout, errOut, code := runWxbot(t, "qrcode", "create", "fallback", "--permanent", "-o", out)
+	if code != 0 || !strings.Contains(errOut, "drawn from the code's url") {
+		t.Fatalf("exit %d, stderr %q, stdout %q", code, errOut, stdout)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil || img.Bounds().Dx() != 430 {
+		t.Fatalf("drawn image: %v, %v", err, img)
+	}
+	codes := sb.Snapshot().QRCodes
+	if len(codes) != 1 || !strings.Contains(stdout, "url        "+codes[0].URL) {
+		t.Fatalf("codes %+v, output %s", codes, stdout)
 	}
 }
