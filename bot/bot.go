@@ -30,9 +30,11 @@ import (
 // Audience is told who follows, through which QR scene, and what they want
 // to receive. Implemented by subscribers.Service.
 type Audience interface {
-	// Followed is called on subscribe and on SCAN; scene is "" when the
-	// follow did not come through a parametric QR code.
+	// Followed is called on subscribe; scene is "" when the follow did not
+	// come through a parametric QR code.
 	Followed(ctx context.Context, openid, scene string) error
+	// Scanned is called on SCAN: a follower scanned scene's code.
+	Scanned(ctx context.Context, openid, scene string) error
 	Unfollowed(ctx context.Context, openid string) error
 	// LanguageChanged: lang is "zh", "en" or "both".
 	LanguageChanged(ctx context.Context, openid, lang string) error

@@ -342,7 +342,7 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("unknown event: %+v", r)
 	}
 
-	want := "followed oA ; followed oB expo2026; followed oB expo2026; followed oC other; lang oB en; unfollowed oB; lang oA en"
+	want := "followed oA ; followed oB expo2026; scanned oB expo2026; scanned oC other; lang oB en; unfollowed oB; lang oA en"
 	if got := strings.Join(h.rec.Calls(), "; "); got != want {
 		t.Fatalf("audience:\n got %s\nwant %s", got, want)
 	}

@@ -84,6 +84,10 @@ func (r *recorder) Followed(ctx context.Context, openid, scene string) error {
 	r.add("followed " + openid + " " + scene)
 	return nil
 }
+func (r *recorder) Scanned(ctx context.Context, openid, scene string) error {
+	r.add("scanned " + openid + " " + scene)
+	return nil
+}
 func (r *recorder) Unfollowed(ctx context.Context, openid string) error {
 	r.add("unfollowed " + openid)
 	return nil

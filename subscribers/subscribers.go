@@ -88,31 +88,46 @@ func New(st *store.Store, api *wechat.Client, cfg config.BotConfig, log *slog.Lo
 }
 
 // followScript records a follow or a scan atomically. A scene counts as
-// gained only when the openid was not following yet, so a SCAN by a
-// follower, or WeChat's retry of the subscribe on another replica, never
-// counts twice. All keys share the {qr} hash tag.
+// gained only for a subscribe (ARGV[3] = "1") of an openid not following
+// yet, so WeChat's retry of the subscribe on another replica never counts
+// twice, and a SCAN — WeChat sends it only to people already following,
+// some since before wxbot kept count — never counts at all. All keys share
+// the {qr} hash tag.
 //
-//	KEYS: following, gained:SCENE, scanned:SCENE, scenes   ARGV: openid, scene
+//	KEYS: following, gained:SCENE, scanned:SCENE, scenes   ARGV: openid, scene, gain
 var followScript = redis.NewScript(`
 local was = redis.call("SISMEMBER", KEYS[1], ARGV[1])
 redis.call("SADD", KEYS[1], ARGV[1])
 if ARGV[2] ~= "" then
   redis.call("SADD", KEYS[3], ARGV[1])
   redis.call("SADD", KEYS[4], ARGV[2])
-  if was == 0 then redis.call("SADD", KEYS[2], ARGV[1]) end
+  if was == 0 and ARGV[3] == "1" then redis.call("SADD", KEYS[2], ARGV[1]) end
 end
 return was`)
 
-// Followed records a subscribe (or a SCAN by a follower) through scene ("":
-// not through a parametric QR code) and queues the scene's auto-tags
-// (bot.scenes.<scene>.tags).
+// Followed records a subscribe through scene ("": not through a parametric
+// QR code) and queues the scene's auto-tags (bot.scenes.<scene>.tags).
 func (s *Service) Followed(ctx context.Context, openid, scene string) error {
+	return s.follow(ctx, openid, scene, true)
+}
+
+// Scanned records a SCAN: a follower scanned the campaign code of scene.
+// It counts as scanned, never as gained, and queues the scene's auto-tags.
+func (s *Service) Scanned(ctx context.Context, openid, scene string) error {
+	return s.follow(ctx, openid, scene, false)
+}
+
+func (s *Service) follow(ctx context.Context, openid, scene string, subscribe bool) error {
 	if openid == "" {
 		return errors.New("subscribers: follow without an openid")
 	}
 	k := s.st.Keys
 	keys := []string{k.QRFollowing(), k.QRGained(scene), k.QRScanned(scene), k.QRScenes()}
-	if err := followScript.Run(ctx, s.st, keys, openid, scene).Err(); err != nil {
+	gain := "0"
+	if subscribe {
+		gain = "1"
+	}
+	if err := followScript.Run(ctx, s.st, keys, openid, scene, gain).Err(); err != nil {
 		return fmt.Errorf("subscribers: record follow of %s through %q: %w", openid, scene, err)
 	}
 	if scene == "" {

@@ -98,12 +98,13 @@ func TestFollowCountedOnce(t *testing.T) {
 	must(t, a.Followed(ctx, "o1", "expo2026"))
 	must(t, b.Followed(ctx, "o1", "expo2026")) // WeChat's retry, other replica
 	must(t, a.Followed(ctx, "o2", ""))         // follows without a code
-	must(t, b.Followed(ctx, "o2", "expo2026")) // then scans the expo code
+	must(t, b.Scanned(ctx, "o2", "expo2026"))  // then scans the expo code
+	must(t, a.Scanned(ctx, "o4", "expo2026"))  // followed before wxbot kept count
 	must(t, a.Followed(ctx, "o3", "flyer"))
 
 	got := stats(t, a)
 	want := map[string]subscribers.SceneStats{
-		"expo2026": {Scene: "expo2026", Gained: 1, Following: 1, Scanned: 2},
+		"expo2026": {Scene: "expo2026", Gained: 1, Following: 1, Scanned: 3},
 		"flyer":    {Scene: "flyer", Gained: 1, Following: 1, Scanned: 1},
 	}
 	if len(got) != len(want) {
