@@ -198,15 +198,23 @@ func (p *parser) masthead(end int) {
 	type number struct{ n, idx int }
 	var nums []number
 	monthIdx := -1
+	firmWide := -1 // index in nums of a number marked 总第…期
 	for i, l := range p.lines[:end] {
 		// A line holds one token, or several ("No.233 | 2021.04").
 		for _, tok := range mastheadTokens(l.text) {
 			if n, ok := issueNumber(tok); ok {
+				if firmWideNumber(tok) && firmWide < 0 {
+					firmWide = len(nums)
+				}
 				nums = append(nums, number{n, i})
 			} else if m, ok := monthLine(tok); ok && monthIdx < 0 {
 				p.issue.Month, monthIdx = m, i
 			}
 		}
+	}
+	if firmWide > 0 {
+		// "No.53 总第233期": the marked number is the newsletter's, first.
+		nums[0], nums[firmWide] = nums[firmWide], nums[0]
 	}
 	switch len(nums) {
 	case 0:
@@ -224,9 +232,10 @@ func (p *parser) masthead(end int) {
 		p.errorf(at, "the masthead above this line has no month: add a line like 2021.04 (year.month) after the newsletter number")
 	}
 
-	// The titles sit between the two numbers; without both, anywhere above.
+	// The titles sit between the two numbers; without both (or with both on
+	// one line), anywhere above, the nearest the body winning.
 	from, to := 0, end
-	if len(nums) >= 2 {
+	if len(nums) >= 2 && nums[0].idx != nums[len(nums)-1].idx {
 		from, to = nums[0].idx+1, nums[len(nums)-1].idx
 	}
 	for i := from; i < to; i++ {

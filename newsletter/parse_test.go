@@ -512,8 +512,25 @@ func TestMastheadOnOneLine(t *testing.T) {
 	}
 }
 
+// The Chinese forms: 第60期 for the series, 总第240期 for the firm-wide
+// number, which also wins when it comes second on the line.
+func TestMastheadChineseNumbers(t *testing.T) {
+	m := mini()
+	for _, head := range [][]string{
+		{"总第240期", "2021.06", m[2], m[3], "第60期"},
+		{"2021.06", m[2], m[3], "第60期 总第240期"},
+		{"2021.06", m[2], m[3], "No.60 | 总第240期"},
+	} {
+		is, _ := mustParse(t, "issue.md", join(append(head, m[5:]...)))
+		if is.NewsletterNumber != 240 || is.Month != "2021-06" || is.Number != 60 || is.TitleZH != m[2] || is.TitleEN != m[3] {
+			t.Errorf("%q: masthead = %d %q %d %q %q", head, is.NewsletterNumber, is.Month, is.Number, is.TitleZH, is.TitleEN)
+		}
+	}
+}
+
 func TestMastheadLines(t *testing.T) {
-	for in, want := range map[string]int{"No.233": 233, "No. 53": 53, "NO.7": 7, "No 12": 12, "№5": 5, "No.": 0, "Notes": 0, "No.5a": 0, "No.0": 0} {
+	for in, want := range map[string]int{"No.233": 233, "No. 53": 53, "NO.7": 7, "No 12": 12, "№5": 5, "No.": 0, "Notes": 0, "No.5a": 0, "No.0": 0,
+		"第53期": 53, "总第233期": 233, "第期": 0, "第五十三期": 0, "第53": 0, "53期": 0} {
 		if got, _ := issueNumber(in); got != want {
 			t.Errorf("issueNumber(%q) = %d, want %d", in, got, want)
 		}

@@ -229,9 +229,16 @@ func isASCIILetter(r rune) bool { return r < utf8.RuneSelf && unicode.IsLetter(r
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // issueNumber reads a masthead number line: "No.233", "No. 53", "NO.53", "No 53", "№53".
+// firmWideNumber tells a masthead number that names itself the firm-wide
+// one ("总第233期").
+func firmWideNumber(s string) bool { return strings.HasPrefix(strings.TrimSpace(s), "总第") }
+
 func issueNumber(s string) (int, bool) {
 	t := strings.TrimSpace(s)
 	switch {
+	case strings.HasSuffix(t, "期") && (strings.HasPrefix(t, "第") || strings.HasPrefix(t, "总第")):
+		// 第53期, 总第233期 (the firm-wide number: see firmWideNumber).
+		t = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(t, "总"), "第"), "期")
 	case strings.HasPrefix(t, "№"):
 		t = t[len("№"):]
 	case len(t) >= 2 && strings.EqualFold(t[:2], "no"):
