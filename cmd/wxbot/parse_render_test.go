@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -21,30 +20,6 @@ const (
 	sample53  = "../../../shared/samples/newsletter-no53.md"
 )
 
-// runIssueCLI runs wxbot with args as main does and returns what it wrote
-// and the exit status main would have used.
-func runIssueCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	root := newRootCmd()
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetArgs(args)
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-			if ee.msg != "" {
-				errb.WriteString(ee.msg + "\n")
-			}
-		} else {
-			code = 1
-			errb.WriteString("wxbot: " + err.Error() + "\n")
-		}
-	}
-	return out.String(), errb.String(), code
-}
-
 // writeIssue writes content to a temporary issue file and returns its path.
 func writeIssue(t *testing.T, name string, content []byte) string {
 	t.Helper()
@@ -56,7 +31,7 @@ func writeIssue(t *testing.T, name string, content []byte) string {
 }
 
 func TestParseCommand(t *testing.T) {
-	stdout, stderr, code := runIssueCLI(t, "parse", example54)
+	stdout, stderr, code := runWxbot(t, "parse", example54)
 	if code != 0 || stderr != "" {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
@@ -68,7 +43,7 @@ func TestParseCommand(t *testing.T) {
 }
 
 func TestParseCommandJSON(t *testing.T) {
-	stdout, stderr, code := runIssueCLI(t, "parse", "--json", example55)
+	stdout, stderr, code := runWxbot(t, "parse", "--json", example55)
 	if code != 0 || stderr != "" {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
@@ -97,7 +72,7 @@ func TestParseCommandSample(t *testing.T) {
 	if _, err := os.Stat(sample53); err != nil {
 		t.Skip("shared sample not present")
 	}
-	stdout, _, code := runIssueCLI(t, "parse", "--json", sample53)
+	stdout, _, code := runWxbot(t, "parse", "--json", sample53)
 	var is struct {
 		Number, NewsletterNumber int
 		Month                    string
@@ -134,7 +109,7 @@ func TestParseAndRenderCommandErrors(t *testing.T) {
 		path := writeIssue(t, "issue.md", tt.content)
 		for _, args := range [][]string{{"parse", path}, {"parse", "--json", path}, {"render", path}, {"render", "--json", "-o", t.TempDir(), path}} {
 			t.Run(tt.name+"/"+strings.Join(args[:len(args)-1], " "), func(t *testing.T) {
-				stdout, stderr, code := runIssueCLI(t, args...)
+				stdout, stderr, code := runWxbot(t, args...)
 				if code != 1 {
 					t.Errorf("exit status %d, want 1", code)
 				}
@@ -153,14 +128,14 @@ func TestParseAndRenderCommandErrors(t *testing.T) {
 			})
 		}
 	}
-	_, stderr, code := runIssueCLI(t, "parse", filepath.Join(t.TempDir(), "missing.md"))
+	_, stderr, code := runWxbot(t, "parse", filepath.Join(t.TempDir(), "missing.md"))
 	if code != 1 || !strings.Contains(stderr, "missing.md:1: no such file") {
 		t.Errorf("missing file: exit %d, %q", code, stderr)
 	}
 }
 
 func TestRenderCommand(t *testing.T) {
-	stdout, stderr, code := runIssueCLI(t, "render", example55)
+	stdout, stderr, code := runWxbot(t, "render", example55)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -171,7 +146,7 @@ func TestRenderCommand(t *testing.T) {
 		t.Errorf("stderr lacks the image note: %q", stderr)
 	}
 
-	stdout, _, code = runIssueCLI(t, "render", "--json", "--layout", "sections", example54)
+	stdout, _, code = runWxbot(t, "render", "--json", "--layout", "sections", example54)
 	var d render.Draft
 	if err := json.Unmarshal([]byte(stdout), &d); code != 0 || err != nil {
 		t.Fatalf("exit %d, %v", code, err)
@@ -184,7 +159,7 @@ func TestRenderCommand(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "preview")
-	_, _, code = runIssueCLI(t, "render", "-o", dir, "--layout", "sections", example54)
+	_, _, code = runWxbot(t, "render", "-o", dir, "--layout", "sections", example54)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -195,7 +170,7 @@ func TestRenderCommand(t *testing.T) {
 		}
 	}
 
-	_, stderr, code = runIssueCLI(t, "render", "--layout", "grid", example54)
+	_, stderr, code = runWxbot(t, "render", "--layout", "grid", example54)
 	if code != 1 || !strings.Contains(stderr, "render.layout") {
 		t.Errorf("bad layout: exit %d, %q", code, stderr)
 	}

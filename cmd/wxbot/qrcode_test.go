@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -30,16 +29,7 @@ func runWxbot(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	root.SetArgs(args)
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-			errb.WriteString(ee.msg + "\n")
-		} else {
-			code = 1
-			errb.WriteString("wxbot: " + err.Error() + "\n")
-		}
-	}
+	code = execute(context.Background(), root, &errb)
 	return out.String(), errb.String(), code
 }
 

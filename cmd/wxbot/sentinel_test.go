@@ -31,11 +31,20 @@ func TestServeThroughSentinelFailover(t *testing.T) {
 	quietRedisLog(slog.New(slog.DiscardHandler))
 	master, replica := redistest.Start(t), redistest.Start(t)
 	ctx := context.Background()
+	// Redis 7 waits repl-diskless-sync-delay (5 s) before a first sync:
+	// none here, and the replica is in sync before anything is written.
+	if err := master.Client().ConfigSet(ctx, "repl-diskless-sync-delay", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
 	rc := redis.NewClient(&redis.Options{Addr: replica.Addr})
 	defer rc.Close()
 	if err := rc.ReplicaOf(ctx, "127.0.0.1", strconv.Itoa(master.Port)).Err(); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 20*time.Second, "the replica in sync", func() bool {
+		info, _ := rc.Info(ctx, "replication").Result()
+		return strings.Contains(info, "master_link_status:up")
+	})
 	sentinel := startSentinel(t, master.Port)
 
 	env := opsEnv("")

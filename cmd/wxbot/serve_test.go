@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/lifang/wxbot/bot/wechatsim"
-	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/examples"
 	"github.com/lifang/wxbot/internal/redistest"
 )
@@ -41,23 +40,7 @@ func (l *lockedBuffer) String() string {
 // configuration the environment map gives, and stops it at cleanup.
 func startServe(t *testing.T, env map[string]string) (*Main, *lockedBuffer) {
 	t.Helper()
-	if env["WXBOT_HTTP_ADDR"] == "" {
-		env["WXBOT_HTTP_ADDR"] = "127.0.0.1:0"
-	}
-	cfg, err := config.Load(config.Options{Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &lockedBuffer{}
-	m := NewMain(cfg, slog.New(slog.NewTextHandler(logs, nil)))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := m.Run(ctx); err != nil {
-		_ = m.Close()
-		t.Fatalf("serve: %v\n%s", err, logs.String())
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	return m, logs
+	return startMainLogged(t, env, slog.LevelInfo, false)
 }
 
 func get(t *testing.T, url string) (int, string) {
