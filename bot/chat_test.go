@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -374,6 +375,14 @@ func TestJobEvents(t *testing.T) {
 	if _, err := h.acct.Send(httpClient(), h.url(), p); err != nil {
 		t.Fatal(err)
 	}
+	// A failed publication, as WeChat documents it: fail_idx repeated.
+	failed := []byte(`<xml><ToUserName><![CDATA[` + testAccount + `]]></ToUserName><FromUserName><![CDATA[oSystem]]></FromUserName>` +
+		`<CreateTime>1394524297</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[PUBLISHJOBFINISH]]></Event>` +
+		`<PublishEventInfo><publish_id>2247503052</publish_id><publish_status>2</publish_status><fail_idx>1</fail_idx><fail_idx>2</fail_idx></PublishEventInfo></xml>`)
+	p, _ = h.acct.Seal(failed, wechatsim.Safe, time.Unix(1394524295, 0))
+	if r, err := h.acct.Send(httpClient(), h.url(), p); err != nil || !r.Success {
+		t.Fatalf("failed publication: %+v %v", r, err)
+	}
 	h.rec.mu.Lock()
 	defer h.rec.mu.Unlock()
 	if len(h.rec.mass) != 1 {
@@ -384,8 +393,11 @@ func TestJobEvents(t *testing.T) {
 		len(m.ArticleURLs) != 1 || m.ArticleURLs[0] != "https://mp.weixin.qq.com/s/m1" {
 		t.Fatalf("mass event %+v", m)
 	}
-	if len(h.rec.publish) != 1 {
+	if len(h.rec.publish) != 2 {
 		t.Fatalf("publish events: %+v", h.rec.publish)
+	}
+	if f := h.rec.publish[1]; f.PublishID != "2247503052" || f.Status != 2 || len(f.ArticleURLs) != 0 || fmt.Sprint(f.FailIdx) != "[1 2]" {
+		t.Fatalf("failed publication event %+v", f)
 	}
 	pe := h.rec.publish[0]
 	if pe.PublishID != "2247503051" || pe.Status != 0 || pe.ArticleID != "b5O2OUs25HBxRceL7hfReg-U9QGeq9zQjiDvy" ||

@@ -339,3 +339,57 @@ func TestRecoversWhenCoverAndDraftAreGone(t *testing.T) {
 		t.Fatalf("%d sends", n)
 	}
 }
+
+// A publication WeChat reports failed (here: rejected in review) fails a
+// publish-mode issue with WeChat's reason, whether the report arrives as
+// PUBLISHJOBFINISH or is polled with freepublish/get; in mode both the
+// mass send stands and the failed publication is recorded beside it. The
+// editors are told either way, and nothing is submitted again.
+func TestPublicationFailureReported(t *testing.T) {
+	for _, c := range []struct {
+		mode    string
+		webhook bool
+	}{{"publish", true}, {"publish", false}, {"both", true}} {
+		t.Run(fmt.Sprintf("%s/webhook=%v", c.mode, c.webhook), func(t *testing.T) {
+			e := newEnv(t, func(o *envOpts) {
+				o.noWebhook = !c.webhook
+				o.sandbox.PublishStatus = 4
+				o.publish = func(p *config.PublishConfig) { p.Mode = c.mode }
+			})
+			fast := func(o *Options) { o.OutcomeAfter = 300 * time.Millisecond }
+			cli := e.publisher("cli", fast)
+			if _, err := cli.Publish(context.Background(), e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow)); err != nil {
+				t.Fatal(err)
+			}
+			if !c.webhook {
+				e.serve(e.publisher("serve", fast))
+			}
+			waitFor(t, 5*time.Second, "the failure", func() bool { return e.record(cli, 54).PublishStep == PublishFailed })
+			rec := e.record(cli, 54)
+			if !strings.Contains(rec.PublishError, "rejected in WeChat's review (publish_status 4)") || !strings.Contains(rec.PublishError, "[1]") {
+				t.Fatalf("publish error %q", rec.PublishError)
+			}
+			switch c.mode {
+			case "publish":
+				if rec.State != StateFailed || rec.Explanation != rec.PublishError {
+					t.Fatalf("state %s, explanation %q", rec.State, rec.Explanation)
+				}
+			case "both":
+				if rec.MsgID == 0 || len(e.sb.MassSends()) != 1 || rec.State == StateFailed {
+					t.Fatalf("mode both: state %s msg_id %d, %d sends", rec.State, rec.MsgID, len(e.sb.MassSends()))
+				}
+			}
+			waitFor(t, 3*time.Second, "the notice", func() bool {
+				return strings.Contains(strings.Join(e.notices(), "\n"), "No.54 publication failed: rejected in WeChat's review")
+			})
+			if n := len(e.sb.Snapshot().Publications); n != 1 {
+				t.Fatalf("%d publications, want 1 (no resubmission)", n)
+			}
+			// Links come only from what went out: none in mode publish, the
+			// mass send's in mode both.
+			if c.mode == "publish" && (len(rec.URLs) != 0 || len(e.arch.URLs(54)) != 0) {
+				t.Fatalf("urls %v / archive %v for a failed publication", rec.URLs, e.arch.URLs(54))
+			}
+		})
+	}
+}

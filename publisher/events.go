@@ -190,11 +190,13 @@ func (p *Publisher) applyPublishEvent(ctx context.Context, n int, ev wechat.Publ
 	if ev.Status == 0 {
 		p.setURLs(ctx, n, rec.URLs)
 	}
-	switch {
-	case finished:
-		p.notifyFinished(ctx, rec)
-	case failed || ev.Status >= 2:
+	// A failed publication is news of its own, also in mode both where the
+	// mass send may still finish (or just has).
+	if failed || ev.Status >= 2 {
 		p.notify(ctx, fmt.Sprintf("No.%d publication failed: %s", n, rec.PublishError))
+	}
+	if finished {
+		p.notifyFinished(ctx, rec)
 	}
 	return nil
 }

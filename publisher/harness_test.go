@@ -190,6 +190,7 @@ func (e *env) receive(w http.ResponseWriter, r *http.Request) {
 			ID     string   `xml:"publish_id"`
 			Status int      `xml:"publish_status"`
 			URLs   []string `xml:"article_detail>item>article_url"`
+			Fail   []int    `xml:"fail_idx"`
 		} `xml:"PublishEventInfo"`
 	}
 	if err := xml.Unmarshal(body, &x); err != nil {
@@ -209,7 +210,7 @@ func (e *env) receive(w http.ResponseWriter, r *http.Request) {
 			_ = p.MassSendJobFinished(r.Context(), wechat.MassSendJobEvent{MsgID: x.MsgID, Status: x.Status,
 				TotalCount: x.TotalCount, FilterCount: x.FilterCount, SentCount: x.SentCount, ErrorCount: x.ErrorCount, ArticleURLs: x.URLs})
 		case "PUBLISHJOBFINISH":
-			_ = p.PublishJobFinished(r.Context(), wechat.PublishJobEvent{PublishID: x.Publish.ID, Status: x.Publish.Status, ArticleURLs: x.Publish.URLs})
+			_ = p.PublishJobFinished(r.Context(), wechat.PublishJobEvent{PublishID: x.Publish.ID, Status: x.Publish.Status, ArticleURLs: x.Publish.URLs, FailIdx: x.Publish.Fail})
 		}
 	}
 	_, _ = w.Write([]byte("success"))

@@ -492,8 +492,9 @@ func (r *run) pollOutcome() error {
 			pub = &ev
 		}
 	}
-	var finished bool
+	var finished, failed bool
 	err := r.set(func(x *Record) (string, []op, error) {
+		finished, failed = false, false
 		if x.State != StateSent {
 			return "", nil, errNoChange
 		}
@@ -504,6 +505,10 @@ func (r *run) pollOutcome() error {
 		}
 		if pub != nil {
 			notes = append(notes, applyPublish(x, *pub))
+		}
+		if x.State == StateFailed { // publish mode: WeChat did not publish it
+			failed = true
+			return strings.Join(notes, "; "), []op{opZRem()}, nil
 		}
 		if x.outcomeKnown() {
 			x.State, x.FinishedAt = StateFinished, p.now()
@@ -517,6 +522,9 @@ func (r *run) pollOutcome() error {
 	}
 	if pub != nil && pub.Status == 0 {
 		p.setURLs(r.ctx, r.rec.Number, r.rec.URLs)
+	}
+	if failed || (pub != nil && pub.Status >= 2) {
+		p.notify(r.ctx, fmt.Sprintf("No.%d publication failed: %s", r.rec.Number, r.rec.PublishError))
 	}
 	if finished {
 		p.notifyFinished(r.ctx, r.rec)

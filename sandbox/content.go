@@ -381,6 +381,14 @@ func (s *Server) handlePublishSubmit(c *apiCall) answer {
 		Done:        c.now.Add(s.opts.PushDelay),
 		ArticleID:   randomToken("", 24),
 		ArticleURLs: s.articleURLs(mid, len(d.Articles)),
+		Status:      s.opts.PublishStatus,
+		FailIdx:     []int{},
+	}
+	if p.Status != 0 {
+		p.ArticleID, p.ArticleURLs = "", nil
+		for i := range d.Articles {
+			p.FailIdx = append(p.FailIdx, i+1)
+		}
 	}
 	s.st.publications[p.ID] = p
 	s.st.publishOrder = append(s.st.publishOrder, p.ID)
@@ -402,6 +410,9 @@ func (s *Server) handlePublishGet(c *apiCall) answer {
 	}
 	if c.now.Before(p.Done) {
 		return answer{json: map[string]any{"publish_id": p.ID, "publish_status": 1, "fail_idx": []int{}}}
+	}
+	if p.Status != 0 {
+		return answer{json: map[string]any{"publish_id": p.ID, "publish_status": p.Status, "fail_idx": p.FailIdx}}
 	}
 	items := make([]map[string]any, len(p.ArticleURLs))
 	for i, u := range p.ArticleURLs {

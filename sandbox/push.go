@@ -50,8 +50,15 @@ func publishEventXML(p publication) func(time.Time) []byte {
 		var b strings.Builder
 		fmt.Fprintf(&b, "<xml><ToUserName>%s</ToUserName><FromUserName>%s</FromUserName><CreateTime>%d</CreateTime>",
 			cdata(AccountID), cdata(PushFrom), now.Unix())
-		fmt.Fprintf(&b, "<MsgType>%s</MsgType><Event>%s</Event><PublishEventInfo><publish_id>%s</publish_id><publish_status>0</publish_status>",
-			cdata("event"), cdata("PUBLISHJOBFINISH"), p.ID)
+		fmt.Fprintf(&b, "<MsgType>%s</MsgType><Event>%s</Event><PublishEventInfo><publish_id>%s</publish_id><publish_status>%d</publish_status>",
+			cdata("event"), cdata("PUBLISHJOBFINISH"), p.ID, p.Status)
+		if p.Status != 0 {
+			for _, i := range p.FailIdx {
+				fmt.Fprintf(&b, "<fail_idx>%d</fail_idx>", i)
+			}
+			b.WriteString("</PublishEventInfo></xml>")
+			return []byte(b.String())
+		}
 		fmt.Fprintf(&b, "<article_id>%s</article_id><article_detail><count>%d</count>", cdata(p.ArticleID), len(p.ArticleURLs))
 		for i, u := range p.ArticleURLs {
 			fmt.Fprintf(&b, "<item><idx>%d</idx><article_url>%s</article_url></item>", i+1, cdata(u))

@@ -63,6 +63,12 @@ type Options struct {
 	// Unverified makes the publish APIs answer 48001, as for unverified
 	// accounts since July 2025.
 	Unverified bool
+	// PublishStatus is how every freepublish ends, in freepublish/get and
+	// PUBLISHJOBFINISH: 0 published (default), or one of WeChat's failures
+	// — 2 original-content check failed, 3 failed, 4 rejected by review,
+	// 5 deleted by the author, 6 banned by the platform — with every
+	// article in fail_idx.
+	PublishStatus int
 	// MaxPermanentQR bounds permanent QR codes (WeChat: 100,000).
 	MaxPermanentQR int
 	// Faults are injected from the start; more can be added later with

@@ -130,6 +130,8 @@ type publication struct {
 	Done        time.Time
 	ArticleID   string
 	ArticleURLs []string
+	Status      int   // publish_status once Done: 0, or a failure 2–6
+	FailIdx     []int // the articles that failed (1-based)
 }
 
 // MassSend is an accepted mass send.

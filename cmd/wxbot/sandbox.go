@@ -20,6 +20,7 @@ func newSandboxCmd() *cobra.Command {
 		pushDelay, tokenTTL     time.Duration
 		followers               []string
 		unverified              bool
+		publishStatus           int
 		fails, loses, latencies []string
 		revokes                 []string
 	)
@@ -80,6 +81,9 @@ Faults (each flag may be repeated; ENDPOINT is a path under /cgi-bin/ or *):
 			if t := cfg.WeChat.AccountType; t != "subscription" && t != "service" {
 				return &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: --account-type is subscription or service (got %q)", t)}
 			}
+			if publishStatus != 0 && (publishStatus < 2 || publishStatus > 6) {
+				return &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: --publish-status is 0 (published) or a failure from 2 to 6 (got %d)", publishStatus)}
+			}
 			log := newLogger(cfg.Log, cmd.ErrOrStderr())
 			opts := sandbox.Options{
 				AppID:          cfg.WeChat.AppID,
@@ -91,6 +95,7 @@ Faults (each flag may be repeated; ENDPOINT is a path under /cgi-bin/ or *):
 				TokenTTL:       tokenTTL,
 				Followers:      followers,
 				Unverified:     unverified,
+				PublishStatus:  publishStatus,
 				Log:            log,
 			}
 			switch webhook {
@@ -127,6 +132,7 @@ Faults (each flag may be repeated; ENDPOINT is a path under /cgi-bin/ or *):
 	f.DurationVar(&pushDelay, "push-delay", time.Second, "how long a mass send or publication takes before its push")
 	f.StringSliceVar(&followers, "followers", nil, "openids that follow the account (others get 43004/40003); default: every openid follows")
 	f.BoolVar(&unverified, "unverified", false, "behave as an unverified account: freepublish answers 48001")
+	f.IntVar(&publishStatus, "publish-status", 0, "how every freepublish ends: 0 published, or a failure 2 (original check), 3 (failed), 4 (review), 5 (deleted), 6 (banned)")
 	f.StringArrayVar(&fails, "fail", nil, "fail calls with an errcode: ENDPOINT[=N[:ERRCODE]] (repeatable)")
 	f.StringArrayVar(&loses, "lose", nil, "do the call, then drop the answer: ENDPOINT[=N] (repeatable)")
 	f.StringArrayVar(&latencies, "latency", nil, "delay calls: ENDPOINT=DURATION[:N] (repeatable)")
