@@ -393,3 +393,43 @@ func TestPublicationFailureReported(t *testing.T) {
 		})
 	}
 }
+
+// A mass send WeChat accepted and then reports failed (here: suspected
+// advertising) fails the issue with WeChat's reason in plain words, whether
+// reported by MASSSENDJOBFINISH or found with message/mass/get; the
+// editors are told once and nothing is sent again.
+func TestMassSendFailureReported(t *testing.T) {
+	for _, webhook := range []bool{true, false} {
+		t.Run(fmt.Sprintf("webhook=%v", webhook), func(t *testing.T) {
+			e := newEnv(t, func(o *envOpts) {
+				o.noWebhook = !webhook
+				o.sandbox.MassStatus = "err(10001)"
+			})
+			fast := func(o *Options) { o.OutcomeAfter = 300 * time.Millisecond }
+			cli := e.publisher("cli", fast)
+			if _, err := cli.Publish(context.Background(), e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow)); err != nil {
+				t.Fatal(err)
+			}
+			if !webhook {
+				e.serve(e.publisher("serve", fast))
+			}
+			waitFor(t, 5*time.Second, "the failure", func() bool { return e.record(cli, 54).State == StateFailed })
+			rec := e.record(cli, 54)
+			wantStatus := map[bool]string{true: "err(10001)", false: "SEND_FAIL"}[webhook]
+			if rec.MassStatus != wantStatus || !strings.Contains(rec.Explanation, "Nothing reached the followers") ||
+				(webhook && !strings.Contains(rec.Explanation, "suspected advertising")) {
+				t.Fatalf("status %q, explanation %q", rec.MassStatus, rec.Explanation)
+			}
+			waitFor(t, 3*time.Second, "the notice", func() bool {
+				return strings.Contains(strings.Join(e.notices(), "\n"), "No.54: WeChat accepted the mass send and then reported it failed")
+			})
+			time.Sleep(500 * time.Millisecond) // a second notice or send would show by now
+			if n := len(e.notices()); n != 1 {
+				t.Fatalf("%d notices: %q", n, e.notices())
+			}
+			if n := len(e.sb.MassSends()); n != 1 {
+				t.Fatalf("%d mass sends, want 1", n)
+			}
+		})
+	}
+}

@@ -102,10 +102,51 @@ func (p *Publisher) applyEarly(ctx context.Context, kind, id string) {
 }
 
 // massOK reads MASSSENDJOBFINISH's Status ("send success") and
-// message/mass/get's msg_status (SEND_SUCCESS).
+// message/mass/get's msg_status (SEND_SUCCESS; DELETE: sent, then deleted
+// by an administrator — it went out all the same).
 func massOK(status string) bool {
 	s := strings.ToLower(strings.ReplaceAll(status, "_", " "))
-	return strings.Contains(s, "success") || strings.Contains(s, "accepted")
+	return strings.Contains(s, "success") || strings.Contains(s, "accepted") || s == "delete"
+}
+
+// massFailureText says in plain words why WeChat did not send a mass send
+// it had accepted (MASSSENDJOBFINISH's Status, message/mass/get's
+// msg_status; WECHAT.md).
+func massFailureText(status string) string {
+	reasons := map[string]string{
+		"err(10001)": "suspected advertising",
+		"err(20001)": "suspected political content",
+		"err(20002)": "suspected pornographic content",
+		"err(20004)": "suspected social-issue content",
+		"err(20006)": "suspected illegal or criminal content",
+		"err(20008)": "suspected fraud",
+		"err(20013)": "suspected copyright infringement",
+		"err(21000)": "suspected other violations",
+		"err(22000)": "suspected mutual promotion",
+		"err(30001)": "the originality check failed with a system error, and reposts were set not to be sent",
+		"err(30002)": "the originality check ruled it may not be sent",
+		"err(30003)": "the originality check judged it a repost, and reposts were set not to be sent",
+		"err(40001)": "an administrator refused it",
+		"err(40002)": "no administrator confirmed it within 30 minutes",
+	}
+	why := reasons[strings.ToLower(strings.TrimSpace(status))]
+	if why == "" {
+		why = "WeChat gives no reason"
+	}
+	return fmt.Sprintf("WeChat accepted the mass send and then reported it failed: %s (%s). Nothing reached the followers; check the admin page before sending anything again.", why, status)
+}
+
+// applyMassStatus records WeChat's verdict on an accepted mass send in x;
+// failed tells whether it failed the issue.
+func applyMassStatus(x *Record, status string, now time.Time) (failed bool) {
+	x.MassStatus, x.ReportedAt = status, now
+	if massOK(status) || x.State == StateFailed {
+		return false
+	}
+	x.State = StateFailed
+	x.Error = "mass send reported " + status
+	x.Explanation = massFailureText(status)
+	return true
 }
 
 func (p *Publisher) applyMassEvent(ctx context.Context, n int, ev wechat.MassSendJobEvent) error {
@@ -119,17 +160,13 @@ func (p *Publisher) applyMassEvent(ctx context.Context, n int, ev wechat.MassSen
 			x.SentCount == ev.SentCount && x.ErrorCount == ev.ErrorCount && x.FilterCount == ev.FilterCount {
 			return "", nil, errNoChange // WeChat's retry, or another replica's
 		}
-		x.MassStatus, x.ReportedAt = ev.Status, p.now()
 		x.TotalCount, x.FilterCount, x.SentCount, x.ErrorCount = ev.TotalCount, ev.FilterCount, ev.SentCount, ev.ErrorCount
 		if len(ev.ArticleURLs) > 0 && (len(x.URLs) == 0 || x.Mode == "mass") {
 			x.URLs = slices.Clone(ev.ArticleURLs)
 		}
 		note := fmt.Sprintf("WeChat report: %q, sent %d of %d (%d left after WeChat's filtering, %d errors)", ev.Status, ev.SentCount, ev.TotalCount, ev.FilterCount, ev.ErrorCount)
 		switch {
-		case !massOK(ev.Status) && x.State != StateFailed:
-			x.State = StateFailed
-			x.Error = "mass send reported " + ev.Status
-			x.Explanation = "WeChat accepted the mass send and then reported it failed (" + ev.Status + "): check the admin page before sending anything again."
+		case applyMassStatus(x, ev.Status, p.now()):
 			failed = true
 			return note, []op{opZRem()}, nil
 		case x.State == StateSent && x.outcomeKnown():

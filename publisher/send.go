@@ -492,21 +492,21 @@ func (r *run) pollOutcome() error {
 			pub = &ev
 		}
 	}
-	var finished, failed bool
+	var finished, failed, massFailed bool
 	err := r.set(func(x *Record) (string, []op, error) {
-		finished, failed = false, false
+		finished, failed, massFailed = false, false, false
 		if x.State != StateSent {
 			return "", nil, errNoChange
 		}
 		var notes []string
 		if massStatus != "" && x.MassStatus == "" {
-			x.MassStatus, x.ReportedAt = massStatus, p.now()
+			massFailed = applyMassStatus(x, massStatus, p.now())
 			notes = append(notes, "WeChat reports the mass send: "+massStatus)
 		}
 		if pub != nil {
 			notes = append(notes, applyPublish(x, *pub))
 		}
-		if x.State == StateFailed { // publish mode: WeChat did not publish it
+		if x.State == StateFailed { // WeChat did not send or publish it
 			failed = true
 			return strings.Join(notes, "; "), []op{opZRem()}, nil
 		}
@@ -523,7 +523,10 @@ func (r *run) pollOutcome() error {
 	if pub != nil && pub.Status == 0 {
 		p.setURLs(r.ctx, r.rec.Number, r.rec.URLs)
 	}
-	if failed || (pub != nil && pub.Status >= 2) {
+	switch {
+	case massFailed:
+		p.notify(r.ctx, fmt.Sprintf("No.%d: %s", r.rec.Number, r.rec.Explanation))
+	case failed || (pub != nil && pub.Status >= 2):
 		p.notify(r.ctx, fmt.Sprintf("No.%d publication failed: %s", r.rec.Number, r.rec.PublishError))
 	}
 	if finished {

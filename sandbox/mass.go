@@ -203,8 +203,11 @@ func (s *Server) handleMassGet(c *apiCall) answer {
 		return fail(40007, fmt.Sprintf("invalid msg_id %d", id))
 	}
 	status := "SEND_SUCCESS"
-	if c.now.Before(m.Done) {
+	switch {
+	case c.now.Before(m.Done):
 		status = "SENDING"
+	case !s.opts.massSucceeds():
+		status = "SEND_FAIL"
 	}
 	return answer{json: map[string]any{"msg_id": m.MsgID, "msg_status": status}}
 }

@@ -30,13 +30,17 @@ func massEventXML(opts Options, m MassSend) func(time.Time) []byte {
 		var b strings.Builder
 		fmt.Fprintf(&b, "<xml><ToUserName>%s</ToUserName><FromUserName>%s</FromUserName><CreateTime>%d</CreateTime>",
 			cdata(AccountID), cdata(PushFrom), now.Unix())
+		status, sent, urls := opts.massStatus(), m.Recipients, m.ArticleURLs
+		if !opts.massSucceeds() {
+			sent, urls = 0, nil
+		}
 		fmt.Fprintf(&b, "<MsgType>%s</MsgType><Event>%s</Event><MsgID>%d</MsgID><Status>%s</Status>",
-			cdata("event"), cdata("MASSSENDJOBFINISH"), m.MsgID, cdata("send success"))
+			cdata("event"), cdata("MASSSENDJOBFINISH"), m.MsgID, cdata(status))
 		fmt.Fprintf(&b, "<TotalCount>%d</TotalCount><FilterCount>%d</FilterCount><SentCount>%d</SentCount><ErrorCount>0</ErrorCount>",
-			m.Recipients, m.Recipients, m.Recipients)
+			m.Recipients, sent, sent)
 		b.WriteString("<CopyrightCheckResult><Count>0</Count><ResultList></ResultList><CheckState>1</CheckState></CopyrightCheckResult>")
-		fmt.Fprintf(&b, "<ArticleUrlResult><Count>%d</Count><ResultList>", len(m.ArticleURLs))
-		for i, u := range m.ArticleURLs {
+		fmt.Fprintf(&b, "<ArticleUrlResult><Count>%d</Count><ResultList>", len(urls))
+		for i, u := range urls {
 			fmt.Fprintf(&b, "<item><ArticleIdx>%d</ArticleIdx><ArticleUrl>%s</ArticleUrl></item>", i+1, cdata(u))
 		}
 		b.WriteString("</ResultList></ArticleUrlResult></xml>")
@@ -170,3 +174,13 @@ func (s *Server) pushRequest(event []byte) (func() *http.Request, error) {
 		return req
 	}, nil
 }
+
+// massStatus is the Status mass sends report.
+func (o Options) massStatus() string {
+	if o.MassStatus == "" {
+		return "send success"
+	}
+	return o.MassStatus
+}
+
+func (o Options) massSucceeds() bool { return o.massStatus() == "send success" }

@@ -69,6 +69,11 @@ type Options struct {
 	// 5 deleted by the author, 6 banned by the platform — with every
 	// article in fail_idx.
 	PublishStatus int
+	// MassStatus is the Status every mass send reports in MASSSENDJOBFINISH:
+	// "send success" (default), or a failure such as "send fail" or
+	// "err(10001)" (suspected advertising), which also makes
+	// message/mass/get answer SEND_FAIL and the counts zero.
+	MassStatus string
 	// MaxPermanentQR bounds permanent QR codes (WeChat: 100,000).
 	MaxPermanentQR int
 	// Faults are injected from the start; more can be added later with

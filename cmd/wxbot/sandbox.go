@@ -21,6 +21,7 @@ func newSandboxCmd() *cobra.Command {
 		followers               []string
 		unverified              bool
 		publishStatus           int
+		massStatus              string
 		fails, loses, latencies []string
 		revokes                 []string
 	)
@@ -96,6 +97,7 @@ Faults (each flag may be repeated; ENDPOINT is a path under /cgi-bin/ or *):
 				Followers:      followers,
 				Unverified:     unverified,
 				PublishStatus:  publishStatus,
+				MassStatus:     massStatus,
 				Log:            log,
 			}
 			switch webhook {
@@ -132,6 +134,7 @@ Faults (each flag may be repeated; ENDPOINT is a path under /cgi-bin/ or *):
 	f.DurationVar(&pushDelay, "push-delay", time.Second, "how long a mass send or publication takes before its push")
 	f.StringSliceVar(&followers, "followers", nil, "openids that follow the account (others get 43004/40003); default: every openid follows")
 	f.BoolVar(&unverified, "unverified", false, "behave as an unverified account: freepublish answers 48001")
+	f.StringVar(&massStatus, "mass-status", "", `how every mass send ends in MASSSENDJOBFINISH: "send success" (default), or a failure such as "send fail" or "err(10001)"`)
 	f.IntVar(&publishStatus, "publish-status", 0, "how every freepublish ends: 0 published, or a failure 2 (original check), 3 (failed), 4 (review), 5 (deleted), 6 (banned)")
 	f.StringArrayVar(&fails, "fail", nil, "fail calls with an errcode: ENDPOINT[=N[:ERRCODE]] (repeatable)")
 	f.StringArrayVar(&loses, "lose", nil, "do the call, then drop the answer: ENDPOINT[=N] (repeatable)")
