@@ -433,3 +433,27 @@ func TestMassSendFailureReported(t *testing.T) {
 		})
 	}
 }
+
+// An unverified account (48001 on freepublish) fails a publish-mode issue
+// at once with a plain explanation; nothing is retried or sent.
+func TestUnverifiedAccountRefused(t *testing.T) {
+	e := newEnv(t, func(o *envOpts) {
+		o.sandbox.Unverified = true
+		o.publish = func(p *config.PublishConfig) { p.Mode = "publish" }
+	})
+	cli := e.publisher("cli")
+	res, err := cli.Publish(context.Background(), e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow))
+	rec := e.record(cli, 54)
+	if err == nil && res.Record.State != StateFailed {
+		t.Fatalf("publish on an unverified account: %+v", res.Record)
+	}
+	if rec.State != StateFailed || rec.ErrCode != 48001 || !strings.Contains(rec.Explanation, "unverified accounts lose the publishing APIs") {
+		t.Fatalf("state %s errcode %d explanation %q (err %v)", rec.State, rec.ErrCode, rec.Explanation, err)
+	}
+	if n := e.calls("freepublish/submit"); n != 1 {
+		t.Fatalf("freepublish/submit called %d times, want 1 (a refusal is not retried)", n)
+	}
+	if n := len(e.sb.Snapshot().Publications); n != 0 {
+		t.Fatalf("%d publications", n)
+	}
+}
