@@ -181,8 +181,19 @@ func normalize(s string) string {
 		}
 		sb.WriteRune(unicode.ToLower(r))
 	}
-	return strings.Join(strings.Fields(sb.String()), " ")
+	n := strings.Join(strings.Fields(sb.String()), " ")
+	// "最新。" (WeChat's voice recognition ends with a full stop), "help!",
+	// "帮助？": punctuation around a keyword is not part of it. A message
+	// that is only punctuation ("?") stays as it is.
+	if t := strings.TrimSpace(strings.Trim(n, edgePunct)); t != "" {
+		return t
+	}
+	return n
 }
+
+// edgePunct is what normalize trims from both ends (full-width forms are
+// already folded to ASCII).
+const edgePunct = ".,!?;:~'\"。、…～·“”‘’"
 
 func oneOf(s string, words ...string) bool {
 	for _, w := range words {

@@ -38,6 +38,13 @@ func TestBuiltins(t *testing.T) {
 		{"help", []string{"latest", "archive", "subscribe SECTION"}, nil},
 		{"？", []string{"最新"}, nil},
 		{"ＬＡＴＥＳＴ", []string{"No.54"}, nil},
+		// Punctuation around a keyword: voice recognition ends "最新。".
+		{"最新。", []string{"No.54 · 2021.05", "【国内要闻】"}, nil},
+		{"latest!", []string{"No.54", "【Domestic News】"}, nil},
+		{"帮助？", []string{"最新", "往期", "订阅"}, nil},
+		{"“往期”", []string{"往期周报"}, nil},
+		{"53。", []string{"No.53", "三家房企因使用人脸识别系统"}, nil},
+		{"?", []string{"最新", "往期"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.ask, func(t *testing.T) {
