@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -455,5 +456,36 @@ func TestUnverifiedAccountRefused(t *testing.T) {
 	}
 	if n := len(e.sb.Snapshot().Publications); n != 0 {
 		t.Fatalf("%d publications", n)
+	}
+}
+
+// A reviewer who does not follow the account (43004) does not stop the
+// issue: the others get the preview, the failure is recorded and told in
+// plain words, it is not retried, and the broadcast goes ahead.
+func TestPreviewToNonFollower(t *testing.T) {
+	e := newEnv(t, func(o *envOpts) { o.sandbox.Followers = []string{"oReviewer1", "oAdmin"} })
+	cli := e.publisher("cli")
+	req := e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalNow)
+	req.PreviewTo = []string{"oReviewer1", "oStranger"}
+	res, err := cli.Publish(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := res.Record
+	if rec.State != StateSent || len(e.sb.MassSends()) != 1 {
+		t.Fatalf("state %s, %d sends: a failed preview must not stop the broadcast", rec.State, len(e.sb.MassSends()))
+	}
+	if !slices.Equal(rec.Previewed, []string{"oReviewer1"}) || len(rec.PreviewErrors) != 1 ||
+		!strings.Contains(rec.PreviewErrors[0], "oStranger: the reviewer does not follow the account (43004)") {
+		t.Fatalf("previewed %v, errors %q", rec.Previewed, rec.PreviewErrors)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), "preview to oStranger failed") {
+		t.Fatalf("warnings %q", res.Warnings)
+	}
+	if n := len(e.sb.Snapshot().Previews); n != 1 {
+		t.Fatalf("%d previews delivered, want 1", n)
+	}
+	if n := e.calls("message/mass/preview"); n != 2 {
+		t.Fatalf("preview called %d times, want 2 (the refusal is not retried)", n)
 	}
 }
