@@ -431,6 +431,22 @@ func TestMassSendFailureReported(t *testing.T) {
 			if n := len(e.sb.MassSends()); n != 1 {
 				t.Fatalf("%d mass sends, want 1", n)
 			}
+			if !webhook {
+				// WeChat's report arriving after the poll gives the reason,
+				// without telling the editors a second time.
+				ev := wechat.MassSendJobEvent{MsgID: rec.MsgID, Status: "err(10001)", TotalCount: 100}
+				if err := cli.MassSendJobFinished(context.Background(), ev); err != nil {
+					t.Fatal(err)
+				}
+				rec = e.record(cli, 54)
+				if rec.State != StateFailed || rec.MassStatus != "err(10001)" || !strings.Contains(rec.Explanation, "suspected advertising") {
+					t.Fatalf("after the late report: %s %q %q", rec.State, rec.MassStatus, rec.Explanation)
+				}
+				time.Sleep(300 * time.Millisecond)
+				if n := len(e.notices()); n != 1 {
+					t.Fatalf("%d notices after the late report: %q", n, e.notices())
+				}
+			}
 		})
 	}
 }

@@ -140,7 +140,15 @@ func massFailureText(status string) string {
 // failed tells whether it failed the issue.
 func applyMassStatus(x *Record, status string, now time.Time) (failed bool) {
 	x.MassStatus, x.ReportedAt = status, now
-	if massOK(status) || x.State == StateFailed {
+	if massOK(status) {
+		return false
+	}
+	if x.State == StateFailed {
+		if strings.HasPrefix(x.Error, "mass send reported ") {
+			// WeChat's report after a poll's SEND_FAIL: its reason is
+			// the more precise; the editors were told already.
+			x.Error, x.Explanation = "mass send reported "+status, massFailureText(status)
+		}
 		return false
 	}
 	x.State = StateFailed
