@@ -117,6 +117,9 @@ type Archive struct {
 	// swap reads the list without a lock.
 	mu       sync.Mutex
 	onChange atomic.Pointer[[]func(*Snapshot)]
+	// missing is set when the last Refresh found no archive in Redis (a
+	// fresh or emptied server), so the loader writes its issues again.
+	missing atomic.Bool
 }
 
 // New returns an empty archive over Redis; call Refresh (or Run) to load it.
@@ -204,13 +207,6 @@ func decodeIssue(s string) (iss *newsletter.Issue, err error) {
 	return iss, err
 }
 
-// stored tells whether Redis holds an archive (its version key); a failed
-// check counts as stored (the next write's failure will tell).
-func (a *Archive) stored(ctx context.Context) bool {
-	n, err := a.rdb.Exists(ctx, a.keys.ArchiveVersion()).Result()
-	return err != nil || n > 0
-}
-
 // Refresh reads the archive from Redis when its version changed since the
 // last read. The three keys are read in one MULTI so the view is consistent.
 func (a *Archive) Refresh(ctx context.Context) error {
@@ -218,6 +214,7 @@ func (a *Archive) Refresh(ctx context.Context) error {
 	if err != nil && !isNil(err) {
 		return fmt.Errorf("archive: read version: %w", err)
 	}
+	a.missing.Store(versionOf(ver) == 0)
 	if cur := a.Current(); cur.Version != 0 && versionOf(ver) == cur.Version {
 		return nil
 	}

@@ -279,9 +279,10 @@ func (l *Loader) Watch(ctx context.Context) error {
 	}
 	resync := time.NewTicker(l.Resync)
 	defer resync.Stop()
-	// While the last write failed (Redis away), or Redis has lost the
-	// archive (restarted empty), write again every second, so the issues
-	// are back at once rather than at the next resync.
+	// While the last write failed (Redis away), or the archive's last
+	// refresh (every second under serve) found Redis without one
+	// (restarted empty), write again every second, so the issues are back
+	// at once rather than at the next resync.
 	retry := time.NewTicker(min(l.Resync, time.Second))
 	defer retry.Stop()
 	var debounce <-chan time.Time
@@ -322,7 +323,7 @@ func (l *Loader) Watch(ctx context.Context) error {
 			l.mu.Lock()
 			synced := l.synced
 			l.mu.Unlock()
-			if !synced || !l.arch.stored(ctx) {
+			if !synced || l.arch.missing.Load() {
 				l.resync(ctx)
 			}
 		case <-resync.C:
