@@ -24,13 +24,13 @@ func (b *Bot) routeEvent(msg *message.MixMessage, raw []byte, st *userState) pla
 			scene = strings.TrimPrefix(msg.EventKey, "qrscene_")
 		}
 		p := textPlan("subscribe", b.welcome(scene))
-		p.effects = b.followed(openid, scene, true)
+		p.effects = b.followed(openid, scene)
 		return p
 	case message.EventScan:
 		// Already following, scanned a campaign code again: record the scene
 		// and say the campaign's words when it has some.
 		scene := msg.EventKey
-		p := plan{rule: "scan", effects: b.followed(openid, scene, false)}
+		p := plan{rule: "scan", effects: b.scanned(openid, scene)}
 		if sc, ok := b.cfg.Scenes[scene]; ok && sc.Welcome != "" {
 			p.reply = textReply(sc.Welcome)
 		}
@@ -57,18 +57,23 @@ func (b *Bot) routeEvent(msg *message.MixMessage, raw []byte, st *userState) pla
 	return plan{rule: "event"}
 }
 
-// followed tells the audience of a subscribe, or of a SCAN by a follower.
-func (b *Bot) followed(openid, scene string, subscribe bool) []effect {
+// followed tells the audience of a subscribe.
+func (b *Bot) followed(openid, scene string) []effect {
 	if b.audience == nil {
 		return nil
 	}
-	if !subscribe {
-		return []effect{{name: "scanned", run: func(ctx context.Context) error {
-			return b.audience.Scanned(ctx, openid, scene)
-		}}}
-	}
 	return []effect{{name: "followed", run: func(ctx context.Context) error {
 		return b.audience.Followed(ctx, openid, scene)
+	}}}
+}
+
+// scanned tells the audience of a SCAN by a follower.
+func (b *Bot) scanned(openid, scene string) []effect {
+	if b.audience == nil {
+		return nil
+	}
+	return []effect{{name: "scanned", run: func(ctx context.Context) error {
+		return b.audience.Scanned(ctx, openid, scene)
 	}}}
 }
 

@@ -505,3 +505,23 @@ func TestPreviewToNonFollower(t *testing.T) {
 		t.Fatalf("preview called %d times, want 2 (the refusal is not retried)", n)
 	}
 }
+
+// WeChat's mass-send verdicts: MASSSENDJOBFINISH's Status and
+// message/mass/get's msg_status. DELETE was sent, then deleted.
+func TestMassStatusVerdicts(t *testing.T) {
+	for status, ok := range map[string]bool{
+		"send success": true, "sendsuccess": true, "SEND_SUCCESS": true, "DELETE": true,
+		"send fail": false, "SEND_FAIL": false, "err(10001)": false, "err(99999)": false,
+	} {
+		x := &Record{State: StateSent}
+		if failed := applyMassStatus(x, status, time.Unix(1, 0)); failed == ok || (x.State == StateFailed) == ok || x.MassStatus != status {
+			t.Errorf("%q: failed %v, state %s", status, failed, x.State)
+		}
+	}
+	if got := massFailureText("ERR(40002)"); !strings.Contains(got, "no administrator confirmed it within 30 minutes (ERR(40002))") {
+		t.Errorf("err(40002): %q", got)
+	}
+	if got := massFailureText("err(99999)"); !strings.Contains(got, "WeChat gives no reason (err(99999))") {
+		t.Errorf("unknown: %q", got)
+	}
+}

@@ -113,27 +113,29 @@ func massOK(status string) bool {
 // it had accepted (MASSSENDJOBFINISH's Status, message/mass/get's
 // msg_status; WECHAT.md).
 func massFailureText(status string) string {
-	reasons := map[string]string{
-		"err(10001)": "suspected advertising",
-		"err(20001)": "suspected political content",
-		"err(20002)": "suspected pornographic content",
-		"err(20004)": "suspected social-issue content",
-		"err(20006)": "suspected illegal or criminal content",
-		"err(20008)": "suspected fraud",
-		"err(20013)": "suspected copyright infringement",
-		"err(21000)": "suspected other violations",
-		"err(22000)": "suspected mutual promotion",
-		"err(30001)": "the originality check failed with a system error, and reposts were set not to be sent",
-		"err(30002)": "the originality check ruled it may not be sent",
-		"err(30003)": "the originality check judged it a repost, and reposts were set not to be sent",
-		"err(40001)": "an administrator refused it",
-		"err(40002)": "no administrator confirmed it within 30 minutes",
-	}
-	why := reasons[strings.ToLower(strings.TrimSpace(status))]
+	why := massFailureReasons[strings.ToLower(strings.TrimSpace(status))]
 	if why == "" {
 		why = "WeChat gives no reason"
 	}
 	return fmt.Sprintf("WeChat accepted the mass send and then reported it failed: %s (%s). Nothing reached the followers; check the admin page before sending anything again.", why, status)
+}
+
+// massFailureReasons are the err(…) Status values of MASSSENDJOBFINISH.
+var massFailureReasons = map[string]string{
+	"err(10001)": "suspected advertising",
+	"err(20001)": "suspected political content",
+	"err(20002)": "suspected pornographic content",
+	"err(20004)": "suspected social-issue content",
+	"err(20006)": "suspected illegal or criminal content",
+	"err(20008)": "suspected fraud",
+	"err(20013)": "suspected copyright infringement",
+	"err(21000)": "suspected other violations",
+	"err(22000)": "suspected mutual promotion",
+	"err(30001)": "the originality check failed with a system error, and reposts were set not to be sent",
+	"err(30002)": "the originality check ruled it may not be sent",
+	"err(30003)": "the originality check judged it a repost, and reposts were set not to be sent",
+	"err(40001)": "an administrator refused it",
+	"err(40002)": "no administrator confirmed it within 30 minutes",
 }
 
 // applyMassStatus records WeChat's verdict on an accepted mass send in x;
