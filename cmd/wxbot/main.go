@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,6 +27,11 @@ func main() {
 // execute runs root and returns the exit status: 0, an exitError's code
 // after its message as is, or 1 after "wxbot: " and the error.
 func execute(ctx context.Context, root *cobra.Command, stderr io.Writer) int {
+	// go-redis prints every failed dial to the terminal with its own
+	// logger; a command reports the outage once, in its own words. serve
+	// replaces this with its process log at debug level.
+	quietRedisLog(slog.New(slog.DiscardHandler))
+	usageErrors(root)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -50,3 +56,52 @@ type exitError struct {
 }
 
 func (e *exitError) Error() string { return e.msg }
+
+// Exit statuses, as documented in the README: 2 is a usage error (an
+// unknown command or flag, a wrong number of arguments, flags that do not
+// go together) for every command.
+const exitUsage = 2
+
+// usageErrors makes cobra's own usage errors exit with exitUsage, like the
+// commands' checks of their flags: the flag parser's errors through
+// FlagErrorFunc, the argument checks by wrapping each command's Args, and an
+// unknown subcommand by the group commands themselves.
+func usageErrors(root *cobra.Command) {
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError(c, err)
+	})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.HasSubCommands() && !c.Runnable() {
+			// cobra answers an unknown subcommand with a plain error; a
+			// group command with a RunE reports it as a usage error and
+			// shows its help when called bare.
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(c *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usageError(c, fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath()))
+				}
+				return c.Help()
+			}
+		} else if check := c.Args; check != nil {
+			c.Args = func(c *cobra.Command, args []string) error {
+				if err := check(c, args); err != nil {
+					return usageError(c, err)
+				}
+				return nil
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+func usageError(c *cobra.Command, err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return &exitError{code: exitUsage, msg: fmt.Sprintf("%s: %s\nRun '%s --help' for usage.", c.CommandPath(), err, c.CommandPath())}
+}

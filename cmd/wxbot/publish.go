@@ -50,8 +50,10 @@ corrections go out as a new issue.
 
 Needs the Redis that 'wxbot serve' uses (redis.addr) and the account's
 credentials (wechat.app_id, wechat.app_secret). Exit status: 0 done, 1
-refused or failed, 2 usage, 3 sent but not confirmed yet (it is asked again
-with the same clientmsgid).`,
+refused or failed (also a --now that WeChat refused for now and that was
+rescheduled), 2 usage, 3 not sent yet: sent but not confirmed (it is asked
+again with the same clientmsgid), or a --now deferred to the next slot by
+publish.max_per_day.`,
 		Example: `  wxbot publish issues/no53.md                      # next slot, e.g. Monday 09:00 Asia/Shanghai
   wxbot publish issues/no53.md --at "2026-11-30 09:00"
   wxbot publish issues/no53.md --draft-only --preview-to oAbc123,oDef456
@@ -123,6 +125,9 @@ with the same clientmsgid).`,
 			if res.Pending {
 				return &exitError{code: 3}
 			}
+			if req.Goal == publisher.GoalNow {
+				return notSentNow(name, res)
+			}
 			return nil
 		},
 	}
@@ -144,6 +149,21 @@ func joinTitle(iss *newsletter.Issue) string {
 		return iss.TitleZH
 	}
 	return iss.TitleEN
+}
+
+// notSentNow is the exit status of a --now that did not send: the issue is
+// still scheduled because the day's quota (publish.max_per_day) was used,
+// exit 3 with the time it goes out instead, or because WeChat refused the
+// send for now (45028, no mass quota left), exit 1 with WeChat's reason.
+func notSentNow(name string, res *publisher.Result) error {
+	rec := res.Record
+	if res.AlreadySent || rec == nil || rec.State != publisher.StateScheduled {
+		return nil
+	}
+	if rec.ErrCode != 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("%s: No.%d was NOT sent: WeChat refused it: %s", name, rec.Number, rec.Explanation)}
+	}
+	return &exitError{code: 3, msg: fmt.Sprintf("%s: No.%d was NOT sent now: %s", name, rec.Number, rec.Explanation)}
 }
 
 // publishError turns the pipeline's errors into messages for the editor.
