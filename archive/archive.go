@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"strconv"
 	"sync"
@@ -33,14 +34,41 @@ type Snapshot struct {
 	issues   []*newsletter.Issue
 	byNumber map[int]*newsletter.Issue
 	urls     map[int][]string
+	// withheld are the issues subscribers must not see (the review gate):
+	// number → reason. They are in none of the lists above.
+	withheld map[int]string
+	// all is every issue before the gate, kept for a local rebuild.
+	all []*newsletter.Issue
 }
+
+// Reasons an issue is withheld from subscribers.
+const (
+	// WithheldUnsent: the publisher has the issue and has not sent it
+	// (parsed, drafted, previewed, scheduled, cancelled, failed before
+	// the send).
+	WithheldUnsent = "unsent"
+	// WithheldRetracted: the issue was withdrawn from WeChat after the send.
+	WithheldRetracted = "retracted"
+)
 
 // NewSnapshot builds a view from issues and published URLs. Issues with the
 // same number keep the first.
 func NewSnapshot(version int64, issues []*newsletter.Issue, urls map[int][]string) *Snapshot {
-	s := &Snapshot{Version: version, byNumber: make(map[int]*newsletter.Issue, len(issues)), urls: map[int][]string{}}
+	return newSnapshot(version, issues, urls, nil)
+}
+
+// newSnapshot builds a view in which the withheld issues do not appear.
+func newSnapshot(version int64, issues []*newsletter.Issue, urls map[int][]string, withheld map[int]string) *Snapshot {
+	s := &Snapshot{Version: version, byNumber: make(map[int]*newsletter.Issue, len(issues)), urls: map[int][]string{},
+		withheld: map[int]string{}, all: issues}
+	for n, why := range withheld {
+		s.withheld[n] = why
+	}
 	for _, iss := range issues {
 		if iss == nil || s.byNumber[iss.Number] != nil {
+			continue
+		}
+		if _, gated := s.withheld[iss.Number]; gated {
 			continue
 		}
 		s.byNumber[iss.Number] = iss
@@ -51,6 +79,16 @@ func NewSnapshot(version int64, issues []*newsletter.Issue, urls map[int][]strin
 		s.urls[n] = append([]string(nil), u...)
 	}
 	return s
+}
+
+// Withheld reports whether issue n is kept from subscribers, and why
+// (WithheldUnsent, WithheldRetracted).
+func (s *Snapshot) Withheld(n int) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	why, ok := s.withheld[n]
+	return why, ok
 }
 
 // Latest is the newest issue, or nil when the archive is empty.
@@ -175,7 +213,23 @@ func (a *Archive) swap(s *Snapshot) {
 
 // setLocal serves issues from this process while Redis cannot take them.
 func (a *Archive) setLocal(issues []*newsletter.Issue) {
-	a.swap(NewSnapshot(0, issues, a.Current().urls))
+	// The gate stays as last read, and an issue this replica has not seen
+	// before is withheld until Redis answers again: whether the publisher
+	// has sent it cannot be known meanwhile.
+	cur := a.Current()
+	known := map[int]bool{}
+	for _, iss := range cur.all {
+		if iss != nil {
+			known[iss.Number] = true
+		}
+	}
+	withheld := maps.Clone(cur.withheld)
+	for _, iss := range issues {
+		if iss != nil && !known[iss.Number] && cur.Version != 0 {
+			withheld[iss.Number] = WithheldUnsent
+		}
+	}
+	a.swap(newSnapshot(0, issues, cur.urls, withheld))
 }
 
 func issueField(n int) string { return strconv.Itoa(n) }
@@ -223,11 +277,12 @@ func (a *Archive) Refresh(ctx context.Context) error {
 		return nil
 	}
 	var verCmd *redis.StringCmd
-	var issuesCmd, urlsCmd *redis.MapStringStringCmd
+	var issuesCmd, urlsCmd, withheldCmd *redis.MapStringStringCmd
 	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		verCmd = p.Get(ctx, a.keys.ArchiveVersion())
 		issuesCmd = p.HGetAll(ctx, a.keys.ArchiveIssues())
 		urlsCmd = p.HGetAll(ctx, a.keys.ArchiveURLs())
+		withheldCmd = p.HGetAll(ctx, a.keys.ArchiveWithheld())
 		return nil
 	})
 	if err != nil && !isNil(err) {
@@ -252,8 +307,54 @@ func (a *Archive) Refresh(ctx context.Context) error {
 		}
 		urls[n] = u
 	}
-	a.swap(NewSnapshot(versionOf(verCmd.Val()), issues, urls))
+	withheld := map[int]string{}
+	for field, why := range withheldCmd.Val() {
+		n, err := strconv.Atoi(field)
+		if err != nil {
+			a.log.Error("archive: skipping an undecodable withheld entry in redis", slog.String("field", field))
+			continue
+		}
+		withheld[n] = why
+	}
+	a.swap(newSnapshot(versionOf(verCmd.Val()), issues, urls, withheld))
 	return nil
+}
+
+// Withhold keeps issue n from subscribers (the review gate): it leaves
+// 最新, 往期, search and the answer by number until Release. The
+// publisher withholds an issue before it first records it, so no reader
+// sees an unsent issue in between.
+func (a *Archive) Withhold(ctx context.Context, n int, why string) error {
+	if why == "" {
+		why = WithheldUnsent
+	}
+	if cur, ok := a.Current().Withheld(n); ok && cur == why {
+		return nil
+	}
+	_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, a.keys.ArchiveWithheld(), issueField(n), why)
+		p.Incr(ctx, a.keys.ArchiveVersion())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("archive: withhold issue %d: %w", n, err)
+	}
+	return a.Refresh(ctx)
+}
+
+// Release lets subscribers see issue n again: the publisher releases an
+// issue once WeChat accepted its broadcast.
+func (a *Archive) Release(ctx context.Context, n int) error {
+	removed, err := a.rdb.HDel(ctx, a.keys.ArchiveWithheld(), issueField(n)).Result()
+	if err != nil {
+		return fmt.Errorf("archive: release issue %d: %w", n, err)
+	}
+	if removed > 0 {
+		if err := a.rdb.Incr(ctx, a.keys.ArchiveVersion()).Err(); err != nil {
+			return fmt.Errorf("archive: release issue %d: %w", n, err)
+		}
+	}
+	return a.Refresh(ctx)
 }
 
 // Run refreshes the archive every interval until ctx ends, so a replica sees
@@ -319,7 +420,17 @@ func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool
 		// bumping the version again and again.
 		return false, a.Refresh(ctx)
 	}
+	// After Redis lost the archive (a.missing), the gate is written again
+	// from this replica's memory with the issues, so what was withheld
+	// stays withheld.
+	restore := a.missing.Load()
+	withheld := a.Current().withheld
 	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if restore {
+			for n, why := range withheld {
+				p.HSetNX(ctx, a.keys.ArchiveWithheld(), issueField(n), why)
+			}
+		}
 		p.Del(ctx, a.keys.ArchiveIssues())
 		if len(want) > 0 {
 			args := make([]any, 0, 2*len(want))

@@ -142,13 +142,15 @@ func (l *Loader) Load(ctx context.Context) error {
 			l.log.Error("archive: skipping issue file", slog.String("file", p.File), slog.Any("error", p.Err))
 		}
 	}
+	// The hook runs first: the publisher withholds new issues it takes
+	// (the review gate) before they reach the chat.
+	if onLoad != nil {
+		onLoad(ctx, results)
+	}
 	changed, err := l.arch.Replace(ctx, issues)
 	l.mu.Lock()
 	l.synced = err == nil
 	l.mu.Unlock()
-	if onLoad != nil {
-		onLoad(ctx, results)
-	}
 	if err != nil {
 		return err
 	}

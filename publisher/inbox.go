@@ -85,6 +85,8 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 		if seen[res.File] == res.Hash {
 			continue
 		}
+		// Out of the chat before the loader shows it: the pipeline takes it.
+		p.withholdNew(ctx, res.Issue.Number)
 		p.queueInbox(inboxJob{file: res.File, hash: res.Hash, data: res.Data, number: res.Issue.Number})
 		queued++
 	}

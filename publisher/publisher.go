@@ -35,6 +35,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/robfig/cron/v3"
 
+	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
@@ -56,6 +57,8 @@ type API interface {
 	Preview(ctx context.Context, openID, mediaID string) (int64, error)
 	MassStatus(ctx context.Context, msgID int64) (string, error)
 	Tags(ctx context.Context) ([]wechat.Tag, error)
+	DeleteMass(ctx context.Context, msgID int64, article int) error
+	DeletePublication(ctx context.Context, articleID string, index int) error
 }
 
 var _ API = (*wechat.Client)(nil)
@@ -66,6 +69,11 @@ type Archive interface {
 	Pin(ctx context.Context, iss *newsletter.Issue) error
 	SetURLs(ctx context.Context, number int, urls []string) error
 	URLs(number int) []string
+	// Withhold and Release are the review gate: an issue the publisher has
+	// and has not sent, or retracted, is withheld from subscribers.
+	Withhold(ctx context.Context, number int, why string) error
+	Release(ctx context.Context, number int) error
+	Current() *archive.Snapshot
 }
 
 // Notifier tells the editors (publish.admins) about failures and finished

@@ -68,6 +68,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 		if lead != nil {
 			if i%sweepEvery == 0 {
 				p.Resume(lead.ctx)
+				p.syncGate(lead.ctx)
 			}
 			p.tick(lead)
 		}

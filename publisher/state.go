@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/lifang/wxbot/archive"
 )
 
 // State is where an issue stands in the pipeline.
@@ -31,11 +34,12 @@ const (
 	StateFinished  State = "finished"  // WeChat reported the broadcast's outcome
 	StateFailed    State = "failed"    // stopped; Error and Explanation say why
 	StateCancelled State = "cancelled" // unscheduled with `wxbot cancel`
+	StateRetracted State = "retracted" // withdrawn from WeChat after the send (`wxbot retract`)
 )
 
 // States lists the states in pipeline order, for documentation and metrics.
 var States = []State{StateParsed, StateRendered, StateUploaded, StateDrafted, StatePreviewed,
-	StateScheduled, StateSending, StateSent, StateFinished, StateFailed, StateCancelled}
+	StateScheduled, StateSending, StateSent, StateFinished, StateFailed, StateCancelled, StateRetracted}
 
 // rank orders the forward states; failed and cancelled are outside.
 func (s State) rank() int {
@@ -158,16 +162,40 @@ type Record struct {
 	// editor is told once per edit.
 	RefusedHash string `json:"refused_hash,omitempty"`
 
+	// Retracted lists what was withdrawn from WeChat (1-based articles, 0
+	// for the whole issue), when and by whom.
+	Retracted   []int     `json:"retracted,omitempty"`
+	RetractedAt time.Time `json:"retracted_at,omitzero"`
+	RetractedBy string    `json:"retracted_by,omitempty"`
+
 	History []Transition `json:"history"`
 	Created time.Time    `json:"created,omitzero"`
 	Updated time.Time    `json:"updated,omitzero"`
 	Rev     int64        `json:"rev"`
 }
 
+// visible reports whether subscribers may see the issue in the chat: only
+// once WeChat accepted its broadcast (mass send or publication), and not
+// after it was retracted.
+func (r *Record) visible() bool {
+	if r.State == StateRetracted {
+		return false
+	}
+	return r.Broadcast == BroadcastYes || r.PublishStep == PublishDone
+}
+
+// withheldWhy is why an issue that is not visible is withheld.
+func (r *Record) withheldWhy() string {
+	if r.State == StateRetracted {
+		return archive.WithheldRetracted
+	}
+	return archive.WithheldUnsent
+}
+
 // goalReached reports whether the run has taken the issue as far as its goal.
 func (r *Record) goalReached() bool {
 	switch r.State {
-	case StateFailed, StateCancelled:
+	case StateFailed, StateCancelled, StateRetracted:
 		return true
 	}
 	if r.State.rank() >= StateScheduled.rank() {
@@ -215,6 +243,7 @@ func (r *Record) clone() *Record {
 	c.PreviewErrors = slices.Clone(r.PreviewErrors)
 	c.URLs = slices.Clone(r.URLs)
 	c.History = slices.Clone(r.History)
+	c.Retracted = slices.Clone(r.Retracted)
 	return &c
 }
 
@@ -300,6 +329,9 @@ func (r *Record) fields() map[string]string {
 	str("error", r.Error)
 	str("explanation", r.Explanation)
 	str("refused_hash", r.RefusedHash)
+	js("retracted", r.Retracted, len(r.Retracted) == 0)
+	tm("retracted_at", r.RetractedAt)
+	str("retracted_by", r.RetractedBy)
 	js("history", r.History, len(r.History) == 0)
 	tm("created", r.Created)
 	tm("updated", r.Updated)
@@ -389,6 +421,9 @@ func decodeRecord(f map[string]string) (*Record, error) {
 	r.Error = f["error"]
 	r.Explanation = f["explanation"]
 	r.RefusedHash = f["refused_hash"]
+	js("retracted", &r.Retracted)
+	r.RetractedAt = tm("retracted_at")
+	r.RetractedBy = f["retracted_by"]
 	js("history", &r.History)
 	r.Created = tm("created")
 	r.Updated = tm("updated")
@@ -533,12 +568,26 @@ func (p *Publisher) update(ctx context.Context, g guard, n int, mut mutation) (*
 			next.Created = now
 		}
 		next.Updated = now
+		// The review gate: an issue leaves the chat before the record that
+		// hides it is written (a crash in between leaves it hidden, never
+		// shown unsent) and comes back only after its send is recorded.
+		if p.arch != nil && !next.visible() && (cur.Rev == 0 || cur.visible()) {
+			if err := p.arch.Withhold(ctx, n, next.withheldWhy()); err != nil {
+				return cur, fmt.Errorf("publisher: issue %d: withhold it from the chat: %w", n, err)
+			}
+		}
 		err = p.commit(ctx, g, cur, next, ops)
 		if errors.Is(err, errConflict) && attempt < 20 {
 			continue
 		}
 		if err != nil {
 			return cur, err
+		}
+		if p.arch != nil && next.visible() && !cur.visible() {
+			if err := p.arch.Release(ctx, n); err != nil {
+				// syncGate releases it on its next pass.
+				p.log.Warn("publisher: could not show a sent issue in the chat yet", "issue", n, slog.Any("error", err))
+			}
 		}
 		next.Rev = cur.Rev + 1
 		if next.State != cur.State {

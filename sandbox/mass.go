@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -204,6 +205,8 @@ func (s *Server) handleMassGet(c *apiCall) answer {
 	}
 	status := "SEND_SUCCESS"
 	switch {
+	case slices.Contains(m.Deleted, 0):
+		status = "DELETE"
 	case c.now.Before(m.Done):
 		status = "SENDING"
 	case !s.opts.massSucceeds():

@@ -392,6 +392,8 @@ var apiRoutes = map[string]route{
 	"message/mass/sendall":        {http.MethodPost, true, (*Server).handleSendAll},
 	"message/mass/preview":        {http.MethodPost, true, (*Server).handlePreview},
 	"message/mass/get":            {http.MethodPost, true, (*Server).handleMassGet},
+	"message/mass/delete":         {http.MethodPost, true, (*Server).handleMassDelete},
+	"freepublish/delete":          {http.MethodPost, true, (*Server).handlePublishDelete},
 	"message/custom/send":         {http.MethodPost, true, (*Server).handleCustomSend},
 	"qrcode/create":               {http.MethodPost, true, (*Server).handleQRCreate},
 	"showqrcode":                  {http.MethodGet, false, (*Server).handleShowQR},

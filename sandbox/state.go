@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"time"
 )
@@ -132,6 +133,7 @@ type publication struct {
 	ArticleURLs []string
 	Status      int   // publish_status once Done: 0, or a failure 2–6
 	FailIdx     []int // the articles that failed (1-based)
+	Deleted     []int // withdrawn with freepublish/delete: 1-based indexes, 0 for all
 }
 
 // MassSend is an accepted mass send.
@@ -147,6 +149,9 @@ type MassSend struct {
 	Recipients  int       `json:"recipients"`
 	Time        time.Time `json:"time"`
 	Done        time.Time `json:"done"`
+	// Deleted lists what message/mass/delete withdrew: 1-based article
+	// indexes, 0 for the whole send.
+	Deleted []int `json:"deleted,omitempty"`
 }
 
 type massSend = MassSend
@@ -220,6 +225,9 @@ type PublicationInfo struct {
 	MediaID     string   `json:"media_id"`
 	Done        bool     `json:"done"`
 	ArticleURLs []string `json:"article_urls,omitempty"`
+	ArticleID   string   `json:"article_id,omitempty"`
+	// Deleted lists what freepublish/delete withdrew: 1-based indexes, 0 for all.
+	Deleted []int `json:"deleted,omitempty"`
 }
 
 // TagInfo is a tag with its members.
@@ -242,12 +250,15 @@ func (s *Server) Snapshot() Snapshot {
 		snap.Drafts = append(snap.Drafts, d)
 	}
 	for _, m := range st.sends {
-		snap.MassSends = append(snap.MassSends, *m)
+		c := *m
+		c.Deleted = slices.Clone(m.Deleted)
+		snap.MassSends = append(snap.MassSends, c)
 	}
 	for _, id := range st.publishOrder {
 		p := st.publications[id]
 		snap.Publications = append(snap.Publications, PublicationInfo{
 			PublishID: p.ID, MediaID: p.MediaID, Done: !now.Before(p.Done), ArticleURLs: p.ArticleURLs,
+			ArticleID: p.ArticleID, Deleted: slices.Clone(p.Deleted),
 		})
 	}
 	snap.Previews = append(snap.Previews, st.previews...)

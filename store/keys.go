@@ -17,6 +17,8 @@ import "strconv"
 //	P{archive}:version              str   bumped on every archive change          no TTL
 //	P{archive}:pinned               hash  issue number → JSON of a broadcast issue that
 //	                                      is kept though no inbox file holds it   no TTL
+//	P{archive}:withheld             hash  issue number → why subscribers do not see
+//	                                      it (unsent, retracted): the review gate no TTL
 //	P{qr}:campaigns                 hash  scene → campaign JSON                   no TTL
 //	P{qr}:gained:SCENE              set   openids who followed through SCENE      no TTL
 //	P{qr}:following                 set   openids following now                   no TTL
@@ -73,6 +75,11 @@ func (k Keys) ArchiveURLs() string { return k.Prefix + "{archive}:urls" }
 // ArchivePinned holds issues the publisher broadcast, kept in the archive
 // even when no inbox file holds them.
 func (k Keys) ArchivePinned() string { return k.Prefix + "{archive}:pinned" }
+
+// ArchiveWithheld maps the numbers of issues subscribers must not see
+// (the publisher has them and has not sent them, or they were retracted)
+// to the reason: the review gate.
+func (k Keys) ArchiveWithheld() string { return k.Prefix + "{archive}:withheld" }
 
 // ArchiveVersion changes whenever the archive does.
 func (k Keys) ArchiveVersion() string { return k.Prefix + "{archive}:version" }

@@ -1,0 +1,121 @@
+package publisher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Retraction is what Retract did.
+type Retraction struct {
+	Record *Record
+	// Mass and Publication say which of WeChat's copies were withdrawn:
+	// the mass send (message/mass/delete) and the publication
+	// (freepublish/delete).
+	Mass, Publication bool
+	// Whole is true when the whole issue is now withdrawn (state
+	// retracted): the chat no longer shows it.
+	Whole bool
+}
+
+// Retract withdraws a sent issue from WeChat: the mass send with
+// message/mass/delete (msg_id, article_idx) and the publication with
+// freepublish/delete (article_id, index). article is 1-based; 0 withdraws
+// every article. by names who asked, for the record. An issue withdrawn
+// whole is in state retracted: it is never sent again and the chat stops
+// showing it. An issue not sent is refused (cancel it instead).
+func (p *Publisher) Retract(ctx context.Context, n, article int, by string) (*Retraction, error) {
+	if p.api == nil {
+		return nil, errors.New("publisher: retract needs the WeChat API")
+	}
+	lk, lctx, err := p.lockIssue(ctx, n, p.lockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.release()
+	rec, err := p.load(lctx, n)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, refuse("No.%d is not in the pipeline: wxbot did not send it, so it cannot withdraw it (WeChat's admin page can).", n)
+	}
+	count := max(rec.DraftCount, rec.Articles)
+	massSent := rec.hasMass() && rec.MsgID != 0 && rec.Broadcast == BroadcastYes
+	published := rec.hasPublish() && rec.PublishID != "" && rec.PublishStep == PublishDone
+	switch {
+	case rec.State == StateRetracted || slices.Contains(rec.Retracted, 0):
+		return nil, refuse("No.%d was already withdrawn on %s by %s.", n, p.fmtTime(rec.RetractedAt), rec.RetractedBy)
+	case !massSent && !published:
+		if rec.Broadcast == BroadcastMaybe {
+			return nil, refuse("No.%d: whether WeChat sent it is not known yet (state %s): nothing to withdraw yet. Check WeChat's admin page (群发记录).", n, rec.State)
+		}
+		return nil, refuse("No.%d was not sent (state %s): nothing to withdraw. To stop a scheduled send, use wxbot cancel %d.", n, rec.State, n)
+	case article < 0 || (count > 0 && article > count):
+		return nil, refuse("No.%d has %d articles: there is no article %d to withdraw.", n, count, article)
+	case article > 0 && slices.Contains(rec.Retracted, article):
+		return nil, refuse("No.%d: article %d was already withdrawn on %s by %s.", n, article, p.fmtTime(rec.RetractedAt), rec.RetractedBy)
+	}
+
+	res := &Retraction{}
+	var pubErr error // the publication could not be withdrawn after the mass send was
+	if massSent {
+		if err := p.api.DeleteMass(lctx, rec.MsgID, article); err != nil {
+			return nil, fmt.Errorf("publisher: No.%d: withdraw the mass send: %w", n, err)
+		}
+		res.Mass = true
+	}
+	if published {
+		pub, err := p.api.GetPublish(lctx, rec.PublishID)
+		if err == nil && pub.ArticleID == "" {
+			err = errors.New("WeChat gave no article_id for the publication")
+		}
+		if err == nil {
+			err = p.api.DeletePublication(lctx, pub.ArticleID, article)
+		}
+		switch {
+		case err == nil:
+			res.Publication = true
+		case res.Mass:
+			// What was withdrawn is recorded below; the error says what was not.
+			pubErr = fmt.Errorf("publisher: No.%d: the mass send was withdrawn but not the publication: %w", n, err)
+		default:
+			return nil, fmt.Errorf("publisher: No.%d: withdraw the publication: %w", n, err)
+		}
+	}
+
+	what := "the whole issue"
+	if article > 0 {
+		what = fmt.Sprintf("article %d", article)
+	}
+	var parts []string
+	if res.Mass {
+		parts = append(parts, fmt.Sprintf("mass send %d", rec.MsgID))
+	}
+	if res.Publication {
+		parts = append(parts, "publication "+rec.PublishID)
+	}
+	res.Record, err = p.update(lctx, guard{lockToken: lk.token}, n, func(x *Record) (string, []op, error) {
+		note := fmt.Sprintf("withdrew %s (%s) for %s", what, strings.Join(parts, ", "), by)
+		if pubErr != nil {
+			// Recorded as not withdrawn, so running retract again finishes it.
+			return note + "; the publication was NOT withdrawn: " + pubErr.Error(), nil, nil
+		}
+		if !slices.Contains(x.Retracted, article) {
+			x.Retracted = append(x.Retracted, article)
+		}
+		x.RetractedAt, x.RetractedBy = p.now(), by
+		res.Whole = article == 0 || (count > 0 && len(x.Retracted) >= count)
+		if res.Whole {
+			x.State = StateRetracted
+		}
+		return note, []op{opZRem()}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.notify(ctx, fmt.Sprintf("No.%d: %s was withdrawn from WeChat by %s (%s).", n, what, by, strings.Join(parts, ", ")))
+	return res, pubErr
+}
