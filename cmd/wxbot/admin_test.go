@@ -21,7 +21,7 @@ func TestAdminPagesOnServe(t *testing.T) {
 	}
 
 	env := opsEnv(srv.Addr)
-	env["WXBOT_ADMIN_TOKEN"] = "serveAdminToken"
+	env["WXBOT_ADMIN_TOKEN"] = "serveAdminToken-0001"
 	on, _ := startMainLogged(t, env, slog.LevelWarn, false)
 	base := "http://" + on.Addr()
 	if code, _ := get(t, base+"/admin"); code != 401 {
@@ -32,7 +32,7 @@ func TestAdminPagesOnServe(t *testing.T) {
 		"/admin/issues/55/preview": "width:375px",
 	} {
 		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer serveAdminToken")
+		req.Header.Set("Authorization", "Bearer serveAdminToken-0001")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
