@@ -17,9 +17,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -108,6 +110,7 @@ type Options struct {
 // Handler serves /admin and /admin/…; mount it on both.
 type Handler struct {
 	o      Options
+	realm  string         // sessions made with this admin.token
 	public *http.ServeMux // the login form
 	mux    *http.ServeMux // the pages behind a login
 	cross  *http.CrossOriginProtection
@@ -155,7 +158,10 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &Handler{o: o, public: http.NewServeMux(), mux: http.NewServeMux(), cross: http.NewCrossOriginProtection()}
+	// A fingerprint, not the token: Redis never holds the token.
+	mac := hmac.New(sha256.New, []byte(o.Token))
+	mac.Write([]byte("wxbot admin session realm v1"))
+	h := &Handler{o: o, realm: hex.EncodeToString(mac.Sum(nil))[:32], public: http.NewServeMux(), mux: http.NewServeMux(), cross: http.NewCrossOriginProtection()}
 	h.public.HandleFunc("GET "+LoginPath, h.loginForm)
 	h.public.HandleFunc("POST "+LoginPath, h.login)
 	h.mux.HandleFunc("GET /admin", h.dashboard)
@@ -211,7 +217,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.toLogin(w, r)
 		return
 	}
-	sess, err := h.o.Sessions.Lookup(ctx, c.Value)
+	sess, err := h.session(ctx, c.Value)
 	if errors.Is(err, ErrNoSession) {
 		// Expired, revoked (logout) or forged: log in again.
 		http.SetCookie(w, h.cookie(r, CookieName, "", "/admin", -1))
@@ -227,6 +233,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 type sessionKey struct{}
+
+// session is the live session with this ID made with the current
+// admin.token; one made with a previous token is ended.
+func (h *Handler) session(ctx context.Context, id string) (Session, error) {
+	sess, err := h.o.Sessions.Lookup(ctx, id)
+	if err != nil {
+		return Session{}, err
+	}
+	if sess.Realm != h.realm {
+		if err := h.o.Sessions.Revoke(ctx, id); err != nil {
+			h.o.Log.WarnContext(ctx, "admin: end a session of a previous token", slog.Any("error", err))
+		}
+		return Session{}, ErrNoSession
+	}
+	return sess, nil
+}
 
 // sessionOf is the login behind a request, false for a bearer.
 func sessionOf(r *http.Request) (Session, bool) {
@@ -335,7 +357,7 @@ type loginData struct {
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	if c, err := r.Cookie(CookieName); err == nil {
-		if _, err := h.o.Sessions.Lookup(r.Context(), c.Value); err == nil {
+		if _, err := h.session(r.Context(), c.Value); err == nil {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
@@ -397,7 +419,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if err := h.o.Limiter.Succeeded(ctx, client); err != nil {
 		h.o.Log.WarnContext(ctx, "admin: login limit", slog.Any("error", err))
 	}
-	sess, err := h.o.Sessions.Create(ctx, user)
+	sess, err := h.o.Sessions.Create(ctx, user, h.realm)
 	if err != nil {
 		h.o.Log.ErrorContext(ctx, "admin: start session", slog.Any("error", err))
 		h.unavailable(w)

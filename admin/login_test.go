@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -188,6 +189,35 @@ func TestLoginSessionLogout(t *testing.T) {
 	}
 }
 
+// TestNewTokenEndsSessions: after admin.token changes (a restart with a
+// new one), cookies made with the old token lead to the form, and Redis
+// forgets them.
+func TestNewTokenEndsSessions(t *testing.T) {
+	e := newEnv(t, nil)
+	c := login(t, e)
+	o := e.opts
+	o.Token = "the-rotated-admin-token"
+	h, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := httptest.NewServer(h)
+	defer rotated.Close()
+	req, _ := http.NewRequest("GET", rotated.URL+"/admin", nil)
+	req.AddCookie(c)
+	resp, _ := do(t, req)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), LoginPath) {
+		t.Fatalf("old session under the new token: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if n, _ := e.store.Exists(context.Background(), sessionKeyOf(e, c.Value)).Result(); n != 0 {
+		t.Fatal("the old token's session is still in redis")
+	}
+	// The old handler (the old token) no longer knows it either.
+	if resp, _ := getWith(t, e, "/admin", c); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("old session after the rotation: %d", resp.StatusCode)
+	}
+}
+
 // TestSessionExpires: a session ends after its TTL (Redis expires the key),
 // and a key that lost its TTL still ends at the recorded expiry.
 func TestSessionExpires(t *testing.T) {
@@ -216,7 +246,7 @@ func TestSessionExpires(t *testing.T) {
 	// A key whose TTL was lost (PERSIST, a restore) still ends on time.
 	ctx := context.Background()
 	ss := NewSessionStore(e.store.UniversalClient, e.store.Keys, time.Hour)
-	sess, err := ss.Create(ctx, "admin")
+	sess, err := ss.Create(ctx, "admin", "")
 	if err != nil {
 		t.Fatal(err)
 	}

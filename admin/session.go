@@ -30,8 +30,12 @@ var ErrNoSession = errors.New("admin: no such session")
 // value); Redis holds only its SHA-256, so neither a look at Redis nor a
 // dump of it hands out a live cookie.
 type Session struct {
-	ID      string    `json:"-"`
-	User    string    `json:"user"`
+	ID   string `json:"-"`
+	User string `json:"user"`
+	// Realm is what the creator bound the session to; the pages put a
+	// fingerprint of admin.token there, so a new token ends every session
+	// made with the old one.
+	Realm   string    `json:"realm,omitempty"`
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
 }
@@ -78,14 +82,14 @@ func (s *SessionStore) key(id string) string {
 	return s.keys.AdminSession(hex.EncodeToString(sum[:]))
 }
 
-// Create starts a session for user with a fresh random ID.
-func (s *SessionStore) Create(ctx context.Context, user string) (Session, error) {
+// Create starts a session for user in realm with a fresh random ID.
+func (s *SessionStore) Create(ctx context.Context, user, realm string) (Session, error) {
 	var raw [sessionIDBytes]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return Session{}, fmt.Errorf("admin: session id: %w", err)
 	}
 	now := s.now()
-	sess := Session{ID: base64.RawURLEncoding.EncodeToString(raw[:]), User: user, Created: now, Expires: now.Add(s.ttl)}
+	sess := Session{ID: base64.RawURLEncoding.EncodeToString(raw[:]), User: user, Realm: realm, Created: now, Expires: now.Add(s.ttl)}
 	b, err := json.Marshal(sess)
 	if err != nil {
 		return Session{}, fmt.Errorf("admin: encode session: %w", err)
