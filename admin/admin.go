@@ -3,7 +3,10 @@
 // schedule, the last broadcasts with WeChat's counts and the QR campaigns
 // with the followers they brought; /admin/issues/{n}/preview shows an issue's
 // articles exactly as drafted, at phone width. The pages are plain
-// server-rendered HTML that load nothing from elsewhere, behind admin.token.
+// server-rendered HTML that load nothing from elsewhere, behind a login with
+// admin.token (a session in Redis, ended by logout or after
+// admin.session_ttl) or the token as a bearer; failed logins are limited
+// per client.
 // The package declares the small interfaces it reads through; cmd/wxbot
 // adapts the archive, the publisher and the subscriber service to them.
 package admin
@@ -13,15 +16,19 @@ import (
 	"cmp"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,13 +85,21 @@ type Campaigns interface {
 	Stats(ctx context.Context) ([]subscribers.SceneStats, error)
 }
 
-// Options are the pages' sources; only Token and Issues are required.
+// Options are the pages' sources; Token, Issues, Sessions and Limiter are
+// required.
 type Options struct {
-	// Token is admin.token; the pages refuse every request without it.
-	Token     string
-	Issues    Issues
-	Pipeline  Pipeline  // nil: no publisher in this process
-	Campaigns Campaigns // nil: campaigns not shown
+	// Token is admin.token: typed into the login form, or sent by scripts
+	// as Authorization: Bearer.
+	Token string
+	// Sessions keeps the logins; Limiter counts failed ones per client.
+	Sessions *SessionStore
+	Limiter  *LoginLimiter
+	// TrustedProxies are http.trusted_proxies: their X-Forwarded-For names
+	// the client whose failures are counted.
+	TrustedProxies []netip.Prefix
+	Issues         Issues
+	Pipeline       Pipeline  // nil: no publisher in this process
+	Campaigns      Campaigns // nil: campaigns not shown
 	// Render renders an issue that the pipeline has not drafted.
 	Render   render.Options
 	Location *time.Location // times are shown here; nil means UTC
@@ -94,13 +109,26 @@ type Options struct {
 
 // Handler serves /admin and /admin/…; mount it on both.
 type Handler struct {
-	o       Options
-	session string // cookie value: an HMAC of the token, never the token
-	mux     *http.ServeMux
+	o      Options
+	realm  string         // sessions made with this admin.token
+	public *http.ServeMux // the login form
+	mux    *http.ServeMux // the pages behind a login
+	cross  *http.CrossOriginProtection
 }
 
-// CookieName is the session cookie set after a ?token= visit.
+// CookieName is the session cookie set by a login.
 const CookieName = "wxbot_admin"
+
+// loginCookie carries the login form's CSRF token (double submit): the
+// form must come back with the value this browser was given.
+const loginCookie = "wxbot_admin_login"
+
+// LoginPath is the login form.
+const LoginPath = "/admin/login"
+
+// user is who a login with admin.token is: one shared identity until the
+// pages know named editors.
+const user = "admin"
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS
@@ -118,6 +146,9 @@ func New(o Options) (*Handler, error) {
 	if o.Issues == nil {
 		return nil, errors.New("admin: no issues")
 	}
+	if o.Sessions == nil || o.Limiter == nil {
+		return nil, errors.New("admin: no session store or login limiter")
+	}
 	if o.Location == nil {
 		o.Location = time.UTC
 	}
@@ -127,75 +158,308 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// A fingerprint, not the token: Redis never holds the token.
 	mac := hmac.New(sha256.New, []byte(o.Token))
-	mac.Write([]byte("wxbot admin session v1"))
-	h := &Handler{o: o, session: hex.EncodeToString(mac.Sum(nil)), mux: http.NewServeMux()}
+	mac.Write([]byte("wxbot admin session realm v1"))
+	h := &Handler{o: o, realm: hex.EncodeToString(mac.Sum(nil))[:32], public: http.NewServeMux(), mux: http.NewServeMux(), cross: http.NewCrossOriginProtection()}
+	h.public.HandleFunc("GET "+LoginPath, h.loginForm)
+	h.public.HandleFunc("POST "+LoginPath, h.login)
 	h.mux.HandleFunc("GET /admin", h.dashboard)
 	h.mux.HandleFunc("GET /admin/{$}", h.dashboard)
 	h.mux.HandleFunc("GET /admin/issues/{n}/preview", h.preview)
+	h.mux.HandleFunc("POST /admin/logout", h.logout)
 	return h, nil
 }
 
-// ServeHTTP checks the token, then serves the page.
+// ServeHTTP serves the login form to anyone and the pages to a live
+// session or a bearer of the token.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Frame-Options", "DENY")
-	// The preview shows the articles' own images (WeChat's mmbiz URLs);
-	// nothing else is loaded and no script runs.
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	// The preview shows the articles' own images (WeChat's mmbiz URLs, over
+	// https); nothing else is loaded, no script runs, and forms post only
+	// here (the login and logout).
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
-	if tok := r.URL.Query().Get("token"); tok != "" {
-		if !h.equal(tok) {
+	if r.URL.Path == LoginPath {
+		h.public.ServeHTTP(w, r)
+		return
+	}
+	if r.URL.Query().Has("token") {
+		// The token no longer travels in addresses (they end up in proxy
+		// logs and the history): an old ?token= link leads to the form,
+		// without the token.
+		h.toLogin(w, r)
+		return
+	}
+	ctx := r.Context()
+	client := clientAddr(r, h.o.TrustedProxies)
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		// Scripts: every request carries the token, and a wrong one counts
+		// as a failed login like the form's.
+		if !h.allow(w, r, client) {
+			return
+		}
+		scheme, tok, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || !h.equal(strings.TrimSpace(tok)) {
+			h.failed(ctx, client)
 			h.refuse(w, r)
 			return
 		}
-		// Keep the token out of the address bar and the history: set the
-		// session cookie and load the same page without it.
-		http.SetCookie(w, &http.Cookie{
-			Name: CookieName, Value: h.session, Path: "/admin",
-			HttpOnly: true, SameSite: http.SameSiteStrictMode,
-			Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
-			MaxAge: int((12 * time.Hour).Seconds()),
-		})
-		q := r.URL.Query()
-		q.Del("token")
-		u := *r.URL
-		u.RawQuery = q.Encode()
-		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+		h.mux.ServeHTTP(w, r)
 		return
 	}
-	if !h.authorized(r) {
-		h.refuse(w, r)
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		h.toLogin(w, r)
 		return
 	}
-	h.mux.ServeHTTP(w, r)
+	sess, err := h.session(ctx, c.Value)
+	if errors.Is(err, ErrNoSession) {
+		// Expired, revoked (logout) or forged: log in again.
+		http.SetCookie(w, h.cookie(r, CookieName, "", "/admin", -1))
+		h.toLogin(w, r)
+		return
+	}
+	if err != nil {
+		h.o.Log.ErrorContext(ctx, "admin: session store", slog.Any("error", err))
+		h.unavailable(w)
+		return
+	}
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(ctx, sessionKey{}, sess)))
+}
+
+type sessionKey struct{}
+
+// session is the live session with this ID made with the current
+// admin.token; one made with a previous token is ended.
+func (h *Handler) session(ctx context.Context, id string) (Session, error) {
+	sess, err := h.o.Sessions.Lookup(ctx, id)
+	if err != nil {
+		return Session{}, err
+	}
+	if sess.Realm != h.realm {
+		if err := h.o.Sessions.Revoke(ctx, id); err != nil {
+			h.o.Log.WarnContext(ctx, "admin: end a session of a previous token", slog.Any("error", err))
+		}
+		return Session{}, ErrNoSession
+	}
+	return sess, nil
+}
+
+// sessionOf is the login behind a request, false for a bearer.
+func sessionOf(r *http.Request) (Session, bool) {
+	s, ok := r.Context().Value(sessionKey{}).(Session)
+	return s, ok
 }
 
 func (h *Handler) equal(tok string) bool {
 	return subtle.ConstantTimeCompare([]byte(tok), []byte(h.o.Token)) == 1
 }
 
-func (h *Handler) authorized(r *http.Request) bool {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, tok, ok := strings.Cut(auth, " ")
-		return ok && strings.EqualFold(scheme, "Bearer") && h.equal(strings.TrimSpace(tok))
+// allow answers 429 and returns false while client may not try a login;
+// when the count cannot be read it answers 503: without it the limit
+// would be off exactly when Redis is under strain.
+func (h *Handler) allow(w http.ResponseWriter, r *http.Request, client string) bool {
+	wait, err := h.o.Limiter.Blocked(r.Context(), client)
+	if err != nil {
+		h.o.Log.ErrorContext(r.Context(), "admin: login limit", slog.Any("error", err))
+		h.unavailable(w)
+		return false
 	}
-	if c, err := r.Cookie(CookieName); err == nil {
-		return subtle.ConstantTimeCompare([]byte(c.Value), []byte(h.session)) == 1
+	if wait <= 0 {
+		return true
 	}
+	h.o.Log.WarnContext(r.Context(), "admin: login refused: too many failed attempts", slog.String("client", client))
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = fmt.Fprintf(w, "429 too many failed logins from your address: try again in %d s\n", secs)
 	return false
+}
+
+// failed counts a failed login; the answer stays the refusal either way.
+func (h *Handler) failed(ctx context.Context, client string) {
+	if _, err := h.o.Limiter.Failed(ctx, client); err != nil {
+		h.o.Log.ErrorContext(ctx, "admin: login limit", slog.Any("error", err))
+	}
 }
 
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 	h.o.Log.WarnContext(r.Context(), "admin: refused a request without a valid token",
-		slog.String("path", r.URL.Path), slog.String("remote", r.RemoteAddr))
+		slog.String("path", r.URL.Path), slog.String("client", clientAddr(r, h.o.TrustedProxies)))
 	w.Header().Set("WWW-Authenticate", `Bearer realm="wxbot admin"`)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusUnauthorized)
-	_, _ = w.Write([]byte("401 unauthorized: open /admin?token=… once (admin.token), or send Authorization: Bearer …\n"))
+	_, _ = w.Write([]byte("401 unauthorized: log in at " + LoginPath + ", or send Authorization: Bearer … (admin.token)\n"))
+}
+
+func (h *Handler) unavailable(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Retry-After", "5")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte("503 logins are unavailable: Redis does not answer; try again shortly\n"))
+}
+
+// toLogin sends a browser to the login form, to come back here after; a
+// request that is not a page view gets 401.
+func (h *Handler) toLogin(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.refuse(w, r)
+		return
+	}
+	q := r.URL.Query()
+	q.Del("token")
+	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	http.Redirect(w, r, LoginPath+"?"+url.Values{"next": {u.RequestURI()}}.Encode(), http.StatusSeeOther)
+}
+
+// cookie builds one of the pages' cookies: HttpOnly, SameSite=Strict,
+// Secure when the browser came over TLS (directly or through a proxy that
+// says so); maxAge < 0 deletes it.
+func (h *Handler) cookie(r *http.Request, name, value, path string, maxAge int) *http.Cookie {
+	c := &http.Cookie{
+		Name: name, Value: value, Path: path, MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
+	}
+	if maxAge > 0 {
+		c.Expires = h.o.Now().Add(time.Duration(maxAge) * time.Second)
+	}
+	return c
+}
+
+// safeNext keeps a post-login destination on the pages: a path under
+// /admin, never another site ("//evil", "/\\evil") or the form itself.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/admin") || strings.HasPrefix(next, LoginPath) || strings.ContainsAny(next, "\\\r\n") {
+		return "/admin"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/admin"
+	}
+	return next
+}
+
+type loginData struct {
+	CSRF    string
+	Next    string
+	Problem string
+}
+
+// loginForm shows the form with a fresh CSRF token in its cookie; a
+// browser already logged in goes on to where it was going.
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if c, err := r.Cookie(CookieName); err == nil {
+		if _, err := h.session(r.Context(), c.Value); err == nil {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+	}
+	h.showLogin(w, r, http.StatusOK, next, "")
+}
+
+func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, next, problem string) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	tok := base64.RawURLEncoding.EncodeToString(raw[:])
+	http.SetCookie(w, h.cookie(r, loginCookie, tok, LoginPath, 3600))
+	h.pageStatus(w, r, status, "login", loginData{CSRF: tok, Next: next, Problem: problem})
+}
+
+// maxFormBytes bounds a login or logout form.
+const maxFormBytes = 4 << 10
+
+// login checks the form: same origin, its CSRF token, the client's
+// failure count, then the token; a right one starts a session.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := h.cross.Check(r); err != nil {
+		h.forbidden(w, r, "cross-origin login refused")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "400 bad request: unreadable form", http.StatusBadRequest)
+		return
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	c, err := r.Cookie(loginCookie)
+	if err != nil || c.Value == "" || !hmac.Equal([]byte(c.Value), []byte(r.PostForm.Get("csrf"))) {
+		// Not this browser's form (or cookies are off): a new form.
+		h.showLogin(w, r, http.StatusForbidden, next, "The form had expired: log in again.")
+		return
+	}
+	client := clientAddr(r, h.o.TrustedProxies)
+	if !h.allow(w, r, client) {
+		return
+	}
+	if !h.equal(r.PostForm.Get("token")) {
+		h.o.Log.WarnContext(ctx, "admin: failed login", slog.String("client", client))
+		wait, err := h.o.Limiter.Failed(ctx, client)
+		if err != nil {
+			h.o.Log.ErrorContext(ctx, "admin: login limit", slog.Any("error", err))
+		}
+		problem := "Wrong token."
+		if wait > 0 {
+			problem = fmt.Sprintf("Wrong token. Too many failed logins from your address: try again in %d s.", int((wait+time.Second-1)/time.Second))
+		}
+		h.showLogin(w, r, http.StatusUnauthorized, next, problem)
+		return
+	}
+	if err := h.o.Limiter.Succeeded(ctx, client); err != nil {
+		h.o.Log.WarnContext(ctx, "admin: login limit", slog.Any("error", err))
+	}
+	sess, err := h.o.Sessions.Create(ctx, user, h.realm)
+	if err != nil {
+		h.o.Log.ErrorContext(ctx, "admin: start session", slog.Any("error", err))
+		h.unavailable(w)
+		return
+	}
+	h.o.Log.InfoContext(ctx, "admin: login", slog.String("user", sess.User), slog.String("client", client))
+	http.SetCookie(w, h.cookie(r, loginCookie, "", LoginPath, -1))
+	http.SetCookie(w, h.cookie(r, CookieName, sess.ID, "/admin", int(h.o.Sessions.TTL().Seconds())))
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// logout ends the session on every replica and forgets the cookie.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	sess, ok := sessionOf(r)
+	if !ok {
+		http.Error(w, "400 bad request: a bearer has no session to end", http.StatusBadRequest)
+		return
+	}
+	if err := h.cross.Check(r); err != nil {
+		h.forbidden(w, r, "cross-origin logout refused")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil || !sess.ValidCSRF(r.PostForm.Get("csrf")) {
+		h.forbidden(w, r, "logout without the page's CSRF token")
+		return
+	}
+	if err := h.o.Sessions.Revoke(r.Context(), sess.ID); err != nil {
+		h.o.Log.ErrorContext(r.Context(), "admin: end session", slog.Any("error", err))
+		h.unavailable(w)
+		return
+	}
+	h.o.Log.InfoContext(r.Context(), "admin: logout", slog.String("user", sess.User))
+	http.SetCookie(w, h.cookie(r, CookieName, "", "/admin", -1))
+	http.Redirect(w, r, LoginPath, http.StatusSeeOther)
+}
+
+func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, why string) {
+	h.o.Log.WarnContext(r.Context(), "admin: "+why, slog.String("client", clientAddr(r, h.o.TrustedProxies)))
+	http.Error(w, "403 forbidden: "+why, http.StatusForbidden)
 }
 
 // row is one issue on the dashboard: from the archive, the pipeline or both.
@@ -222,6 +486,7 @@ type scheduled struct {
 }
 
 type dashboardData struct {
+	CSRF       string // the logout form's; empty for a bearer
 	Now        string
 	Zone       string
 	Rows       []row
@@ -243,6 +508,9 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	now := h.o.Now()
 	d := dashboardData{Now: h.fmt(now), Zone: h.o.Location.String()}
+	if sess, ok := sessionOf(r); ok {
+		d.CSRF = sess.CSRF()
+	}
 	byNum := map[int]*row{}
 	for _, iss := range h.o.Issues.All() {
 		items := 0
@@ -312,6 +580,10 @@ func (h *Handler) fmt(t time.Time) string {
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, name string, data any) {
+	h.pageStatus(w, r, http.StatusOK, name, data)
+}
+
+func (h *Handler) pageStatus(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
 		h.o.Log.ErrorContext(r.Context(), "admin: render page", slog.String("page", name), slog.Any("error", err))
@@ -319,6 +591,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, name string, data
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
 }
 

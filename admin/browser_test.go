@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"image/png"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,10 +38,11 @@ func chromium(t *testing.T) string {
 }
 
 // TestPreviewInChromium opens an issue's preview as the editor does — the
-// link with ?token= once — in headless Chromium, and checks what a person
-// would look at: every article frame is 375 px wide and nothing inside it
-// sticks out, every item title of the issue is on the page, and the token
-// is gone from the address bar. It saves a full-page screenshot.
+// link, which leads to the login form, the token typed there — in headless
+// Chromium, and checks what a person would look at: every article frame is
+// 375 px wide and nothing inside it sticks out, every item title of the
+// issue is on the page, and no token is in the address bar. It saves a
+// full-page screenshot, then logs out and finds the pages closed again.
 func TestPreviewInChromium(t *testing.T) {
 	exe := chromium(t)
 	e := newEnv(t, &memPipeline{statuses: []Status{
@@ -81,12 +81,15 @@ func TestPreviewInChromium(t *testing.T) {
 		Width    float64 `json:"width"`
 		Overflow float64 `json:"overflow"`
 	}
-	start := e.srv.URL + "/admin/issues/54/preview?token=" + url.QueryEscape(testToken)
+	start := e.srv.URL + "/admin/issues/54/preview"
 	if err := chromedp.Do(bctx,
 		chromedp.Navigate(start),
+		chromedp.WaitVisible(chromedp.CSS("form#login")),
+		chromedp.SendKeys(chromedp.CSS("#token"), testToken),
+		chromedp.Submit(chromedp.CSS("form#login")),
 		chromedp.WaitVisible(chromedp.CSS("article.phone")),
 	); err != nil {
-		t.Fatalf("chromium: open the preview: %v", err)
+		t.Fatalf("chromium: log in and open the preview: %v", err)
 	}
 	location, err := chromedp.Run(bctx, chromedp.Location())
 	if err != nil {
@@ -114,8 +117,8 @@ func TestPreviewInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if strings.Contains(location, "token=") || !strings.HasSuffix(location, "/admin/issues/54/preview") {
-		t.Errorf("address bar after the token visit: %s", location)
+	if strings.Contains(location, "token") || !strings.HasSuffix(location, "/admin/issues/54/preview") {
+		t.Errorf("address bar after the login: %s", location)
 	}
 	if len(frames) == 0 {
 		t.Fatal("no article frame on the page")
@@ -151,7 +154,7 @@ func TestPreviewInChromium(t *testing.T) {
 	if b := img.Bounds(); b.Dx() < 375 || b.Dy() < 600 {
 		t.Errorf("screenshot is %dx%d", b.Dx(), b.Dy())
 	}
-	// The dashboard, with the session cookie the token visit set.
+	// The dashboard, with the session cookie the login set.
 	if err := chromedp.Do(bctx, chromedp.Navigate(e.srv.URL+"/admin"), chromedp.WaitVisible(chromedp.CSS("#issues"))); err != nil {
 		t.Fatalf("chromium: open the dashboard: %v", err)
 	}
@@ -167,6 +170,19 @@ func TestPreviewInChromium(t *testing.T) {
 	dashShot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
+	}
+
+	// Log out: back at the form, and the dashboard is closed again.
+	if err := chromedp.Do(bctx,
+		chromedp.Click(chromedp.CSS("form#logout button")),
+		chromedp.WaitVisible(chromedp.CSS("form#login")),
+		chromedp.Navigate(e.srv.URL+"/admin"),
+		chromedp.WaitVisible(chromedp.CSS("form#login")),
+	); err != nil {
+		t.Fatalf("chromium: log out: %v", err)
+	}
+	if after, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.innerText`)); err != nil || strings.Contains(after, "SEND_SUCCESS") {
+		t.Fatalf("after logout the dashboard still shows (%v)", err)
 	}
 
 	dir := os.Getenv(artifactsEnv)

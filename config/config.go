@@ -38,6 +38,12 @@ type HTTPConfig struct {
 	WriteTimeout    time.Duration `mapstructure:"write_timeout"`
 	IdleTimeout     time.Duration `mapstructure:"idle_timeout"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// OpsAddr, when set, is a second listener for /metrics and
+	// /readyz?verbose, which the main listener then no longer serves.
+	OpsAddr string `mapstructure:"ops_addr"`
+	// TrustedProxies are the CIDRs of reverse proxies whose X-Forwarded-For
+	// names the client (the admin login limit counts per client).
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
 }
 
 // WeChatConfig is the Official Account: credentials for the API, the token and
@@ -180,7 +186,8 @@ type PublishConfig struct {
 
 // AdminConfig protects the editor's pages.
 type AdminConfig struct {
-	Token string `mapstructure:"token"`
+	Token      string        `mapstructure:"token"`
+	SessionTTL time.Duration `mapstructure:"session_ttl"` // a login lasts this long
 }
 
 // LogValue lets a Config be logged without its secrets.

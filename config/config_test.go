@@ -115,6 +115,54 @@ func TestValidationNamesTheKey(t *testing.T) {
 	}
 }
 
+// TestHardeningValidation: the cross-key and length rules of the
+// hardening pass, each refusal naming the keys involved, and the edges
+// that must still load.
+func TestHardeningValidation(t *testing.T) {
+	cases := []struct {
+		name string
+		env  map[string]string
+		want []string // substrings of the error; nil means it loads
+	}{
+		{"dedupe below twice the window", map[string]string{"WXBOT_BOT_DEDUPE_TTL": "9m"},
+			[]string{"bot.dedupe_ttl:", "wechat.timestamp_window", "10m0s", "got 9m0s"}},
+		{"dedupe equal to the window", map[string]string{"WXBOT_BOT_DEDUPE_TTL": "5m", "WXBOT_WECHAT_TIMESTAMP_WINDOW": "5m"},
+			[]string{"bot.dedupe_ttl:", "wechat.timestamp_window"}},
+		{"a wider window needs a longer dedupe", map[string]string{"WXBOT_WECHAT_TIMESTAMP_WINDOW": "6m"},
+			[]string{"bot.dedupe_ttl:", "12m0s"}},
+		{"dedupe exactly twice the window", map[string]string{"WXBOT_BOT_DEDUPE_TTL": "2m", "WXBOT_WECHAT_TIMESTAMP_WINDOW": "1m"}, nil},
+		{"short admin token", map[string]string{"WXBOT_ADMIN_TOKEN": "change-me-admin"},
+			[]string{"admin.token:", "at least 16", "got 15"}},
+		{"16-character admin token", map[string]string{"WXBOT_ADMIN_TOKEN": "0123456789abcdef"}, nil},
+		{"no admin token", map[string]string{"WXBOT_ADMIN_TOKEN": ""}, nil},
+		{"admin session too short", map[string]string{"WXBOT_ADMIN_SESSION_TTL": "10s"}, []string{"admin.session_ttl:"}},
+		{"ops listener", map[string]string{"WXBOT_HTTP_OPS_ADDR": ":9090"}, nil},
+		{"ops listener not host:port", map[string]string{"WXBOT_HTTP_OPS_ADDR": "9090"}, []string{"http.ops_addr:"}},
+		{"ops listener on the main port", map[string]string{"WXBOT_HTTP_OPS_ADDR": "127.0.0.1:8080"}, []string{"http.ops_addr:", "http.addr"}},
+		{"trusted proxies", map[string]string{"WXBOT_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7, fd00::/8"}, nil},
+		{"bad trusted proxy", map[string]string{"WXBOT_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, ingress"}, []string{"http.trusted_proxies:", `"ingress"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(Options{Env: env(tc.env)})
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
 func TestUnknownKeyInFile(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(file, []byte("http:\n  adr: \":1\"\n"), 0o600); err != nil {

@@ -34,6 +34,8 @@ var defaults = map[string]any{
 	"http.write_timeout":    10 * time.Second,
 	"http.idle_timeout":     60 * time.Second,
 	"http.shutdown_timeout": 10 * time.Second,
+	"http.ops_addr":         "",
+	"http.trusted_proxies":  []string{},
 
 	"wechat.app_id":                    "",
 	"wechat.app_secret":                "",
@@ -95,7 +97,8 @@ var defaults = map[string]any{
 	"publish.lock_ttl":            15 * time.Second,
 	"publish.poll_interval":       time.Second,
 
-	"admin.token": "",
+	"admin.token":       "",
+	"admin.session_ttl": 12 * time.Hour,
 }
 
 // Keys returns every configuration key, sorted, for docs and tests.

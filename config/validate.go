@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -50,6 +51,21 @@ func (c *Config) Validate() error {
 	positive("http.write_timeout", c.HTTP.WriteTimeout)
 	positive("http.idle_timeout", c.HTTP.IdleTimeout)
 	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+	if ops := c.HTTP.OpsAddr; ops != "" {
+		oh, op, err := net.SplitHostPort(ops)
+		if err != nil {
+			bad("http.ops_addr", "must be host:port such as :9090 or 127.0.0.1:9090 (got %q)", ops)
+		} else if mh, mp, err := net.SplitHostPort(c.HTTP.Addr); err == nil && op == mp && op != "0" && (oh == mh || oh == "" || mh == "") {
+			bad("http.ops_addr", "must be another port than http.addr (both are %s)", op)
+		}
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad("http.trusted_proxies", "%q is neither an address nor a CIDR such as 10.0.0.0/8", p)
+			}
+		}
+	}
 
 	w := c.WeChat
 	// An AppID alone is enough for safe mode (messages end with it); the API
@@ -150,6 +166,12 @@ func (c *Config) Validate() error {
 	if b.DedupeTTL < time.Minute {
 		bad("bot.dedupe_ttl", "must be at least 1m: WeChat retries for about 15s and replicas may lag (got %s)", b.DedupeTTL)
 	}
+	if w.TimestampWindow > 0 && b.DedupeTTL < 2*w.TimestampWindow {
+		// A push is accepted while its timestamp is within the window either
+		// side of now: up to 2 × window after it first arrived. A claim that
+		// expires sooner lets a replay of it run again.
+		bad("bot.dedupe_ttl", "must be at least 2 × wechat.timestamp_window (%s), or a replayed message is answered again after its claim expires (got %s)", 2*w.TimestampWindow, b.DedupeTTL)
+	}
 	positive("bot.retry_wait", b.RetryWait)
 	positive("bot.session_ttl", b.SessionTTL)
 	if b.ArchiveCount < 1 || b.ArchiveCount > 20 {
@@ -214,8 +236,18 @@ func (c *Config) Validate() error {
 		bad("publish.auto", "is %q, which calls WeChat's API: set wechat.app_id and wechat.app_secret, or publish.auto: off", p.Auto)
 	}
 
+	if t := c.Admin.Token; t != "" && len(t) < MinAdminTokenLen {
+		bad("admin.token", "must be at least %d characters when set (got %d): it is the only secret guarding /admin; generate one with `openssl rand -hex 16`", MinAdminTokenLen, len(t))
+	}
+	if c.Admin.SessionTTL < time.Minute || c.Admin.SessionTTL > 30*24*time.Hour {
+		bad("admin.session_ttl", "must be between 1m and 720h (got %s)", c.Admin.SessionTTL)
+	}
+
 	return errors.Join(errs...)
 }
+
+// MinAdminTokenLen is the shortest admin.token accepted.
+const MinAdminTokenLen = 16
 
 func checkReply(key string, r Reply, bad func(string, string, ...any)) {
 	switch r.Type {

@@ -46,6 +46,10 @@ import "strconv"
 //	P{publish}:inbox                hash  inbox file → JSON of its parse problem  no TTL
 //	P{publish}:inbox:seen           hash  inbox file → content hash handled;
 //	                                      !notified:FILE → content editors were told of  no TTL
+//	P{admin}:session:SHA256         str   an /admin login session, JSON, keyed by the
+//	                                      SHA-256 of its cookie (never the cookie)  TTL admin.session_ttl
+//	P{admin}:fail:CLIENT            str   failed /admin logins from a client IP
+//	                                      (an IPv6 client by its /64)             TTL 1m
 //	Ptoken:APPID                    str   shared access_token                     TTL from WeChat
 //	Ptoken:APPID:lock               str   replica fetching a new access_token     TTL 30s
 type Keys struct {
@@ -154,6 +158,13 @@ func (k Keys) PublishMsg(msgID string) string { return k.Prefix + "{publish}:msg
 
 // PublishSent counts broadcasts sent on a day (YYYY-MM-DD in publish.timezone).
 func (k Keys) PublishSent(day string) string { return k.Prefix + "{publish}:sent:" + day }
+
+// AdminSession is one /admin login session, named by the hex SHA-256 of
+// its secret cookie value so that the keys do not reveal live sessions.
+func (k Keys) AdminSession(hash string) string { return k.Prefix + "{admin}:session:" + hash }
+
+// AdminLoginFailures counts a client's failed /admin logins.
+func (k Keys) AdminLoginFailures(client string) string { return k.Prefix + "{admin}:fail:" + client }
 
 // Token is the access_token shared by every replica for an AppID.
 func (k Keys) Token(appID string) string { return k.Prefix + "token:" + appID }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -33,12 +34,19 @@ func (m *Main) adminHandler(pub *publisher.Publisher) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: admin pages: publish.timezone: %w", err)
 	}
+	proxies, err := admin.ParseTrustedProxies(cfg.HTTP.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("serve: http.trusted_proxies: %w", err)
+	}
 	o := admin.Options{
-		Token:    cfg.Admin.Token,
-		Issues:   m.Archive,
-		Render:   render.OptionsFrom(cfg.Render),
-		Location: loc,
-		Log:      m.Log,
+		Token:          cfg.Admin.Token,
+		Sessions:       admin.NewSessionStore(m.Store.UniversalClient, m.Store.Keys, cfg.Admin.SessionTTL),
+		Limiter:        admin.NewLoginLimiter(m.Store.UniversalClient, m.Store.Keys),
+		TrustedProxies: proxies,
+		Issues:         m.Archive,
+		Render:         render.OptionsFrom(cfg.Render),
+		Location:       loc,
+		Log:            m.Log,
 	}
 	if m.Subscribers != nil {
 		o.Campaigns = m.Subscribers
@@ -50,7 +58,7 @@ func (m *Main) adminHandler(pub *publisher.Publisher) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	m.Log.Info("admin pages on /admin (admin.token set)")
+	m.Log.Info("admin pages on /admin (admin.token set): log in at "+admin.LoginPath, slog.Duration("session_ttl", cfg.Admin.SessionTTL))
 	return h, nil
 }
 

@@ -107,7 +107,7 @@ func TestPublisherOnRedisCluster(t *testing.T) {
 	env := map[string]string{"WXBOT_HTTP_ADDR": addr,
 		"WXBOT_WECHAT_TOKEN": opsToken, "WXBOT_REDIS_ADDRS": strings.Join(cl.Addrs, ","), "WXBOT_REDIS_CLUSTER": "true",
 		"WXBOT_WECHAT_API_BASE": sb.URL, "WXBOT_WECHAT_APP_ID": sb.Options().AppID, "WXBOT_WECHAT_APP_SECRET": sb.Options().AppSecret,
-		"WXBOT_PUBLISH_POLL_INTERVAL": "200ms", "WXBOT_ADMIN_TOKEN": "clusterAdmin",
+		"WXBOT_PUBLISH_POLL_INTERVAL": "200ms", "WXBOT_ADMIN_TOKEN": "clusterAdminToken-0001",
 	}
 	m, logs := startMainLogged(t, env, slog.LevelWarn, false)
 
@@ -132,7 +132,7 @@ func TestPublisherOnRedisCluster(t *testing.T) {
 	page := func(path string) string {
 		t.Helper()
 		req, _ := http.NewRequest("GET", "http://"+m.Addr()+path, nil)
-		req.Header.Set("Authorization", "Bearer clusterAdmin")
+		req.Header.Set("Authorization", "Bearer clusterAdminToken-0001")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

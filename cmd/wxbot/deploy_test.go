@@ -147,9 +147,17 @@ func TestKubernetesManifests(t *testing.T) {
 	if ref := at(c, "envFrom"); !strings.Contains(strings.ReplaceAll(toString(ref), " ", ""), "wxbot-credentials") {
 		t.Errorf("the container does not take the Secret: %v", ref)
 	}
-	var port int
+	ports := map[string]int{}
 	for _, p := range c["ports"].([]any) {
-		port, _ = p.(map[string]any)["containerPort"].(int)
+		pm := p.(map[string]any)
+		n, _ := pm["containerPort"].(int)
+		ports[strings.TrimSpace(toString(pm["name"]))] = n
+	}
+	port := ports["http"]
+	for probe := range map[string]bool{"livenessProbe": true, "readinessProbe": true, "startupProbe": true} {
+		if got := strings.TrimSpace(toString(at(c, probe, "httpGet", "port"))); got != "http" {
+			t.Errorf("%s on port %v, want the http port (the ops port is for Prometheus)", probe, got)
+		}
 	}
 
 	// The ConfigMap's wxbot.yaml loads and validates with the Secret's variables.
@@ -167,6 +175,18 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	if !strings.HasSuffix(cfg.HTTP.Addr, ":"+itoa(port)) || !cfg.Redis.Cluster || len(cfg.Redis.Addrs) != 3 {
 		t.Errorf("config: http.addr %s (container port %d), redis %+v", cfg.HTTP.Addr, port, cfg.Redis)
+	}
+	// Prometheus scrapes the ops listener, which the Service does not expose.
+	if ops := ports["ops"]; ops == 0 || !strings.HasSuffix(cfg.HTTP.OpsAddr, ":"+itoa(ops)) {
+		t.Errorf("http.ops_addr %q, ops container port %d", cfg.HTTP.OpsAddr, ops)
+	}
+	if got := strings.Trim(strings.TrimSpace(toString(at(dep, "spec", "template", "metadata", "annotations", "prometheus.io/port"))), `"'`); got != itoa(ports["ops"]) {
+		t.Errorf("prometheus.io/port %q, want the ops port %d", got, ports["ops"])
+	}
+	for _, p := range at(byKind["Service"], "spec", "ports").([]any) {
+		if tp := strings.TrimSpace(toString(p.(map[string]any)["targetPort"])); tp == "ops" || tp == itoa(ports["ops"]) {
+			t.Errorf("the Service exposes the ops port")
+		}
 	}
 	if grace, _ := at(dep, "spec", "template", "spec", "terminationGracePeriodSeconds").(int); float64(grace) <= cfg.HTTP.ShutdownTimeout.Seconds()+5 {
 		t.Errorf("terminationGracePeriodSeconds %d leaves no room for http.shutdown_timeout %s and the preStop pause", grace, cfg.HTTP.ShutdownTimeout)

@@ -185,9 +185,16 @@ func (m *Main) readiness() []readyCheck {
 	return append(checks, m.extraReady...)
 }
 
-// serveReady answers /readyz: 200 "ready" when every check holds, else 503
-// with the failed checks, one per line. ?verbose lists every check.
-func (m *Main) serveReady(w http.ResponseWriter, r *http.Request) {
+// readyHandler answers /readyz: 200 "ready" when every check holds, else
+// 503 — with detail, the failed checks one per line, and ?verbose lists
+// every check; without (the public port when http.ops_addr is set), only
+// "not ready", as the failures name internal addresses. The log says why
+// either way.
+func (m *Main) readyHandler(detail bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { m.serveReady(w, r, detail) }
+}
+
+func (m *Main) serveReady(w http.ResponseWriter, r *http.Request, detail bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
 	defer cancel()
 	var failed, all []string
@@ -209,13 +216,17 @@ func (m *Main) serveReady(w http.ResponseWriter, r *http.Request) {
 			m.Log.WarnContext(r.Context(), "not ready", slog.String("failed", strings.Join(failed, "; ")))
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
+		if !detail {
+			_, _ = w.Write([]byte("not ready\n"))
+			return
+		}
 		_, _ = fmt.Fprintf(w, "not ready\n%s\n", strings.Join(failed, "\n"))
 		return
 	}
 	if m.notReady.CompareAndSwap(true, false) {
 		m.Log.InfoContext(r.Context(), "ready again")
 	}
-	if _, verbose := r.URL.Query()["verbose"]; verbose {
+	if _, verbose := r.URL.Query()["verbose"]; verbose && detail {
 		_, _ = fmt.Fprintf(w, "ready\n%s\n", strings.Join(all, "\n"))
 		return
 	}

@@ -35,7 +35,8 @@ func newServeCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Run the webhook (chat) and the service's HTTP endpoints",
 		Long: `serve answers WeChat's message pushes at http.webhook_path and serves
-/healthz, /readyz and /metrics. With no configuration at all it starts an
+/healthz, /readyz and /metrics (with http.ops_addr, /metrics and
+/readyz?verbose on that second listener only). With no configuration at all it starts an
 embedded Redis-compatible store (nothing is kept after exit), answers from
 the built-in example issues, and writes a development token to a local
 file that 'wxbot chat' reads: try 'wxbot serve' in one terminal and
@@ -108,6 +109,11 @@ type Main struct {
 	workers  sync.WaitGroup
 	serveErr chan error
 
+	// The ops listener (http.ops_addr), when configured.
+	opsServer   *http.Server
+	opsListener net.Listener
+	opsErr      chan error
+
 	closeOnce sync.Once
 	closeErr  error
 
@@ -122,7 +128,7 @@ func NewMain(cfg *config.Config, log *slog.Logger) *Main {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Main{Config: cfg, Log: withRequestIDs(log), serveErr: make(chan error, 1)}
+	return &Main{Config: cfg, Log: withRequestIDs(log), serveErr: make(chan error, 1), opsErr: make(chan error, 1)}
 }
 
 // Run opens Redis, the archive and the bot, starts the background workers
@@ -207,21 +213,29 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	if ops := cfg.HTTP.OpsAddr; ops != "" {
+		oln, err := net.Listen("tcp", ops)
+		if err != nil {
+			return fmt.Errorf("serve: listen on %s (http.ops_addr): %w", ops, err)
+		}
+		m.opsListener = oln
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
+		if m.opsListener != nil {
+			_ = m.opsListener.Close()
+			m.opsListener = nil
+		}
 		return fmt.Errorf("serve: listen on %s: %w", cfg.HTTP.Addr, err)
 	}
 	m.listener = ln
-	m.server = &http.Server{
-		Handler:           withRequestLog(m.Log, cfg.HTTP.WebhookPath, m.routes()),
-		ReadHeaderTimeout: cfg.HTTP.ReadTimeout,
-		ReadTimeout:       cfg.HTTP.ReadTimeout,
-		WriteTimeout:      cfg.HTTP.WriteTimeout,
-		IdleTimeout:       cfg.HTTP.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
-	}
+	m.server = m.httpServer(m.routes())
 	go func() { m.serveErr <- m.server.Serve(ln) }()
+	if m.opsListener != nil {
+		m.opsServer = m.httpServer(m.opsRoutes())
+		go func() { m.opsErr <- m.opsServer.Serve(m.opsListener) }()
+		m.Log.Info("ops listener: /metrics and /readyz?verbose here only", slog.String("addr", m.opsListener.Addr().String()))
+	}
 	mode := "plaintext or compatible (no wechat.encoding_aes_key)"
 	if cfg.WeChat.EncodingAESKey != "" {
 		mode = "any, safe-mode capable"
@@ -283,22 +297,56 @@ func (m *Main) wireWeChat(ctx context.Context) error {
 	return nil
 }
 
+// httpServer is a server for one of the listeners, with every timeout set.
+func (m *Main) httpServer(routes http.Handler) *http.Server {
+	cfg := m.Config.HTTP
+	return &http.Server{
+		Handler:           withRequestLog(m.Log, cfg.WebhookPath, routes),
+		ReadHeaderTimeout: cfg.ReadTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+}
+
+// routes are the main listener's: the webhook, the probes and the admin
+// pages, and — without http.ops_addr — /metrics and the detailed /readyz.
+// With it, those two are only on the ops listener (opsRoutes), which the
+// operator keeps off the public network, and /readyz here answers only
+// ready or not ready.
 func (m *Main) routes() http.Handler {
+	ops := m.Config.HTTP.OpsAddr == ""
 	mux := http.NewServeMux()
 	mux.Handle(m.Config.HTTP.WebhookPath, m.Bot)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", m.serveReady)
+	mux.HandleFunc("GET /healthz", serveHealth)
+	mux.HandleFunc("GET /readyz", m.readyHandler(ops))
 	if m.Admin != nil {
 		mux.Handle("/admin", m.Admin)
 		mux.Handle("/admin/", m.Admin)
 	}
+	if ops && m.Metrics.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	return mux
+}
+
+// opsRoutes are the ops listener's: /metrics, /readyz with its details and
+// ?verbose, and /healthz.
+func (m *Main) opsRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", serveHealth)
+	mux.HandleFunc("GET /readyz", m.readyHandler(true))
 	if m.Metrics.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{}))
 	}
 	return mux
+}
+
+func serveHealth(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
 }
 
 // Addr is the address the server listens on (the real port when :0).
@@ -307,6 +355,14 @@ func (m *Main) Addr() string {
 		return ""
 	}
 	return m.listener.Addr().String()
+}
+
+// OpsAddr is the address of the ops listener, "" without http.ops_addr.
+func (m *Main) OpsAddr() string {
+	if m.opsListener == nil {
+		return ""
+	}
+	return m.opsListener.Addr().String()
 }
 
 // Close stops gracefully: the HTTP server drains (http.shutdown_timeout),
@@ -329,6 +385,16 @@ func (m *Main) close() error {
 		if err := <-m.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, fmt.Errorf("serve: %w", err))
 		}
+	}
+	if m.opsServer != nil {
+		if err := m.opsServer.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("serve: shutdown ops listener: %w", err))
+		}
+		if err := <-m.opsErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve: ops listener: %w", err))
+		}
+	} else if m.opsListener != nil {
+		_ = m.opsListener.Close()
 	}
 	if m.cancel != nil {
 		m.cancel()
