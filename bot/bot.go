@@ -70,6 +70,9 @@ type Options struct {
 	Audience  Audience
 	Messenger Messenger
 	JobEvents JobEvents
+	// Approvals lets publish.approvers approve from their phones (nil: the
+	// words are ordinary chat).
+	Approvals Approvals
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	// Now is the clock (tests move it); nil means time.Now.
@@ -96,6 +99,8 @@ type Bot struct {
 	audience  Audience
 	messenger Messenger
 	jobs      JobEvents
+	approvals Approvals
+	loc       *time.Location // publish.timezone, for the times in approval replies
 	m         *metrics.Metrics
 	log       *slog.Logger
 	now       func() time.Time
@@ -143,6 +148,7 @@ func New(o Options) (*Bot, error) {
 		audience:  o.Audience,
 		messenger: o.Messenger,
 		jobs:      o.JobEvents,
+		approvals: o.Approvals,
 		m:         o.Metrics,
 		log:       o.Log,
 		now:       o.Now,
@@ -150,6 +156,10 @@ func New(o Options) (*Bot, error) {
 		lateTO:    o.LateTimeout,
 	}
 	b.hints = newLangHints()
+	b.loc = time.UTC
+	if loc, err := time.LoadLocation(o.Config.Publish.Timezone); err == nil && o.Config.Publish.Timezone != "" {
+		b.loc = loc
+	}
 	kr, err := newKeyring(o.Config.WeChat.Token, o.Config.WeChat.AppID,
 		o.Config.WeChat.EncodingAESKey, o.Config.WeChat.PreviousEncodingAESKey)
 	if err != nil {

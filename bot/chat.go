@@ -99,11 +99,17 @@ func (b *Bot) route(msg *message.MixMessage, raw []byte, st *userState) plan {
 // routeText answers what a subscriber typed (or a menu key standing for it).
 func (b *Bot) routeText(openid, text string, st *userState, event bool) plan {
 	raw := strings.TrimSpace(text)
+	lang := b.lang(st, raw)
+	if !event {
+		// Before the keyword rules: an approver's 批准 N is never a rule's.
+		if p, ok := b.approval(openid, raw, lang); ok {
+			return p
+		}
+	}
 	if p, ok := b.matchRules(raw, event); ok {
 		return p
 	}
 	n := normalize(raw)
-	lang := b.lang(st, raw)
 	snap, ix := b.snapshot()
 	switch {
 	case n == "":

@@ -169,14 +169,18 @@ type TagNames struct {
 
 // PublishConfig drives the publishing pipeline and its schedule.
 type PublishConfig struct {
-	Mode              string        `mapstructure:"mode"` // mass | publish | both
-	Auto              string        `mapstructure:"auto"` // off | draft | schedule
-	Schedule          string        `mapstructure:"schedule"`
-	Timezone          string        `mapstructure:"timezone"`
-	MaxPerDay         int           `mapstructure:"max_per_day"`
-	MaxDelay          time.Duration `mapstructure:"max_delay"`
-	ToTag             string        `mapstructure:"to_tag"`
-	PreviewTo         []string      `mapstructure:"preview_to"`
+	Mode      string        `mapstructure:"mode"` // mass | publish | both
+	Auto      string        `mapstructure:"auto"` // off | draft | schedule
+	Schedule  string        `mapstructure:"schedule"`
+	Timezone  string        `mapstructure:"timezone"`
+	MaxPerDay int           `mapstructure:"max_per_day"`
+	MaxDelay  time.Duration `mapstructure:"max_delay"`
+	ToTag     string        `mapstructure:"to_tag"`
+	PreviewTo []string      `mapstructure:"preview_to"`
+	// Approval is none or required: with required nothing is sent until an
+	// approver approved the exact content.
+	Approval          string        `mapstructure:"approval"`
+	Approvers         []string      `mapstructure:"approvers"` // openids that approve from their phones
 	Admins            []string      `mapstructure:"admins"`
 	Cover             string        `mapstructure:"cover"`
 	SendIgnoreReprint bool          `mapstructure:"send_ignore_reprint"`

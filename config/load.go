@@ -91,6 +91,8 @@ var defaults = map[string]any{
 	"publish.max_delay":           24 * time.Hour,
 	"publish.to_tag":              "",
 	"publish.preview_to":          []string{},
+	"publish.approval":            "none",
+	"publish.approvers":           []string{},
 	"publish.admins":              []string{},
 	"publish.cover":               "",
 	"publish.send_ignore_reprint": false,

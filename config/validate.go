@@ -215,6 +215,7 @@ func (c *Config) Validate() error {
 	p := c.Publish
 	oneOf("publish.mode", p.Mode, "mass", "publish", "both")
 	oneOf("publish.auto", p.Auto, "off", "draft", "schedule")
+	oneOf("publish.approval", p.Approval, "none", "required")
 	if _, err := cron.ParseStandard(p.Schedule); err != nil {
 		bad("publish.schedule", "is not a cron expression such as \"0 9 * * 1\" (Monday 09:00): %v", err)
 	}

@@ -247,7 +247,7 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 		x.State = StateParsed
 	}
 	switch x.State {
-	case StateFailed, StateCancelled:
+	case StateFailed, StateCancelled, StateRejected:
 		notes = append(notes, "run again")
 		x.State = StateParsed
 	}
@@ -263,6 +263,14 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 	}
 	if before.Tag != x.Tag || before.ToAll != x.ToAll {
 		x.TagID = 0
+	}
+	if x.State == StateAwaiting {
+		switch {
+		case x.Goal == GoalDraft:
+			x.State = StatePreviewed
+		case x.Goal == GoalNow:
+			x.Due = now
+		}
 	}
 	if x.State == StateScheduled {
 		switch {
@@ -308,6 +316,14 @@ func (p *Publisher) applyRequest(x *Record, req Request, fresh bool) {
 		x.PreviewTo = slices.Clone(req.PreviewTo)
 	case fresh:
 		x.PreviewTo = slices.Clone(p.cfg.PreviewTo)
+	}
+	if p.approvalRequired() {
+		// Approvers approve by replying to the preview they received.
+		for _, a := range p.cfg.Approvers {
+			if !slices.Contains(x.PreviewTo, a) {
+				x.PreviewTo = append(x.PreviewTo, a)
+			}
+		}
 	}
 	if !req.At.IsZero() {
 		x.Due = req.At
@@ -748,6 +764,18 @@ func (r *run) stepSchedule() error {
 		due = r.p.NextSlot(now)
 	}
 	target := r.p.describeTarget(r.rec)
+	if r.p.needsApproval(r.rec) {
+		r.step("awaiting   approval of this content (publish.approval: required); due %s", r.p.fmtTime(due))
+		err := r.set(func(x *Record) (string, []op, error) {
+			x.State, x.Due = StateAwaiting, due
+			return fmt.Sprintf("waits for approval; due %s, %s", r.p.fmtTime(due), target), []op{opZRem()}, nil
+		})
+		if err == nil {
+			r.p.notify(r.ctx, fmt.Sprintf("No.%d waits for approval; due %s. Approvers reply \"批准 %d\" (or \"驳回 %d 理由\") to the preview; operators run wxbot approve %d.",
+				r.rec.Number, r.p.fmtTime(due), r.rec.Number, r.rec.Number, r.rec.Number))
+		}
+		return err
+	}
 	if r.rec.Goal != GoalNow {
 		r.step("scheduled  %s, %s, mode %s", r.p.fmtTime(due), target, r.rec.Mode)
 	}
@@ -781,6 +809,10 @@ func (p *Publisher) describe(r *Record) string {
 		return fmt.Sprintf("No.%d was broadcast and WeChat reported: %s.", n, r.MassStatus)
 	case StateDrafted, StatePreviewed:
 		return fmt.Sprintf("No.%d is drafted (draft %s); nothing was scheduled.", n, r.DraftMediaID)
+	case StateAwaiting:
+		return fmt.Sprintf("No.%d waits for approval; due %s. Nothing is sent until an approver approves it (wxbot approve %d).", n, p.fmtTime(r.Due), n)
+	case StateRejected:
+		return fmt.Sprintf("No.%d was rejected by %s: %s. Nothing was sent; an edited file asks for approval again.", n, r.RejectedBy, r.RejectReason)
 	case StateFailed:
 		return fmt.Sprintf("No.%d failed: %s", n, r.Explanation)
 	}

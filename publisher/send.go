@@ -65,6 +65,18 @@ func (r *run) claim() (bool, error) {
 	if rec.Due.After(now.Add(time.Second)) {
 		return false, nil
 	}
+	if p.needsApproval(rec) {
+		// Scheduled before publish.approval became required, or by an
+		// older replica: it waits for an approval of this content.
+		err := r.set(func(x *Record) (string, []op, error) {
+			if x.State != StateScheduled || !p.needsApproval(x) {
+				return "", nil, errNoChange
+			}
+			x.State = StateAwaiting
+			return "not sent: waits for approval of this content (publish.approval: required)", []op{opZRem()}, nil
+		})
+		return false, err
+	}
 	lag := now.Sub(rec.Due)
 	if lag > p.cfg.MaxDelay {
 		expl := fmt.Sprintf("its slot %s was missed by %s, more than publish.max_delay (%s), while no wxbot serve was running: "+

@@ -23,27 +23,33 @@ type State string
 // an edit before the send moves it back to parsed (its draft is then
 // updated, not duplicated); failed and cancelled end a run.
 const (
-	StateParsed    State = "parsed"    // the file parsed; its source is kept here
-	StateRendered  State = "rendered"  // the articles rendered (a check: nothing is sent yet)
-	StateUploaded  State = "uploaded"  // cover and article images uploaded to WeChat
-	StateDrafted   State = "drafted"   // the WeChat draft holds the articles
-	StatePreviewed State = "previewed" // reviewers got the draft on their phones
-	StateScheduled State = "scheduled" // waiting for its slot
-	StateSending   State = "sending"   // the broadcast was (or is being) asked of WeChat
-	StateSent      State = "sent"      // WeChat accepted the broadcast
-	StateFinished  State = "finished"  // WeChat reported the broadcast's outcome
-	StateFailed    State = "failed"    // stopped; Error and Explanation say why
-	StateCancelled State = "cancelled" // unscheduled with `wxbot cancel`
-	StateRetracted State = "retracted" // withdrawn from WeChat after the send (`wxbot retract`)
+	StateParsed    State = "parsed"            // the file parsed; its source is kept here
+	StateRendered  State = "rendered"          // the articles rendered (a check: nothing is sent yet)
+	StateUploaded  State = "uploaded"          // cover and article images uploaded to WeChat
+	StateDrafted   State = "drafted"           // the WeChat draft holds the articles
+	StatePreviewed State = "previewed"         // reviewers got the draft on their phones
+	StateAwaiting  State = "awaiting_approval" // publish.approval: required, and this content is not approved yet
+	StateScheduled State = "scheduled"         // waiting for its slot
+	StateSending   State = "sending"           // the broadcast was (or is being) asked of WeChat
+	StateSent      State = "sent"              // WeChat accepted the broadcast
+	StateFinished  State = "finished"          // WeChat reported the broadcast's outcome
+	StateFailed    State = "failed"            // stopped; Error and Explanation say why
+	StateCancelled State = "cancelled"         // unscheduled with `wxbot cancel`
+	StateRetracted State = "retracted"         // withdrawn from WeChat after the send (`wxbot retract`)
+	StateRejected  State = "rejected"          // an approver rejected this content (with a reason)
 )
 
 // States lists the states in pipeline order, for documentation and metrics.
-var States = []State{StateParsed, StateRendered, StateUploaded, StateDrafted, StatePreviewed,
-	StateScheduled, StateSending, StateSent, StateFinished, StateFailed, StateCancelled, StateRetracted}
+var States = []State{StateParsed, StateRendered, StateUploaded, StateDrafted, StatePreviewed, StateAwaiting,
+	StateScheduled, StateSending, StateSent, StateFinished, StateFailed, StateCancelled, StateRejected, StateRetracted}
 
-// rank orders the forward states; failed and cancelled are outside.
+// forward are the states an issue moves forward through.
+var forward = States[:10]
+
+// rank orders the forward states; failed, cancelled, rejected and
+// retracted are outside.
 func (s State) rank() int {
-	if i := slices.Index(States[:9], s); i >= 0 {
+	if i := slices.Index(forward, s); i >= 0 {
 		return i
 	}
 	return -1
@@ -162,6 +168,14 @@ type Record struct {
 	// editor is told once per edit.
 	RefusedHash string `json:"refused_hash,omitempty"`
 
+	// Approval (publish.approval: required): the content approved (its
+	// ContentHash), by whom and when; or the rejection with its reason.
+	ApprovedHash string    `json:"approved_hash,omitempty"`
+	ApprovedBy   string    `json:"approved_by,omitempty"`
+	ApprovedAt   time.Time `json:"approved_at,omitzero"`
+	RejectedBy   string    `json:"rejected_by,omitempty"`
+	RejectReason string    `json:"reject_reason,omitempty"`
+
 	// Retracted lists what was withdrawn from WeChat (1-based articles, 0
 	// for the whole issue), when and by whom.
 	Retracted   []int     `json:"retracted,omitempty"`
@@ -195,7 +209,7 @@ func (r *Record) withheldWhy() string {
 // goalReached reports whether the run has taken the issue as far as its goal.
 func (r *Record) goalReached() bool {
 	switch r.State {
-	case StateFailed, StateCancelled, StateRetracted:
+	case StateFailed, StateCancelled, StateRetracted, StateRejected, StateAwaiting:
 		return true
 	}
 	if r.State.rank() >= StateScheduled.rank() {
@@ -329,6 +343,11 @@ func (r *Record) fields() map[string]string {
 	str("error", r.Error)
 	str("explanation", r.Explanation)
 	str("refused_hash", r.RefusedHash)
+	str("approved_hash", r.ApprovedHash)
+	str("approved_by", r.ApprovedBy)
+	tm("approved_at", r.ApprovedAt)
+	str("rejected_by", r.RejectedBy)
+	str("reject_reason", r.RejectReason)
 	js("retracted", r.Retracted, len(r.Retracted) == 0)
 	tm("retracted_at", r.RetractedAt)
 	str("retracted_by", r.RetractedBy)
@@ -421,6 +440,11 @@ func decodeRecord(f map[string]string) (*Record, error) {
 	r.Error = f["error"]
 	r.Explanation = f["explanation"]
 	r.RefusedHash = f["refused_hash"]
+	r.ApprovedHash = f["approved_hash"]
+	r.ApprovedBy = f["approved_by"]
+	r.ApprovedAt = tm("approved_at")
+	r.RejectedBy = f["rejected_by"]
+	r.RejectReason = f["reject_reason"]
 	js("retracted", &r.Retracted)
 	r.RetractedAt = tm("retracted_at")
 	r.RetractedBy = f["retracted_by"]

@@ -157,6 +157,9 @@ func joinTitle(iss *newsletter.Issue) string {
 // send for now (45028, no mass quota left), exit 1 with WeChat's reason.
 func notSentNow(name string, res *publisher.Result) error {
 	rec := res.Record
+	if !res.AlreadySent && rec != nil && rec.State == publisher.StateAwaiting {
+		return &exitError{code: 3, msg: fmt.Sprintf("%s: No.%d was NOT sent: it waits for approval (publish.approval: required); it goes out once approved (wxbot approve %d, or an approver replies 批准 %d)", name, rec.Number, rec.Number, rec.Number)}
+	}
 	if res.AlreadySent || rec == nil || rec.State != publisher.StateScheduled {
 		return nil
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os/user"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -39,12 +38,7 @@ Exit status: 0 withdrawn, 1 refused or failed (the message says why), 2 usage.`,
 			if article < 0 {
 				return &exitError{code: 2, msg: name + ": --article is 1-based (0 or absent: the whole issue)"}
 			}
-			if by = strings.TrimSpace(by); by == "" {
-				by = "cli"
-				if u, err := user.Current(); err == nil && u.Username != "" {
-					by = "cli:" + u.Username
-				}
-			}
+			by = operator(by)
 			env, err := openPublisher(cmd, name, true)
 			if err != nil {
 				return err

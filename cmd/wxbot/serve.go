@@ -202,7 +202,7 @@ func (m *Main) Run(ctx context.Context) error {
 	b, err := bot.New(bot.Options{
 		Config: cfg, Redis: s.UniversalClient, Keys: s.Keys, Archive: m.Archive,
 		Audience: m.Audience, Messenger: m.Messenger, JobEvents: m.JobEvents,
-		Metrics: m.Metrics, Log: m.Log,
+		Approvals: approvalsFor(m.Publisher), Metrics: m.Metrics, Log: m.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

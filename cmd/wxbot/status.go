@@ -197,6 +197,18 @@ func printRecord(w io.Writer, p *publisher.Publisher, r *publisher.Record, next 
 	if !r.Due.IsZero() {
 		row("due", "%s", fmtIn(p, r.Due))
 	}
+	switch {
+	case r.ApprovedHash != "" && r.ApprovedHash == r.ContentHash:
+		row("approved", "by %s, %s (this content)", r.ApprovedBy, fmtIn(p, r.ApprovedAt))
+	case r.ApprovedHash != "":
+		row("approved", "an earlier version, by %s, %s: this content needs a new approval", r.ApprovedBy, fmtIn(p, r.ApprovedAt))
+	}
+	if r.RejectedBy != "" {
+		row("rejected", "by %s: %s", r.RejectedBy, r.RejectReason)
+	}
+	if len(r.Retracted) > 0 {
+		row("retracted", "%s by %s, %s", retractedWhat(r.Retracted), r.RetractedBy, fmtIn(p, r.RetractedAt))
+	}
 	if !r.SendStarted.IsZero() {
 		row("send asked", "%s (%d %s)", fmtIn(p, r.SendStarted), r.SendAttempts, plural(r.SendAttempts, "attempt", "attempts"))
 	}
@@ -236,6 +248,17 @@ func printRecord(w io.Writer, p *publisher.Publisher, r *publisher.Record, next 
 		fmt.Fprintf(hw, "  %s\t%s\t%s\n", fmtIn(p, h.At), h.State, h.Note)
 	}
 	_ = hw.Flush()
+}
+
+func retractedWhat(arts []int) string {
+	var parts []string
+	for _, a := range arts {
+		if a == 0 {
+			return "the whole issue"
+		}
+		parts = append(parts, strconv.Itoa(a))
+	}
+	return "article " + strings.Join(parts, ", ")
 }
 
 func shortHash(h string) string {

@@ -1,0 +1,130 @@
+package publisher
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// approvalRequired reports whether publish.approval is required.
+func (p *Publisher) approvalRequired() bool { return p.cfg.Approval == "required" }
+
+// needsApproval reports whether rec may not be scheduled or sent yet: the
+// approval is required and this exact content was not approved.
+func (p *Publisher) needsApproval(rec *Record) bool {
+	return p.approvalRequired() && (rec.ApprovedHash == "" || rec.ApprovedHash != rec.ContentHash)
+}
+
+// IsApprover reports whether openid may approve from the phone
+// (publish.approvers).
+func (p *Publisher) IsApprover(openid string) bool {
+	return openid != "" && slices.Contains(p.cfg.Approvers, openid)
+}
+
+// Approval is what Approve or Reject did.
+type Approval struct {
+	Record *Record
+	// Scheduled: the approval released the issue to the schedule (Record.Due;
+	// at once when its time has passed).
+	Scheduled bool
+}
+
+// Approve approves issue n's current content for by. An issue waiting
+// for approval is scheduled (at its due time, or at once when that has
+// passed, within publish.max_delay); an issue not there yet is approved
+// ahead, and goes on when its run reaches the schedule. An edit after the
+// approval needs a new one: the approval is of the content's hash.
+func (p *Publisher) Approve(ctx context.Context, n int, by string) (*Approval, error) {
+	lk, lctx, err := p.lockIssue(ctx, n, p.lockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.release()
+	out := &Approval{}
+	var refusal *Refusal
+	now := p.now()
+	rec, err := p.update(lctx, guard{lockToken: lk.token}, n, func(x *Record) (string, []op, error) {
+		refusal, out.Scheduled = nil, false
+		switch {
+		case x.State == "":
+			refusal = refuse("No.%d is not in the pipeline: nothing to approve.", n)
+		case x.sendStarted() || x.State == StateRetracted:
+			refusal = refuse("No.%d was already broadcast (state %s): nothing to approve.", n, x.State)
+		case x.State == StateFailed || x.State == StateCancelled || x.State == StateRejected:
+			refusal = refuse("No.%d is %s: nothing waits for approval. Run wxbot publish again to take it up.", n, x.State)
+		case x.ApprovedHash == x.ContentHash && x.ApprovedHash != "" && x.State != StateAwaiting:
+			refusal = refuse("No.%d (this content) was already approved by %s on %s.", n, x.ApprovedBy, p.fmtTime(x.ApprovedAt))
+		}
+		if refusal != nil {
+			return "", nil, errNoChange
+		}
+		x.ApprovedHash, x.ApprovedBy, x.ApprovedAt = x.ContentHash, by, now
+		x.RejectedBy, x.RejectReason = "", ""
+		note := fmt.Sprintf("approved by %s (content %s)", by, short(x.ContentHash))
+		if x.State != StateAwaiting {
+			return note + ", ahead of the schedule", nil, nil
+		}
+		due := x.Due
+		if x.Goal == GoalNow || due.IsZero() || due.Before(now) {
+			due = now
+		}
+		x.State, x.Due = StateScheduled, due
+		out.Scheduled = true
+		return note + "; scheduled for " + p.fmtTime(due), []op{opZAdd(due)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refusal != nil {
+		return nil, refusal
+	}
+	out.Record = rec
+	if out.Scheduled {
+		p.notify(ctx, fmt.Sprintf("No.%d was approved by %s; it goes out %s.", n, by, p.fmtTime(rec.Due)))
+	} else {
+		p.notify(ctx, fmt.Sprintf("No.%d was approved by %s (ahead of its schedule).", n, by))
+	}
+	return out, nil
+}
+
+// Reject rejects issue n's current content for by with a reason: it is
+// taken out of the schedule and nothing is sent; running wxbot publish
+// again (an edited file, say) asks for approval again.
+func (p *Publisher) Reject(ctx context.Context, n int, by, reason string) (*Approval, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return nil, refuse("a rejection needs a reason, so the editors know what to change")
+	}
+	lk, lctx, err := p.lockIssue(ctx, n, p.lockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.release()
+	var refusal *Refusal
+	rec, err := p.update(lctx, guard{lockToken: lk.token}, n, func(x *Record) (string, []op, error) {
+		refusal = nil
+		switch {
+		case x.State == "":
+			refusal = refuse("No.%d is not in the pipeline: nothing to reject.", n)
+		case x.sendStarted() || x.State == StateRetracted:
+			refusal = refuse("No.%d was already broadcast (state %s): it cannot be rejected; wxbot retract %d withdraws it.", n, x.State, n)
+		case x.State == StateRejected:
+			refusal = refuse("No.%d was already rejected by %s: %s", n, x.RejectedBy, x.RejectReason)
+		}
+		if refusal != nil {
+			return "", nil, errNoChange
+		}
+		x.State, x.RejectedBy, x.RejectReason = StateRejected, by, reason
+		x.ApprovedHash, x.ApprovedBy = "", ""
+		return fmt.Sprintf("rejected by %s: %s", by, reason), []op{opZRem()}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refusal != nil {
+		return nil, refusal
+	}
+	p.notify(ctx, fmt.Sprintf("No.%d was rejected by %s: %s. Nothing was sent.", n, by, reason))
+	return &Approval{Record: rec}, nil
+}
