@@ -19,7 +19,8 @@ import (
 )
 
 func TestRetryGetsSameReply(t *testing.T) {
-	h := newHarness(t, harnessOpt{})
+	// Plain mode with a key configured reads both kinds of push.
+	h := newHarness(t, harnessOpt{env: map[string]string{"WXBOT_WECHAT_MESSAGE_MODE": "plain"}})
 	for _, mode := range []wechatsim.Mode{wechatsim.Plain, wechatsim.Safe} {
 		t.Run(string(mode), func(t *testing.T) {
 			// A retry is the very same request: same query, same body.

@@ -222,12 +222,8 @@ func (m *Main) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
 	go func() { m.serveErr <- m.server.Serve(ln) }()
-	mode := "plaintext or compatible (no wechat.encoding_aes_key)"
-	if cfg.WeChat.EncodingAESKey != "" {
-		mode = "any, safe-mode capable"
-	}
 	m.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("webhook", cfg.HTTP.WebhookPath),
-		slog.String("message_mode", mode), slog.Int("issues", m.Archive.Current().Len()), slog.Bool("embedded_redis", s.Embedded))
+		slog.String("message_mode", cfg.WeChat.Mode()), slog.Int("issues", m.Archive.Current().Len()), slog.Bool("embedded_redis", s.Embedded))
 	return nil
 }
 
