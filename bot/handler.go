@@ -195,7 +195,8 @@ func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) stri
 	// A body that has not arrived by the deadline is of no use: WeChat has
 	// given up by then. (Not supported by every ResponseWriter; the server's
 	// read timeout still applies.)
-	_ = http.NewResponseController(w).SetReadDeadline(start.Add(b.readTO))
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(start.Add(b.readTO))
 	bufp := bufPool.Get().(*[]byte)
 	pooled := true
 	defer func() {
@@ -214,6 +215,10 @@ func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) stri
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return resBadRequest
 	}
+	// The body is in. Lift the deadline, or net/http's watch for the
+	// client going away would hit it and cancel the request's context
+	// while the answer is still being worked out.
+	_ = rc.SetReadDeadline(time.Time{})
 
 	in, err := b.open(&q, body)
 	switch {

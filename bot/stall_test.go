@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/lifang/wxbot/bot/wechatsim"
+	"github.com/lifang/wxbot/config"
 )
 
 // TestStalledBodies: 200 connections each declare a body of http.max_body_bytes
@@ -174,4 +175,54 @@ func vmRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// TestSlowBodyGivesUpItsSlot: a body that has not arrived by bot.deadline
+// is dropped and its place in the large lane freed, so a full lane empties
+// by itself.
+func TestSlowBodyGivesUpItsSlot(t *testing.T) {
+	h := newHarness(t, harnessOpt{cfg: func(c *config.Config) { c.Bot.Deadline = 600 * time.Millisecond }})
+	now := time.Now()
+	captured, _ := h.acct.Seal(wechatsim.Text(testOpenID, testAccount, "help", nextMsgID(), now.Unix()), wechatsim.Safe, now)
+	head := "POST /wechat?" + captured.Query + " HTTP/1.1\r\nHost: wx\r\nContent-Type: text/xml\r\nContent-Length: 500000\r\n\r\n<xml>"
+	slots := largeSlots(h.bot.maxBody)
+	answers := make(chan int, slots+1)
+	for i := 0; i < slots+1; i++ {
+		conn, err := net.Dial("tcp", h.srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conn.Write([]byte(head)); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				answers <- 0
+				return
+			}
+			resp.Body.Close()
+			answers <- resp.StatusCode
+		}()
+	}
+	got := map[int]int{}
+	for i := 0; i < slots+1; i++ {
+		got[<-answers]++
+	}
+	// One found the lane full at once; the others were cut off at the
+	// deadline, not left holding their place.
+	if got[http.StatusServiceUnavailable] != 1 || got[http.StatusBadRequest] != slots {
+		t.Fatalf("answers %v, want one 503 and %d × 400", got, slots)
+	}
+	// The lane is free again: a large, genuine push is read and answered.
+	long := strings.Repeat("数据合规 ", 2000) // ~26 KB sealed: the large lane
+	p, _ := h.acct.Seal(wechatsim.Text(testOpenID, testAccount, long, nextMsgID(), time.Now().Unix()), wechatsim.Safe, time.Now())
+	if len(p.Body) <= smallBody {
+		t.Fatalf("body of %d bytes does not test the large lane", len(p.Body))
+	}
+	if _, err := h.acct.Send(http.DefaultClient, h.url(), p); err != nil {
+		t.Fatalf("large push after the stall: %v", err)
+	}
 }
