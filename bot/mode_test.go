@@ -12,7 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/bot/wechatsim"
+	"github.com/lifang/wxbot/internal/redistest"
+	"github.com/lifang/wxbot/store"
 )
 
 // TestMessageModes: what each configured wechat.message_mode accepts of
@@ -163,5 +166,19 @@ func TestAuthenticatedBeforeRead(t *testing.T) {
 				t.Fatalf("status %d, want 403", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// TestNewRefusesModeWithoutKey: a configuration that was not validated
+// still cannot start safe or compat mode without a key to read them.
+func TestNewRefusesModeWithoutKey(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	for _, mode := range []string{"safe", "compat", "aes"} {
+		cfg := testConfig(t, map[string]string{"WXBOT_WECHAT_ENCODING_AES_KEY": "", "WXBOT_WECHAT_PREVIOUS_ENCODING_AES_KEY": ""})
+		cfg.WeChat.MessageMode = mode
+		_, err := New(Options{Config: cfg, Redis: rdb, Archive: archive.New(rdb, store.Keys{}, nil)})
+		if err == nil || !strings.Contains(err.Error(), "wechat.message_mode") {
+			t.Errorf("mode %s without a key: %v, want an error naming wechat.message_mode", mode, err)
+		}
 	}
 }
