@@ -1,5 +1,6 @@
 // Package bot is the WeChat webhook: it verifies and decrypts each message
-// push (plaintext, compatible and safe modes), recognises WeChat's retries
+// push in the configured mode (wechat.message_mode: plain, compat or safe —
+// safe and compat accept only the signed ciphertext), recognises WeChat's retries
 // across replicas through Redis, routes messages and events to keyword rules
 // and the built-in chat (latest issue, archive, search, topics, language),
 // and answers inside WeChat's 5-second budget — late work is answered
@@ -122,6 +123,13 @@ type Bot struct {
 
 	late     sync.WaitGroup
 	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
+
+	// mode is wechat.message_mode: config.MessageModePlain, Compat or Safe.
+	mode string
+	// small and large are the body-read semaphores (body.go); readTO is
+	// how long a body may take to arrive.
+	small, large chan struct{}
+	readTO       time.Duration
 }
 
 // New builds a Bot. The configuration must have been validated.
@@ -166,6 +174,16 @@ func New(o Options) (*Bot, error) {
 		return nil, err
 	}
 	b.keyring = kr
+	b.mode = o.Config.WeChat.Mode()
+	switch b.mode {
+	case config.MessageModePlain:
+	case config.MessageModeCompat, config.MessageModeSafe:
+		if !kr.canDecrypt() {
+			return nil, fmt.Errorf("bot: wechat.message_mode is %s, which needs wechat.encoding_aes_key", b.mode)
+		}
+	default:
+		return nil, fmt.Errorf("bot: wechat.message_mode %q is not plain, compat or safe", b.mode)
+	}
 	if b.m == nil {
 		b.m = metrics.Discard()
 	}
@@ -189,6 +207,12 @@ func New(o Options) (*Bot, error) {
 	}
 	if b.cfg.Deadline <= 0 {
 		b.cfg.Deadline = 4500 * time.Millisecond
+	}
+	b.small = make(chan struct{}, smallSlots)
+	b.large = make(chan struct{}, largeSlots(b.maxBody))
+	b.readTO = b.cfg.Deadline
+	if rt := o.Config.HTTP.ReadTimeout; rt > 0 && rt < b.readTO {
+		b.readTO = rt
 	}
 	if b.cfg.DedupeTTL <= 0 {
 		b.cfg.DedupeTTL = 10 * time.Minute

@@ -22,6 +22,16 @@ var (
 	errMalformed  = errors.New("malformed message")
 )
 
+// Refusals the handler answers 403.
+var (
+	// errSignature: msg_signature does not verify over the Encrypt element.
+	errSignature = errors.New("msg_signature does not match the ciphertext")
+	// errPlaintext: a plaintext push (no encrypt_type=aes, or no Encrypt
+	// element) while wechat.message_mode is safe or compat. Its query's
+	// signature covers no part of the body.
+	errPlaintext = errors.New("plaintext push refused: wechat.message_mode accepts only encrypted pushes")
+)
+
 // keyring holds the push token and the EncodingAESKeys: the current one first,
 // then the previous one during a rotation. WeChat's advice for a rotation is
 // to try the current key, then the previous, and to reply with the key that
@@ -124,11 +134,7 @@ func (k *keyring) decrypt(encrypted []byte) ([]byte, int, error) {
 	// The ciphertext is only needed until AESDecryptMsg has decrypted it
 	// into a buffer of its own: borrow the space.
 	bufp := bufPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bufp) <= 64<<10 {
-			bufPool.Put(bufp)
-		}
-	}()
+	defer putBuf(bufp)
 	raw := slices.Grow((*bufp)[:0], base64.StdEncoding.DecodedLen(len(encrypted)))
 	*bufp = raw
 	raw = raw[:base64.StdEncoding.DecodedLen(len(encrypted))]

@@ -31,13 +31,22 @@ const (
 
 // dedupeID identifies one message or event across WeChat's retries:
 // MsgId for messages; CreateTime, Event and EventKey for events (they have
-// no MsgId). The openid is part of the key itself (MsgId alone has collided
-// across users in other SDKs).
+// no MsgId), plus the job's own id for job reports — two reports of
+// different broadcasts can arrive in the same second from the same sender
+// (MsgID of MASSSENDJOBFINISH, publish_id of PUBLISHJOBFINISH). The openid
+// is part of the key itself (MsgId alone has collided across users in
+// other SDKs).
 func dedupeID(m *message.MixMessage) string {
 	if m.MsgType != message.MsgTypeEvent && m.MsgID != 0 {
 		return "m" + strconv.FormatInt(m.MsgID, 10)
 	}
 	id := "e" + strconv.FormatInt(m.CreateTime, 10) + ":" + string(m.MsgType) + ":" + string(m.Event) + ":" + m.EventKey
+	switch m.Event {
+	case message.EventMassSendJobFinish:
+		id += ":" + strconv.FormatInt(massMsgID(m), 10)
+	case message.EventPublishJobFinish:
+		id += ":" + strconv.FormatInt(m.PublishEventInfo.PublishID, 10)
+	}
 	if m.MsgType != message.MsgTypeEvent {
 		id += ":" + m.Content + m.MediaID + m.URL
 	}

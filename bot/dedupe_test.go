@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,8 @@ import (
 )
 
 func TestRetryGetsSameReply(t *testing.T) {
-	h := newHarness(t, harnessOpt{})
+	// Plain mode with a key configured reads both kinds of push.
+	h := newHarness(t, harnessOpt{env: map[string]string{"WXBOT_WECHAT_MESSAGE_MODE": "plain"}})
 	for _, mode := range []wechatsim.Mode{wechatsim.Plain, wechatsim.Safe} {
 		t.Run(string(mode), func(t *testing.T) {
 			// A retry is the very same request: same query, same body.
@@ -248,4 +250,59 @@ func TestLanguageAcrossReplicas(t *testing.T) {
 	contains(t, b.ask(u, "双语", wechatsim.Safe).Content, "中英双语")
 	r := a.ask(u, "最新", wechatsim.Safe).Content // a's hint says English: stale
 	contains(t, r, "【国内要闻 Domestic News】")
+}
+
+// TestJobReportsOfOneSecond: two reports of different broadcasts from the
+// same sender in the same second are two events, not a retry of one; a
+// retry of either is still recognised.
+func TestJobReportsOfOneSecond(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	const ts = "1394524295"
+	h.bot.now = func() time.Time { return time.Unix(1394524295, 0) }
+	head := `<xml><ToUserName><![CDATA[` + testAccount + `]]></ToUserName><FromUserName><![CDATA[oSystem]]></FromUserName>` +
+		`<CreateTime>` + ts + `</CreateTime><MsgType><![CDATA[event]]></MsgType>`
+	mass := func(id string) []byte {
+		return []byte(head + `<Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>` + id + `</MsgID><Status><![CDATA[send success]]></Status>` +
+			`<TotalCount>2</TotalCount><FilterCount>2</FilterCount><SentCount>2</SentCount><ErrorCount>0</ErrorCount></xml>`)
+	}
+	publish := func(id string) []byte {
+		return []byte(head + `<Event><![CDATA[PUBLISHJOBFINISH]]></Event><PublishEventInfo><publish_id>` + id +
+			`</publish_id><publish_status>0</publish_status><article_id><![CDATA[a` + id + `]]></article_id></PublishEventInfo></xml>`)
+	}
+	at := time.Unix(1394524295, 0)
+	send := func(msg []byte, times int) {
+		t.Helper()
+		p, err := h.acct.Seal(msg, wechatsim.Safe, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < times; i++ {
+			if r, err := h.acct.Send(http.DefaultClient, h.url(), p); err != nil || !r.Success {
+				t.Fatalf("job report: %+v %v", r, err)
+			}
+		}
+	}
+	send(mass("1000001"), 2) // the second is WeChat's retry
+	send(mass("1000002"), 1)
+	send(publish("2247503051"), 2)
+	send(publish("2247503052"), 1)
+
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	var massIDs, pubIDs []string
+	for _, ev := range h.rec.mass {
+		massIDs = append(massIDs, strconv.FormatInt(ev.MsgID, 10))
+	}
+	for _, ev := range h.rec.publish {
+		pubIDs = append(pubIDs, ev.PublishID)
+	}
+	if got := strings.Join(massIDs, ","); got != "1000001,1000002" {
+		t.Errorf("mass reports reaching the publisher: %s, want 1000001,1000002", got)
+	}
+	if got := strings.Join(pubIDs, ","); got != "2247503051,2247503052" {
+		t.Errorf("publish reports reaching the publisher: %s, want 2247503051,2247503052", got)
+	}
+	if hits := testutil.ToFloat64(h.m.DedupeHits); hits != 2 {
+		t.Errorf("dedupe hits = %v, want 2 (the two retries)", hits)
+	}
 }

@@ -127,7 +127,7 @@ func (b *Bot) click(openid, key string, st *userState) plan {
 // massSendFinished hands MASSSENDJOBFINISH to the publisher.
 func (b *Bot) massSendFinished(msg *message.MixMessage, raw []byte) plan {
 	ev := wechat.MassSendJobEvent{
-		MsgID:       msg.TemplateMsgID,
+		MsgID:       massMsgID(msg),
 		Status:      msg.Status,
 		TotalCount:  int(msg.TotalCount),
 		FilterCount: int(msg.FilterCount),
@@ -135,17 +135,37 @@ func (b *Bot) massSendFinished(msg *message.MixMessage, raw []byte) plan {
 		ErrorCount:  int(msg.ErrorCount),
 		ArticleURLs: articleURLResult(raw),
 	}
-	if ev.MsgID == 0 {
-		ev.MsgID = msg.MsgID
-	}
 	return plan{rule: "masssendjobfinish", effects: []effect{{name: "mass send job finished", run: func(ctx context.Context) error {
 		if b.jobs == nil {
 			b.log.InfoContext(ctx, "webhook: mass send finished (no publisher configured)", slog.Int64("msg_id", ev.MsgID),
-				slog.String("status", ev.Status), slog.Int("sent", ev.SentCount), slog.Int("errors", ev.ErrorCount))
+				slog.String("status", massStatus(ev.Status)), slog.Int("sent", ev.SentCount), slog.Int("errors", ev.ErrorCount))
 			return nil
 		}
 		return b.jobs.MassSendJobFinished(ctx, ev)
 	}}}}
+}
+
+// massMsgID is the MsgID of a MASSSENDJOBFINISH: WeChat spells it MsgID,
+// which MixMessage reads as TemplateMsgID; MsgId is accepted too.
+func massMsgID(m *message.MixMessage) int64 {
+	if m.TemplateMsgID != 0 {
+		return m.TemplateMsgID
+	}
+	return m.MsgID
+}
+
+// massStatus is what may be logged of a mass send's Status: WeChat's own
+// words, or "other" — a Status is part of the message, not ours to log.
+func massStatus(s string) string {
+	switch {
+	case s == "send success", s == "sendsuccess", s == "send fail", s == "sendfail":
+		return s
+	case strings.HasPrefix(s, "err(") && strings.HasSuffix(s, ")") && len(s) <= 16:
+		if _, err := strconv.Atoi(s[4 : len(s)-1]); err == nil {
+			return s
+		}
+	}
+	return "other"
 }
 
 // publishFinished hands PUBLISHJOBFINISH to the publisher.

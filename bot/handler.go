@@ -9,11 +9,12 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"github.com/lifang/wxbot/config"
 )
 
 // Results, the label of wxbot_webhook_duration_seconds.
@@ -27,12 +28,17 @@ const (
 	resForbidden  = "forbidden"
 	resBadRequest = "bad_request"
 	resTooLarge   = "too_large"
+	resBusy       = "busy"
 	resError      = "error"
 )
 
-var successBody = []byte("success")
+// Reasons of wxbot_webhook_refused_total.
+const (
+	refusedPlaintext = "plaintext"
+	refusedBusy      = "busy"
+)
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+var successBody = []byte("success")
 
 // ServeHTTP answers WeChat: GET verifies the URL, POST carries a message.
 //
@@ -153,25 +159,49 @@ type inbound struct {
 
 func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) string {
 	q := parseQuery(r.URL.RawQuery)
-	aes := q.encryptType == "aes"
-	// The plaintext signature covers only the query: check it before reading.
-	if (!aes && (q.signature == "" || !b.keyring.verify(q.signature, q.timestamp, q.nonce))) || (aes && q.msgSignature == "") {
-		http.Error(w, "forbidden", http.StatusForbidden)
+	// Everything the query can tell is checked before a byte of the body is
+	// read: the signature over token, timestamp and nonce (WeChat sends it
+	// in every mode), the timestamp window, the mode, the declared length.
+	// An unauthenticated request costs no body read at all.
+	if q.signature == "" || !b.keyring.verify(q.signature, q.timestamp, q.nonce) || !b.fresh(&q) {
+		unread(w, "forbidden", http.StatusForbidden)
 		return resForbidden
 	}
-	if !b.fresh(&q) {
-		http.Error(w, "forbidden", http.StatusForbidden)
+	aes := q.encryptType == "aes"
+	if !aes && b.mode != config.MessageModePlain {
+		return b.refusePlaintext(w, r)
+	}
+	if aes && q.msgSignature == "" {
+		unread(w, "forbidden", http.StatusForbidden)
 		return resForbidden
 	}
 	if r.ContentLength > b.maxBody {
-		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		unread(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return resTooLarge
 	}
+	// The signature alone is no proof of a fresh request (the query of a
+	// push can be read wherever its URL is logged): bound what reading
+	// bodies may hold at once.
+	lane := b.lane(r.ContentLength)
+	select {
+	case lane <- struct{}{}:
+		defer func() { <-lane }()
+	default:
+		b.m.WebhookRefused.WithLabelValues(refusedBusy).Inc()
+		w.Header().Set("Retry-After", "1")
+		unread(w, "busy", http.StatusServiceUnavailable)
+		return resBusy
+	}
+	// A body that has not arrived by the deadline is of no use: WeChat has
+	// given up by then. (Not supported by every ResponseWriter; the server's
+	// read timeout still applies.)
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(start.Add(b.readTO))
 	bufp := bufPool.Get().(*[]byte)
+	pooled := true
 	defer func() {
-		if cap(*bufp) <= 64<<10 {
-			*bufp = (*bufp)[:0]
-			bufPool.Put(bufp)
+		if pooled {
+			putBuf(bufp)
 		}
 	}()
 	body, err := readBody(w, r, (*bufp)[:0], b.maxBody)
@@ -185,68 +215,105 @@ func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) stri
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return resBadRequest
 	}
+	// The body is in. Lift the deadline, or net/http's watch for the
+	// client going away would hit it and cancel the request's context
+	// while the answer is still being worked out.
+	_ = rc.SetReadDeadline(time.Time{})
 
-	in := inbound{q: q, start: start}
+	in, err := b.open(&q, body)
+	switch {
+	case errors.Is(err, errSignature):
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return resForbidden
+	case errors.Is(err, errPlaintext):
+		return b.refusePlaintext(w, r)
+	case err != nil:
+		return b.refuse(w, r, err)
+	}
+	in.start = start
+	out := b.exchange(r.Context(), &in)
+	if out.result == resLate {
+		// The work goes on after this answer and may still read the
+		// message (a plaintext body is the message): leave the buffer to
+		// the garbage collector.
+		pooled = false
+	}
+	b.write(r.Context(), w, &in, out.payload)
+	return out.result
+}
+
+// open turns the body of an authenticated query into the message to handle.
+// In safe and compat modes the message is the Encrypt element, and only when
+// msg_signature verifies over it: the plaintext fields of a compat body are
+// never read, and a body without Encrypt is refused (errPlaintext). In plain
+// mode a plaintext body is taken as it is — nothing authenticates it beyond
+// the query — and an encrypted one is decrypted when a key is configured.
+func (b *Bot) open(q *query, body []byte) (inbound, error) {
+	in := inbound{q: *q}
 	plain := body
-	if aes {
+	switch {
+	case q.encryptType == "aes":
 		env, err := parseEnvelope(body)
+		if errors.Is(err, errNoEncrypt) && b.mode != config.MessageModePlain {
+			return in, errPlaintext
+		}
 		if err != nil {
-			return b.refuse(w, r, err)
+			return in, err
 		}
-		switch {
-		case !b.keyring.verifyEnc(q.msgSignature, q.timestamp, q.nonce, env.Encrypt):
-			http.Error(w, "forbidden", http.StatusForbidden)
-			return resForbidden
-		case !b.keyring.canDecrypt() && env.Plain && q.signature != "" && b.keyring.verify(q.signature, q.timestamp, q.nonce):
-			// Compatible mode with no AES key configured here: the plaintext
-			// copy is all we can read, authenticated as in plaintext mode.
-		default:
-			dec, idx, err := b.keyring.decrypt(env.Encrypt)
-			if err != nil {
-				return b.refuse(w, r, err)
-			}
-			plain, in.keyIdx, in.encrypted, in.json = dec, idx, true, env.JSON
+		if !b.keyring.verifyEnc(q.msgSignature, q.timestamp, q.nonce, env.Encrypt) {
+			return in, errSignature
 		}
+		if !b.keyring.canDecrypt() && env.Plain {
+			// Plain mode (New refuses the others without a key) and a
+			// compatible body: the plaintext copy is all we can read,
+			// authenticated as any plaintext push is.
+			break
+		}
+		dec, idx, err := b.keyring.decrypt(env.Encrypt)
+		if err != nil {
+			return in, err
+		}
+		plain, in.keyIdx, in.encrypted, in.json = dec, idx, true, env.JSON
+	case b.mode != config.MessageModePlain:
+		return in, errPlaintext
 	}
 	msg, err := parseMessage(plain)
 	if err != nil {
-		return b.refuse(w, r, err)
+		return in, err
 	}
 	if msg.FromUserName == "" || msg.MsgType == "" {
-		return b.refuse(w, r, errMalformed)
+		return in, errMalformed
 	}
 	in.msg, in.raw = msg, plain
 	if !in.encrypted {
 		in.json = isJSON(plain)
 	}
-	out := b.exchange(r.Context(), &in)
-	b.write(r.Context(), w, &in, out.payload)
-	return out.result
+	return in, nil
+}
+
+// refusePlaintext answers a plaintext push in safe or compat mode: 403,
+// counted, and logged — it is a downgrade attempt with a captured query, or
+// WeChat's settings page and wechat.message_mode disagree.
+func (b *Bot) refusePlaintext(w http.ResponseWriter, r *http.Request) string {
+	b.m.WebhookRefused.WithLabelValues(refusedPlaintext).Inc()
+	b.log.WarnContext(r.Context(), "webhook: bad request", slog.Any("error", errPlaintext), slog.String("message_mode", b.mode))
+	unread(w, "forbidden", http.StatusForbidden)
+	return resForbidden
+}
+
+// unread answers a request whose body is left unread, and closes the
+// connection: net/http would otherwise read (and discard) a body of up to
+// 256 KB before answering, at the client's pace.
+func unread(w http.ResponseWriter, text string, status int) {
+	w.Header().Set("Connection", "close")
+	http.Error(w, text, status)
 }
 
 func (b *Bot) refuse(w http.ResponseWriter, r *http.Request, err error) string {
-	// The error names what was wrong, never the content.
+	// The error names what was wrong, never the content (see malformed).
 	b.log.WarnContext(r.Context(), "webhook: bad request", slog.Any("error", err))
 	http.Error(w, "bad request", http.StatusBadRequest)
 	return resBadRequest
-}
-
-// readBody reads at most limit bytes into buf.
-func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) ([]byte, error) {
-	rd := http.MaxBytesReader(w, r.Body, limit)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
 
 // write sends the plaintext reply payload, sealed in safe and compatible
@@ -265,11 +332,11 @@ func (b *Bot) write(ctx context.Context, w http.ResponseWriter, in *inbound, pay
 			b.log.ErrorContext(ctx, "webhook: encrypt reply", slog.Any("error", err))
 			h.Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write(successBody)
-			bufPool.Put(bufp)
+			putBuf(bufp)
 			return
 		}
 		payload = sealed
-		defer func() { *bufp = sealed[:0]; bufPool.Put(bufp) }()
+		defer func() { *bufp = sealed; putBuf(bufp) }()
 	}
 	if in.json {
 		h.Set("Content-Type", "application/json; charset=utf-8")

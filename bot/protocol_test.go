@@ -136,7 +136,8 @@ func TestURLVerification(t *testing.T) {
 }
 
 func TestModes(t *testing.T) {
-	h := newHarness(t, harnessOpt{})
+	// Plain mode with a key configured reads both kinds of push.
+	h := newHarness(t, harnessOpt{env: map[string]string{"WXBOT_WECHAT_MESSAGE_MODE": "plain"}})
 	for _, mode := range []wechatsim.Mode{wechatsim.Plain, wechatsim.Compat, wechatsim.Safe} {
 		t.Run(string(mode), func(t *testing.T) {
 			r := h.ask(testOpenID, "最新", mode)
@@ -176,7 +177,9 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	h := newHarness(t, harnessOpt{})
+	// Plain mode, so that bad plaintext bodies get as far as being read;
+	// safe mode refuses them before (TestMessageModes).
+	h := newHarness(t, harnessOpt{env: map[string]string{"WXBOT_WECHAT_MESSAGE_MODE": "plain"}})
 	now := time.Now()
 	text := wechatsim.Text(testOpenID, testAccount, "最新", 1, now.Unix())
 	safe := func(msg []byte, at time.Time) wechatsim.Push {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"unicode/utf8"
 
@@ -214,7 +216,7 @@ func parseMessage(body []byte) (*message.MixMessage, error) {
 	m := &message.MixMessage{}
 	if isJSON(body) {
 		if err := json.Unmarshal(body, m); err != nil {
-			return nil, fmt.Errorf("parse message: %w: %v", errMalformed, err)
+			return nil, malformed("parse message", err)
 		}
 		return m, nil
 	}
@@ -223,9 +225,36 @@ func parseMessage(body []byte) (*message.MixMessage, error) {
 	}
 	*m = message.MixMessage{}
 	if err := xml.Unmarshal(body, m); err != nil {
-		return nil, fmt.Errorf("parse message: %w: %v", errMalformed, err)
+		return nil, malformed("parse message", err)
 	}
 	return m, nil
+}
+
+// malformed wraps a decoder's error as errMalformed without its text:
+// encoding/xml and encoding/json quote what they could not read (an element
+// name, a value that is not a number), which is message content and must
+// not reach the log. Only the kind of error and its position remain.
+func malformed(op string, err error) error {
+	var (
+		xmlSyntax  *xml.SyntaxError
+		jsonSyntax *json.SyntaxError
+		jsonType   *json.UnmarshalTypeError
+		number     *strconv.NumError
+	)
+	what := "not a WeChat message"
+	switch {
+	case errors.As(err, &xmlSyntax):
+		what = "XML syntax error on line " + strconv.Itoa(xmlSyntax.Line)
+	case errors.As(err, &jsonSyntax):
+		what = "JSON syntax error at offset " + strconv.FormatInt(jsonSyntax.Offset, 10)
+	case errors.As(err, &jsonType):
+		what = "a JSON value of the wrong type at offset " + strconv.FormatInt(jsonType.Offset, 10)
+	case errors.As(err, &number):
+		what = "a number field that is not a number"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		what = "unexpected end of input"
+	}
+	return fmt.Errorf("%s: %w: %s", op, errMalformed, what)
 }
 
 // envelope is the outer body in compatible and safe modes.
@@ -240,6 +269,10 @@ type envelope struct {
 	JSON  bool
 }
 
+// errNoEncrypt: the body of an encrypt_type=aes push has no Encrypt
+// element — a plaintext body under an encrypted push's query.
+var errNoEncrypt = fmt.Errorf("parse envelope: %w: no Encrypt element", errMalformed)
+
 func parseEnvelope(body []byte) (envelope, error) {
 	var env envelope
 	if isJSON(body) {
@@ -248,7 +281,7 @@ func parseEnvelope(body []byte) (envelope, error) {
 			MsgType string `json:"MsgType"`
 		}
 		if err := json.Unmarshal(body, &j); err != nil {
-			return env, fmt.Errorf("parse envelope: %w: %v", errMalformed, err)
+			return env, malformed("parse envelope", err)
 		}
 		env = envelope{Encrypt: []byte(j.Encrypt), Plain: j.MsgType != "", JSON: true}
 	} else {
@@ -268,13 +301,13 @@ func parseEnvelope(body []byte) (envelope, error) {
 				MsgType string   `xml:"MsgType"`
 			}
 			if err := xml.Unmarshal(body, &x); err != nil {
-				return env, fmt.Errorf("parse envelope: %w: %v", errMalformed, err)
+				return env, malformed("parse envelope", err)
 			}
 			env = envelope{Encrypt: []byte(x.Encrypt), Plain: x.MsgType != ""}
 		}
 	}
 	if len(env.Encrypt) == 0 {
-		return env, fmt.Errorf("parse envelope: %w: no Encrypt element", errMalformed)
+		return env, errNoEncrypt
 	}
 	return env, nil
 }

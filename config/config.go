@@ -60,6 +60,29 @@ type WeChatConfig struct {
 	MaxRetries             int           `mapstructure:"max_retries"`
 	TimestampWindow        time.Duration `mapstructure:"timestamp_window"`
 	AccountType            string        `mapstructure:"account_type"` // subscription | service
+	// MessageMode is the message encryption mode chosen on WeChat's settings
+	// page: plain | compat | safe. Empty means safe with an EncodingAESKey,
+	// else plain (Load fills it in; see Mode).
+	MessageMode string `mapstructure:"message_mode"`
+}
+
+// The message modes of wechat.message_mode, as on WeChat's settings page.
+const (
+	MessageModePlain  = "plain"  // 明文模式: plaintext only, the body is not authenticated
+	MessageModeCompat = "compat" // 兼容模式: plaintext and ciphertext together; only the ciphertext is trusted
+	MessageModeSafe   = "safe"   // 安全模式: ciphertext only
+)
+
+// Mode is the configured message mode, or its default: safe when an
+// EncodingAESKey is set, else plain.
+func (w WeChatConfig) Mode() string {
+	if w.MessageMode != "" {
+		return w.MessageMode
+	}
+	if w.EncodingAESKey != "" {
+		return MessageModeSafe
+	}
+	return MessageModePlain
 }
 
 // HasAPICredentials reports whether wxbot can call WeChat's API at all.
@@ -203,6 +226,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("wechat.token", redact(c.WeChat.Token)),
 		slog.String("wechat.encoding_aes_key", redact(c.WeChat.EncodingAESKey)),
 		slog.String("wechat.api_base", c.WeChat.APIBase),
+		slog.String("wechat.message_mode", c.WeChat.Mode()),
 		slog.String("redis.addr", c.Redis.Addr),
 		slog.Any("redis.addrs", c.Redis.Addrs),
 		slog.Bool("redis.cluster", c.Redis.Cluster),

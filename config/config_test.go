@@ -106,6 +106,9 @@ func TestValidationNamesTheKey(t *testing.T) {
 		{map[string]string{"WXBOT_RENDER_AUTHOR": "一二三四五六七八九十一二三四五六七"}, "render.author:"},
 		{map[string]string{"WXBOT_REDIS_CLUSTER": "true"}, "redis.addrs:"},
 		{map[string]string{"WXBOT_PUBLISH_AUTO": "schedule"}, "publish.auto:"},
+		{map[string]string{"WXBOT_WECHAT_MESSAGE_MODE": "safe"}, "wechat.message_mode: is safe, which needs wechat.encoding_aes_key"},
+		{map[string]string{"WXBOT_WECHAT_MESSAGE_MODE": "compat"}, "wechat.message_mode: is compat, which needs"},
+		{map[string]string{"WXBOT_WECHAT_MESSAGE_MODE": "aes"}, "wechat.message_mode: must be one of plain, compat, safe"},
 	}
 	for _, tc := range cases {
 		_, err := Load(Options{Env: env(tc.env)})
@@ -161,6 +164,40 @@ func TestHardeningValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The message mode defaults to safe when an EncodingAESKey is set and to
+// plain otherwise; an explicit mode wins.
+func TestMessageMode(t *testing.T) {
+	const key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	withKey := map[string]string{"WXBOT_WECHAT_ENCODING_AES_KEY": key, "WXBOT_WECHAT_APP_ID": "wx1234567890abcdef"}
+	cases := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"no key", nil, MessageModePlain},
+		{"key", withKey, MessageModeSafe},
+		{"key, compat", merge(withKey, "WXBOT_WECHAT_MESSAGE_MODE", "compat"), MessageModeCompat},
+		{"key, plain", merge(withKey, "WXBOT_WECHAT_MESSAGE_MODE", "plain"), MessageModePlain},
+	}
+	for _, tc := range cases {
+		c, err := Load(Options{Env: env(tc.env)})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.WeChat.MessageMode != tc.want || c.WeChat.Mode() != tc.want {
+			t.Errorf("%s: message_mode %q (Mode %q), want %q", tc.name, c.WeChat.MessageMode, c.WeChat.Mode(), tc.want)
+		}
+	}
+}
+
+func merge(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for mk, mv := range m {
+		out[mk] = mv
+	}
+	return out
 }
 
 func TestUnknownKeyInFile(t *testing.T) {

@@ -48,6 +48,7 @@ var defaults = map[string]any{
 	"wechat.max_retries":               3,
 	"wechat.timestamp_window":          5 * time.Minute,
 	"wechat.account_type":              "subscription",
+	"wechat.message_mode":              "",
 
 	"redis.addr":        "",
 	"redis.addrs":       []string{},
@@ -177,6 +178,7 @@ func Load(opts Options) (*Config, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	c.WeChat.MessageMode = c.WeChat.Mode()
 	return &c, nil
 }
 

@@ -112,6 +112,15 @@ func (c *Config) Validate() error {
 	}
 	positive("wechat.timestamp_window", w.TimestampWindow)
 	oneOf("wechat.account_type", w.AccountType, "subscription", "service")
+	switch w.MessageMode {
+	case "", MessageModePlain:
+	case MessageModeCompat, MessageModeSafe:
+		if w.EncodingAESKey == "" {
+			bad("wechat.message_mode", "is %s, which needs wechat.encoding_aes_key (the EncodingAESKey of WeChat's settings page)", w.MessageMode)
+		}
+	default:
+		bad("wechat.message_mode", "must be one of plain, compat, safe (got %q), as chosen on WeChat's settings page", w.MessageMode)
+	}
 
 	r := c.Redis
 	if r.Addr != "" && len(r.Addrs) > 0 {

@@ -16,8 +16,14 @@ type Metrics struct {
 	// WebhookLatency: seconds from request to answer, by result:
 	// reply, success (nothing to say), late (answered success, real reply
 	// sent later), duplicate, degraded, verify (URL check), forbidden,
-	// bad_request, too_large, error.
+	// bad_request, too_large, busy (503: too many bodies being read), error.
 	WebhookLatency *prometheus.HistogramVec
+	// WebhookRefused counts webhook requests refused for a reason an
+	// operator should see: plaintext (a plaintext push while
+	// wechat.message_mode is safe or compat — a downgrade attempt, or a
+	// mode mismatch with WeChat's settings page) and busy (more bodies
+	// being read at once than the webhook allows; answered 503).
+	WebhookRefused *prometheus.CounterVec
 	// DedupeHits counts WeChat retries recognised as such.
 	DedupeHits prometheus.Counter
 	// Replies counts replies by kind (text, news, image, success) and rule
@@ -52,7 +58,7 @@ func New() *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.WebhookLatency, m.DedupeHits, m.Replies, m.Degraded, m.CommitWait, m.CommitBatch, m.APICalls,
+		m.WebhookLatency, m.WebhookRefused, m.DedupeHits, m.Replies, m.Degraded, m.CommitWait, m.CommitBatch, m.APICalls,
 		m.TokenRefreshes, m.PipelineTransitions, m.ScheduleLag, m.CustomerMessages,
 	)
 	m.Registry = reg
@@ -63,8 +69,11 @@ func New() *Metrics {
 // zero creates the series whose labels form a closed set, at 0, so /metrics
 // shows them before the first event and rate() sees the first increment.
 func (m *Metrics) zero() {
-	for _, r := range []string{"reply", "success", "late", "duplicate", "degraded", "verify", "forbidden", "bad_request", "too_large", "error"} {
+	for _, r := range []string{"reply", "success", "late", "duplicate", "degraded", "verify", "forbidden", "bad_request", "too_large", "busy", "error"} {
 		m.WebhookLatency.WithLabelValues(r)
+	}
+	for _, r := range []string{"plaintext", "busy"} {
+		m.WebhookRefused.WithLabelValues(r)
 	}
 	for _, r := range []string{"claim", "store", "wait"} {
 		m.Degraded.WithLabelValues(r)
@@ -86,6 +95,10 @@ func build() *Metrics {
 			Help:    "Time to answer a WeChat webhook request, by result.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4.5, 5},
 		}, []string{"result"}),
+		WebhookRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxbot_webhook_refused_total",
+			Help: "Webhook requests refused: plaintext (a plaintext push in safe or compat mode), busy (too many bodies being read at once).",
+		}, []string{"reason"}),
 		DedupeHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wxbot_webhook_dedupe_hits_total",
 			Help: "WeChat retries recognised as duplicates of a message already handled.",

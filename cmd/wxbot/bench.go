@@ -135,6 +135,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	wcfg.Redis = rcfg
 	wcfg.WeChat.Token, wcfg.WeChat.AppID, wcfg.WeChat.EncodingAESKey, wcfg.WeChat.PreviousEncodingAESKey =
 		benchToken, benchAppID, benchAESKey, ""
+	wcfg.WeChat.MessageMode = string(mode) // the server takes the pushes bench sends
 	arch := archive.New(s.UniversalClient, s.Keys, nil)
 	if err := archive.NewFSLoader(arch, examples.FS, newsletter.Parse, log).Load(ctx); err != nil {
 		return fmt.Errorf("bench: load examples: %w", err)

@@ -213,15 +213,15 @@ func TestRequestIDsAndNoSecretsInLogs(t *testing.T) {
 			t.Errorf("tampered ciphertext: status %d, want 403", resp.StatusCode)
 		}
 	}
-	// A correctly signed plaintext push whose body is not XML is refused
-	// (400); its warning carries the request's id, like the access line.
+	// A correctly signed plaintext push is refused in safe mode (403); its
+	// warning carries the request's id, like the access line.
 	plain, _ := acct.Seal(wechatsim.Text("oPrivate", "gh_x", "x", 9003, now.Unix()), wechatsim.Plain, now)
 	req, _ = http.NewRequest("POST", base+"/wechat?"+plain.Query, strings.NewReader("<xml><ToUserName>garbage"))
 	req.Header.Set("X-Request-Id", "lb-7f3a-0002")
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("signed garbage: status %d, want 400", resp.StatusCode)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("signed plaintext in safe mode: status %d, want 403", resp.StatusCode)
 		}
 	}
 	// The admin token in a query string never reaches the log.

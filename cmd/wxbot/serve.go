@@ -236,12 +236,8 @@ func (m *Main) Run(ctx context.Context) error {
 		go func() { m.opsErr <- m.opsServer.Serve(m.opsListener) }()
 		m.Log.Info("ops listener: /metrics and /readyz?verbose here only", slog.String("addr", m.opsListener.Addr().String()))
 	}
-	mode := "plaintext or compatible (no wechat.encoding_aes_key)"
-	if cfg.WeChat.EncodingAESKey != "" {
-		mode = "any, safe-mode capable"
-	}
 	m.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("webhook", cfg.HTTP.WebhookPath),
-		slog.String("message_mode", mode), slog.Int("issues", m.Archive.Current().Len()), slog.Bool("embedded_redis", s.Embedded))
+		slog.String("message_mode", cfg.WeChat.Mode()), slog.Int("issues", m.Archive.Current().Len()), slog.Bool("embedded_redis", s.Embedded))
 	return nil
 }
 
