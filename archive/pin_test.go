@@ -69,6 +69,7 @@ func TestLoaderOnLoadReportsEachFile(t *testing.T) {
 	}
 	a := New(srv.Client(), keys, nil)
 	l := NewLoader(a, dir, newsletter.Parse, nil)
+	l.Settle = 0 // the files were written just now
 	var got []FileResult
 	l.OnLoad(func(_ context.Context, results []FileResult) { got = results })
 	if err := l.Load(context.Background()); err != nil {
