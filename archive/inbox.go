@@ -54,6 +54,10 @@ type FileResult struct {
 	Data  []byte
 	Issue *newsletter.Issue // nil when Err is set
 	Err   error
+	// Settling marks a new or changed file not taken yet (still being
+	// written, see Loader.Settle): the rest of the result is the version
+	// taken before, or empty for a file never taken.
+	Settling bool
 }
 
 // Loader keeps the archive in step with a folder of issue files (*.md):
@@ -240,6 +244,7 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 	fresh := map[string]bool{}
 	parsed := make(map[string]parsedFile, len(names))
 	present := make(map[string]bool, len(names))
+	settling := map[string]bool{}
 	now := time.Now()
 	var settleAt time.Time
 	for _, name := range names {
@@ -260,8 +265,10 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 				settleAt = at
 			}
 			if !had || old.hash == "" {
+				results = append(results, FileResult{File: shown, Settling: true})
 				continue
 			}
+			settling[shown] = true
 		default:
 			delete(l.seen, shown)
 			var data []byte
@@ -290,7 +297,7 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 			results = append(results, FileResult{File: shown, Err: cur.err})
 			continue
 		}
-		res := FileResult{File: shown, Hash: cur.hash, Data: cur.data}
+		res := FileResult{File: shown, Hash: cur.hash, Data: cur.data, Settling: settling[shown]}
 		switch iss, err := cur.iss, cur.err; {
 		case err != nil:
 			res.Err = err
