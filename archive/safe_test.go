@@ -315,3 +315,32 @@ func TestLoaderTakesRenamedFileAtOnce(t *testing.T) {
 		t.Fatalf("a renamed file took %s (settle is 10s)", took)
 	}
 }
+
+// A FIFO swapped in between the look and the open (the name checked as a
+// regular file a moment before) does not block the open: it is opened
+// non-blocking and refused from fstat.
+func TestReadDoesNotBlockOnFIFO(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "a.md"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	l := NewLoader(New(nil, keys, nil), dir, newsletter.Parse, nil)
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := l.read(root, "a.md")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "named pipe") {
+			t.Fatalf("read a FIFO: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("opening a FIFO blocked")
+	}
+}

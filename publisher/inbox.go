@@ -57,7 +57,7 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 	}
 	_, baseline := seen[baselineField]
 	if baseline {
-		p.rememberSeen(seen)
+		p.rememberInbox(seen)
 	}
 	auto := p.cfg.Auto != "" && p.cfg.Auto != "off"
 	present := map[string]bool{}

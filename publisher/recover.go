@@ -71,7 +71,15 @@ func (p *Publisher) remember(rec *Record) {
 	p.mem.records[c.Number] = known{rec: c, at: time.Now()}
 }
 
-// rememberSeen records inbox seen-hash fields this process read or wrote.
+// rememberInbox replaces the remembered inbox seen hash with the whole of
+// it as just read (files gone from the inbox are forgotten).
+func (p *Publisher) rememberInbox(seen map[string]string) {
+	p.memMu.Lock()
+	defer p.memMu.Unlock()
+	p.mem.seen = maps.Clone(seen)
+}
+
+// rememberSeen records inbox seen-hash fields this process wrote.
 func (p *Publisher) rememberSeen(fields map[string]string) {
 	p.memMu.Lock()
 	defer p.memMu.Unlock()

@@ -134,3 +134,34 @@ func (e *env) waitNoticeWithin(d time.Duration, parts ...string) {
 		return false
 	})
 }
+
+// What a replica knew only from longer ago (it may have changed since: a
+// send by another replica) is not written back, but the editors are told
+// of it by name.
+func TestRedisWipeOldMemoryNotRestoredButTold(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.publisher("serve")
+	p.checkRedis(ctx)
+	res, err := p.Publish(ctx, e.request(e.write("no54.md", example(t, "newsletter-no54.md")), GoalSchedule))
+	if err != nil || res.Record.State != StateScheduled {
+		t.Fatalf("schedule: %v %+v", err, res)
+	}
+	p.memMu.Lock()
+	k := p.mem.records[54]
+	k.at = time.Now().Add(-2 * freshFor)
+	p.mem.records[54] = k
+	p.memMu.Unlock()
+	if err := e.st.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !p.checkRedis(ctx) {
+		t.Fatal("the loss was not noticed")
+	}
+	if rec, err := p.Get(ctx, 54); err == nil && rec != nil {
+		t.Fatalf("a record known %s ago was written back: %s", 2*freshFor, rec.State)
+	}
+	time.Sleep(noticeGrace)
+	p.checkRedis(ctx)
+	e.waitNotice("Redis lost", "no issue was scheduled", "NOT restored", "No.54 scheduled for "+p.fmtTime(res.Record.Due))
+}
