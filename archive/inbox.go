@@ -356,11 +356,18 @@ func (l *Loader) settled(shown string, st stamp, old parsedFile, had bool, now t
 	return now.Sub(o.at) >= l.Settle
 }
 
-// errRefused marks a file wxbot will not read, whatever it holds.
-var errRefused = errors.New("refused")
+// ErrRefused matches (errors.Is) the error of a file the loader would not
+// read or parse, whatever it holds: not a regular file, a link leading
+// outside the folder, too large, too slow to parse.
+var ErrRefused = errors.New("archive: file refused")
+
+type refusal struct{ msg string }
+
+func (r refusal) Error() string        { return r.msg }
+func (r refusal) Is(target error) bool { return target == ErrRefused }
 
 func refused(format string, args ...any) error {
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), errRefused)
+	return refusal{msg: "not read: " + fmt.Sprintf(format, args...)}
 }
 
 // stat looks at a file without opening it. Only regular files are read,
@@ -482,7 +489,7 @@ func (l *Loader) parseGuarded(name string, data []byte) (*newsletter.Issue, erro
 	case r := <-done:
 		return r.iss, r.err
 	case <-t.C:
-		return nil, refused("parsing took longer than %s; skipped until the file changes", l.ParseTimeout)
+		return nil, refusal{msg: fmt.Sprintf("skipped: parsing took longer than %s (tried again when the file changes)", l.ParseTimeout)}
 	}
 }
 
@@ -569,7 +576,9 @@ func (l *Loader) Watch(ctx context.Context) error {
 				events = nil
 				continue
 			}
-			if !issueFile(filepath.Base(ev.Name)) && ev.Name != l.dir {
+			// ..data is the link a Kubernetes ConfigMap swaps to update
+			// every file at once; the files' own links do not change.
+			if base := filepath.Base(ev.Name); !issueFile(base) && ev.Name != l.dir && base != "..data" {
 				continue
 			}
 			// A create with no write after it is a file moved in whole

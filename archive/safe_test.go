@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -115,8 +116,13 @@ func TestLoaderRefusesWhatIsNotAnIssueFile(t *testing.T) {
 		"dangling.md":    "a symbolic link to nothing",
 	} {
 		got := problemOf(l, filepath.Join(dir, file))
-		if !strings.Contains(got, want) || !strings.HasPrefix(got, filepath.Join(dir, file)+": ") {
+		if !strings.Contains(got, want) || !strings.HasPrefix(got, filepath.Join(dir, file)+": not read: ") {
 			t.Errorf("%s: problem %q, want one naming the file and saying %q", file, got, want)
+		}
+	}
+	for _, pr := range l.Problems() {
+		if !errors.Is(pr.Err, ErrRefused) {
+			t.Errorf("%s: not marked as refused: %v", pr.File, pr.Err)
 		}
 	}
 	// A later good file still loads; the refused ones stay refused.
@@ -343,4 +349,41 @@ func TestReadDoesNotBlockOnFIFO(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("opening a FIFO blocked")
 	}
+}
+
+// A ConfigMap mounted as the inbox: each file a link through ..data, which
+// Kubernetes swaps to a new folder to update them all at once. The swap
+// is noticed and the new content loaded.
+func TestLoaderFollowsConfigMapSwap(t *testing.T) {
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	for _, d := range []string{"..2026_a", "..2026_b"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeExample(t, filepath.Join(dir, "..2026_a"), "no.md", 60)
+	writeExample(t, filepath.Join(dir, "..2026_b"), "no.md", 61)
+	if err := os.Symlink("..2026_a", filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..data/no.md", filepath.Join(dir, "no.md")); err != nil {
+		t.Fatal(err)
+	}
+	a := New(srv.Client(), keys, nil)
+	l := NewLoader(a, dir, newsletter.Parse, nil)
+	l.Debounce = 50 * time.Millisecond
+	l.Settle = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Watch(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, func() bool { return numbers(a.All()) == "60" })
+	if err := os.Symlink("..2026_b", filepath.Join(dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return numbers(a.All()) == "61" })
 }
