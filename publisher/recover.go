@@ -297,7 +297,7 @@ func (p *Publisher) lossNotice(recs, old []*Record) string {
 	if len(preparing) > 0 {
 		b.WriteString("; in preparation: " + strings.Join(preparing, "; "))
 	}
-	fmt.Fprintf(&b, " (%d issues in all; the inbox's record of the files it handled too).", len(recs))
+	fmt.Fprintf(&b, " (%d %s in all; the inbox's record of the files it handled too).", len(recs), plural(len(recs), "issue", "issues"))
 	if w, pr := p.describeWaiting(old); len(w)+len(pr) > 0 {
 		b.WriteString(" Known from longer ago, NOT restored (may have changed since): " + strings.Join(append(w, pr...), "; ") + ".")
 	}
