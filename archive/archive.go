@@ -158,6 +158,12 @@ type Archive struct {
 	// missing is set when the last Refresh found no archive in Redis (a
 	// fresh or emptied server), so the loader writes its issues again.
 	missing atomic.Bool
+	// pinned is the pinned issues as last read or written here: with the
+	// current snapshot's article URLs, what Replace writes back when Redis
+	// lost the archive (the inbox's issues come back from the folder,
+	// these from nowhere else).
+	pinnedMu sync.Mutex
+	pinned   map[string]string
 }
 
 // New returns an empty archive over Redis; call Refresh (or Run) to load it.
@@ -405,6 +411,38 @@ func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool
 		a.setLocal(issues)
 		return true, fmt.Errorf("archive: read pinned issues: %w", err)
 	}
+	// Redis lost the archive: the pinned issues and the article URLs this
+	// process knew are written back with the inbox's issues.
+	var restorePinned map[string]string
+	var restoreURLs map[string]string
+	ver, err := a.rdb.Get(ctx, a.keys.ArchiveVersion()).Result()
+	if err != nil && !isNil(err) {
+		a.setLocal(issues)
+		return true, fmt.Errorf("archive: read version: %w", err)
+	}
+	if versionOf(ver) == 0 {
+		a.pinnedMu.Lock()
+		for f, raw := range a.pinned {
+			if _, ok := pinned[f]; !ok {
+				if restorePinned == nil {
+					restorePinned = map[string]string{}
+				}
+				restorePinned[f], pinned[f] = raw, raw
+			}
+		}
+		a.pinnedMu.Unlock()
+		for n, u := range a.Current().urls {
+			if raw, err := urlsJSON(u); err == nil && len(u) > 0 {
+				if restoreURLs == nil {
+					restoreURLs = map[string]string{}
+				}
+				restoreURLs[issueField(n)] = raw
+			}
+		}
+	}
+	a.pinnedMu.Lock()
+	a.pinned = pinned
+	a.pinnedMu.Unlock()
 	for field, raw := range pinned {
 		if _, inInbox := want[field]; !inInbox {
 			want[field] = raw
@@ -415,21 +453,27 @@ func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool
 		a.setLocal(issues)
 		return true, fmt.Errorf("archive: read issues: %w", err)
 	}
-	if sameMap(have, want) {
+	if sameMap(have, want) && restorePinned == nil && restoreURLs == nil {
 		// Several replicas watching one shared inbox converge here without
 		// bumping the version again and again.
 		return false, a.Refresh(ctx)
 	}
-	// After Redis lost the archive (a.missing), the gate is written again
-	// from this replica's memory with the issues, so what was withheld
-	// stays withheld.
-	restore := a.missing.Load()
+	// After Redis lost the archive, the review gate is written again from
+	// this replica's memory with the issues, so what was withheld stays
+	// withheld.
+	restore := versionOf(ver) == 0
 	withheld := a.Current().withheld
 	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		if restore {
 			for n, why := range withheld {
 				p.HSetNX(ctx, a.keys.ArchiveWithheld(), issueField(n), why)
 			}
+		}
+		for f, raw := range restorePinned {
+			p.HSetNX(ctx, a.keys.ArchivePinned(), f, raw)
+		}
+		for f, raw := range restoreURLs {
+			p.HSetNX(ctx, a.keys.ArchiveURLs(), f, raw)
 		}
 		p.Del(ctx, a.keys.ArchiveIssues())
 		if len(want) > 0 {
@@ -461,6 +505,12 @@ func (a *Archive) Pin(ctx context.Context, iss *newsletter.Issue) error {
 	if err != nil {
 		return fmt.Errorf("archive: encode issue %d: %w", iss.Number, err)
 	}
+	a.pinnedMu.Lock()
+	if a.pinned == nil {
+		a.pinned = map[string]string{}
+	}
+	a.pinned[issueField(iss.Number)] = raw
+	a.pinnedMu.Unlock()
 	var added *redis.BoolCmd
 	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, a.keys.ArchivePinned(), issueField(iss.Number), raw)

@@ -171,6 +171,7 @@ func TestLoaderWatchesInbox(t *testing.T) {
 	a := New(srv.Client(), keys, nil)
 	l := NewLoader(a, dir, newsletter.Parse, slog.New(slog.NewTextHandler(&logs, nil)))
 	l.Debounce = 50 * time.Millisecond
+	l.Settle = 200 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Watch(ctx) }()

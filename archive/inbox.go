@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -52,6 +54,10 @@ type FileResult struct {
 	Data  []byte
 	Issue *newsletter.Issue // nil when Err is set
 	Err   error
+	// Settling marks a new or changed file not taken yet (still being
+	// written, see Loader.Settle): the rest of the result is the version
+	// taken before, or empty for a file never taken.
+	Settling bool
 }
 
 // Loader keeps the archive in step with a folder of issue files (*.md):
@@ -69,6 +75,19 @@ type Loader struct {
 	// Resync is how often the loaded issues are written to Redis again when
 	// nothing changed on disk, which restores them after Redis lost its data.
 	Resync time.Duration
+	// Settle is how long a new or changed file must stay unchanged (size
+	// and modification time) before it is taken, so a file still being
+	// written is never loaded cut short. A file that arrived by rename
+	// (cp issue.md inbox/.issue.md.tmp && mv …) is complete and taken at
+	// once. 0 takes every file as soon as it is seen.
+	Settle time.Duration
+	// ParseTimeout bounds the parse of one file: a file that takes longer
+	// is reported and skipped (until its content changes), so one slow
+	// file cannot hold up the start or the other files. 0: no bound.
+	ParseTimeout time.Duration
+	// MaxSize is the largest file read; a larger one is refused from its
+	// size alone, without reading it.
+	MaxSize int64
 
 	mu       sync.Mutex
 	problems []FileError
@@ -79,14 +98,35 @@ type Loader struct {
 	// after an unrelated change (or Watch's first look) neither parses nor
 	// logs an unchanged file again.
 	parsed map[string]parsedFile
+	// seen is when each file not taken yet (still settling) was first
+	// seen as it is now; renamed marks the files whose last event was a
+	// create with no write after it (moved into the folder, complete).
+	seen    map[string]observed
+	renamed map[string]bool
+	// settleAt is when the first file still settling may be taken: Watch
+	// loads again then.
+	settleAt time.Time
 	// loading serialises Load (serve's first load, Watch's reloads).
 	loading sync.Mutex
 }
 
 type parsedFile struct {
-	hash string
-	iss  *newsletter.Issue
-	err  error
+	hash  string
+	stamp stamp
+	data  []byte
+	iss   *newsletter.Issue
+	err   error
+}
+
+// stamp is what tells a file changed without reading it.
+type stamp struct {
+	size  int64
+	mtime time.Time
+}
+
+type observed struct {
+	stamp stamp
+	at    time.Time
 }
 
 // OnLoad registers fn to run after every load with each file's result, in
@@ -116,7 +156,9 @@ func newLoader(arch *Archive, fsys fs.FS, parse ParseFunc, log *slog.Logger) *Lo
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Loader{arch: arch, fsys: fsys, parse: parse, log: log,
-		Debounce: 300 * time.Millisecond, Resync: 30 * time.Second}
+		Debounce: 300 * time.Millisecond, Resync: 30 * time.Second,
+		Settle: 2 * time.Second, ParseTimeout: 5 * time.Second, MaxSize: newsletter.MaxFileSize,
+		seen: map[string]observed{}, renamed: map[string]bool{}}
 }
 
 // Problems lists the files skipped at the last load, with located errors.
@@ -184,32 +226,81 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 			map[string]bool{l.display("."): true}
 	}
 	sort.Strings(names)
+	var root *os.Root
+	var realDir string
+	if l.dir != "" {
+		root, err = os.OpenRoot(l.dir)
+		if err == nil {
+			realDir, err = filepath.EvalSymlinks(l.dir)
+		}
+		if err != nil {
+			return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("open folder: %w", err)}}, nil,
+				map[string]bool{l.display("."): true}
+		}
+		defer root.Close()
+	}
 	var issues []*newsletter.Issue
 	var problems []FileError
 	var results []FileResult
 	seen := map[int]string{}
 	fresh := map[string]bool{}
 	parsed := make(map[string]parsedFile, len(names))
+	present := make(map[string]bool, len(names))
+	settling := map[string]bool{}
+	now := time.Now()
+	var settleAt time.Time
 	for _, name := range names {
 		shown := l.display(name)
-		data, err := fs.ReadFile(l.fsys, name)
-		if err != nil {
-			fresh[shown] = true
-			problems = append(problems, FileError{File: shown, Err: err})
-			results = append(results, FileResult{File: shown, Err: err})
+		present[shown] = true
+		old, had := l.parsed[shown]
+		cur := old
+		st, real, err := l.stat(root, realDir, name)
+		switch {
+		case err == nil && !l.settled(shown, st, old, had, now):
+			// Still being written (or only just): keep the version taken
+			// before, if any, and look again once it may have settled.
+			at := st.mtime.Add(l.Settle)
+			if o := l.seen[shown].at.Add(l.Settle); o.Before(at) {
+				at = o
+			}
+			if settleAt.IsZero() || at.Before(settleAt) {
+				settleAt = at
+			}
+			if !had || old.hash == "" {
+				results = append(results, FileResult{File: shown, Settling: true})
+				continue
+			}
+			settling[shown] = true
+		default:
+			delete(l.seen, shown)
+			var data []byte
+			if err == nil {
+				data, st, err = l.read(root, real)
+			}
+			if err != nil {
+				cur = parsedFile{err: err}
+				if !had || old.err == nil || old.hash != "" || old.err.Error() != err.Error() {
+					fresh[shown] = true
+				}
+				break
+			}
+			sum := sha256.Sum256(data)
+			hash := hex.EncodeToString(sum[:])
+			if !had || old.hash != hash {
+				cur = parsedFile{hash: hash, data: data}
+				cur.iss, cur.err = l.parseGuarded(shown, data)
+				fresh[shown] = true
+			}
+			cur.stamp = st
+		}
+		parsed[shown] = cur
+		if cur.hash == "" {
+			problems = append(problems, FileError{File: shown, Err: cur.err})
+			results = append(results, FileResult{File: shown, Err: cur.err})
 			continue
 		}
-		sum := sha256.Sum256(data)
-		res := FileResult{File: shown, Hash: hex.EncodeToString(sum[:]), Data: data}
-		prev, ok := l.parsed[shown]
-		if !ok || prev.hash != res.Hash {
-			prev.hash = res.Hash
-			prev.iss, prev.err = l.safeParse(shown, data)
-			fresh[shown] = true
-		}
-		parsed[shown] = prev
-		iss, err := prev.iss, prev.err
-		switch {
+		res := FileResult{File: shown, Hash: cur.hash, Data: cur.data, Settling: settling[shown]}
+		switch iss, err := cur.iss, cur.err; {
 		case err != nil:
 			res.Err = err
 		case iss == nil || iss.Number <= 0:
@@ -227,7 +318,181 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 		results = append(results, res)
 	}
 	l.parsed = parsed
+	for f := range l.seen {
+		if !present[f] {
+			delete(l.seen, f)
+		}
+	}
+	l.mu.Lock()
+	for f := range l.renamed {
+		if !present[f] {
+			delete(l.renamed, f)
+		}
+	}
+	l.settleAt = settleAt
+	l.mu.Unlock()
 	return issues, problems, results, fresh
+}
+
+// settled reports whether a file may be taken as it is: it is unchanged
+// since it was last taken, it arrived by rename, or neither its size nor
+// its modification time changed for Settle.
+func (l *Loader) settled(shown string, st stamp, old parsedFile, had bool, now time.Time) bool {
+	if l.Settle <= 0 || l.dir == "" {
+		return true
+	}
+	if had && old.hash != "" && old.stamp == st {
+		return true
+	}
+	l.mu.Lock()
+	renamed := l.renamed[shown]
+	l.mu.Unlock()
+	if renamed || now.Sub(st.mtime) >= l.Settle {
+		return true
+	}
+	o, ok := l.seen[shown]
+	if !ok || o.stamp != st {
+		l.seen[shown] = observed{stamp: st, at: now}
+		return false
+	}
+	return now.Sub(o.at) >= l.Settle
+}
+
+// ErrRefused matches (errors.Is) the error of a file the loader would not
+// read or parse, whatever it holds: not a regular file, a link leading
+// outside the folder, too large, too slow to parse.
+var ErrRefused = errors.New("archive: file refused")
+
+type refusal struct{ msg string }
+
+func (r refusal) Error() string        { return r.msg }
+func (r refusal) Is(target error) bool { return target == ErrRefused }
+
+func refused(format string, args ...any) error {
+	return refusal{msg: "not read: " + fmt.Sprintf(format, args...)}
+}
+
+// stat looks at a file without opening it. Only regular files are read,
+// directly or through a symbolic link that stays inside the folder
+// (Kubernetes mounts a ConfigMap so); real is the name to open.
+func (l *Loader) stat(root *os.Root, realDir, name string) (st stamp, real string, err error) {
+	var fi fs.FileInfo
+	real = name
+	if root == nil {
+		fi, err = fs.Stat(l.fsys, name)
+	} else if fi, err = root.Lstat(name); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		target, terr := filepath.EvalSymlinks(filepath.Join(l.dir, filepath.FromSlash(name)))
+		if terr != nil {
+			return stamp{}, "", refused("a symbolic link to nothing readable")
+		}
+		rel, rerr := filepath.Rel(realDir, target)
+		if rerr != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+			return stamp{}, "", refused("a symbolic link to outside the inbox folder")
+		}
+		real = filepath.ToSlash(rel)
+		fi, err = root.Lstat(real)
+	}
+	if err != nil {
+		return stamp{}, "", err
+	}
+	if err := l.check(fi); err != nil {
+		return stamp{}, "", err
+	}
+	return stamp{size: fi.Size(), mtime: fi.ModTime()}, real, nil
+}
+
+// check refuses what is not a regular file of at most MaxSize bytes.
+func (l *Loader) check(fi fs.FileInfo) error {
+	switch m := fi.Mode(); {
+	case m&fs.ModeNamedPipe != 0:
+		return refused("a named pipe (FIFO), not a regular file")
+	case m&fs.ModeDevice != 0:
+		return refused("a device, not a regular file")
+	case m&fs.ModeSocket != 0:
+		return refused("a socket, not a regular file")
+	case !m.IsRegular():
+		return refused("not a regular file")
+	}
+	if max := l.maxSize(); fi.Size() > max {
+		return refused("%s, larger than the %s an issue file may be", byteSize(fi.Size()), byteSize(max))
+	}
+	return nil
+}
+
+func (l *Loader) maxSize() int64 {
+	if l.MaxSize > 0 {
+		return l.MaxSize
+	}
+	return newsletter.MaxFileSize
+}
+
+// read opens a file without blocking (a FIFO put there meanwhile cannot
+// stall the loader), checks what it opened, and reads at most MaxSize
+// bytes of it.
+func (l *Loader) read(root *os.Root, name string) ([]byte, stamp, error) {
+	var f fs.File
+	var err error
+	if root == nil {
+		f, err = l.fsys.Open(name)
+	} else {
+		f, err = root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	}
+	if err != nil {
+		return nil, stamp{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, stamp{}, err
+	}
+	if err := l.check(fi); err != nil {
+		return nil, stamp{}, err
+	}
+	max := l.maxSize()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, stamp{}, err
+	}
+	if int64(len(data)) > max {
+		return nil, stamp{}, refused("larger than the %s an issue file may be (it grew while read)", byteSize(max))
+	}
+	return data, stamp{size: fi.Size(), mtime: fi.ModTime()}, nil
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// parseGuarded parses with ParseTimeout: a parse that takes longer is
+// left to finish on its own and the file reported as skipped, so the load
+// (and serve's start) goes on.
+func (l *Loader) parseGuarded(name string, data []byte) (*newsletter.Issue, error) {
+	if l.ParseTimeout <= 0 {
+		return l.safeParse(name, data)
+	}
+	type parsed struct {
+		iss *newsletter.Issue
+		err error
+	}
+	done := make(chan parsed, 1)
+	go func() {
+		iss, err := l.safeParse(name, data)
+		done <- parsed{iss, err}
+	}()
+	t := time.NewTimer(l.ParseTimeout)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.iss, r.err
+	case <-t.C:
+		return nil, refusal{msg: fmt.Sprintf("skipped: parsing took longer than %s (tried again when the file changes)", l.ParseTimeout)}
+	}
 }
 
 // safeParse turns a parser panic into a located error: one bad file must
@@ -252,8 +517,12 @@ func (l *Loader) display(name string) string {
 	return filepath.Join(l.dir, filepath.FromSlash(name))
 }
 
+// issueFile reports whether name is an issue file: *.md, not hidden and
+// not an editor's or a copy's temporary name (.issue.md.tmp, issue.md~,
+// issue.md.part, #issue.md#, ~$issue.md all end or start otherwise).
 func issueFile(name string) bool {
-	return strings.EqualFold(path.Ext(name), ".md") && !strings.HasPrefix(name, ".")
+	return strings.EqualFold(path.Ext(name), ".md") && !strings.HasPrefix(name, ".") &&
+		!strings.HasPrefix(name, "~") && !strings.HasPrefix(name, "#")
 }
 
 // Watch loads now, then reloads after changes in the folder until ctx ends.
@@ -289,6 +558,14 @@ func (l *Loader) Watch(ctx context.Context) error {
 	defer retry.Stop()
 	var debounce <-chan time.Time
 	var timer *time.Timer
+	// settle fires when a file still being written may have settled.
+	var settleTimer *time.Timer
+	settle := l.armSettle(&settleTimer)
+	defer func() {
+		if settleTimer != nil {
+			settleTimer.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -301,9 +578,21 @@ func (l *Loader) Watch(ctx context.Context) error {
 				events = nil
 				continue
 			}
-			if !issueFile(filepath.Base(ev.Name)) && ev.Name != l.dir {
+			// ..data is the link a Kubernetes ConfigMap swaps to update
+			// every file at once; the files' own links do not change.
+			if base := filepath.Base(ev.Name); !issueFile(base) && ev.Name != l.dir && base != "..data" {
 				continue
 			}
+			// A create with no write after it is a file moved in whole
+			// (or an empty one); any write makes it wait to settle.
+			l.mu.Lock()
+			switch {
+			case ev.Has(fsnotify.Write):
+				delete(l.renamed, ev.Name)
+			case ev.Has(fsnotify.Create):
+				l.renamed[ev.Name] = true
+			}
+			l.mu.Unlock()
 			if timer == nil {
 				timer = time.NewTimer(l.Debounce)
 			} else {
@@ -321,6 +610,13 @@ func (l *Loader) Watch(ctx context.Context) error {
 			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
 				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
 			}
+			settle = l.armSettle(&settleTimer)
+		case <-settle:
+			settle = nil
+			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
+				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+			}
+			settle = l.armSettle(&settleTimer)
 		case <-retry.C:
 			l.mu.Lock()
 			synced := l.synced
@@ -332,6 +628,25 @@ func (l *Loader) Watch(ctx context.Context) error {
 			l.resync(ctx)
 		}
 	}
+}
+
+// armSettle sets t to fire when the last load's first file still settling
+// may be taken; nil when none is waiting.
+func (l *Loader) armSettle(t **time.Timer) <-chan time.Time {
+	l.mu.Lock()
+	at := l.settleAt
+	l.mu.Unlock()
+	if at.IsZero() {
+		return nil
+	}
+	// A little after: the file must have been unchanged for Settle.
+	d := time.Until(at) + 10*time.Millisecond
+	if *t == nil {
+		*t = time.NewTimer(d)
+	} else {
+		(*t).Reset(d)
+	}
+	return (*t).C
 }
 
 // resync writes the loaded issues to Redis again, logging a failure once

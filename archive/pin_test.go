@@ -69,6 +69,7 @@ func TestLoaderOnLoadReportsEachFile(t *testing.T) {
 	}
 	a := New(srv.Client(), keys, nil)
 	l := NewLoader(a, dir, newsletter.Parse, nil)
+	l.Settle = 0 // the files were written just now
 	var got []FileResult
 	l.OnLoad(func(_ context.Context, results []FileResult) { got = results })
 	if err := l.Load(context.Background()); err != nil {
@@ -86,5 +87,54 @@ func TestLoaderOnLoadReportsEachFile(t *testing.T) {
 	}
 	if bad.Issue != nil || bad.Err == nil || !strings.HasPrefix(FileError{File: bad.File, Err: bad.Err}.Error(), filepath.Join(dir, "broken.md")+":") {
 		t.Fatalf("broken file result %+v", bad)
+	}
+}
+
+// After Redis lost the archive (FLUSHALL), the loader's next write brings
+// back not only the inbox's issues but the issues pinned by a broadcast
+// from outside the inbox and the published article URLs, which exist
+// nowhere else: another replica sees them again.
+func TestReplaceAfterWipeRestoresPinnedAndURLs(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	a := New(srv.Client(), keys, nil)
+	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Pin(ctx, issue(70, "published from elsewhere")); err != nil {
+		t.Fatal(err)
+	}
+	urls := []string{"https://mp.weixin.qq.com/s/abc"}
+	if err := a.SetURLs(ctx, 53, urls); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Client().FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox")}); err != nil {
+		t.Fatal(err)
+	}
+	b := New(srv.Client(), keys, nil)
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := numbers(b.All()); got != "70 53" {
+		t.Fatalf("after the wipe another replica sees %q, want the pinned No.70 back", got)
+	}
+	if got := b.URLs(53); len(got) != 1 || got[0] != urls[0] {
+		t.Fatalf("URLs of No.53 after the wipe: %v", got)
+	}
+	// An inbox change later does not bring back a pin removed meanwhile by hand.
+	if err := srv.Client().HDel(ctx, keys.ArchivePinned(), "70").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox"), issue(54, "new")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := numbers(a.All()); got != "54 53" {
+		t.Fatalf("after the pin was removed: %q", got)
 	}
 }

@@ -110,6 +110,11 @@ type NewsletterConfig struct {
 	// Inbox is a folder of issue files (*.md). Empty means the examples
 	// built into the binary, read-only.
 	Inbox string `mapstructure:"inbox"`
+	// InboxSettle is how long a new or changed inbox file must stay
+	// unchanged (size and modification time) before it is read, so a file
+	// still being written is never taken cut short; a file moved in by
+	// rename is taken at once. 0 takes files as soon as they are seen.
+	InboxSettle time.Duration `mapstructure:"inbox_settle"`
 }
 
 // RenderConfig shapes the WeChat articles made from an issue.

@@ -59,7 +59,8 @@ var defaults = map[string]any{
 	"redis.db":          0,
 	"redis.prefix":      "wxbot:",
 
-	"newsletter.inbox": "",
+	"newsletter.inbox":        "",
+	"newsletter.inbox_settle": 2 * time.Second,
 
 	"render.layout":                "single",
 	"render.author":                "立方律师事务所",

@@ -47,6 +47,9 @@ func (c *Config) Validate() error {
 	if c.HTTP.MaxBodyBytes < 1024 {
 		bad("http.max_body_bytes", "must be at least 1024 (got %d)", c.HTTP.MaxBodyBytes)
 	}
+	if s := c.Newsletter.InboxSettle; s < 0 || s > 10*time.Minute {
+		bad("newsletter.inbox_settle", "must be a duration from 0 to 10m such as 2s (got %s)", s)
+	}
 	positive("http.read_timeout", c.HTTP.ReadTimeout)
 	positive("http.write_timeout", c.HTTP.WriteTimeout)
 	positive("http.idle_timeout", c.HTTP.IdleTimeout)

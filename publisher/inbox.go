@@ -42,6 +42,9 @@ type inboxJob struct {
 // publish.auto draft or schedule queues each new or changed valid issue
 // for the pipeline. It returns at once; Run's worker does the work.
 func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResult) {
+	// Redis emptied since the last look: the files handled before are
+	// written back first, so they are not taken for a first look.
+	p.checkRedis(ctx)
 	problems, err := p.rdb.HGetAll(ctx, p.keys.PublishInbox()).Result()
 	if err != nil {
 		p.log.Warn("publisher: inbox: read problems", slog.Any("error", err))
@@ -53,11 +56,22 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 		return
 	}
 	_, baseline := seen[baselineField]
+	if baseline {
+		p.rememberInbox(seen)
+	}
 	auto := p.cfg.Auto != "" && p.cfg.Auto != "off"
 	present := map[string]bool{}
 	queued := 0
+	settling := false
 	for _, res := range results {
 		present[res.File] = true
+		if res.Settling && res.Hash == "" {
+			// Not taken yet: handled once it has settled. Until then the
+			// first look waits, so a file copied in just before it is
+			// not taken for a new one.
+			settling = true
+			continue
+		}
 		if res.Err != nil || res.Issue == nil {
 			msg := archive.FileError{File: res.File, Err: res.Err}.Error()
 			var old InboxProblem
@@ -78,7 +92,9 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 		}
 		if !baseline || !auto {
 			if seen[res.File] != res.Hash {
-				_ = p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), res.File, res.Hash).Err()
+				if p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), res.File, res.Hash).Err() == nil {
+					p.rememberSeen(map[string]string{res.File: res.Hash})
+				}
 			}
 			continue
 		}
@@ -95,8 +111,11 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 			_ = p.rdb.HDel(ctx, p.keys.PublishInbox(), f).Err()
 		}
 	}
-	if !baseline {
-		_ = p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), baselineField, p.now().Format(time.RFC3339)).Err()
+	if !baseline && !settling {
+		at := p.now().Format(time.RFC3339)
+		if p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), baselineField, at).Err() == nil {
+			p.rememberSeen(map[string]string{baselineField: at})
+		}
 		if auto {
 			p.log.Info("publisher: inbox looked at for the first time: the issues there are recorded, not published; new and changed files will be",
 				slog.Int("files", len(results)))
@@ -120,6 +139,9 @@ return 1
 
 func (p *Publisher) claimNotice(ctx context.Context, file, hash string) bool {
 	n, err := noticeScript.Run(ctx, p.rdb, []string{p.keys.PublishInboxSeen()}, "!notified:"+file, hash).Int()
+	if err == nil {
+		p.rememberSeen(map[string]string{"!notified:" + file: hash})
+	}
 	return err == nil && n == 1
 }
 
@@ -167,7 +189,9 @@ func (p *Publisher) handleInbox(ctx context.Context, j inboxJob) {
 	markSeen := func() {
 		if err := p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), j.file, j.hash).Err(); err != nil {
 			p.log.Warn("publisher: inbox: record file", slog.Any("error", err))
+			return
 		}
+		p.rememberSeen(map[string]string{j.file: j.hash})
 	}
 	rec, err := p.load(ctx, j.number)
 	if err != nil {

@@ -3,6 +3,7 @@ package publisher
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,8 +18,15 @@ import (
 // publisher's hook, as `wxbot serve` does.
 func (e *env) watchInbox(p *Publisher) {
 	e.t.Helper()
+	e.watchInboxSettle(p, 100*time.Millisecond)
+}
+
+// watchInboxSettle is watchInbox with newsletter.inbox_settle = settle.
+func (e *env) watchInboxSettle(p *Publisher, settle time.Duration) {
+	e.t.Helper()
 	l := archive.NewLoader(e.arch, e.dir, newsletter.Parse, nil)
 	l.Debounce = 50 * time.Millisecond
+	l.Settle = settle
 	l.OnLoad(p.InboxLoaded)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -123,5 +131,58 @@ func TestInboxAutoScheduleAndEditAfterSend(t *testing.T) {
 	}
 	if e.record(p, 54).RefusedHash == "" {
 		t.Fatal("refusal not recorded")
+	}
+}
+
+// An issue written into the inbox in two parts 1.5 s apart — the first
+// part a valid issue on its own, cut short — is drafted and previewed
+// once, complete: the loader waits for the file to settle (2 s).
+func TestInboxTwoPartWriteNotDraftedCutShort(t *testing.T) {
+	e := newEnv(t, func(o *envOpts) {
+		o.publish = func(p *config.PublishConfig) { p.Auto = "draft"; p.PreviewTo = []string{"oReviewer"} }
+	})
+	p := e.publisher("serve")
+	e.serve(p)
+	e.watchInboxSettle(p, 2*time.Second)
+	ctx := context.Background()
+	waitFor(t, 5*time.Second, "the first look", func() bool {
+		ok, _ := e.st.HExists(ctx, e.st.Keys.PublishInboxSeen(), baselineField).Result()
+		return ok
+	})
+	full := example(t, "newsletter-no54.md")
+	lines := bytes.SplitAfter(full, []byte("\n"))
+	var part []byte
+	for i := 1; i < len(lines)-1 && part == nil; i++ {
+		if iss, _, err := newsletter.Parse("part", bytes.Join(lines[:i], nil)); err == nil && iss != nil {
+			part = bytes.Join(lines[:i], nil)
+		}
+	}
+	if part == nil {
+		t.Fatal("no prefix of the example parses; the test needs one")
+	}
+	path := filepath.Join(e.dir, "no54.md")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(part); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := f.Write(full[len(part):]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 8*time.Second, "No.54 previewed", func() bool {
+		rec, err := p.Get(ctx, 54)
+		return err == nil && rec.State == StatePreviewed
+	})
+	time.Sleep(300 * time.Millisecond) // room for a second version
+	rec := e.record(p, 54)
+	if rec.ContentHash != contentHash(full) {
+		t.Fatalf("drafted content %s, not the whole file (%d of %d bytes were there first)", short(rec.ContentHash), len(part), len(full))
+	}
+	if a, u, pv := e.calls("draft/add"), e.calls("draft/update"), e.calls("message/mass/preview"); a != 1 || u != 0 || pv != 1 {
+		t.Fatalf("draft/add %d, draft/update %d, previews %d; want the complete issue drafted and previewed once", a, u, pv)
 	}
 }

@@ -146,6 +146,12 @@ type Publisher struct {
 
 	leadMu sync.Mutex
 	lead   *leadership // nil when not leading
+
+	// mem is what this process knows of the pipeline and the inbox, to
+	// write back when Redis loses its data (recover.go).
+	memMu     sync.Mutex
+	mem       memory
+	recoverMu sync.Mutex // one restore at a time
 }
 
 // New builds a Publisher. The configuration must have been validated.
@@ -182,6 +188,7 @@ func New(o Options) (*Publisher, error) {
 		loc: loc, sched: sched, http: o.HTTPClient,
 		retryDelay: o.RetryDelay, outcomeAfter: o.OutcomeAfter, lockWait: o.LockWait, sendWindow: o.SendWindow,
 		inboxPending: map[string]inboxJob{}, inboxWake: make(chan struct{}, 1),
+		mem: memory{records: map[int]known{}, seen: map[string]string{}},
 	}
 	if p.cfg.MaxPerDay < 1 {
 		p.cfg.MaxPerDay = 1

@@ -32,6 +32,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}()
 	defer func() { <-done }()
 
+	p.checkRedis(ctx) // the epoch this process starts from
 	p.Resume(ctx)
 	t := time.NewTicker(p.cfg.PollInterval)
 	defer t.Stop()
@@ -45,6 +46,9 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 	}()
 	for i := 0; ; i++ {
+		if i > 0 && ctx.Err() == nil {
+			p.checkRedis(ctx)
+		}
 		if lead != nil && lead.ctx.Err() != nil {
 			p.setLead(nil)
 			p.resign(lead)

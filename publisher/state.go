@@ -553,7 +553,11 @@ func (p *Publisher) load(ctx context.Context, n int) (*Record, error) {
 	if len(f) == 0 {
 		return nil, nil
 	}
-	return decodeRecord(f)
+	rec, err := decodeRecord(f)
+	if err == nil {
+		p.remember(rec)
+	}
+	return rec, err
 }
 
 // mutation changes a copy of the record and returns a note for the
@@ -614,6 +618,7 @@ func (p *Publisher) update(ctx context.Context, g guard, n int, mut mutation) (*
 			}
 		}
 		next.Rev = cur.Rev + 1
+		p.remember(next)
 		if next.State != cur.State {
 			p.m.PipelineTransitions.WithLabelValues(string(next.State)).Inc()
 			p.log.Info("publisher: issue state", "issue", n, "state", string(next.State), "from", string(cur.State), "note", note)

@@ -150,6 +150,10 @@ func (k Keys) PublishSchedule() string { return k.Prefix + "{publish}:schedule" 
 // PublishLeader is the scheduler's leader lock.
 func (k Keys) PublishLeader() string { return k.Prefix + "{publish}:leader" }
 
+// PublishEpoch holds a random id set once: a process that finds it gone
+// or changed knows Redis lost the publisher's data (see publisher/recover.go).
+func (k Keys) PublishEpoch() string { return k.Prefix + "{publish}:epoch" }
+
 // PublishFence is the fencing counter handed to each new leader.
 func (k Keys) PublishFence() string { return k.Prefix + "{publish}:fence" }
 

@@ -176,6 +176,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("serve: newsletter.inbox %q is not a folder", inbox)
 		}
 		m.Loader = archive.NewLoader(m.Archive, inbox, newsletter.Parse, m.Log)
+		m.Loader.Settle = cfg.Newsletter.InboxSettle
 	} else {
 		m.Loader = archive.NewFSLoader(m.Archive, examples.FS, newsletter.Parse, m.Log)
 		m.Log.Info("newsletter.inbox is not set: answering from the built-in example issues")
