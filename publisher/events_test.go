@@ -22,6 +22,7 @@ func finishedIssue(t *testing.T, mode string) (*env, *Publisher, *Record) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the report", func() bool { return e.record(cli, 54).State == StateFinished })
+	e.waitNotice("No.54 broadcast finished")
 	rec := e.record(cli, 54)
 	if len(rec.URLs) == 0 {
 		t.Fatalf("no URLs after the report: %+v", rec)
