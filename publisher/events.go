@@ -275,10 +275,45 @@ func applyMassStatus(x *Record, status string, now time.Time) (failed bool) {
 	return true
 }
 
+// When WeChat's API says a send went out, later failure reports for it
+// are ignored for a while without asking again, so a stream of forged
+// ones cannot spend the daily quotas of message/mass/get and
+// freepublish/get (45009) the scheduler's polls need.
+const (
+	sentOKTTL = time.Hour
+	maxSentOK = 256
+)
+
+func (p *Publisher) saidSent(key string) bool {
+	p.sentMu.Lock()
+	defer p.sentMu.Unlock()
+	at, ok := p.sentOK[key]
+	return ok && p.now().Sub(at) < sentOKTTL
+}
+
+func (p *Publisher) rememberSent(key string) {
+	p.sentMu.Lock()
+	defer p.sentMu.Unlock()
+	now := p.now()
+	if len(p.sentOK) >= maxSentOK {
+		for k, at := range p.sentOK {
+			if now.Sub(at) >= sentOKTTL || len(p.sentOK) >= maxSentOK {
+				delete(p.sentOK, k)
+			}
+		}
+	}
+	p.sentOK[key] = now
+}
+
 // confirmMassFailure asks WeChat (message/mass/get) whether a mass send a
 // report says failed did fail: a forged report must not fail an issue
 // that went out, nor invite a second send.
 func (p *Publisher) confirmMassFailure(ctx context.Context, n int, ev wechat.MassSendJobEvent) (bool, error) {
+	key := fmt.Sprint("msg:", ev.MsgID)
+	if p.saidSent(key) {
+		p.log.Warn("publisher: a mass send report says failed, WeChat said sent: report ignored", slog.Int("issue", n), slog.Int64("msg_id", ev.MsgID))
+		return false, nil
+	}
 	if p.api == nil {
 		p.log.Warn("publisher: a mass send failure report cannot be confirmed without WeChat: ignored", slog.Int("issue", n), slog.Int64("msg_id", ev.MsgID))
 		return false, nil
@@ -293,6 +328,7 @@ func (p *Publisher) confirmMassFailure(ctx context.Context, n int, ev wechat.Mas
 			slog.Int("issue", n), slog.Int64("msg_id", ev.MsgID), slog.String("status", ev.Status))
 		return false, nil
 	case massOK(st):
+		p.rememberSent(key)
 		p.log.Warn("publisher: a mass send report says failed, WeChat says sent: report ignored",
 			slog.Int("issue", n), slog.Int64("msg_id", ev.MsgID), slog.String("status", ev.Status), slog.String("msg_status", st))
 		return false, nil
@@ -374,6 +410,11 @@ func publishFailed(status int) bool { return status != 0 && status != 1 }
 // confirmPublishFailure asks WeChat (freepublish/get) whether a
 // publication a report says failed did fail, and returns WeChat's answer.
 func (p *Publisher) confirmPublishFailure(ctx context.Context, n int, ev wechat.PublishJobEvent) (wechat.PublishJobEvent, bool, error) {
+	key := "job:" + ev.PublishID
+	if p.saidSent(key) {
+		p.log.Warn("publisher: a publication report says failed, WeChat said published: report ignored", slog.Int("issue", n), slog.String("publish_id", ev.PublishID))
+		return ev, false, nil
+	}
 	if p.api == nil {
 		p.log.Warn("publisher: a publication failure report cannot be confirmed without WeChat: ignored", slog.Int("issue", n), slog.String("publish_id", ev.PublishID))
 		return ev, false, nil
@@ -383,6 +424,9 @@ func (p *Publisher) confirmPublishFailure(ctx context.Context, n int, ev wechat.
 		return ev, false, fmt.Errorf("publisher: No.%d: confirm the reported publication failure: %w", n, err)
 	}
 	if !publishFailed(got.Status) {
+		if got.Status == 0 {
+			p.rememberSent(key)
+		}
 		p.log.Warn("publisher: a publication report says failed, WeChat does not: report ignored",
 			slog.Int("issue", n), slog.String("publish_id", ev.PublishID), slog.Int("status", ev.Status), slog.Int("publish_status", got.Status))
 		return ev, false, nil

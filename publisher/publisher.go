@@ -139,6 +139,9 @@ type Publisher struct {
 
 	leadMu sync.Mutex
 	lead   *leadership // nil when not leading
+
+	sentMu sync.Mutex
+	sentOK map[string]time.Time // WeChat said it went out: "msg:ID"/"job:ID" → when asked
 }
 
 // New builds a Publisher. The configuration must have been validated.
@@ -172,6 +175,7 @@ func New(o Options) (*Publisher, error) {
 		loc: loc, sched: sched, http: imageClient(o.Publish.ImageHosts, o.imageAllowAddrs),
 		retryDelay: o.RetryDelay, outcomeAfter: o.OutcomeAfter, lockWait: o.LockWait, sendWindow: o.SendWindow,
 		inboxPending: map[string]inboxJob{}, inboxWake: make(chan struct{}, 1),
+		sentOK: map[string]time.Time{},
 	}
 	if p.cfg.MaxPerDay < 1 {
 		p.cfg.MaxPerDay = 1
