@@ -211,6 +211,7 @@ type PublishConfig struct {
 	Approvers         []string      `mapstructure:"approvers"` // openids that approve from their phones
 	Admins            []string      `mapstructure:"admins"`
 	Cover             string        `mapstructure:"cover"`
+	ImageHosts        []string      `mapstructure:"image_hosts"` // empty: any public host
 	SendIgnoreReprint bool          `mapstructure:"send_ignore_reprint"`
 	LockTTL           time.Duration `mapstructure:"lock_ttl"`
 	PollInterval      time.Duration `mapstructure:"poll_interval"`

@@ -97,6 +97,7 @@ var defaults = map[string]any{
 	"publish.approvers":           []string{},
 	"publish.admins":              []string{},
 	"publish.cover":               "",
+	"publish.image_hosts":         []string{},
 	"publish.send_ignore_reprint": false,
 	"publish.lock_ttl":            15 * time.Second,
 	"publish.poll_interval":       time.Second,

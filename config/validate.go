@@ -245,6 +245,12 @@ func (c *Config) Validate() error {
 	if len(p.ToTag) > 30 {
 		bad("publish.to_tag", "tag names are at most 30 bytes")
 	}
+	for _, h := range p.ImageHosts {
+		name := strings.TrimPrefix(h, "*.")
+		if name == "" || strings.ContainsAny(name, "/:@ *?#") {
+			bad("publish.image_hosts", "lists host names such as images.example.com or *.example.com, without scheme, port or path (got %q)", h)
+		}
+	}
 	if p.Auto != "off" && !w.HasAPICredentials() {
 		bad("publish.auto", "is %q, which calls WeChat's API: set wechat.app_id and wechat.app_secret, or publish.auto: off", p.Auto)
 	}

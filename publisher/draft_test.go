@@ -183,7 +183,7 @@ func TestJobEventsDuplicateAndEarly(t *testing.T) {
 	if err := cli.MassSendJobFinished(ctx, early); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := e.st.Exists(ctx, e.st.Keys.PublishEarly("msg", itoa(int(early.MsgID)))).Result(); n != 1 {
+	if ok, _ := e.st.HExists(ctx, e.st.Keys.PublishEarly(), "msg:"+itoa(int(early.MsgID))).Result(); !ok {
 		t.Fatal("the early report was not kept")
 	}
 }

@@ -31,7 +31,7 @@ func TestPipelineSendsOnceWithImagesCoverPreviewAndReport(t *testing.T) {
 		[]byte("本批通报中"), []byte("![图表]("+remote.URL+"/chart.png)\n\n本批通报中"), 1)
 	path := e.write("no55.md", data)
 
-	p := e.publisher("cli")
+	p := e.publisher("cli", func(o *Options) { o.imageAllowAddrs = []string{strings.TrimPrefix(remote.URL, "http://")} })
 	req := e.request(path, GoalNow)
 	req.PreviewTo = []string{"oReviewer1"}
 	res, err := p.Publish(context.Background(), req)

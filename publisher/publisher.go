@@ -97,9 +97,10 @@ type Options struct {
 	Role string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// HTTPClient fetches http(s) images of an issue; nil means a client
-	// with a 15 s timeout.
-	HTTPClient *http.Client
+	// imageAllowAddrs are ip:port addresses remote images may be fetched
+	// from although they are not public: set only by tests that serve
+	// images on loopback. No configuration reaches it.
+	imageAllowAddrs []string
 	// RetryDelay is the first wait before a send that got no answer is
 	// asked again with the same clientmsgid (default 30 s; doubled per
 	// attempt, at most 15 minutes, at least a minute after 45066).
@@ -152,6 +153,8 @@ type Publisher struct {
 	memMu     sync.Mutex
 	mem       memory
 	recoverMu sync.Mutex // one restore at a time
+	sentMu sync.Mutex
+	sentOK map[string]time.Time // WeChat said it went out: "msg:ID"/"job:ID" → when asked
 }
 
 // New builds a Publisher. The configuration must have been validated.
@@ -176,19 +179,17 @@ func New(o Options) (*Publisher, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
-	}
 	if o.Role == "" {
 		o.Role = "serve"
 	}
 	p := &Publisher{
 		cfg: o.Publish, renderCf: o.Render, rdb: o.Store.UniversalClient, keys: o.Store.Keys,
 		api: o.API, arch: o.Archive, notifier: o.Notifier, m: o.Metrics, log: o.Log, now: o.Now,
-		loc: loc, sched: sched, http: o.HTTPClient,
+		loc: loc, sched: sched, http: imageClient(o.Publish.ImageHosts, o.imageAllowAddrs),
 		retryDelay: o.RetryDelay, outcomeAfter: o.OutcomeAfter, lockWait: o.LockWait, sendWindow: o.SendWindow,
 		inboxPending: map[string]inboxJob{}, inboxWake: make(chan struct{}, 1),
 		mem: memory{records: map[int]known{}, seen: map[string]string{}},
+		sentOK: map[string]time.Time{},
 	}
 	if p.cfg.MaxPerDay < 1 {
 		p.cfg.MaxPerDay = 1

@@ -9,7 +9,16 @@ import (
 	"github.com/lifang/wxbot/newsletter"
 )
 
+// PreviewCSP is the Content-Security-Policy of the preview pages: no
+// script, no fetch, no form; the page's own <style> and inline styles;
+// images over https (WeChat's mmbiz URLs once uploaded) or inline — not
+// plain http, which anyone on the way can read or change, and which a
+// not-yet-uploaded reference could point at a machine on the editor's
+// network. The admin pages serve the preview under the same policy.
+const PreviewCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; base-uri 'none'; form-action 'none'"
+
 type previewData struct {
+	CSP      string
 	Title    string
 	Summary  string
 	Month    string
@@ -67,6 +76,7 @@ func previewOf(a Article, label string) previewArticle {
 }
 
 func execPreview(data previewData) ([]byte, error) {
+	data.CSP = PreviewCSP
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, "preview", data); err != nil {
 		return nil, fmt.Errorf("render: preview template: %w", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"os"
 	"path/filepath"
@@ -571,6 +572,16 @@ func TestPreviewPage(t *testing.T) {
 		if !strings.Contains(s, a.Content) || !strings.Contains(s, escapeText(a.Title)) || !strings.Contains(s, fmt.Sprintf("Article %d of %d", i+1, len(d.Articles))) {
 			t.Errorf("preview lacks article %d", i+1)
 		}
+	}
+	// The page's own policy: images over https or inline only, never http.
+	const meta = `<meta http-equiv="Content-Security-Policy" content="`
+	i := strings.Index(s, meta)
+	if i < 0 {
+		t.Fatal("preview has no Content-Security-Policy")
+	}
+	policy := html.UnescapeString(s[i+len(meta) : i+len(meta)+strings.IndexByte(s[i+len(meta):], '"')])
+	if !strings.Contains(policy, "default-src 'none'") || !strings.Contains(policy, "img-src https: data:") || strings.Contains(policy, "http:") {
+		t.Errorf("preview policy %q", policy)
 	}
 	for _, ext := range []string{"<link", "<script", "src=\"http", "url(http", "@import"} {
 		if strings.Contains(s, ext) {

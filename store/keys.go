@@ -38,8 +38,10 @@ import "strconv"
 //	P{publish}:lock:N               str   holder of issue N's pipeline lock       TTL publish.lock_ttl
 //	P{publish}:msg:MSGID            str   mass-send msg_id → issue number         no TTL
 //	P{publish}:job:PUBLISHID        str   freepublish publish_id → issue number   no TTL
-//	P{publish}:early:KIND:ID        str   a job event that came before its id was
-//	                                      recorded (KIND msg or job), JSON        TTL 7 days
+//	P{publish}:early                hash  job events that came before their id was
+//	                                      recorded: KIND:ID (KIND msg or job) →
+//	                                      JSON; at most 32, each ≤ 4 KB           TTL 1 h
+//	P{publish}:early:at             zset  KIND:ID → when it came (ms)             TTL 1 h
 //	P{publish}:sent:DAY             str   broadcasts sent that day (quota)        TTL 48h
 //	P{publish}:media                hash  upload cache: KIND:sha256 → URL or
 //	                                      media_id JSON                           no TTL
@@ -128,11 +130,13 @@ func (k Keys) PublishLock(n int) string { return k.Prefix + "{publish}:lock:" + 
 // PublishJob maps a freepublish publish_id to its issue.
 func (k Keys) PublishJob(publishID string) string { return k.Prefix + "{publish}:job:" + publishID }
 
-// PublishEarly keeps a job event (kind "msg" or "job") that arrived before
-// the publisher recorded its id.
-func (k Keys) PublishEarly(kind, id string) string {
-	return k.Prefix + "{publish}:early:" + kind + ":" + id
-}
+// PublishEarly keeps the job events (field KIND:ID, kind "msg" or "job")
+// that arrived before the publisher recorded their id: a bounded set.
+func (k Keys) PublishEarly() string { return k.Prefix + "{publish}:early" }
+
+// PublishEarlyAt records when each early job event came, to expire and
+// evict them.
+func (k Keys) PublishEarlyAt() string { return k.Prefix + "{publish}:early:at" }
 
 // PublishMedia caches uploads by content hash.
 func (k Keys) PublishMedia() string { return k.Prefix + "{publish}:media" }
