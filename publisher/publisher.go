@@ -277,13 +277,16 @@ func short(hash string) string {
 
 // clientMsgID derives the mass send's clientmsgid from the issue number
 // and its content: the same content always gets the same id (so a resend
-// is deduplicated by WeChat), an edit before the send a new one. ≤ 64 bytes.
+// is deduplicated by WeChat), an edit before the send a new one. It fits
+// wechat.MaxClientMsgID (32 bytes): "wxbot54-" and as much of the content
+// hash as fits, at most 24 hex digits (96 bits, for the edits of one issue).
 func clientMsgID(number int, contentHash string) string {
-	h := contentHash
-	if len(h) > 32 {
-		h = h[:32]
+	prefix := fmt.Sprintf("wxbot%d-", number)
+	n := min(24, wechat.MaxClientMsgID-len(prefix), len(contentHash))
+	if n < 0 {
+		n = 0
 	}
-	return fmt.Sprintf("wxbot-no%d-%s", number, h)
+	return prefix + contentHash[:n]
 }
 
 func joinNonEmpty(sep string, parts ...string) string {

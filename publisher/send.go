@@ -90,7 +90,16 @@ func (r *run) claim() (bool, error) {
 		x.State, x.Broadcast = StateSending, BroadcastMaybe
 		x.SendStarted, x.SendAttempts, x.Unanswered, x.AttemptOpen, x.QuotaDay = now, 0, false, false, day
 		x.ErrCode, x.Error, x.Explanation = 0, "", ""
-		return fmt.Sprintf("claimed for sending, %s after its slot", lag.Round(time.Millisecond)), []op{
+		note := fmt.Sprintf("claimed for sending, %s after its slot", lag.Round(time.Millisecond))
+		if len(x.ClientMsgID) > wechat.MaxClientMsgID {
+			// A record from before ids fit 32 bytes. A scheduled record was
+			// never sent with its id (or WeChat refused it), so the id may
+			// change now; a record already sending keeps its id.
+			old := x.ClientMsgID
+			x.ClientMsgID = clientMsgID(x.Number, x.ContentHash)
+			note += fmt.Sprintf("; clientmsgid %s (%d bytes) replaced by %s", old, len(old), x.ClientMsgID)
+		}
+		return note, []op{
 			{Op: "quota", Max: p.cfg.MaxPerDay, TTL: (48 * time.Hour).Milliseconds(), Day: day},
 			// If this process dies mid-send, the scheduler resumes it then.
 			opZAdd(now.Add(p.retryDelay)),

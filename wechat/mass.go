@@ -17,11 +17,17 @@ type MassSend struct {
 	ToAll             bool
 	TagID             int
 	SendIgnoreReprint bool
-	// ClientMsgID (≤ 64 bytes) makes the send exactly-once: WeChat refuses a
-	// second send with the same id for 24 h and answers the original
-	// msg_id. With it, a lost answer is retried; without it, never.
+	// ClientMsgID (≤ MaxClientMsgID bytes) makes the send exactly-once:
+	// WeChat refuses a second send with the same id for 24 h and answers
+	// the original msg_id. With it, a lost answer is retried; without it,
+	// never.
 	ClientMsgID string
 }
+
+// MaxClientMsgID is the longest clientmsgid wxbot makes. WeChat documents
+// 64 bytes, but developers report 45067 ("too long") for 34- and 36-byte
+// ids (WECHAT.md §5): 32 is what is known to pass.
+const MaxClientMsgID = 32
 
 // MassResult is WeChat's answer to a mass send.
 type MassResult struct {

@@ -127,10 +127,15 @@ func TestSandboxValidation(t *testing.T) {
 		{"material of type voice", func() error { _, err := api.AddMaterial(ctx, "voice", "v.mp3", []byte("ID3")); return err }, 40004},
 
 		// message/mass/sendall (quota, dedupe and tags in their own test)
-		{"clientmsgid of 65 bytes", func() error {
-			_, err := api.SendAll(ctx, wechat.MassSend{MediaID: "x", ToAll: true, ClientMsgID: strings.Repeat("a", 65)})
+		// WeChat documents 64 bytes; developers get 45067 at 34 and 36.
+		{"clientmsgid of 33 bytes", func() error {
+			_, err := api.SendAll(ctx, wechat.MassSend{MediaID: "x", ToAll: true, ClientMsgID: strings.Repeat("a", wechat.MaxClientMsgID+1)})
 			return err
 		}, 45067},
+		{"clientmsgid of 32 bytes reaches the draft check", func() error {
+			_, err := api.SendAll(ctx, wechat.MassSend{MediaID: "SBX_DRAFT_none", ToAll: true, ClientMsgID: strings.Repeat("b", wechat.MaxClientMsgID)})
+			return err
+		}, 40007},
 		{"mass send of an unknown draft", func() error {
 			_, err := api.SendAll(ctx, wechat.MassSend{MediaID: "SBX_DRAFT_none", ToAll: true, ClientMsgID: "c1"})
 			return err
