@@ -383,9 +383,10 @@ func (r *run) step(format string, args ...any) {
 }
 
 // transient reports whether a failed step may succeed when tried again
-// later as it is: WeChat busy or unreachable, a refused token.
+// later as it is: WeChat busy or unreachable, a refused token, or a
+// refusal the errcode table marks temporary (45009, 45066, 53501).
 func transient(err error) bool {
-	return wechat.Retryable(err) || wechat.TokenInvalid(err) || wechat.IsCode(err, wechat.CodeQuotaReached)
+	return wechat.Retryable(err) || wechat.TokenInvalid(err) || wechat.Temporary(err)
 }
 
 // fail records a failed preparation step. A transient failure leaves the

@@ -89,6 +89,7 @@ func (r *run) claim() (bool, error) {
 		}
 		x.State, x.Broadcast = StateSending, BroadcastMaybe
 		x.SendStarted, x.SendAttempts, x.Unanswered, x.AttemptOpen, x.QuotaDay = now, 0, false, false, day
+		x.PublishAttempts = 0
 		x.ErrCode, x.Error, x.Explanation = 0, "", ""
 		note := fmt.Sprintf("claimed for sending, %s after its slot", lag.Round(time.Millisecond))
 		if len(x.ClientMsgID) > wechat.MaxClientMsgID {
@@ -150,6 +151,11 @@ func (r *run) deliver() error {
 	}
 	return nil
 }
+
+// maxPublishAttempts bounds the submits of one publication that WeChat
+// refuses for now (-1, 45009, 53501): with the doubling delay from
+// RetryDelay (30 s) they span about an hour and a half.
+const maxPublishAttempts = 10
 
 // retryDelayFor is the wait before asking again: doubling from
 // RetryDelay, at most 15 minutes, at least a minute after 45066.
@@ -383,15 +389,21 @@ func (r *run) publishSubmit() (bool, error) {
 	}
 	code, _ := wechat.CodeOf(err)
 	expl := explain(code, err)
-	if wechat.Retryable(err) || wechat.TokenInvalid(err) {
-		// WeChat answered, so nothing was submitted: ask again later.
-		at := p.now().Add(p.retryDelayFor(1, err))
+	if transient(err) && rec.PublishAttempts+1 < maxPublishAttempts {
+		// WeChat answered, so nothing was submitted: ask again later,
+		// waiting longer each time (53501 "publishing too often" says so).
+		at := p.now().Add(p.retryDelayFor(rec.PublishAttempts+1, err))
 		werr := r.set(func(x *Record) (string, []op, error) {
 			x.PublishStep, x.ErrCode, x.Error, x.Explanation = "", code, err.Error(), expl
-			return "publication not accepted (" + expl + "); asking again at " + p.fmtTime(at), []op{opZAdd(at)}, nil
+			x.PublishAttempts++
+			return fmt.Sprintf("publication not accepted (%s); asking again at %s (attempt %d of %d)",
+				expl, p.fmtTime(at), x.PublishAttempts+1, maxPublishAttempts), []op{opZAdd(at)}, nil
 		})
 		r.res.Pending = true
 		return false, werr
+	}
+	if transient(err) {
+		expl = fmt.Sprintf("WeChat refused the publication %d times (last: %s): not asked again", maxPublishAttempts, expl)
 	}
 	werr := r.set(func(x *Record) (string, []op, error) {
 		x.PublishStep, x.PublishError = PublishFailed, expl

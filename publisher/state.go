@@ -138,10 +138,13 @@ type Record struct {
 	MsgDataID   int64     `json:"msg_data_id,omitempty"`
 	Duplicate   bool      `json:"duplicate,omitempty"` // WeChat answered 45065: the send had already happened
 
-	PublishStep  string   `json:"publish_step,omitempty"`
-	PublishID    string   `json:"publish_id,omitempty"`
-	PublishError string   `json:"publish_error,omitempty"`
-	URLs         []string `json:"urls,omitempty"`
+	PublishStep string `json:"publish_step,omitempty"`
+	// PublishAttempts counts submits WeChat refused for now (53501, -1):
+	// at maxPublishAttempts the publication fails.
+	PublishAttempts int      `json:"publish_attempts,omitempty"`
+	PublishID       string   `json:"publish_id,omitempty"`
+	PublishError    string   `json:"publish_error,omitempty"`
+	URLs            []string `json:"urls,omitempty"`
 
 	MassStatus  string    `json:"mass_status,omitempty"` // WeChat's Status of MASSSENDJOBFINISH or msg_status
 	TotalCount  int       `json:"total_count,omitempty"`
@@ -286,6 +289,7 @@ func (r *Record) fields() map[string]string {
 	num("msg_data_id", r.MsgDataID)
 	boolean("duplicate", r.Duplicate)
 	str("publish_step", r.PublishStep)
+	num("publish_attempts", int64(r.PublishAttempts))
 	str("publish_id", r.PublishID)
 	str("publish_error", r.PublishError)
 	js("urls", r.URLs, len(r.URLs) == 0)
@@ -375,6 +379,7 @@ func decodeRecord(f map[string]string) (*Record, error) {
 	r.MsgDataID = atoi("msg_data_id")
 	r.Duplicate = f["duplicate"] == "1"
 	r.PublishStep = f["publish_step"]
+	r.PublishAttempts = int(atoi("publish_attempts"))
 	r.PublishID = f["publish_id"]
 	r.PublishError = f["publish_error"]
 	js("urls", &r.URLs)
