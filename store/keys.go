@@ -153,3 +153,13 @@ func (k Keys) Token(appID string) string { return k.Prefix + "token:" + appID }
 
 // TokenLock is held by the one replica fetching a new access_token.
 func (k Keys) TokenLock(appID string) string { return k.Prefix + "token:" + appID + ":lock" }
+
+// PlainToken is the access_token from cgi-bin/token, kept apart from
+// Token's (cgi-bin/stable_token): the two endpoints' tokens are
+// independent and one must never be used in place of the other.
+func (k Keys) PlainToken(appID string) string { return k.Prefix + "token:" + appID + ":plain" }
+
+// PlainTokenLock is held by the one replica fetching from cgi-bin/token.
+func (k Keys) PlainTokenLock(appID string) string {
+	return k.Prefix + "token:" + appID + ":plain:lock"
+}
