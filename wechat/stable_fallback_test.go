@@ -1,7 +1,6 @@
 package wechat_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -162,12 +161,8 @@ func TestTokensOfTheTwoEndpointsKeptApart(t *testing.T) {
 	}
 	// Each keeps working with its own, and a second replica of each kind
 	// reuses the shared one instead of fetching.
-	for name, api := range map[string]interface{ AccessToken(context.Context) (string, error) }{
-		"stable": stableAPI, "plain": plainAPI,
-	} {
-		if _, err := api.(interface {
-			Tags(context.Context) ([]wechat.Tag, error)
-		}).Tags(ctx); err != nil {
+	for name, api := range map[string]*wechat.Client{"stable": stableAPI, "plain": plainAPI} {
+		if _, err := api.Tags(ctx); err != nil {
 			t.Errorf("%s replica: %v", name, err)
 		}
 	}
