@@ -159,9 +159,11 @@ func TestSandboxValidation(t *testing.T) {
 		{"customer news card", func() error {
 			return api.SendNews(ctx, "oFollower1", []wechat.NewsArticle{{Title: "No.53", URL: "https://mp.weixin.qq.com/s/x"}})
 		}, 0},
-		{"customer news of 2 cards", func() error {
+		{"customer news of 2 cards", rawCode("message/custom/send", map[string]any{"touser": "oFollower1", "msgtype": "news",
+			"news": map[string]any{"articles": []map[string]string{{"title": "a", "url": "https://a"}, {"title": "b", "url": "https://b"}}}}), 45008},
+		{"customer news of 2 cards through SendNews", func() error {
 			return api.SendNews(ctx, "oFollower1", []wechat.NewsArticle{{Title: "a", URL: "https://a"}, {Title: "b", URL: "https://b"}})
-		}, 45008},
+		}, 0},
 		{"user info of a stranger", func() error { _, err := api.UserInfo(ctx, "oStranger"); return err }, 40003},
 		{"user info of a follower", func() error { _, err := api.UserInfo(ctx, "oFollower2"); return err }, 0},
 
