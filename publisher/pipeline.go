@@ -777,6 +777,9 @@ func (p *Publisher) describe(r *Record) string {
 	case StateSending:
 		return fmt.Sprintf("No.%d: the send is not confirmed yet (%s); it is asked again with the same clientmsgid, which WeChat never sends twice (wxbot status %d).", n, r.Explanation, n)
 	case StateSent:
+		if r.PollsStopped {
+			return fmt.Sprintf("No.%d was broadcast: %s; %s", n, sentWhat(r), r.Explanation)
+		}
 		return fmt.Sprintf("No.%d was broadcast: %s; WeChat reports the outcome shortly (wxbot status %d).", n, sentWhat(r), n)
 	case StateFinished:
 		return fmt.Sprintf("No.%d was broadcast and WeChat reported: %s.", n, r.MassStatus)

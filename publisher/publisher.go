@@ -100,6 +100,15 @@ type Options struct {
 	// an outcome no MASSSENDJOBFINISH/PUBLISHJOBFINISH reported (default
 	// 10 minutes; freepublish is asked after a fifth of it).
 	OutcomeAfter time.Duration
+	// MaxPolls bounds the asks for one broadcast's outcome when no job
+	// report comes (default 12: the first after OutcomeAfter, then a fifth
+	// of it doubling up to 2 h, about 12 h in all); then the status says
+	// "unknown — check the platform".
+	MaxPolls int
+	// PollBudget bounds the polls of message/mass/get and of
+	// freepublish/get a day, each, across replicas (default 80: WeChat
+	// answers freepublish/get with 45009 past a reported 100 a day).
+	PollBudget int
 	// LockWait is how long a run waits for an issue another process is
 	// working on (default publish.lock_ttl plus 5 s).
 	LockWait time.Duration
@@ -131,6 +140,8 @@ type Publisher struct {
 	outcomeAfter time.Duration
 	lockWait     time.Duration
 	sendWindow   time.Duration
+	maxPolls     int
+	pollBudget   int
 
 	inboxMu      sync.Mutex
 	inboxPending map[string]inboxJob // by file, latest wins
@@ -173,6 +184,7 @@ func New(o Options) (*Publisher, error) {
 		api: o.API, arch: o.Archive, notifier: o.Notifier, m: o.Metrics, log: o.Log, now: o.Now,
 		loc: loc, sched: sched, http: o.HTTPClient,
 		retryDelay: o.RetryDelay, outcomeAfter: o.OutcomeAfter, lockWait: o.LockWait, sendWindow: o.SendWindow,
+		maxPolls: o.MaxPolls, pollBudget: o.PollBudget,
 		inboxPending: map[string]inboxJob{}, inboxWake: make(chan struct{}, 1),
 	}
 	if p.cfg.MaxPerDay < 1 {
@@ -198,6 +210,12 @@ func New(o Options) (*Publisher, error) {
 	}
 	if p.sendWindow <= 0 {
 		p.sendWindow = 23 * time.Hour
+	}
+	if p.maxPolls <= 0 {
+		p.maxPolls = 12
+	}
+	if p.pollBudget <= 0 {
+		p.pollBudget = 80
 	}
 	host, _ := os.Hostname()
 	p.holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), o.Role)

@@ -146,6 +146,11 @@ type Record struct {
 	PublishError    string   `json:"publish_error,omitempty"`
 	URLs            []string `json:"urls,omitempty"`
 
+	// Polls counts the asks for an outcome no job report told (mass/get,
+	// freepublish/get); PollsStopped is set when they ran out.
+	Polls        int  `json:"polls,omitempty"`
+	PollsStopped bool `json:"polls_stopped,omitempty"`
+
 	MassStatus  string    `json:"mass_status,omitempty"` // WeChat's Status of MASSSENDJOBFINISH or msg_status
 	TotalCount  int       `json:"total_count,omitempty"`
 	FilterCount int       `json:"filter_count,omitempty"`
@@ -293,6 +298,8 @@ func (r *Record) fields() map[string]string {
 	str("publish_id", r.PublishID)
 	str("publish_error", r.PublishError)
 	js("urls", r.URLs, len(r.URLs) == 0)
+	num("polls", int64(r.Polls))
+	boolean("polls_stopped", r.PollsStopped)
 	str("mass_status", r.MassStatus)
 	num("total_count", int64(r.TotalCount))
 	num("filter_count", int64(r.FilterCount))
@@ -383,6 +390,8 @@ func decodeRecord(f map[string]string) (*Record, error) {
 	r.PublishID = f["publish_id"]
 	r.PublishError = f["publish_error"]
 	js("urls", &r.URLs)
+	r.Polls = int(atoi("polls"))
+	r.PollsStopped = f["polls_stopped"] == "1"
 	r.MassStatus = f["mass_status"]
 	r.TotalCount = int(atoi("total_count"))
 	r.FilterCount = int(atoi("filter_count"))

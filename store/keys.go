@@ -145,6 +145,13 @@ func (k Keys) PublishFence() string { return k.Prefix + "{publish}:fence" }
 // PublishMsg maps a mass-send msg_id to its issue.
 func (k Keys) PublishMsg(msgID string) string { return k.Prefix + "{publish}:msg:" + msgID }
 
+// PublishPolls counts the outcome polls of an endpoint (message/mass/get,
+// freepublish/get) on a day (YYYY-MM-DD, Beijing time, when WeChat's daily
+// quotas reset), shared by every replica.
+func (k Keys) PublishPolls(endpoint, day string) string {
+	return k.Prefix + "{publish}:polls:" + endpoint + ":" + day
+}
+
 // PublishSent counts broadcasts sent on a day (YYYY-MM-DD in publish.timezone).
 func (k Keys) PublishSent(day string) string { return k.Prefix + "{publish}:sent:" + day }
 
