@@ -492,7 +492,7 @@ func TestPreviewToNonFollower(t *testing.T) {
 		t.Fatalf("state %s, %d sends: a failed preview must not stop the broadcast", rec.State, len(e.sb.MassSends()))
 	}
 	if !slices.Equal(rec.Previewed, []string{"oReviewer1"}) || len(rec.PreviewErrors) != 1 ||
-		!strings.Contains(rec.PreviewErrors[0], "oStranger: the reviewer does not follow the account (43004)") {
+		!strings.Contains(rec.PreviewErrors[0], "oStranger: the user does not follow the account (43004)") {
 		t.Fatalf("previewed %v, errors %q", rec.Previewed, rec.PreviewErrors)
 	}
 	if !strings.Contains(strings.Join(res.Warnings, "\n"), "preview to oStranger failed") {

@@ -399,9 +399,10 @@ func (r *run) step(format string, args ...any) {
 }
 
 // transient reports whether a failed step may succeed when tried again
-// later as it is: WeChat busy or unreachable, a refused token.
+// later as it is: WeChat busy or unreachable, a refused token, or a
+// refusal the errcode table marks temporary (45009, 45066, 53501).
 func transient(err error) bool {
-	return wechat.Retryable(err) || wechat.TokenInvalid(err) || wechat.IsCode(err, wechat.CodeQuotaReached)
+	return wechat.Retryable(err) || wechat.TokenInvalid(err) || wechat.Temporary(err)
 }
 
 // fail records a failed preparation step. A transient failure leaves the
@@ -804,6 +805,9 @@ func (p *Publisher) describe(r *Record) string {
 	case StateSending:
 		return fmt.Sprintf("No.%d: the send is not confirmed yet (%s); it is asked again with the same clientmsgid, which WeChat never sends twice (wxbot status %d).", n, r.Explanation, n)
 	case StateSent:
+		if r.PollsStopped {
+			return fmt.Sprintf("No.%d was broadcast: %s; %s", n, sentWhat(r), r.Explanation)
+		}
 		return fmt.Sprintf("No.%d was broadcast: %s; WeChat reports the outcome shortly (wxbot status %d).", n, sentWhat(r), n)
 	case StateFinished:
 		return fmt.Sprintf("No.%d was broadcast and WeChat reported: %s.", n, r.MassStatus)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/lifang/wxbot/sandbox"
+	"github.com/lifang/wxbot/wechat"
 )
 
 // The whole pipeline on one issue with a local and a remote image, a
@@ -50,7 +51,7 @@ func TestPipelineSendsOnceWithImagesCoverPreviewAndReport(t *testing.T) {
 		t.Fatalf("%d mass sends, want 1", len(sends))
 	}
 	s := sends[0]
-	if s.ClientMsgID != rec.ClientMsgID || !strings.HasPrefix(s.ClientMsgID, "wxbot-no55-") || len(s.ClientMsgID) > 64 {
+	if s.ClientMsgID != rec.ClientMsgID || !strings.HasPrefix(s.ClientMsgID, "wxbot55-") || len(s.ClientMsgID) > wechat.MaxClientMsgID {
 		t.Fatalf("clientmsgid %q (record %q)", s.ClientMsgID, rec.ClientMsgID)
 	}
 	if s.MsgID != rec.MsgID || !s.ToAll {

@@ -109,6 +109,15 @@ type Options struct {
 	// an outcome no MASSSENDJOBFINISH/PUBLISHJOBFINISH reported (default
 	// 10 minutes; freepublish is asked after a fifth of it).
 	OutcomeAfter time.Duration
+	// MaxPolls bounds the asks for one broadcast's outcome when no job
+	// report comes (default 12: the first after OutcomeAfter, then a fifth
+	// of it doubling up to 2 h, about 12 h in all); then the status says
+	// "unknown — check the platform".
+	MaxPolls int
+	// PollBudget bounds the polls of message/mass/get and of
+	// freepublish/get a day, each, across replicas (default 80: WeChat
+	// answers freepublish/get with 45009 past a reported 100 a day).
+	PollBudget int
 	// LockWait is how long a run waits for an issue another process is
 	// working on (default publish.lock_ttl plus 5 s).
 	LockWait time.Duration
@@ -140,6 +149,8 @@ type Publisher struct {
 	outcomeAfter time.Duration
 	lockWait     time.Duration
 	sendWindow   time.Duration
+	maxPolls     int
+	pollBudget   int
 
 	inboxMu      sync.Mutex
 	inboxPending map[string]inboxJob // by file, latest wins
@@ -187,6 +198,7 @@ func New(o Options) (*Publisher, error) {
 		api: o.API, arch: o.Archive, notifier: o.Notifier, m: o.Metrics, log: o.Log, now: o.Now,
 		loc: loc, sched: sched, http: imageClient(o.Publish.ImageHosts, o.imageAllowAddrs),
 		retryDelay: o.RetryDelay, outcomeAfter: o.OutcomeAfter, lockWait: o.LockWait, sendWindow: o.SendWindow,
+		maxPolls: o.MaxPolls, pollBudget: o.PollBudget,
 		inboxPending: map[string]inboxJob{}, inboxWake: make(chan struct{}, 1),
 		mem: memory{records: map[int]known{}, seen: map[string]string{}},
 		sentOK: map[string]time.Time{},
@@ -214,6 +226,12 @@ func New(o Options) (*Publisher, error) {
 	}
 	if p.sendWindow <= 0 {
 		p.sendWindow = 23 * time.Hour
+	}
+	if p.maxPolls <= 0 {
+		p.maxPolls = 12
+	}
+	if p.pollBudget <= 0 {
+		p.pollBudget = 80
 	}
 	host, _ := os.Hostname()
 	p.holder = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), o.Role)
@@ -293,13 +311,16 @@ func short(hash string) string {
 
 // clientMsgID derives the mass send's clientmsgid from the issue number
 // and its content: the same content always gets the same id (so a resend
-// is deduplicated by WeChat), an edit before the send a new one. ≤ 64 bytes.
+// is deduplicated by WeChat), an edit before the send a new one. It fits
+// wechat.MaxClientMsgID (32 bytes): "wxbot54-" and as much of the content
+// hash as fits, at most 24 hex digits (96 bits, for the edits of one issue).
 func clientMsgID(number int, contentHash string) string {
-	h := contentHash
-	if len(h) > 32 {
-		h = h[:32]
+	prefix := fmt.Sprintf("wxbot%d-", number)
+	n := min(24, wechat.MaxClientMsgID-len(prefix), len(contentHash))
+	if n < 0 {
+		n = 0
 	}
-	return fmt.Sprintf("wxbot-no%d-%s", number, h)
+	return prefix + contentHash[:n]
 }
 
 func joinNonEmpty(sep string, parts ...string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,8 +102,18 @@ func (r *run) claim() (bool, error) {
 		}
 		x.State, x.Broadcast = StateSending, BroadcastMaybe
 		x.SendStarted, x.SendAttempts, x.Unanswered, x.AttemptOpen, x.QuotaDay = now, 0, false, false, day
+		x.PublishAttempts = 0
 		x.ErrCode, x.Error, x.Explanation = 0, "", ""
-		return fmt.Sprintf("claimed for sending, %s after its slot", lag.Round(time.Millisecond)), []op{
+		note := fmt.Sprintf("claimed for sending, %s after its slot", lag.Round(time.Millisecond))
+		if len(x.ClientMsgID) > wechat.MaxClientMsgID {
+			// A record from before ids fit 32 bytes. A scheduled record was
+			// never sent with its id (or WeChat refused it), so the id may
+			// change now; a record already sending keeps its id.
+			old := x.ClientMsgID
+			x.ClientMsgID = clientMsgID(x.Number, x.ContentHash)
+			note += fmt.Sprintf("; clientmsgid %s (%d bytes) replaced by %s", old, len(old), x.ClientMsgID)
+		}
+		return note, []op{
 			{Op: "quota", Max: p.cfg.MaxPerDay, TTL: (48 * time.Hour).Milliseconds(), Day: day},
 			// If this process dies mid-send, the scheduler resumes it then.
 			opZAdd(now.Add(p.retryDelay)),
@@ -153,6 +164,11 @@ func (r *run) deliver() error {
 	}
 	return nil
 }
+
+// maxPublishAttempts bounds the submits of one publication that WeChat
+// refuses for now (-1, 45009, 53501): with the doubling delay from
+// RetryDelay (30 s) they span about an hour and a half.
+const maxPublishAttempts = 10
 
 // retryDelayFor is the wait before asking again: doubling from
 // RetryDelay, at most 15 minutes, at least a minute after 45066.
@@ -386,15 +402,21 @@ func (r *run) publishSubmit() (bool, error) {
 	}
 	code, _ := wechat.CodeOf(err)
 	expl := explain(code, err)
-	if wechat.Retryable(err) || wechat.TokenInvalid(err) {
-		// WeChat answered, so nothing was submitted: ask again later.
-		at := p.now().Add(p.retryDelayFor(1, err))
+	if transient(err) && rec.PublishAttempts+1 < maxPublishAttempts {
+		// WeChat answered, so nothing was submitted: ask again later,
+		// waiting longer each time (53501 "publishing too often" says so).
+		at := p.now().Add(p.retryDelayFor(rec.PublishAttempts+1, err))
 		werr := r.set(func(x *Record) (string, []op, error) {
 			x.PublishStep, x.ErrCode, x.Error, x.Explanation = "", code, err.Error(), expl
-			return "publication not accepted (" + expl + "); asking again at " + p.fmtTime(at), []op{opZAdd(at)}, nil
+			x.PublishAttempts++
+			return fmt.Sprintf("publication not accepted (%s); asking again at %s (attempt %d of %d)",
+				expl, p.fmtTime(at), x.PublishAttempts+1, maxPublishAttempts), []op{opZAdd(at)}, nil
 		})
 		r.res.Pending = true
 		return false, werr
+	}
+	if transient(err) {
+		expl = fmt.Sprintf("WeChat refused the publication %d times (last: %s): not asked again", maxPublishAttempts, expl)
 	}
 	werr := r.set(func(x *Record) (string, []op, error) {
 		x.PublishStep, x.PublishError = PublishFailed, expl
@@ -478,35 +500,58 @@ func (r *run) pin() {
 }
 
 // pollOutcome asks WeChat for what no job report told: the mass send's
-// status (message/mass/get) and the publication's (freepublish/get).
+// status (message/mass/get) and the publication's (freepublish/get),
+// within the bounds of poll.go.
 func (r *run) pollOutcome() error {
 	p := r.p
 	rec := r.rec
+	if rec.PollsStopped {
+		return p.rdb.ZRem(r.ctx, p.keys.PublishSchedule(), strconv.Itoa(rec.Number)).Err()
+	}
 	var massStatus string
+	asked, later := false, false // later: a daily limit stopped a poll
 	if rec.hasMass() && rec.MassStatus == "" {
-		if rec.MsgID == 0 {
+		switch {
+		case rec.MsgID == 0:
 			massStatus = "accepted (WeChat gave no msg_id to ask about)"
-		} else {
+		default:
+			ok, spent := p.pollAllowed(r.ctx, "message/mass/get")
+			later = later || spent
+			if !ok {
+				break
+			}
+			asked = true
 			st, err := p.api.MassStatus(r.ctx, rec.MsgID)
-			if err != nil {
+			switch {
+			case wechat.IsCode(err, wechat.CodeQuotaReached):
+				later = true
+			case err != nil:
 				p.log.Warn("publisher: ask for the mass send's status", slog.Int("issue", rec.Number), slog.Any("error", err))
-			} else if st != "SENDING" && st != "" {
+			case st != "SENDING" && st != "":
 				massStatus = st
 			}
 		}
 	}
 	var pub *wechat.PublishJobEvent
 	if rec.hasPublish() && rec.PublishStep == PublishSubmitted {
-		ev, err := p.api.GetPublish(r.ctx, rec.PublishID)
-		if err != nil {
-			p.log.Warn("publisher: ask for the publication's status", slog.Int("issue", rec.Number), slog.Any("error", err))
-		} else if ev.Status != 1 {
-			pub = &ev
+		if ok, spent := p.pollAllowed(r.ctx, "freepublish/get"); !ok {
+			later = later || spent
+		} else {
+			asked = true
+			ev, err := p.api.GetPublish(r.ctx, rec.PublishID)
+			switch {
+			case wechat.IsCode(err, wechat.CodeQuotaReached):
+				later = true
+			case err != nil:
+				p.log.Warn("publisher: ask for the publication's status", slog.Int("issue", rec.Number), slog.Any("error", err))
+			case ev.Status != 1:
+				pub = &ev
+			}
 		}
 	}
-	var finished, failed, massFailed bool
+	var finished, failed, massFailed, stopped bool
 	err := r.set(func(x *Record) (string, []op, error) {
-		finished, failed, massFailed = false, false, false
+		finished, failed, massFailed, stopped = false, false, false, false
 		if x.State != StateSent {
 			return "", nil, errNoChange
 		}
@@ -527,7 +572,22 @@ func (r *run) pollOutcome() error {
 			finished = true
 			return strings.Join(notes, "; "), []op{opZRem()}, nil
 		}
-		return strings.Join(notes, "; "), []op{opZAdd(p.now().Add(p.outcomeAfter / 5))}, nil
+		if asked {
+			x.Polls++
+		}
+		if x.Polls >= p.maxPolls {
+			x.PollsStopped, stopped = true, true
+			x.Explanation = fmt.Sprintf("WeChat sent no report and %d asks for the outcome told nothing: the outcome is unknown — check the platform (%s). "+
+				"A report arriving later still completes the record.", x.Polls, adminRecord(x))
+			notes = append(notes, "outcome unknown — polling stopped after "+fmt.Sprint(x.Polls)+" asks")
+			return strings.Join(notes, "; "), []op{opZRem()}, nil
+		}
+		next := p.now().Add(p.pollDelay(x.Polls))
+		if later {
+			next = nextQuotaDay(p.now())
+			notes = append(notes, "WeChat's daily limit for status calls is reached (45009 or wxbot's budget): asking again at "+p.fmtTime(next))
+		}
+		return strings.Join(notes, "; "), []op{opZAdd(next)}, nil
 	})
 	if err != nil {
 		return err
@@ -540,11 +600,24 @@ func (r *run) pollOutcome() error {
 		p.notify(r.ctx, fmt.Sprintf("No.%d: %s", r.rec.Number, r.rec.Explanation))
 	case failed || (pub != nil && pub.Status >= 2):
 		p.notify(r.ctx, fmt.Sprintf("No.%d publication failed: %s", r.rec.Number, r.rec.PublishError))
+	case stopped:
+		p.notify(r.ctx, fmt.Sprintf("No.%d needs attention: %s", r.rec.Number, r.rec.Explanation))
 	}
 	if finished {
 		p.notifyFinished(r.ctx, r.rec)
 	}
 	return nil
+}
+
+// adminRecord names the admin page listing a broadcast.
+func adminRecord(x *Record) string {
+	switch {
+	case x.hasMass() && x.hasPublish():
+		return "群发记录 and 发表记录"
+	case x.hasPublish():
+		return "发表记录"
+	}
+	return "群发记录"
 }
 
 // applyPublish records a publication outcome in x and returns a history note.

@@ -148,10 +148,18 @@ type Record struct {
 	MsgDataID   int64     `json:"msg_data_id,omitempty"`
 	Duplicate   bool      `json:"duplicate,omitempty"` // WeChat answered 45065: the send had already happened
 
-	PublishStep  string   `json:"publish_step,omitempty"`
-	PublishID    string   `json:"publish_id,omitempty"`
-	PublishError string   `json:"publish_error,omitempty"`
-	URLs         []string `json:"urls,omitempty"`
+	PublishStep string `json:"publish_step,omitempty"`
+	// PublishAttempts counts submits WeChat refused for now (53501, -1):
+	// at maxPublishAttempts the publication fails.
+	PublishAttempts int      `json:"publish_attempts,omitempty"`
+	PublishID       string   `json:"publish_id,omitempty"`
+	PublishError    string   `json:"publish_error,omitempty"`
+	URLs            []string `json:"urls,omitempty"`
+
+	// Polls counts the asks for an outcome no job report told (mass/get,
+	// freepublish/get); PollsStopped is set when they ran out.
+	Polls        int  `json:"polls,omitempty"`
+	PollsStopped bool `json:"polls_stopped,omitempty"`
 
 	MassStatus  string    `json:"mass_status,omitempty"` // WeChat's Status of MASSSENDJOBFINISH or msg_status
 	TotalCount  int       `json:"total_count,omitempty"`
@@ -329,9 +337,12 @@ func (r *Record) fields() map[string]string {
 	num("msg_data_id", r.MsgDataID)
 	boolean("duplicate", r.Duplicate)
 	str("publish_step", r.PublishStep)
+	num("publish_attempts", int64(r.PublishAttempts))
 	str("publish_id", r.PublishID)
 	str("publish_error", r.PublishError)
 	js("urls", r.URLs, len(r.URLs) == 0)
+	num("polls", int64(r.Polls))
+	boolean("polls_stopped", r.PollsStopped)
 	str("mass_status", r.MassStatus)
 	num("total_count", int64(r.TotalCount))
 	num("filter_count", int64(r.FilterCount))
@@ -426,9 +437,12 @@ func decodeRecord(f map[string]string) (*Record, error) {
 	r.MsgDataID = atoi("msg_data_id")
 	r.Duplicate = f["duplicate"] == "1"
 	r.PublishStep = f["publish_step"]
+	r.PublishAttempts = int(atoi("publish_attempts"))
 	r.PublishID = f["publish_id"]
 	r.PublishError = f["publish_error"]
 	js("urls", &r.URLs)
+	r.Polls = int(atoi("polls"))
+	r.PollsStopped = f["polls_stopped"] == "1"
 	r.MassStatus = f["mass_status"]
 	r.TotalCount = int(atoi("total_count"))
 	r.FilterCount = int(atoi("filter_count"))

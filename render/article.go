@@ -226,6 +226,11 @@ func (r *renderer) article(units []unit, idx, total int) (Article, error) {
 		a.Title = cut(label, MaxTitle-utf8.RuneCountInString(fmt.Sprintf(" | No.%d", r.issue.Number))) + fmt.Sprintf(" | No.%d", r.issue.Number)
 		a.Digest = cut(label+"："+strings.Join(titles, "；"), MaxDigest)
 	}
+	if total > 1 {
+		// WeChat shows a digest only for a single-article message; in a
+		// multi-article one it would be written and never seen.
+		a.Digest = ""
+	}
 	return a, nil
 }
 

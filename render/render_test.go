@@ -208,6 +208,10 @@ func checkWeChat(t *testing.T, is *newsletter.Issue, d *Draft) {
 		if n := utf8.RuneCountInString(a.Digest); n > MaxDigest {
 			t.Errorf("article %d: digest is %d characters", i+1, n)
 		}
+		// WeChat shows a digest only for single-article messages.
+		if single := len(d.Articles) == 1; single != (a.Digest != "") {
+			t.Errorf("article %d of %d: digest %q (want one only for a single article)", i+1, len(d.Articles), a.Digest)
+		}
 		if n := utf8.RuneCountInString(a.Author); n > MaxAuthor {
 			t.Errorf("article %d: author is %d characters", i+1, n)
 		}

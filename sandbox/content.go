@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -404,6 +405,9 @@ func (s *Server) handlePublishGet(c *apiCall) answer {
 	if a := decodeJSON(c.body, &req); a != nil {
 		return *a
 	}
+	if a := s.dailyLimit(c, "freepublish/get", s.opts.PublishGetPerDay); a != nil {
+		return *a
+	}
 	p := s.st.publications[string(req.PublishID)]
 	if p == nil {
 		return fail(40007, fmt.Sprintf("invalid publish_id %q", req.PublishID))
@@ -423,6 +427,18 @@ func (s *Server) handlePublishGet(c *apiCall) answer {
 		"article_detail": map[string]any{"count": len(items), "item": items},
 		"fail_idx":       []int{},
 	}}
+}
+
+// dailyLimit counts a call of endpoint on its Beijing day and answers
+// 45009 past limit calls, as WeChat does for its daily quotas.
+func (s *Server) dailyLimit(c *apiCall, endpoint string, limit int) *answer {
+	key := endpoint + " " + c.now.In(shanghai).Format(time.DateOnly)
+	s.st.dailyCalls[key]++
+	if s.st.dailyCalls[key] > limit {
+		a := fail(45009, fmt.Sprintf("reach max api daily quota limit: %s at most %d times a day", endpoint, limit))
+		return &a
+	}
+	return nil
 }
 
 // flexID reads an id sent as a JSON string or number.

@@ -10,7 +10,7 @@ import (
 var shanghai = time.FixedZone("CST", 8*3600)
 
 const (
-	maxClientMsgID    = 64
+	maxClientMsgID    = 32
 	clientMsgIDWindow = 24 * time.Hour
 	clientMsgIDFast   = time.Minute
 	massPerMinute     = 60
@@ -48,8 +48,8 @@ func (s *Server) handleSendAll(c *apiCall) answer {
 		return fail(45009, "reach max api minute quota: at most 60 mass-send requests a minute")
 	}
 
-	if len(req.ClientMsgID) > maxClientMsgID {
-		return fail(45067, fmt.Sprintf("clientmsgid size out of limit: %d bytes, at most %d", len(req.ClientMsgID), maxClientMsgID))
+	if limit := s.opts.MaxClientMsgID; len(req.ClientMsgID) > limit {
+		return fail(45067, fmt.Sprintf("clientmsgid size out of limit: %d bytes, at most %d", len(req.ClientMsgID), limit))
 	}
 	var prior *clientMsg
 	if req.ClientMsgID != "" {

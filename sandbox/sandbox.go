@@ -76,6 +76,13 @@ type Options struct {
 	MassStatus string
 	// MaxPermanentQR bounds permanent QR codes (WeChat: 100,000).
 	MaxPermanentQR int
+	// MaxClientMsgID is the longest clientmsgid sendall takes before it
+	// answers 45067: 32 bytes by default, what developers observe (WeChat
+	// documents 64, but 34- and 36-byte ids were refused).
+	MaxClientMsgID int
+	// PublishGetPerDay bounds freepublish/get calls a day (Beijing time)
+	// before 45009: 100 by default, the limit developers report.
+	PublishGetPerDay int
 	// Faults are injected from the start; more can be added later with
 	// AddFault or POST /sandbox/faults.
 	Faults []Fault
@@ -140,6 +147,12 @@ func New(opts Options) *Server {
 	}
 	if opts.MaxPermanentQR <= 0 {
 		opts.MaxPermanentQR = 100000
+	}
+	if opts.MaxClientMsgID <= 0 {
+		opts.MaxClientMsgID = maxClientMsgID
+	}
+	if opts.PublishGetPerDay <= 0 {
+		opts.PublishGetPerDay = 100
 	}
 	log := opts.Log
 	if log == nil {

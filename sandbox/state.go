@@ -25,7 +25,8 @@ type state struct {
 	sends        []*massSend
 	sendByID     map[int64]*massSend
 	clientMsgIDs map[string]*clientMsg
-	sendTimes    []time.Time // every sendall request, for the 60-a-minute limit
+	sendTimes    []time.Time    // every sendall request, for the 60-a-minute limit
+	dailyCalls   map[string]int // endpoint + " " + Beijing date → calls, for daily limits
 	previews     []Message
 	customs      []Message
 
@@ -51,6 +52,7 @@ type state struct {
 func newState(opts Options) *state {
 	st := &state{
 		tokens:       map[string]*accessToken{},
+		dailyCalls:   map[string]int{},
 		media:        map[string][]byte{},
 		images:       map[string]bool{},
 		materials:    map[string]*material{},

@@ -164,6 +164,13 @@ func (k Keys) PublishFence() string { return k.Prefix + "{publish}:fence" }
 // PublishMsg maps a mass-send msg_id to its issue.
 func (k Keys) PublishMsg(msgID string) string { return k.Prefix + "{publish}:msg:" + msgID }
 
+// PublishPolls counts the outcome polls of an endpoint (message/mass/get,
+// freepublish/get) on a day (YYYY-MM-DD, Beijing time, when WeChat's daily
+// quotas reset), shared by every replica.
+func (k Keys) PublishPolls(endpoint, day string) string {
+	return k.Prefix + "{publish}:polls:" + endpoint + ":" + day
+}
+
 // PublishSent counts broadcasts sent on a day (YYYY-MM-DD in publish.timezone).
 func (k Keys) PublishSent(day string) string { return k.Prefix + "{publish}:sent:" + day }
 
@@ -179,3 +186,13 @@ func (k Keys) Token(appID string) string { return k.Prefix + "token:" + appID }
 
 // TokenLock is held by the one replica fetching a new access_token.
 func (k Keys) TokenLock(appID string) string { return k.Prefix + "token:" + appID + ":lock" }
+
+// PlainToken is the access_token from cgi-bin/token, kept apart from
+// Token's (cgi-bin/stable_token): the two endpoints' tokens are
+// independent and one must never be used in place of the other.
+func (k Keys) PlainToken(appID string) string { return k.Prefix + "token:" + appID + ":plain" }
+
+// PlainTokenLock is held by the one replica fetching from cgi-bin/token.
+func (k Keys) PlainTokenLock(appID string) string {
+	return k.Prefix + "token:" + appID + ":plain:lock"
+}

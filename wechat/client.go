@@ -40,7 +40,7 @@ type Client struct {
 	configured bool
 	backoff    time.Duration
 	tokens     *tokenSource
-	noStable   atomic.Bool // the API answered 404/405 to stable_token
+	noStable   atomic.Bool // the API proved it has no stable_token (404, 405, errcode 40066)
 
 	// The SDK's sub-clients, built once here: OfficialAccount's lazy
 	// getters race under -race (WECHAT.md §9).
@@ -91,10 +91,10 @@ func New(ctx context.Context, cfg config.WeChatConfig, st *store.Store, m *metri
 	installSDKHooks(base, timeout)
 	rc := NewRedisCache(st.UniversalClient)
 	c.tokens = &tokenSource{
-		c:       c,
-		cache:   rc,
-		key:     st.Keys.Token(cfg.AppID),
-		lockKey: st.Keys.TokenLock(cfg.AppID),
+		c:      c,
+		cache:  rc,
+		stable: tokenKeys{key: st.Keys.Token(cfg.AppID), lock: st.Keys.TokenLock(cfg.AppID)},
+		plain:  tokenKeys{key: st.Keys.PlainToken(cfg.AppID), lock: st.Keys.PlainTokenLock(cfg.AppID)},
 	}
 	c.sdk = &oacontext.Context{
 		Config: &oaconfig.Config{
@@ -134,6 +134,22 @@ func (c *Client) SetRetryBackoff(d time.Duration) {
 		c.backoff = d
 	}
 }
+
+// TokenEndpoint names the endpoint this process takes tokens from now:
+// "stable_token", or "token" when wechat.stable_token is false or the API
+// proved it has no stable_token. "" when not configured.
+func (c *Client) TokenEndpoint() string {
+	if !c.Configured() {
+		return ""
+	}
+	if c.stableActive() {
+		return epStableToken.name
+	}
+	return epToken.name
+}
+
+// stableActive reports whether tokens come from cgi-bin/stable_token.
+func (c *Client) stableActive() bool { return c.cfg.StableToken && !c.noStable.Load() }
 
 // AccessToken returns the shared access token, fetching it if needed. It is
 // for tools and tests; API methods get it themselves.

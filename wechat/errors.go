@@ -12,8 +12,8 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 )
 
-// Error codes the rest of wxbot decides on. The full list is in
-// ../shared/WECHAT.md §8.
+// Error codes the rest of wxbot decides on. What each means, and what to
+// do about it, is in the one table of codes.go.
 const (
 	CodeBusy              = -1    // system busy: retry with backoff
 	CodeInvalidCredential = 40001 // access_token invalid (or AppSecret wrong when fetching one)
@@ -29,7 +29,13 @@ const (
 	CodeClientMsgIDFast   = 45066 // same clientmsgid retried too fast: wait a minute
 	CodeClientMsgIDLong   = 45067
 	CodeTagExists         = 45157
+	CodeHyperlink         = 45166 // the article content carries a hyperlink WeChat refuses
 	CodeUnauthorized      = 48001
+	CodeIPNotWhitelisted  = 40164 // the operator adds the IP on the admin page
+	CodePublishBanned     = 53500
+	CodePublishTooOften   = 53501 // temporary: asked again later
+	CodeBadPublishID      = 53502
+	CodeRiskyIP           = 89503 // an administrator must confirm calls from this IP
 )
 
 // ErrNotConfigured is returned by every call of a Client built without

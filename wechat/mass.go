@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/silenceper/wechat/v2/officialaccount/broadcast"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
@@ -17,11 +19,17 @@ type MassSend struct {
 	ToAll             bool
 	TagID             int
 	SendIgnoreReprint bool
-	// ClientMsgID (≤ 64 bytes) makes the send exactly-once: WeChat refuses a
-	// second send with the same id for 24 h and answers the original
-	// msg_id. With it, a lost answer is retried; without it, never.
+	// ClientMsgID (≤ MaxClientMsgID bytes) makes the send exactly-once:
+	// WeChat refuses a second send with the same id for 24 h and answers
+	// the original msg_id. With it, a lost answer is retried; without it,
+	// never.
 	ClientMsgID string
 }
+
+// MaxClientMsgID is the longest clientmsgid wxbot makes. WeChat documents
+// 64 bytes, but developers report 45067 ("too long") for 34- and 36-byte
+// ids (WECHAT.md §5): 32 is what is known to pass.
+const MaxClientMsgID = 32
 
 // MassResult is WeChat's answer to a mass send.
 type MassResult struct {
@@ -129,25 +137,93 @@ func (c *Client) SendText(ctx context.Context, openID, text string) error {
 	return nil
 }
 
-// SendNews sends a customer-service news message. WeChat takes one
-// article per message (more: errcode 45008); the articles are passed
-// through as given so the caller sees that refusal rather than a silent cut.
+// SendNews sends cards to a follower as customer-service messages, in the
+// shape WeChat takes: one card as a news message (which holds 1 article:
+// 45008 beyond), several as one text message listing their titles and
+// links (CustomerNews) — one message rather than one per card, since the
+// customer-service quota is a few messages per window (WECHAT.md §6). Not
+// retried after a lost answer: the follower would read it twice.
 func (c *Client) SendNews(ctx context.Context, openID string, articles []NewsArticle) error {
 	if len(articles) == 0 {
 		return errors.New("wechat: customer-service news: no article")
 	}
-	news := &message.MediaNews{}
-	for _, a := range articles {
-		news.Articles = append(news.Articles, message.MediaArticles{
-			Title: a.Title, Description: a.Description, URL: a.URL, Picurl: a.PicURL,
-		})
+	card, text := CustomerNews(articles)
+	if card == nil {
+		if err := c.SendText(ctx, openID, text); err != nil {
+			return fmt.Errorf("wechat: customer-service list of %d cards: %w", len(articles), err)
+		}
+		return nil
 	}
+	news := &message.MediaNews{Articles: []message.MediaArticles{{
+		Title: card.Title, Description: card.Description, URL: card.URL, Picurl: card.PicURL,
+	}}}
 	msg := &message.CustomerMessage{ToUser: openID, Msgtype: message.MsgTypeNews, News: news}
 	err := c.sdkCall(ctx, epCustomSend, func() error { return c.custom.Send(msg) })
 	if err != nil {
 		return fmt.Errorf("wechat: customer-service news to %s: %w", openID, err)
 	}
 	return nil
+}
+
+// MaxCustomerText is the longest customer-service text wxbot sends:
+// clients cut texts past about 2,048 bytes (WECHAT.md §3).
+const MaxCustomerText = 2048
+
+// CustomerNews fits cards to customer-service rules: one card is sent as
+// it is (card non-nil); several become a text listing "N. title" and the
+// link of each, within MaxCustomerText, the cards that do not fit counted
+// in a last line.
+func CustomerNews(articles []NewsArticle) (card *NewsArticle, text string) {
+	if len(articles) == 1 {
+		a := articles[0]
+		return &a, ""
+	}
+	more := func(n int) string { return fmt.Sprintf("\n\n… %d more", n) }
+	var b strings.Builder
+	for i, a := range articles {
+		entry := fmt.Sprintf("%d. %s", i+1, a.Title)
+		if a.URL != "" {
+			entry += "\n" + a.URL
+		}
+		if i > 0 {
+			entry = "\n\n" + entry
+		}
+		// Room is kept after each entry for the line counting the cards
+		// that may not fit after it.
+		after := len(articles) - i - 1
+		reserve := 0
+		if after > 0 {
+			reserve = len(more(after))
+		}
+		if b.Len()+len(entry)+reserve > MaxCustomerText {
+			if i == 0 {
+				// One card longer than a message: its cut entry, then the count.
+				b.WriteString(cutBytes(entry, MaxCustomerText-reserve))
+				if after > 0 {
+					b.WriteString(more(after))
+				}
+				break
+			}
+			b.WriteString(more(len(articles) - i))
+			break
+		}
+		b.WriteString(entry)
+	}
+	return nil, b.String()
+}
+
+// cutBytes cuts s to at most n bytes on a rune boundary.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	if n < 0 {
+		n = 0
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func boolInt(b bool) int {

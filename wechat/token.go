@@ -114,11 +114,14 @@ var deleteIfEqual = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] th
 // in-process memo, then Redis (shared by every replica), then WeChat, with a
 // Redis lock so that one replica fetches while the others wait for its
 // result. It implements the SDK's credential.AccessTokenContextHandle.
+// Tokens of cgi-bin/stable_token and of cgi-bin/token live under separate
+// keys: they are independent, and a replica on one endpoint must never
+// use (or evict) a token of the other.
 type tokenSource struct {
-	c       *Client
-	cache   *RedisCache
-	key     string
-	lockKey string
+	c      *Client
+	cache  *RedisCache
+	stable tokenKeys // cgi-bin/stable_token
+	plain  tokenKeys // cgi-bin/token
 
 	mu       sync.Mutex // one fetch at a time within the process
 	memo     atomic.Pointer[memoToken]
@@ -126,9 +129,28 @@ type tokenSource struct {
 	degraded atomic.Bool  // Redis was unreachable last time we looked
 }
 
+type tokenKeys struct{ key, lock string }
+
+// keys are the Redis keys of the endpoint in use.
+func (t *tokenSource) keys() tokenKeys { return t.keysFor(t.c.stableActive()) }
+
+func (t *tokenSource) keysFor(stable bool) tokenKeys {
+	if stable {
+		return t.stable
+	}
+	return t.plain
+}
+
 type memoToken struct {
-	token string
-	until time.Time
+	token  string
+	until  time.Time
+	stable bool // issued by stable_token
+}
+
+// valid reports whether the memo may be handed out: unexpired, and from
+// the endpoint in use.
+func (m *memoToken) valid(stable bool) bool {
+	return m != nil && m.stable == stable && time.Now().Before(m.until)
 }
 
 const (
@@ -154,19 +176,20 @@ func (t *tokenSource) GetAccessTokenContext(ctx context.Context) (string, error)
 
 // Token returns a valid-as-far-as-we-know access token.
 func (t *tokenSource) Token(ctx context.Context) (string, error) {
-	if m := t.memo.Load(); m != nil && time.Now().Before(m.until) {
+	if m := t.memo.Load(); m.valid(t.c.stableActive()) {
 		return m.token, nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if m := t.memo.Load(); m != nil && time.Now().Before(m.until) {
+	stable := t.c.stableActive()
+	if m := t.memo.Load(); m.valid(stable) {
 		return m.token, nil
 	}
-	tok, ttl, err := t.cache.getWithTTL(ctx, t.key)
+	tok, ttl, err := t.cache.getWithTTL(ctx, t.keysFor(stable).key)
 	switch {
 	case err == nil && tok != "":
 		t.redisBack()
-		t.remember(tok, ttl)
+		t.remember(tok, ttl, stable)
 		return tok, nil
 	case err != nil && !errors.Is(err, redis.Nil):
 		return t.fetchAlone(ctx, err)
@@ -183,48 +206,52 @@ func (t *tokenSource) Invalidate(ctx context.Context, used string) {
 		t.memo.Store(nil)
 	}
 	t.rejected.Store(used)
-	if err := deleteIfEqual.Run(ctx, t.cache.rdb, []string{t.key}, used).Err(); err != nil {
+	if err := deleteIfEqual.Run(ctx, t.cache.rdb, []string{t.keys().key}, used).Err(); err != nil {
 		t.c.log.Warn("wechat: could not drop the refused access token from redis", slog.Any("error", err))
 	}
 }
 
-func (t *tokenSource) remember(tok string, ttl time.Duration) {
+func (t *tokenSource) remember(tok string, ttl time.Duration, stable bool) {
 	if ttl <= 0 || ttl > memoMax {
 		ttl = memoMax
 	}
 	registerRoute(tok, t.c.base)
-	t.memo.Store(&memoToken{token: tok, until: time.Now().Add(ttl)})
+	t.memo.Store(&memoToken{token: tok, until: time.Now().Add(ttl), stable: stable})
 }
 
 // fetchShared fetches under the Redis lock, or waits for the replica that
 // holds it to store its token.
 func (t *tokenSource) fetchShared(ctx context.Context) (string, error) {
+	stable := t.c.stableActive()
+	k := t.keysFor(stable)
 	owner := randomHex(8)
 	deadline := time.Now().Add(2 * tokenLockTTL)
 	for {
-		ok, err := t.cache.rdb.SetNX(ctx, t.lockKey, owner, tokenLockTTL).Result()
+		ok, err := t.cache.rdb.SetNX(ctx, k.lock, owner, tokenLockTTL).Result()
 		if err != nil {
 			return t.fetchAlone(ctx, err)
 		}
 		if ok {
 			defer func() {
-				if err := deleteIfEqual.Run(context.WithoutCancel(ctx), t.cache.rdb, []string{t.lockKey}, owner).Err(); err != nil {
+				if err := deleteIfEqual.Run(context.WithoutCancel(ctx), t.cache.rdb, []string{k.lock}, owner).Err(); err != nil {
 					t.c.log.Warn("wechat: could not release the token lock", slog.Any("error", err))
 				}
 			}()
 			// Another replica may have stored a token between our miss and the lock.
-			if tok, ttl, err := t.cache.getWithTTL(ctx, t.key); err == nil && tok != "" {
-				t.remember(tok, ttl)
+			if tok, ttl, err := t.cache.getWithTTL(ctx, k.key); err == nil && tok != "" {
+				t.remember(tok, ttl, stable)
 				return tok, nil
 			}
-			tok, ttl, err := t.fetch(ctx)
+			tok, ttl, fromStable, err := t.fetch(ctx)
 			if err != nil {
 				return "", err
 			}
-			if err := t.cache.SetContext(ctx, t.key, tok, ttl); err != nil {
+			// Stored under the key of the endpoint that issued it: a fetch
+			// that found stable_token missing got a cgi-bin/token token.
+			if err := t.cache.SetContext(ctx, t.keysFor(fromStable).key, tok, ttl); err != nil {
 				t.c.log.Warn("wechat: could not share the access token in redis", slog.Any("error", err))
 			}
-			t.remember(tok, ttl)
+			t.remember(tok, ttl, fromStable)
 			return tok, nil
 		}
 		select {
@@ -232,8 +259,8 @@ func (t *tokenSource) fetchShared(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("wechat: wait for another replica's access token: %w", ctx.Err())
 		case <-time.After(lockPoll):
 		}
-		if tok, ttl, err := t.cache.getWithTTL(ctx, t.key); err == nil && tok != "" {
-			t.remember(tok, ttl)
+		if tok, ttl, err := t.cache.getWithTTL(ctx, k.key); err == nil && tok != "" {
+			t.remember(tok, ttl, stable)
 			return tok, nil
 		}
 		if time.Now().After(deadline) {
@@ -249,11 +276,11 @@ func (t *tokenSource) fetchAlone(ctx context.Context, redisErr error) (string, e
 	if !t.degraded.Swap(true) {
 		t.c.log.Warn("wechat: redis unavailable, fetching the access token without sharing it", slog.Any("error", redisErr))
 	}
-	tok, ttl, err := t.fetch(ctx)
+	tok, ttl, stable, err := t.fetch(ctx)
 	if err != nil {
 		return "", err
 	}
-	t.remember(tok, ttl)
+	t.remember(tok, ttl, stable)
 	return tok, nil
 }
 
@@ -266,17 +293,18 @@ func (t *tokenSource) redisBack() {
 // fetch asks WeChat for a token. With stable_token, WeChat hands out the
 // same token until it nears expiry; if that is the very token it just
 // refused, only force_refresh replaces it.
-func (t *tokenSource) fetch(ctx context.Context) (string, time.Duration, error) {
-	tok, expires, err := t.c.fetchToken(ctx, false)
-	if err == nil && t.c.cfg.StableToken {
+// It reports whether stable_token issued the token.
+func (t *tokenSource) fetch(ctx context.Context) (string, time.Duration, bool, error) {
+	tok, expires, stable, err := t.c.fetchToken(ctx, false)
+	if err == nil && stable {
 		if bad, _ := t.rejected.Load().(string); bad != "" && tok == bad {
-			tok, expires, err = t.c.fetchToken(ctx, true)
+			tok, expires, stable, err = t.c.fetchToken(ctx, true)
 		}
 	}
 	if err != nil {
-		return "", 0, err
+		return "", 0, false, err
 	}
-	return tok, cacheTTL(expires), nil
+	return tok, cacheTTL(expires), stable, nil
 }
 
 // tokenCall asks one of the two token endpoints.
@@ -326,26 +354,33 @@ type tokenAnswer struct {
 	ExpiresIn   int64  `json:"expires_in"`
 }
 
-// noStableToken tells whether err says the server has no
-// cgi-bin/stable_token at all: an HTTP client error (404, 405, 400…; not
-// 408 or 429, which are about load), or WeChat's own answer to an unknown
-// path, errcode 40066 "invalid url". WeChat itself never answers
+// noStableToken tells whether err proves the server has no
+// cgi-bin/stable_token at all: HTTP 404 (no such path) or 405 (no POST
+// there), or WeChat's own answer to an unknown path, errcode 40066
+// "invalid url". Any other answer — a proxy's 400, 401 or 403, a 5xx, a
+// timeout — says nothing about the endpoint and never switches it: the
+// call fails (or is retried) as it is. WeChat itself never answers
 // stable_token with an HTTP error.
 func noStableToken(err error) bool {
 	var te *TransportError
-	if errors.As(err, &te) && te.Status >= 400 && te.Status < 500 && te.Status != 408 && te.Status != 429 {
-		return true
+	if errors.As(err, &te) {
+		switch te.Status {
+		case 404, 405:
+			return true
+		}
+		return false
 	}
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Code == 40066
 }
 
-// fetchToken calls cgi-bin/stable_token (or cgi-bin/token) with retries.
-// A server without stable_token (an older proxy or fake answering 404,
-// 405, another client error or errcode 40066) gets cgi-bin/token instead, once noticed, for the
-// process's life.
-func (c *Client) fetchToken(ctx context.Context, force bool) (string, time.Duration, error) {
-	stable := c.cfg.StableToken && !c.noStable.Load()
+// fetchToken calls cgi-bin/stable_token (or cgi-bin/token) with retries,
+// and reports whether stable_token issued the token. A server that proves
+// it has no stable_token (noStableToken) gets cgi-bin/token instead, for
+// the process's life; the switch is logged as a warning and shown by
+// TokenEndpoint, and the tokens go under their own Redis key.
+func (c *Client) fetchToken(ctx context.Context, force bool) (string, time.Duration, bool, error) {
+	stable := c.stableActive()
 	name := epToken.name
 	if stable {
 		name = epStableToken.name
@@ -353,21 +388,21 @@ func (c *Client) fetchToken(ctx context.Context, force bool) (string, time.Durat
 	ans, err := c.tokenCall(ctx, stable, force)
 	if stable && noStableToken(err) {
 		c.noStable.Store(true)
-		c.log.Warn("wechat: the API has no cgi-bin/stable_token; using cgi-bin/token (replicas still share it through redis)",
-			slog.String("api_base", c.base))
-		name = epToken.name
+		c.log.Warn("wechat: the API has no cgi-bin/stable_token; using cgi-bin/token from now on (its tokens are kept apart; replicas still share them through redis)",
+			slog.String("api_base", c.base), slog.Any("error", err))
+		stable, name = false, epToken.name
 		ans, err = c.tokenCall(ctx, false, false)
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("wechat: fetch access token: %w", err)
+		return "", 0, false, fmt.Errorf("wechat: fetch access token: %w", err)
 	}
 	if ans.AccessToken == "" {
-		return "", 0, fmt.Errorf("wechat: fetch access token: %w", &TransportError{Endpoint: name, msg: "answer carries no access_token"})
+		return "", 0, false, fmt.Errorf("wechat: fetch access token: %w", &TransportError{Endpoint: name, msg: "answer carries no access_token"})
 	}
 	c.m.TokenRefreshes.Inc()
 	c.log.Info("wechat: fetched a new access token",
 		slog.String("endpoint", name), slog.Bool("force_refresh", force), slog.Int64("expires_in", ans.ExpiresIn))
-	return ans.AccessToken, time.Duration(ans.ExpiresIn) * time.Second, nil
+	return ans.AccessToken, time.Duration(ans.ExpiresIn) * time.Second, stable, nil
 }
 
 func randomHex(n int) string {

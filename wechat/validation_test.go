@@ -127,10 +127,15 @@ func TestSandboxValidation(t *testing.T) {
 		{"material of type voice", func() error { _, err := api.AddMaterial(ctx, "voice", "v.mp3", []byte("ID3")); return err }, 40004},
 
 		// message/mass/sendall (quota, dedupe and tags in their own test)
-		{"clientmsgid of 65 bytes", func() error {
-			_, err := api.SendAll(ctx, wechat.MassSend{MediaID: "x", ToAll: true, ClientMsgID: strings.Repeat("a", 65)})
+		// WeChat documents 64 bytes; developers get 45067 at 34 and 36.
+		{"clientmsgid of 33 bytes", func() error {
+			_, err := api.SendAll(ctx, wechat.MassSend{MediaID: "x", ToAll: true, ClientMsgID: strings.Repeat("a", wechat.MaxClientMsgID+1)})
 			return err
 		}, 45067},
+		{"clientmsgid of 32 bytes reaches the draft check", func() error {
+			_, err := api.SendAll(ctx, wechat.MassSend{MediaID: "SBX_DRAFT_none", ToAll: true, ClientMsgID: strings.Repeat("b", wechat.MaxClientMsgID)})
+			return err
+		}, 40007},
 		{"mass send of an unknown draft", func() error {
 			_, err := api.SendAll(ctx, wechat.MassSend{MediaID: "SBX_DRAFT_none", ToAll: true, ClientMsgID: "c1"})
 			return err
@@ -154,9 +159,11 @@ func TestSandboxValidation(t *testing.T) {
 		{"customer news card", func() error {
 			return api.SendNews(ctx, "oFollower1", []wechat.NewsArticle{{Title: "No.53", URL: "https://mp.weixin.qq.com/s/x"}})
 		}, 0},
-		{"customer news of 2 cards", func() error {
+		{"customer news of 2 cards", rawCode("message/custom/send", map[string]any{"touser": "oFollower1", "msgtype": "news",
+			"news": map[string]any{"articles": []map[string]string{{"title": "a", "url": "https://a"}, {"title": "b", "url": "https://b"}}}}), 45008},
+		{"customer news of 2 cards through SendNews", func() error {
 			return api.SendNews(ctx, "oFollower1", []wechat.NewsArticle{{Title: "a", URL: "https://a"}, {Title: "b", URL: "https://b"}})
-		}, 45008},
+		}, 0},
 		{"user info of a stranger", func() error { _, err := api.UserInfo(ctx, "oStranger"); return err }, 40003},
 		{"user info of a follower", func() error { _, err := api.UserInfo(ctx, "oFollower2"); return err }, 0},
 

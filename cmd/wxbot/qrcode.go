@@ -252,20 +252,16 @@ var unsafeName = regexp.MustCompile(`[^\p{L}\p{N}._-]+`)
 
 func safeFileName(s string) string { return unsafeName.ReplaceAllString(s, "_") }
 
-// explainAPIError adds what the operator can do about common errcodes.
+// explainAPIError adds what the operator can do about a WeChat errcode,
+// from wechat's one table (the publisher's notices read the same).
 func explainAPIError(err error) error {
 	code, ok := wechat.CodeOf(err)
 	if !ok {
 		return err
 	}
-	hint := map[int]string{
-		40013: "the AppID is not valid: check wechat.app_id",
-		40125: "the AppSecret is wrong: check wechat.app_secret (it changes when reset on the admin page)",
-		40164: "this machine's IP is not on the account's API whitelist (admin page → 基本配置 → IP白名单)",
-		48001: "the account is not authorised for this API (unverified accounts lose some APIs)",
-	}[code]
-	if hint == "" {
+	c, ok := wechat.LookupCode(code)
+	if !ok {
 		return err
 	}
-	return fmt.Errorf("%w\n  → %s", err, hint)
+	return fmt.Errorf("%w\n  → %s", err, c)
 }
