@@ -33,6 +33,14 @@ func FuzzParse(f *testing.F) {
 	}
 	// A paragraph of ampersands is five times longer as HTML: a refusal.
 	f.Add([]byte("No.1\n\nNo.2\n\n2021.01\n\n国内要闻 Domestic News\n\n标题\n\nTitle\n\n国内要闻 Domestic News\n\n标题\n\n" + strings.Repeat("&", 4500) + "\n\nTitle\n\nText.\n"))
+	// Large hostile paragraphs (issue 10: 128 KB of brackets took 13.7 s;
+	// 512 KB, minutes), alone and inside an item; TestLargeInputsAreLinear
+	// has the 512 KB ones, which would slow the fuzzer down.
+	for _, unit := range []string{"[", "![", "[a](", "*_", "[^1]", "`` `", "(([More](#"} {
+		run := strings.Repeat(unit, (128<<10)/len(unit))
+		f.Add([]byte(run))
+		f.Add([]byte("No.1\n\nNo.2\n\n2021.01\n\n国内要闻 Domestic News\n\n标题\n\nTitle\n\n国内要闻 Domestic News\n\n标题\n\n正文。" + run + "\n\nTitle\n\nText.\n"))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		is, _, err := newsletter.Parse("fuzz.md", data)
 		if err != nil {

@@ -3,6 +3,8 @@ package newsletter
 import (
 	"strings"
 	"unicode"
+
+	"github.com/yuin/goldmark/ast"
 )
 
 // mdLink is an inline Markdown link or image found in a paragraph.
@@ -14,55 +16,54 @@ type mdLink struct {
 }
 
 // scanLinks finds the inline links [label](dest "title") and images
-// ![alt](src) of a paragraph, left to right. Destinations may hold balanced
-// parentheses (https://en.wikipedia.org/wiki/Conti_(ransomware)) or be
-// written <…>. Anything that is not a well-formed link is skipped.
+// ![alt](src) of a paragraph, left to right, as CommonMark reads them
+// (goldmark finds them, in linear time; a link inside a link's label is
+// part of that link). Destinations may hold balanced parentheses
+// (https://en.wikipedia.org/wiki/Conti_(ransomware)) or be written <…>.
+// Anything that is not a well-formed link is skipped.
 func scanLinks(s string) []mdLink {
+	if !strings.Contains(s, "](") || tooHostile(s) {
+		return nil // see maxInlineBytes
+	}
+	src := []byte(s)
+	doc := parseMarkdown(src)
 	var links []mdLink
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++ // an escaped character never opens a link
-		case '`':
-			i = skipCode(s, i) - 1
-		case '[':
-			l, ok := linkAt(s, i)
-			if !ok {
-				continue
+	n := doc.FirstChild()
+	for n != nil {
+		descend := true
+		switch n.(type) {
+		case *ast.Link, *ast.Image:
+			descend = false
+			// goldmark knows where the link starts; its end, label and
+			// destination as written are read from there. The label is
+			// at most 999 bytes (CommonMark's limit), so this is cheap.
+			at := n.Pos()
+			_, image := n.(*ast.Image)
+			if image {
+				at++
 			}
-			if i > 0 && s[i-1] == '!' && (i < 2 || s[i-2] != '\\') {
-				l.start, l.image = i-1, true
+			if at >= 0 && at < len(s) {
+				if l, ok := linkAt(s, at); ok {
+					if image {
+						l.start, l.image = at-1, true
+					}
+					links = append(links, l)
+				}
 			}
-			links = append(links, l)
-			i = l.end - 1
 		}
-	}
-	return links
-}
-
-// skipCode returns the index after a code span starting at i, or i+run when
-// the backticks are not closed.
-func skipCode(s string, i int) int {
-	n := 0
-	for i+n < len(s) && s[i+n] == '`' {
-		n++
-	}
-	fence := s[i : i+n]
-	for j := i + n; j < len(s); {
-		k := strings.Index(s[j:], fence)
-		if k < 0 {
+		if first := n.FirstChild(); descend && first != nil {
+			n = first
+			continue
+		}
+		for n != doc && n.NextSibling() == nil {
+			n = n.Parent()
+		}
+		if n == doc {
 			break
 		}
-		end := j + k + n
-		if end >= len(s) || s[end] != '`' {
-			return end
-		}
-		for end < len(s) && s[end] == '`' {
-			end++
-		}
-		j = end
+		n = n.NextSibling()
 	}
-	return i + n
+	return links
 }
 
 // linkAt parses a link whose "[" is at i.
