@@ -159,6 +159,8 @@ func TestServeSafeModeTwoReplicas(t *testing.T) {
 			"WXBOT_WECHAT_APP_SECRET":       "s",
 			"WXBOT_REDIS_ADDR":              srv.Addr,
 			"WXBOT_NEWSLETTER_INBOX":        inbox,
+			// The files are written just before: take them at once.
+			"WXBOT_NEWSLETTER_INBOX_SETTLE": "0s",
 		}
 	}
 	a, _ := startServe(t, env())
