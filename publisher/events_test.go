@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/sandbox"
 	"github.com/lifang/wxbot/wechat"
 )
 
@@ -267,5 +268,22 @@ func TestWeChatURLs(t *testing.T) {
 		if ok != c.good || !slices.Equal(out, c.out) {
 			t.Errorf("wechatURLs(%q) = %q, %v; want %q, %v", c.in, out, ok, c.out, c.good)
 		}
+	}
+}
+
+// When WeChat cannot be asked (here message/mass/get answers 45009, the
+// daily quota), a failure report changes nothing and the error says so,
+// so the report is not taken on trust.
+func TestFailureReportUnconfirmable(t *testing.T) {
+	e, cli, want := finishedIssue(t, "mass")
+	if err := e.sb.AddFault(sandbox.Fault{Kind: sandbox.FaultFail, Endpoint: "message/mass/get", Code: 45009, Count: 10}); err != nil {
+		t.Fatal(err)
+	}
+	err := cli.MassSendJobFinished(context.Background(), wechat.MassSendJobEvent{MsgID: want.MsgID, Status: "send fail"})
+	if err == nil || !strings.Contains(err.Error(), "confirm the reported mass send failure") {
+		t.Fatalf("error %v", err)
+	}
+	if rec := e.record(cli, 54); rec.State != StateFinished || rec.MassStatus != want.MassStatus || rec.Error != "" {
+		t.Fatalf("an unconfirmed failure report changed the issue: %s %q %q", rec.State, rec.MassStatus, rec.Error)
 	}
 }
