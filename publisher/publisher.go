@@ -164,8 +164,8 @@ type Publisher struct {
 	memMu     sync.Mutex
 	mem       memory
 	recoverMu sync.Mutex // one restore at a time
-	sentMu sync.Mutex
-	sentOK map[string]time.Time // WeChat said it went out: "msg:ID"/"job:ID" → when asked
+	sentMu    sync.Mutex
+	sentOK    map[string]time.Time // WeChat said it went out: "msg:ID"/"job:ID" → when asked
 }
 
 // New builds a Publisher. The configuration must have been validated.
@@ -200,7 +200,7 @@ func New(o Options) (*Publisher, error) {
 		retryDelay: o.RetryDelay, outcomeAfter: o.OutcomeAfter, lockWait: o.LockWait, sendWindow: o.SendWindow,
 		maxPolls: o.MaxPolls, pollBudget: o.PollBudget,
 		inboxPending: map[string]inboxJob{}, inboxWake: make(chan struct{}, 1),
-		mem: memory{records: map[int]known{}, seen: map[string]string{}},
+		mem:    memory{records: map[int]known{}, seen: map[string]string{}},
 		sentOK: map[string]time.Time{},
 	}
 	if p.cfg.MaxPerDay < 1 {
