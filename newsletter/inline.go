@@ -68,11 +68,11 @@ func parseMarkdown(src []byte) ast.Node {
 // writes comes near either bound: WeChat takes at most 20,000 characters
 // in a whole article (the renderer refuses a longer one, naming the item),
 // and a paragraph has a handful of links. A paragraph over a bound is
-// kept as plain text, as written, so its cost is at most that of 256
+// kept as plain text, as written, so its cost is at most that of 64
 // scans of 64 KB.
 const (
 	maxInlineBytes = 64 << 10
-	maxLinkTails   = 256
+	maxLinkTails   = 64
 )
 
 // tooHostile reports a paragraph not read as Markdown (see maxInlineBytes).

@@ -37,4 +37,14 @@ type Item struct {
 	LinkEN string `json:"link_en"`
 	// Date is the ISO date the item starts with ("2021年4月26日" → 2021-04-26), or "".
 	Date string `json:"date"`
+	// Notes are the footnotes ([^1] … "[^1]: text") the item's paragraphs
+	// refer to, in the order of first reference.
+	Notes []Note `json:"notes,omitempty"`
+}
+
+// Note is one footnote: its id as written ([^1] → "1") and its text,
+// inline Markdown like a paragraph.
+type Note struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
 }

@@ -108,7 +108,7 @@ func TestInlineWorstWithinBounds(t *testing.T) {
 	start := time.Now()
 	ParseInline(s)
 	cutMoreLinks(s)
-	limit := 500 * time.Millisecond
+	limit := time.Second
 	if raceEnabled {
 		limit = 4 * time.Second
 	}

@@ -161,6 +161,16 @@ func isMoreLabel(label string) bool {
 		l = strings.TrimSpace(inner)
 	}
 	l = strings.Trim(l, "*_ ")
+	// "查看更多>>", "more>>", "Read more »", "阅读原文→", ">>More".
+	l = strings.TrimSpace(strings.Trim(l, ">»›→…. "))
+	l = strings.Trim(l, "*_ ")
+	for {
+		inner, ok := unwrapParens(l)
+		if !ok {
+			break
+		}
+		l = strings.TrimSpace(inner)
+	}
 	return moreLabels[strings.ToLower(l)]
 }
 
@@ -177,6 +187,7 @@ func unwrapParens(s string) (string, bool) {
 // parentheses around it in any of the editors' spellings:
 //
 //	…。[\(查看更多\)](#)   …。（[查看更多](#)）   … ([More](#))   … [\(More\)](#)
+//	…。【[查看更多](#)】   …。[查看更多>>](#)   … [Read more »](#)   [阅读原文](#)
 //
 // It returns the text left and the links' destinations in order. A link
 // followed by more prose is cut just the same; the prose is kept.
@@ -193,7 +204,7 @@ func cutMoreLinks(p string) (string, []string) {
 		// Parentheses written around the link: "([More](#))", "（[查看更多](#)）".
 		before := strings.TrimRight(p[last:start], " \t")
 		after := p[end:]
-		for _, pair := range [][2]string{{"(", ")"}, {"（", "）"}} {
+		for _, pair := range [][2]string{{"(", ")"}, {"（", "）"}, {"【", "】"}, {"[", "]"}, {"〔", "〕"}} {
 			if strings.HasSuffix(before, pair[0]) && strings.HasPrefix(strings.TrimLeft(after, " \t"), pair[1]) {
 				start = last + len(before) - len(pair[0])
 				end += len(after) - len(strings.TrimLeft(after, " \t")) + len(pair[1])

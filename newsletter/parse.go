@@ -84,6 +84,31 @@ type parser struct {
 	byZH, byEN  map[string]*tocEntry
 	sectionKeys map[string]int // TOC section key → index
 	count       map[string]int // how often each line key occurs in the file
+
+	notes     map[string]*footnote // footnote definitions [^id]: text, by id
+	noteOrder []*footnote
+}
+
+// footnote is a footnote definition, "[^1]: text" (pandoc, GFM).
+type footnote struct {
+	id, text string
+	line     int
+	used     bool
+}
+
+// defineNote records a footnote definition; a second one with the same id
+// replaces the first, with a warning.
+func (p *parser) defineNote(id, text string, line int) *footnote {
+	if p.notes == nil {
+		p.notes = map[string]*footnote{}
+	}
+	if prev, dup := p.notes[id]; dup {
+		p.warnf(line, "the footnote [^%s] is defined twice (also on line %d); using this one", id, prev.line)
+	}
+	n := &footnote{id: id, text: strings.TrimSpace(text), line: line}
+	p.notes[id] = n
+	p.noteOrder = append(p.noteOrder, n)
+	return n
 }
 
 func (p *parser) errorf(line int, format string, args ...any) {
@@ -130,15 +155,35 @@ func (p *parser) readLines(data []byte) error {
 	}
 	text := strings.ReplaceAll(string(data), "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
+	var note *footnote // the definition being read: indented lines continue it
 	for i, raw := range strings.Split(text, "\n") {
-		if raw = strings.TrimSpace(raw); raw != "" {
-			s := strip(raw)
-			k := raw // a paragraph: never compared as a title, longer than any key
-			if len(raw) <= maxTitleBytes {
-				k = key(s.text)
-			}
-			p.lines = append(p.lines, line{num: i + 1, raw: raw, text: s.text, key: k, decorated: s.decorated})
+		indented := strings.HasPrefix(raw, "    ") || strings.HasPrefix(raw, "\t")
+		if raw = strings.TrimSpace(raw); raw == "" {
+			continue
 		}
+		if id, body, ok := noteDefinition(raw); ok {
+			note = p.defineNote(id, body, i+1)
+			continue
+		}
+		if note != nil && indented {
+			note.text = strings.TrimSpace(note.text + " " + raw)
+			continue
+		}
+		note = nil
+		if isThematicBreak(raw) {
+			continue // "---" between the table of contents and the body
+		}
+		raw = stripAttributes(raw)
+		s := strip(raw)
+		k := raw // a paragraph: never compared as a title, longer than any key
+		if len(raw) <= maxTitleBytes {
+			k = key(s.text)
+			if zh, en, ok := splitHeading(s.text); ok {
+				// "国内要闻 | Domestic News" and "国内要闻 Domestic News" are one section.
+				k = key(zh + " " + en)
+			}
+		}
+		p.lines = append(p.lines, line{num: i + 1, raw: raw, text: s.text, key: k, decorated: s.decorated})
 	}
 	if len(p.lines) == 0 {
 		return fail(1, "the file is empty: an issue needs a masthead (No.233, 2021.04, the titles, No.53), a table of contents and the news items")
@@ -240,13 +285,22 @@ func (p *parser) masthead(end int) {
 	}
 	for i := from; i < to; i++ {
 		l := p.lines[i]
-		if i == monthIdx || len(mastheadTokens(l.text)) > 0 {
+		if i == monthIdx || len(mastheadTokens(l.text)) > 0 || isContentsHeading(l.text) {
 			continue
 		}
 		if isChinese(l.text) {
 			p.issue.TitleZH = l.text
 		} else if hasLetter(l.text) {
 			p.issue.TitleEN = l.text
+		}
+	}
+	if p.issue.TitleZH == "" && from > 0 {
+		// A title heading above the numbers ("# 立方…周报", then "No.241 | 2021.07").
+		for i := from - 2; i >= 0; i-- {
+			if l := p.lines[i]; isChinese(l.text) && len(mastheadTokens(l.text)) == 0 && !isContentsHeading(l.text) {
+				p.issue.TitleZH = l.text
+				break
+			}
 		}
 	}
 	if p.issue.TitleZH == "" {
@@ -566,6 +620,14 @@ func (p *parser) body(start int) {
 				state = inTail
 				break
 			}
+			if state == inEN && l.decorated && !isChinese(l.text) && !isMoreOnly(l.raw) && p.byEN[l.key] == nil {
+				// A sub-heading inside the English text ("**Key
+				// measures**", "### Key measures"): kept as a strong
+				// paragraph of that text.
+				flush()
+				buf = para{text: "**" + escapeEmphasis(l.text) + "**", line: l.num}
+				continue
+			}
 			if state == atSection || looksLikeZHTitle(l) || l.decorated && !isMoreOnly(l.raw) {
 				p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", clip(l.text, 60))
 				flush()
@@ -599,6 +661,73 @@ func (p *parser) body(start int) {
 		}
 	}
 	p.tail(tail, p.lines[len(p.lines)-1].num)
+	p.attachNotes()
+}
+
+// attachNotes gives each item the footnotes its paragraphs refer to, in
+// the order of first reference, and warns about references without a
+// definition and definitions never referred to.
+func (p *parser) attachNotes() {
+	for s := range p.issue.Sections {
+		for i := range p.issue.Sections[s].Items {
+			it := &p.issue.Sections[s].Items[i]
+			seen := map[string]bool{}
+			for _, para := range append(slices.Clone(it.BodyZH), it.BodyEN...) {
+				if !strings.Contains(para, "[^") {
+					continue
+				}
+				for _, id := range noteRefs(ParseInline(para), nil) {
+					if seen[id] {
+						continue
+					}
+					seen[id] = true
+					n, ok := p.notes[id]
+					if !ok {
+						p.warnf(p.itemLine(it), "the item %q refers to the footnote [^%s], which is not defined; add a line \"[^%s]: the note\" at the end of the file", it.TitleZH, id, id)
+						continue
+					}
+					n.used = true
+					it.Notes = append(it.Notes, Note{ID: id, Text: n.text})
+				}
+			}
+		}
+	}
+	for _, n := range p.noteOrder {
+		if !n.used && p.notes[n.id] == n {
+			p.warnf(n.line, "the footnote [^%s] is not referred to by any item; it is left out", n.id)
+		}
+	}
+}
+
+// itemLine is where an item's Chinese title is, for warnings after the body.
+func (p *parser) itemLine(it *Item) int {
+	if e, ok := p.byZH[key(it.TitleZH)]; ok && e.found > 0 {
+		return e.found
+	}
+	return 1
+}
+
+// noteRefs collects the ids of the footnote references in ins.
+func noteRefs(ins []Inline, ids []string) []string {
+	for _, in := range ins {
+		if in.Kind == InlineNote {
+			ids = append(ids, in.Text)
+		}
+		ids = noteRefs(in.Children, ids)
+	}
+	return ids
+}
+
+// noteDefinition reads a footnote definition line, "[^id]: text".
+func noteDefinition(raw string) (id, text string, ok bool) {
+	if !strings.HasPrefix(raw, "[^") {
+		return "", "", false
+	}
+	end := strings.Index(raw[:min(len(raw), maxNoteID+4)], "]:")
+	if end < 3 || strings.ContainsAny(raw[2:end], " \t[]^\\") {
+		return "", "", false
+	}
+	return raw[2:end], strings.TrimSpace(raw[end+2:]), true
 }
 
 // isBodyHeading reports a section heading in the body: one the table of
@@ -787,6 +916,24 @@ func isFooterLine(s string) bool {
 		if strings.Contains(s, w) {
 			return true
 		}
+	}
+	return false
+}
+
+// isThematicBreak reports a Markdown rule: "---", "***", "___", "- - -".
+func isThematicBreak(s string) bool {
+	t := strings.ReplaceAll(strings.ReplaceAll(s, " ", ""), "\t", "")
+	if len(t) < 3 {
+		return false
+	}
+	return strings.Trim(t, "-") == "" || strings.Trim(t, "*") == "" || strings.Trim(t, "_") == ""
+}
+
+// isContentsHeading reports the heading over a table of contents.
+func isContentsHeading(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "目录", "本期目录", "目 录", "contents", "table of contents", "目录 contents", "目录 table of contents":
+		return true
 	}
 	return false
 }

@@ -44,6 +44,16 @@ func strip(s string) stripped {
 	}
 	if label, ok := wholeLineAnchor(s); ok {
 		s = label
+		// A Word table of contents entry ends with its page number,
+		// after a tab ("[工信部…\t3](#_Toc…)").
+		s = trimPageNumber(s)
+		for {
+			inner, ok := unwrapEmphasis(s)
+			if !ok {
+				break
+			}
+			s = strings.TrimSpace(inner)
+		}
 	}
 	// Bold on part of a title ("**国内要闻** Domestic News") is decoration too.
 	for _, d := range []string{"**", "__"} {
@@ -51,8 +61,102 @@ func strip(s string) stripped {
 			s = strings.ReplaceAll(s, d, "")
 		}
 	}
-	out.text = strings.TrimSpace(unescape(s))
+	s = trimPageNumber(strings.TrimSpace(unescape(s)))
+	out.text = trimNumbering(s)
 	return out
+}
+
+// trimPageNumber removes a page number after a tab at the end of a line,
+// the way Word writes a table of contents ("国内要闻 Domestic News\t2").
+func trimPageNumber(s string) string {
+	t := strings.TrimRight(s, "0123456789")
+	if t == s || len(s)-len(t) > 4 {
+		return s
+	}
+	if u := strings.TrimRight(t, " \t.·…"); strings.HasSuffix(strings.TrimRight(t, " .·…"), "\t") && u != "" {
+		return u
+	}
+	return s
+}
+
+// chineseNumerals are the numbers of Chinese-style numbering (一、二、…).
+const chineseNumerals = "一二三四五六七八九十百零〇"
+
+// trimNumbering removes the numbering a converter or an editor puts before
+// a section or item title: "一、", "（一）", "(一)", "1.", "1、", "1)", "1）",
+// "(1)", "第一部分 " is not numbering. A number that is part of the title
+// ("2021年…", "3.5亿…", "5G…") stays.
+func trimNumbering(s string) string {
+	t := s
+	switch {
+	case strings.HasPrefix(t, "（") || strings.HasPrefix(t, "("):
+		open, closer := "（", "）"
+		if t[0] == '(' {
+			open, closer = "(", ")"
+		}
+		inner := t[len(open):]
+		j := strings.Index(inner, closer)
+		if j <= 0 || j > 12 || !allNumeral(inner[:j]) {
+			// also "(1）" and "（1)"
+			j = strings.IndexAny(inner, ")）")
+			if j <= 0 || j > 12 || !allNumeral(inner[:j]) {
+				return s
+			}
+			_, size := utf8.DecodeRuneInString(inner[j:])
+			t = inner[j+size:]
+			break
+		}
+		t = inner[j+len(closer):]
+	default:
+		i := 0
+		for i < len(t) && i < 3 && isDigit(t[i]) {
+			i++
+		}
+		if i == 0 {
+			for _, r := range t {
+				if !strings.ContainsRune(chineseNumerals, r) {
+					break
+				}
+				i += utf8.RuneLen(r)
+			}
+			if i == 0 || i > 12 || !strings.HasPrefix(t[i:], "、") {
+				return s
+			}
+			t = t[i+len("、"):]
+			break
+		}
+		rest := t[i:]
+		switch {
+		case strings.HasPrefix(rest, "、"), strings.HasPrefix(rest, "）"), strings.HasPrefix(rest, "．"):
+			_, size := utf8.DecodeRuneInString(rest)
+			t = rest[size:]
+		case strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, ")"):
+			// "1.工信部" and "1. Title", but not "3.5亿" or "1.0 version".
+			if len(rest) > 1 && isDigit(rest[1]) {
+				return s
+			}
+			t = rest[1:]
+		default:
+			return s
+		}
+	}
+	t = strings.TrimSpace(t)
+	if t == "" {
+		return s
+	}
+	return t
+}
+
+func allNumeral(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune(chineseNumerals, r) && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // headingLevel returns the length of an ATX heading marker ("## "), or 0.
@@ -142,20 +246,25 @@ func key(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
+		if r >= 0xFF01 && r <= 0xFF5E { // full-width ASCII: （ → (
+			r -= 0xFEE0
+		}
 		switch {
 		case unicode.IsSpace(r), r == '*', r == '_', r == '#', r == '`', r == '\\':
 			continue
-		case r >= 0xFF01 && r <= 0xFF5E: // full-width ASCII: （ → (
-			r -= 0xFEE0
-		case r == '‘' || r == '’':
-			r = '\''
-		case r == '“' || r == '”':
-			r = '"'
+		case strings.ContainsRune(quoteMarks, r):
+			// 《数据安全法》 in the table of contents, “数据安全法” in the body.
+			continue
 		}
 		b.WriteRune(unicode.ToLower(r))
 	}
-	return b.String()
+	// Trailing punctuation: "…征求意见。" and "…征求意见" are one title.
+	return strings.TrimRightFunc(b.String(), func(r rune) bool { return strings.ContainsRune(".。,，;；:：!！?？、", r) })
 }
+
+// quoteMarks are the quotes and title brackets that key ignores: editors
+// and converters turn one into another (《》 typed as “”, "" made curly).
+const quoteMarks = "《》〈〉「」『』“”‘’\"'„‟‹›«»"
 
 // isHan reports a Chinese character (not punctuation).
 func isHan(r rune) bool { return r >= 0x2E80 && unicode.Is(unicode.Han, r) }
@@ -367,4 +476,130 @@ func endsSentence(s string) bool {
 
 func isCJK(r rune) bool {
 	return isHan(r) || (r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFFEF)
+}
+
+// escapeEmphasis writes text as inline Markdown that reads back as the same text.
+func escapeEmphasis(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte("\\`*_[]<>!&", s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// maxAttrBytes bounds a pandoc attribute block: {width="5.77in" height="3.2in"}.
+const maxAttrBytes = 200
+
+// stripAttributes removes pandoc's attribute blocks from a line: after an
+// image or link, "![](media/image1.png){width="5.77in" height="3.2in"}"
+// loses the braces; a span "[underlined]{.underline}" becomes its text.
+// A heading loses the attributes at its end. Anything in braces that is
+// not an attribute list stays.
+func stripAttributes(s string) string {
+	// A heading's: "# 国内要闻 Domestic News {#国内要闻-domestic-news}".
+	if headingLevel(s) > 0 && strings.HasSuffix(s, "}") {
+		if open := strings.LastIndex(s, " {"); open > 0 && len(s)-open <= maxAttrBytes && isAttributeList(s[open+2:len(s)-1]) {
+			s = strings.TrimSpace(s[:open])
+		}
+	}
+	if !strings.Contains(s, "){") && !strings.Contains(s, "]{") {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for i := 1; i < len(s); i++ {
+		if s[i] != '{' || s[i-1] != ')' && s[i-1] != ']' {
+			continue
+		}
+		end := strings.IndexByte(s[i:min(len(s), i+maxAttrBytes)], '}')
+		if end < 0 || !isAttributeList(s[i+1:i+end]) {
+			continue
+		}
+		if s[i-1] == ']' {
+			// A span: drop its brackets too, when its "[" is near.
+			open := spanOpen(s[max(last, i-maxAttrBytes*2):i-1], max(last, i-maxAttrBytes*2))
+			if open < 0 {
+				continue
+			}
+			b.WriteString(s[last:open])
+			b.WriteString(s[open+1 : i-1])
+		} else {
+			b.WriteString(s[last:i])
+		}
+		last = i + end + 1
+		i = last - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// spanOpen returns the index (offset by base) of the "[" that opens the
+// span whose "]" ends seg, or -1.
+func spanOpen(seg string, base int) int {
+	depth := 0
+	for j := len(seg) - 1; j >= 0; j-- {
+		switch seg[j] {
+		case ']':
+			depth++
+		case '[':
+			if j > 0 && seg[j-1] == '\\' {
+				continue
+			}
+			if depth == 0 {
+				return base + j
+			}
+			depth--
+		}
+	}
+	return -1
+}
+
+// isAttributeList reports pandoc attributes: #id, .class and key=value
+// (value bare or quoted), separated by spaces.
+func isAttributeList(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return false
+	}
+	for s != "" {
+		var tok string
+		switch {
+		case s[0] == '#' || s[0] == '.':
+			j := strings.IndexAny(s, " \t")
+			if j < 0 {
+				j = len(s)
+			}
+			tok, s = s[1:j], s[j:]
+			if tok == "" {
+				return false
+			}
+		default:
+			eq := strings.IndexByte(s, '=')
+			if eq <= 0 || strings.ContainsAny(s[:eq], " \t\"'") {
+				return false
+			}
+			v := s[eq+1:]
+			if v != "" && (v[0] == '"' || v[0] == '\'') {
+				e := strings.IndexByte(v[1:], v[0])
+				if e < 0 {
+					return false
+				}
+				s = v[e+2:]
+			} else {
+				j := strings.IndexAny(v, " \t")
+				if j < 0 {
+					j = len(v)
+				}
+				s = v[j:]
+			}
+		}
+		s = strings.TrimLeft(s, " \t")
+	}
+	return true
 }

@@ -29,6 +29,8 @@ type renderer struct {
 	// parsed caches each paragraph's inline Markdown: planning renders
 	// an article several times over.
 	parsed map[string][]newsletter.Inline
+	// itemNotes are the footnotes of the item being rendered.
+	itemNotes []newsletter.Note
 }
 
 func newRenderer(issue *newsletter.Issue, opts Options) (*renderer, error) {
@@ -295,6 +297,7 @@ type (
 	ref struct {
 		N          int
 		Label, URL string
+		note       string // the footnote's text, for a note rather than a link
 	}
 )
 
@@ -337,6 +340,7 @@ func (r *renderer) content(units []unit, idx, total int, measuring bool) (string
 		for j := u.from; j < u.to; j++ {
 			it := sec.Items[j]
 			id := itemData{No: r.itemNo(u.sec, j), ZH: it.TitleZH, EN: it.TitleEN}
+			r.itemNotes = it.Notes
 			id.BodyZH = r.body(it.BodyZH, it.LinkZH, it.TitleZH, "查看更多", fn, measuring)
 			id.BodyEN = r.body(it.BodyEN, it.LinkEN, it.TitleEN, "More", fn, measuring)
 			sd.Items = append(sd.Items, id)
@@ -348,6 +352,7 @@ func (r *renderer) content(units []unit, idx, total int, measuring bool) (string
 		}
 		d.Sections = append(d.Sections, sd)
 	}
+	r.itemNotes = nil
 	d.Refs = fn.refs
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, "article", d); err != nil {
@@ -421,6 +426,16 @@ func (r *renderer) writeInline(b *strings.Builder, ins []newsletter.Inline, fn *
 				writePlainInline(&label, in.Children)
 				fmt.Fprintf(b, `<sup style="%s">[%d]</sup>`, r.st.Sup, fn.number(u, label.String()))
 			}
+		case newsletter.InlineNote:
+			// A footnote: numbered with the links, its text in the
+			// references list. One the parser found no text for (it
+			// warned) shows nothing rather than "[^1]".
+			for _, n := range r.itemNotes {
+				if n.ID == in.Text {
+					fmt.Fprintf(b, `<sup style="%s">[%d]</sup>`, r.st.Sup, fn.note(n.Text))
+					break
+				}
+			}
 		case newsletter.InlineImage:
 			src, ok := r.opts.ImageURLs[in.URL]
 			if !ok {
@@ -480,6 +495,32 @@ func (f *footnotes) number(url, label string) int {
 	n := len(f.refs) + 1
 	f.refs = append(f.refs, ref{N: n, Label: label, URL: url})
 	return n
+}
+
+// note numbers a footnote's text: its plain text is the reference's
+// label, and a link in it (a note citing its source) the URL shown.
+func (f *footnotes) note(text string) int {
+	for _, r := range f.refs {
+		if r.note == text {
+			return r.N
+		}
+	}
+	n := len(f.refs) + 1
+	f.refs = append(f.refs, ref{N: n, Label: newsletter.PlainText(text), URL: firstLink(newsletter.ParseInline(text)), note: text})
+	return n
+}
+
+// firstLink is the destination of the first web link in ins, or "".
+func firstLink(ins []newsletter.Inline) string {
+	for _, in := range ins {
+		if in.Kind == newsletter.InlineLink && safeURL(in.URL) && strings.Contains(in.URL, "://") {
+			return in.URL
+		}
+		if u := firstLink(in.Children); u != "" {
+			return u
+		}
+	}
+	return ""
 }
 
 // layoutSpace is the line breaks and indentation of the template source.
