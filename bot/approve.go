@@ -37,11 +37,13 @@ var approveRE = regexp.MustCompile(`^(?i)(批准|通过|approve|驳回|拒绝|re
 // approval answers an approver's 批准/驳回; ok is false for anything else
 // and for anyone who is not an approver (their words are ordinary chat).
 func (b *Bot) approval(openid, raw string, lang string) (plan, bool) {
-	if b.approvals == nil {
+	// The approver check (a short list) comes first: every subscriber's
+	// text passes here, and only approvers' need the expression.
+	if b.approvals == nil || !b.approvals.IsApprover(openid) {
 		return plan{}, false
 	}
 	m := approveRE.FindStringSubmatch(strings.TrimSpace(raw))
-	if m == nil || !b.approvals.IsApprover(openid) {
+	if m == nil {
 		return plan{}, false
 	}
 	n, err := strconv.Atoi(m[2])
