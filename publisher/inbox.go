@@ -219,7 +219,7 @@ func (p *Publisher) handleInbox(ctx context.Context, j inboxJob) {
 	res, err := p.Publish(ctx, Request{File: j.file, Data: j.data, Goal: goal, Origin: "inbox"})
 	var rf *Refusal
 	switch {
-	case errors.Is(err, errBusy):
+	case errors.Is(err, ErrBusy):
 		j.notBefore = p.now().Add(2 * time.Second)
 		p.queueInbox(j)
 		return

@@ -44,8 +44,8 @@ return 0
 `)
 )
 
-// errBusy: another process holds the issue's lock.
-var errBusy = errors.New("publisher: the issue is being worked on by another process")
+// ErrBusy: another process holds the issue's lock; the caller may try again in a moment.
+var ErrBusy = errors.New("publisher: the issue is being worked on by another process")
 
 // issueLock is a held per-issue lock.
 type issueLock struct {
@@ -76,7 +76,7 @@ func (p *Publisher) lockIssue(ctx context.Context, n int, wait time.Duration) (*
 		}
 		if !time.Now().Before(deadline) {
 			holder, _ := p.rdb.Get(ctx, key).Result()
-			return nil, nil, fmt.Errorf("%w (No.%d, held by %s)", errBusy, n, holderName(holder))
+			return nil, nil, fmt.Errorf("%w (No.%d, held by %s)", ErrBusy, n, holderName(holder))
 		}
 		select {
 		case <-ctx.Done():

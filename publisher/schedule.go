@@ -128,7 +128,7 @@ func (p *Publisher) tick(lead *leadership) {
 		if lead.ctx.Err() != nil {
 			return
 		}
-		if err := p.runDue(lead, d.n); err != nil && !errors.Is(err, errBusy) && lead.ctx.Err() == nil {
+		if err := p.runDue(lead, d.n); err != nil && !errors.Is(err, ErrBusy) && lead.ctx.Err() == nil {
 			p.log.Warn("publisher: scheduled work", slog.Int("issue", d.n), slog.Any("error", err))
 		}
 	}
@@ -207,7 +207,7 @@ func (p *Publisher) Resume(ctx context.Context) {
 		if rec.goalReached() || p.api == nil {
 			continue
 		}
-		if err := p.resumeIssue(ctx, n); err != nil && !errors.Is(err, errBusy) && ctx.Err() == nil {
+		if err := p.resumeIssue(ctx, n); err != nil && !errors.Is(err, ErrBusy) && ctx.Err() == nil {
 			p.log.Warn("publisher: resume", slog.Int("issue", n), slog.Any("error", err))
 		}
 	}

@@ -337,12 +337,12 @@ func TestIssueLockExcludesConcurrentRuns(t *testing.T) {
 	}
 	path := e.write("no54.md", example(t, "newsletter-no54.md"))
 	_, err = b.Publish(ctx, e.request(path, GoalNow))
-	if !errors.Is(err, errBusy) || !strings.Contains(err.Error(), "/cli") {
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "/cli") {
 		t.Fatalf("concurrent run: %v", err)
 	}
 	// The lock is renewed while held: still held after its TTL.
 	time.Sleep(e.cfg.Publish.LockTTL + 300*time.Millisecond)
-	if _, _, err := b.lockIssue(ctx, 54, 0); !errors.Is(err, errBusy) {
+	if _, _, err := b.lockIssue(ctx, 54, 0); !errors.Is(err, ErrBusy) {
 		t.Fatalf("lock not renewed: %v", err)
 	}
 	lk.release()

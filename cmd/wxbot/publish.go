@@ -179,8 +179,7 @@ func publishError(name string, err error) error {
 		return &exitError{code: 1, msg: name + ": " + strings.TrimPrefix(err.Error(), "publisher: ")}
 	case errors.Is(err, context.Canceled):
 		return &exitError{code: 1, msg: name + ": interrupted; run it again to resume where it stopped"}
-	}
-	if strings.Contains(err.Error(), "being worked on by another process") {
+	case errors.Is(err, publisher.ErrBusy):
 		return &exitError{code: 1, msg: name + ": " + strings.TrimPrefix(err.Error(), "publisher: ") + "; try again in a moment"}
 	}
 	return &exitError{code: 1, msg: name + ": " + explainAPIError(err).Error()}
