@@ -8,41 +8,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/lifang/wxbot/store"
 )
 
-// Locks are Redis keys set with NX and a TTL (publish.lock_ttl), holding a
-// token unique to one acquisition, renewed while held by a compare-and-
-// extend script and released by compare-and-delete, so a holder can only
-// ever extend or free its own lock. Losing a lock cancels the holder's
-// context; its writes are refused anyway, since every state write checks
-// the lock in the same script that writes (updateScript).
-
-var (
-	// acquireLeaderScript takes the leader lock and hands out the next
-	// fencing token in one step, so no two leaders ever share a token.
-	//	KEYS: 1 leader, 2 fence   ARGV: 1 token, 2 ttl ms
-	acquireLeaderScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
-end
-return 0
-`)
-	// extendScript renews a lock only while it still holds our token.
-	extendScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-`)
-	// releaseScript deletes a lock only while it still holds our token.
-	releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-`)
-)
+// Locks are store.Lock (one implementation for every package): a key set
+// with NX and a TTL (publish.lock_ttl), holding a token unique to one
+// acquisition, renewed while held and freed only by its holder. Losing a
+// lock cancels the holder's context; its writes are refused anyway, since
+// every state write checks the lock in the same script that writes
+// (updateScript).
 
 // ErrBusy: another process holds the issue's lock; the caller may try again in a moment.
 var ErrBusy = errors.New("publisher: the issue is being worked on by another process")
@@ -53,9 +27,9 @@ type issueLock struct {
 	n      int
 	key    string
 	token  string
+	lock   *store.Lock
 	cancel context.CancelFunc
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	stop   func()
 	once   sync.Once
 }
 
@@ -63,11 +37,10 @@ type issueLock struct {
 // to finish. The returned context ends when the lock is lost (or ctx
 // ends); release frees the lock.
 func (p *Publisher) lockIssue(ctx context.Context, n int, wait time.Duration) (*issueLock, context.Context, error) {
-	key := p.keys.PublishLock(n)
-	token := p.holder + "/" + randomToken()
+	lk := store.NewLock(p.rdb, p.keys.PublishLock(n), p.holder)
 	deadline := time.Now().Add(wait) // real time: lock TTLs are Redis's
 	for {
-		ok, err := p.rdb.SetNX(ctx, key, token, p.cfg.LockTTL).Result()
+		ok, err := lk.Acquire(ctx, p.cfg.LockTTL)
 		if err != nil {
 			return nil, nil, fmt.Errorf("publisher: lock issue %d: %w", n, err)
 		}
@@ -75,7 +48,7 @@ func (p *Publisher) lockIssue(ctx context.Context, n int, wait time.Duration) (*
 			break
 		}
 		if !time.Now().Before(deadline) {
-			holder, _ := p.rdb.Get(ctx, key).Result()
+			holder, _ := store.LockHolder(ctx, p.rdb, lk.Key)
 			return nil, nil, fmt.Errorf("%w (No.%d, held by %s)", ErrBusy, n, holderName(holder))
 		}
 		select {
@@ -85,73 +58,34 @@ func (p *Publisher) lockIssue(ctx context.Context, n int, wait time.Duration) (*
 		}
 	}
 	lctx, cancel := context.WithCancel(ctx)
-	l := &issueLock{p: p, n: n, key: key, token: token, cancel: cancel, stop: make(chan struct{})}
-	l.wg.Add(1)
-	go l.renew(lctx)
+	l := &issueLock{p: p, n: n, key: lk.Key, token: lk.Token, lock: lk, cancel: cancel}
+	l.stop = lk.Keep(lctx, p.cfg.LockTTL, func(err error) {
+		if errors.Is(err, store.ErrLockLost) {
+			p.log.Warn("publisher: issue lock lost; stopping work on the issue", slog.Int("issue", n))
+		} else {
+			p.log.Warn("publisher: issue lock could not be renewed for a whole TTL; stopping", slog.Int("issue", n), slog.Any("error", err))
+		}
+		cancel()
+	})
 	return l, lctx, nil
 }
 
-// holderName drops the random part of a lock token.
-func holderName(token string) string {
-	if token == "" {
+// holderName names a lock's holder for the editor.
+func holderName(owner string) string {
+	if owner == "" {
 		return "nobody (just released)"
 	}
-	if i := lastSlash(token); i > 0 {
-		return token[:i]
-	}
-	return token
-}
-
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
-}
-
-// renew extends the lock every third of its TTL; when the lock is gone, or
-// could not be renewed for a whole TTL, it cancels the holder's context.
-func (l *issueLock) renew(ctx context.Context) {
-	defer l.wg.Done()
-	ttl := l.p.cfg.LockTTL
-	t := time.NewTicker(ttl / 3)
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			res, err := extendScript.Run(ctx, l.p.rdb, []string{l.key}, l.token, ttl.Milliseconds()).Int()
-			switch {
-			case err == nil && res == 1:
-				last = time.Now()
-			case err == nil:
-				l.p.log.Warn("publisher: issue lock lost; stopping work on the issue", slog.Int("issue", l.n))
-				l.cancel()
-				return
-			case time.Since(last) >= ttl:
-				l.p.log.Warn("publisher: issue lock could not be renewed for a whole TTL; stopping", slog.Int("issue", l.n), slog.Any("error", err))
-				l.cancel()
-				return
-			}
-		}
-	}
+	return owner
 }
 
 // release stops renewing and frees the lock if still ours.
 func (l *issueLock) release() {
 	l.once.Do(func() {
-		close(l.stop)
-		l.wg.Wait()
+		l.stop()
 		l.cancel()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		if err := releaseScript.Run(ctx, l.p.rdb, []string{l.key}, l.token).Err(); err != nil {
+		if err := l.lock.Release(ctx); err != nil {
 			l.p.log.Warn("publisher: release issue lock", slog.Int("issue", l.n), slog.Any("error", err))
 		}
 	})
@@ -161,65 +95,44 @@ func (l *issueLock) release() {
 type leadership struct {
 	token  string
 	fence  int64
+	lock   *store.Lock
 	ctx    context.Context
 	cancel context.CancelFunc
-	done   chan struct{}
+	stop   func()
 }
 
 // tryLead takes the leader lock if free, starting a term whose context
 // ends when the lock is lost. It returns nil when another process leads.
 func (p *Publisher) tryLead(ctx context.Context) (*leadership, error) {
-	token := p.holder + "/" + randomToken()
-	fence, err := acquireLeaderScript.Run(ctx, p.rdb, []string{p.keys.PublishLeader(), p.keys.PublishFence()},
-		token, p.cfg.LockTTL.Milliseconds()).Int64()
+	lk := store.NewLock(p.rdb, p.keys.PublishLeader(), p.holder)
+	ok, err := lk.AcquireFenced(ctx, p.keys.PublishFence(), p.cfg.LockTTL)
 	if err != nil {
 		return nil, fmt.Errorf("publisher: take the scheduler lock: %w", err)
 	}
-	if fence == 0 {
+	if !ok {
 		return nil, nil
 	}
 	lctx, cancel := context.WithCancel(ctx)
-	l := &leadership{token: token, fence: fence, ctx: lctx, cancel: cancel, done: make(chan struct{})}
-	go p.renewLead(l)
-	p.log.Info("publisher: leading the scheduler", slog.Int64("fence", fence))
-	return l, nil
-}
-
-func (p *Publisher) renewLead(l *leadership) {
-	defer close(l.done)
-	ttl := p.cfg.LockTTL
-	t := time.NewTicker(ttl / 3)
-	defer t.Stop()
-	last := time.Now()
-	for {
-		select {
-		case <-l.ctx.Done():
-			return
-		case <-t.C:
-			res, err := extendScript.Run(l.ctx, p.rdb, []string{p.keys.PublishLeader()}, l.token, ttl.Milliseconds()).Int()
-			switch {
-			case err == nil && res == 1:
-				last = time.Now()
-			case err == nil:
-				p.log.Warn("publisher: scheduler leadership lost", slog.Int64("fence", l.fence))
-				l.cancel()
-				return
-			case time.Since(last) >= ttl:
-				p.log.Warn("publisher: scheduler lock not renewed for a whole TTL; stepping down", slog.Any("error", err))
-				l.cancel()
-				return
-			}
+	l := &leadership{token: lk.Token, fence: lk.Fence, lock: lk, ctx: lctx, cancel: cancel}
+	l.stop = lk.Keep(lctx, p.cfg.LockTTL, func(err error) {
+		if errors.Is(err, store.ErrLockLost) {
+			p.log.Warn("publisher: scheduler leadership lost", slog.Int64("fence", l.fence))
+		} else {
+			p.log.Warn("publisher: scheduler lock not renewed for a whole TTL; stepping down", slog.Any("error", err))
 		}
-	}
+		cancel()
+	})
+	p.log.Info("publisher: leading the scheduler", slog.Int64("fence", l.fence))
+	return l, nil
 }
 
 // resign ends a term and frees the leader lock if still ours.
 func (p *Publisher) resign(l *leadership) {
 	l.cancel()
-	<-l.done
+	l.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := releaseScript.Run(ctx, p.rdb, []string{p.keys.PublishLeader()}, l.token).Err(); err != nil {
+	if err := l.lock.Release(ctx); err != nil {
 		p.log.Warn("publisher: release the scheduler lock", slog.Any("error", err))
 	}
 }

@@ -20,8 +20,6 @@ package publisher
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -294,13 +292,6 @@ type Refusal struct{ Msg string }
 func (r *Refusal) Error() string { return r.Msg }
 
 func refuse(format string, args ...any) *Refusal { return &Refusal{Msg: fmt.Sprintf(format, args...)} }
-
-// randomToken makes lock tokens unique per acquisition.
-func randomToken() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 func short(hash string) string {
 	if len(hash) > 12 {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/lifang/wxbot/store"
 )
 
 // Redis may come back empty (a restart without persistence, a FLUSHALL, a
@@ -157,7 +159,7 @@ func (p *Publisher) noticeLoss(ctx context.Context) bool {
 		return false
 	}
 	if cur == "" {
-		if err := p.rdb.HSetNX(ctx, key, epochField, randomToken()+randomToken()).Err(); err != nil {
+		if err := p.rdb.HSetNX(ctx, key, epochField, store.RandomToken(16)).Err(); err != nil {
 			return false
 		}
 		if cur, err = p.rdb.HGet(ctx, key, epochField).Result(); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/sandbox"
+	"github.com/lifang/wxbot/store"
 )
 
 // Three replicas run the scheduler; an issue scheduled a second ahead is
@@ -78,11 +79,11 @@ func TestStaleLeaderIsFenced(t *testing.T) {
 	a, b := e.publisher("serve"), e.publisher("serve")
 	ctx := context.Background()
 	// a takes the lock and then "pauses": no renewal.
-	token := "paused-leader"
-	fence, err := acquireLeaderScript.Run(ctx, e.st, []string{e.st.Keys.PublishLeader(), e.st.Keys.PublishFence()}, token, 300).Int64()
-	if err != nil || fence == 0 {
-		t.Fatalf("acquire: %d %v", fence, err)
+	paused := store.NewLock(e.st, e.st.Keys.PublishLeader(), "paused-leader")
+	if ok, err := paused.AcquireFenced(ctx, e.st.Keys.PublishFence(), 300*time.Millisecond); err != nil || !ok {
+		t.Fatalf("acquire: %v %v", ok, err)
 	}
+	token, fence := paused.Token, paused.Fence
 	time.Sleep(400 * time.Millisecond)
 	lb, err := b.tryLead(ctx)
 	if err != nil || lb == nil {

@@ -2,8 +2,6 @@ package subscribers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/wechat"
 )
 
@@ -122,13 +121,13 @@ func (s *Service) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	owner := newOwner()
-	defer s.release(owner)
+	lk := s.workerLock()
+	defer release(lk)
 	backoff := time.Duration(0)
 	lockFailing := false
 	for {
 		wait := s.poll
-		held, err := s.hold(ctx, owner)
+		held, err := lk.Hold(ctx, workerLockTTL)
 		if err == nil && lockFailing {
 			lockFailing = false
 			s.log.Info("subscribers: redis is back, tag worker resumes")
@@ -140,7 +139,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			lockFailing = true
 		case held:
-			if err := s.drain(ctx, owner); err != nil && ctx.Err() == nil {
+			if err := s.drain(ctx, lk); err != nil && ctx.Err() == nil {
 				backoff = min(max(2*backoff, time.Second), time.Minute)
 				wait = backoff
 				s.log.Warn("subscribers: mirroring tags failed, the batch stays queued",
@@ -165,16 +164,16 @@ func (s *Service) Drain(ctx context.Context) error {
 	if !s.api.Configured() {
 		return wechat.ErrNotConfigured
 	}
-	owner := newOwner()
-	held, err := s.hold(ctx, owner)
+	lk := s.workerLock()
+	held, err := lk.Hold(ctx, workerLockTTL)
 	if err != nil {
 		return fmt.Errorf("subscribers: tag worker lock: %w", err)
 	}
 	if !held {
 		return ErrBusy
 	}
-	defer s.release(owner)
-	return s.drain(ctx, owner)
+	defer release(lk)
+	return s.drain(ctx, lk)
 }
 
 // takeBatch moves up to ARGV[1] operations from the queue to the
@@ -188,34 +187,20 @@ for i = 1, tonumber(ARGV[1]) do
 end
 return n`)
 
-// holdLock takes the lock, or extends it when owner already holds it.
-var holdLock = redis.NewScript(`
-local cur = redis.call("GET", KEYS[1])
-if cur == ARGV[1] then redis.call("PEXPIRE", KEYS[1], ARGV[2]) return 1 end
-if not cur then redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]) return 1 end
-return 0`)
-
-var releaseLock = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
-
-func (s *Service) hold(ctx context.Context, owner string) (bool, error) {
-	n, err := holdLock.Run(ctx, s.st, []string{s.st.Keys.TagWorker()}, owner, workerLockTTL.Milliseconds()).Int()
-	return n == 1, err
+// workerLock is this process's holder of the tag worker lock (store.Lock:
+// taken when free, extended while held, freed only by its holder).
+func (s *Service) workerLock() *store.Lock {
+	return store.NewLock(s.st, s.st.Keys.TagWorker(), "tags")
 }
 
-func (s *Service) release(owner string) {
+func release(lk *store.Lock) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = releaseLock.Run(ctx, s.st, []string{s.st.Keys.TagWorker()}, owner).Err()
-}
-
-func newOwner() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	_ = lk.Release(ctx)
 }
 
 // drain processes batches until the queue is empty.
-func (s *Service) drain(ctx context.Context, owner string) error {
+func (s *Service) drain(ctx context.Context, lk *store.Lock) error {
 	k := s.st.Keys
 	for {
 		if _, err := takeBatch.Run(ctx, s.st, []string{k.TagQueue(), k.TagProcessing()}, batchSize).Result(); err != nil {
@@ -229,7 +214,7 @@ func (s *Service) drain(ctx context.Context, owner string) error {
 			return nil
 		}
 		slices.Reverse(raw) // LMOVE … LEFT puts the oldest at the right
-		if err := s.apply(ctx, owner, raw); err != nil {
+		if err := s.apply(ctx, lk, raw); err != nil {
 			return err
 		}
 		if err := s.st.Del(ctx, k.TagProcessing()).Err(); err != nil {
@@ -240,7 +225,7 @@ func (s *Service) drain(ctx context.Context, owner string) error {
 
 // apply mirrors one batch: the last operation on each (tag, openid) wins,
 // then each tag's additions and removals go out in calls of at most 50.
-func (s *Service) apply(ctx context.Context, owner string, raw []string) error {
+func (s *Service) apply(ctx context.Context, lk *store.Lock, raw []string) error {
 	type key struct{ tag, openid string }
 	final := map[key]string{}
 	var order []key
@@ -277,10 +262,10 @@ func (s *Service) apply(ctx context.Context, owner string, raw []string) error {
 	sort.Strings(names)
 	for _, name := range names {
 		l := byTag[name]
-		if err := s.applyTag(ctx, owner, name, opRemove, l.remove); err != nil {
+		if err := s.applyTag(ctx, lk, name, opRemove, l.remove); err != nil {
 			return err
 		}
-		if err := s.applyTag(ctx, owner, name, opAdd, l.add); err != nil {
+		if err := s.applyTag(ctx, lk, name, opAdd, l.add); err != nil {
 			return err
 		}
 	}
@@ -294,7 +279,7 @@ var (
 	badTag    = []int{45056, 45157, 45158}        // too many tags / bad name / name too long
 )
 
-func (s *Service) applyTag(ctx context.Context, owner, name, kind string, openids []string) error {
+func (s *Service) applyTag(ctx context.Context, lk *store.Lock, name, kind string, openids []string) error {
 	if len(openids) == 0 {
 		return nil
 	}
@@ -311,7 +296,7 @@ func (s *Service) applyTag(ctx context.Context, owner, name, kind string, openid
 	}
 	for start := 0; start < len(openids); start += wechat.MaxBatchTagging {
 		chunk := openids[start:min(start+wechat.MaxBatchTagging, len(openids))]
-		if _, err := s.hold(ctx, owner); err != nil {
+		if _, err := lk.Hold(ctx, workerLockTTL); err != nil {
 			return fmt.Errorf("subscribers: renew tag worker lock: %w", err)
 		}
 		err := s.call(ctx, kind, id, chunk)

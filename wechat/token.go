@@ -2,8 +2,6 @@ package wechat
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/cache"
 	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/lifang/wxbot/store"
 )
 
 // RedisCache is the SDK's cache.Cache on a go-redis v9 client (the SDK's own
@@ -104,11 +104,6 @@ func (r *RedisCache) getWithTTL(ctx context.Context, key string) (string, time.D
 	}
 	return get.Val(), ttl.Val(), nil
 }
-
-// deleteIfEqual removes key only while it still holds val, so a replica
-// that saw a token refused never deletes the fresh token another replica
-// stored in the meantime.
-var deleteIfEqual = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 
 // tokenSource hands out the access_token. Order of lookup: a short
 // in-process memo, then Redis (shared by every replica), then WeChat, with a
@@ -206,7 +201,7 @@ func (t *tokenSource) Invalidate(ctx context.Context, used string) {
 		t.memo.Store(nil)
 	}
 	t.rejected.Store(used)
-	if err := deleteIfEqual.Run(ctx, t.cache.rdb, []string{t.keys().key}, used).Err(); err != nil {
+	if err := store.DeleteIfEqual(ctx, t.cache.rdb, t.keys().key, used); err != nil {
 		t.c.log.Warn("wechat: could not drop the refused access token from redis", slog.Any("error", err))
 	}
 }
@@ -224,16 +219,16 @@ func (t *tokenSource) remember(tok string, ttl time.Duration, stable bool) {
 func (t *tokenSource) fetchShared(ctx context.Context) (string, error) {
 	stable := t.c.stableActive()
 	k := t.keysFor(stable)
-	owner := randomHex(8)
+	lk := store.NewLock(t.cache.rdb, k.lock, "token")
 	deadline := time.Now().Add(2 * tokenLockTTL)
 	for {
-		ok, err := t.cache.rdb.SetNX(ctx, k.lock, owner, tokenLockTTL).Result()
+		ok, err := lk.Acquire(ctx, tokenLockTTL)
 		if err != nil {
 			return t.fetchAlone(ctx, err)
 		}
 		if ok {
 			defer func() {
-				if err := deleteIfEqual.Run(context.WithoutCancel(ctx), t.cache.rdb, []string{k.lock}, owner).Err(); err != nil {
+				if err := lk.Release(context.WithoutCancel(ctx)); err != nil {
 					t.c.log.Warn("wechat: could not release the token lock", slog.Any("error", err))
 				}
 			}()
@@ -403,10 +398,4 @@ func (c *Client) fetchToken(ctx context.Context, force bool) (string, time.Durat
 	c.log.Info("wechat: fetched a new access token",
 		slog.String("endpoint", name), slog.Bool("force_refresh", force), slog.Int64("expires_in", ans.ExpiresIn))
 	return ans.AccessToken, time.Duration(ans.ExpiresIn) * time.Second, stable, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
