@@ -40,52 +40,27 @@ func NewLoginLimiter(rdb redis.UniversalClient, keys store.Keys) *LoginLimiter {
 	return &LoginLimiter{rdb: rdb, keys: keys, Max: DefaultMaxFailures, Window: DefaultFailureWindow}
 }
 
-// blockedScript returns the milliseconds until KEYS[1]'s window ends when
-// it holds at least ARGV[1] failures, else 0.
-var blockedScript = redis.NewScript(`
-local n = tonumber(redis.call("GET", KEYS[1]) or "0")
-if n < tonumber(ARGV[1]) then return 0 end
-local ttl = redis.call("PTTL", KEYS[1])
-if ttl < 0 then
-  redis.call("PEXPIRE", KEYS[1], ARGV[2])
-  ttl = tonumber(ARGV[2])
-end
-return ttl
-`)
-
-// failScript counts a failure, starting the window at the first, and
-// returns {failures, milliseconds left in the window}.
-var failScript = redis.NewScript(`
-local n = redis.call("INCR", KEYS[1])
-local ttl = redis.call("PTTL", KEYS[1])
-if ttl < 0 then
-  redis.call("PEXPIRE", KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return {n, ttl}
-`)
-
 // Blocked reports how long client must wait before trying again, 0 when
 // it may try now.
 func (l *LoginLimiter) Blocked(ctx context.Context, client string) (time.Duration, error) {
-	ms, err := blockedScript.Run(ctx, l.rdb, []string{l.keys.AdminLoginFailures(client)}, l.Max, l.Window.Milliseconds()).Int64()
+	d, err := store.WindowBlocked(ctx, l.rdb, l.keys.AdminLoginFailures(client), l.Max, l.Window)
 	if err != nil {
 		return 0, fmt.Errorf("admin: login limit: %w", err)
 	}
-	return time.Duration(ms) * time.Millisecond, nil
+	return d, nil
 }
 
 // Failed counts a failed attempt by client and returns how long it must
 // now wait, 0 while it still has attempts left.
 func (l *LoginLimiter) Failed(ctx context.Context, client string) (time.Duration, error) {
-	res, err := failScript.Run(ctx, l.rdb, []string{l.keys.AdminLoginFailures(client)}, l.Window.Milliseconds()).Int64Slice()
-	if err != nil || len(res) != 2 {
+	n, left, err := store.CountFailure(ctx, l.rdb, l.keys.AdminLoginFailures(client), l.Window)
+	if err != nil {
 		return 0, fmt.Errorf("admin: count failed login: %w", err)
 	}
-	if res[0] < int64(l.Max) {
+	if n < int64(l.Max) {
 		return 0, nil
 	}
-	return time.Duration(res[1]) * time.Millisecond, nil
+	return left, nil
 }
 
 // Succeeded forgets client's failures: a mistyped token before the right
