@@ -79,20 +79,10 @@ Exit status: 0 approved, 1 refused (the message says why), 2 usage.`,
 		Example: `  wxbot approve 55
   wxbot approve 55 --by "Partner Li"`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			const name = "wxbot approve"
-			n, err := issueNumber(args[0])
-			if err != nil {
-				return &exitError{code: 2, msg: name + ": " + err.Error()}
-			}
-			env, err := openPublisher(cmd, name, false)
-			if err != nil {
-				return err
-			}
-			defer env.close()
+		RunE: onIssue("wxbot approve", false, nil, func(cmd *cobra.Command, env *publishEnv, n int) error {
 			res, err := env.pub.Approve(cmd.Context(), n, operator(by))
 			if err != nil {
-				return publishError(name, err)
+				return publishError("wxbot approve", err)
 			}
 			if res.Scheduled {
 				fmt.Fprintf(cmd.OutOrStdout(), "No.%d approved by %s; scheduled for %s (wxbot serve sends it).\n", n, res.Record.ApprovedBy, fmtIn(env.pub, res.Record.Due))
@@ -100,7 +90,7 @@ Exit status: 0 approved, 1 refused (the message says why), 2 usage.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "No.%d approved by %s (state %s): it goes on when its run reaches the schedule.\n", n, res.Record.ApprovedBy, res.Record.State)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&by, "by", "", "who approves, for the issue's history (default cli:$USER)")
 	return cmd
@@ -117,27 +107,19 @@ approval again. Approvers can reply "驳回 N 理由" / "reject N reason" to the
 preview instead. Exit status: 0 rejected, 1 refused, 2 usage.`,
 		Example: `  wxbot reject 55 --reason "the second title is wrong"`,
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			const name = "wxbot reject"
-			n, err := issueNumber(args[0])
-			if err != nil {
-				return &exitError{code: 2, msg: name + ": " + err.Error()}
-			}
+		RunE: onIssue("wxbot reject", false, func() string {
 			if strings.TrimSpace(reason) == "" {
-				return &exitError{code: 2, msg: name + ": --reason is required, so the editors know what to change"}
+				return "--reason is required, so the editors know what to change"
 			}
-			env, err := openPublisher(cmd, name, false)
-			if err != nil {
-				return err
-			}
-			defer env.close()
+			return ""
+		}, func(cmd *cobra.Command, env *publishEnv, n int) error {
 			res, err := env.pub.Reject(cmd.Context(), n, operator(by), reason)
 			if err != nil {
-				return publishError(name, err)
+				return publishError("wxbot reject", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "No.%d rejected by %s: %s. Nothing will be sent.\n", n, res.Record.RejectedBy, res.Record.RejectReason)
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, for the editors (required)")
 	cmd.Flags().StringVar(&by, "by", "", "who rejects, for the issue's history (default cli:$USER)")

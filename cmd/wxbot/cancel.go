@@ -18,21 +18,11 @@ mass send cannot be taken back. Needs redis.addr (the Redis of 'wxbot serve').`,
 		Example: `  wxbot cancel 53
   wxbot cancel No.53`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			const name = "wxbot cancel"
-			n, err := issueNumber(args[0])
-			if err != nil {
-				return &exitError{code: 2, msg: name + ": " + err.Error()}
-			}
-			env, err := openPublisher(cmd, name, false)
-			if err != nil {
-				return err
-			}
-			defer env.close()
+		RunE: onIssue("wxbot cancel", false, nil, func(cmd *cobra.Command, env *publishEnv, n int) error {
 			before, _ := env.pub.Get(cmd.Context(), n)
 			rec, err := env.pub.Cancel(cmd.Context(), n)
 			if err != nil {
-				return publishError(name, err)
+				return publishError("wxbot cancel", err)
 			}
 			was := ""
 			if before != nil {
@@ -44,6 +34,6 @@ mass send cannot be taken back. Needs redis.addr (the Redis of 'wxbot serve').`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "No.%d cancelled%s; nothing will be sent. Its draft %s stays in WeChat's drafts box.\n", rec.Number, was, rec.DraftMediaID)
 			return nil
-		},
+		}),
 	}
 }

@@ -8,6 +8,7 @@ import (
 )
 
 func newRetractCmd() *cobra.Command {
+	const name = "wxbot retract"
 	var (
 		article int
 		by      string
@@ -29,21 +30,13 @@ Exit status: 0 withdrawn, 1 refused or failed (the message says why), 2 usage.`,
 		Example: `  wxbot retract 55
   wxbot retract 55 --article 2 --by "Zhang Wei"`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			const name = "wxbot retract"
-			n, err := issueNumber(args[0])
-			if err != nil {
-				return &exitError{code: 2, msg: name + ": " + err.Error()}
-			}
+		RunE: onIssue(name, true, func() string {
 			if article < 0 {
-				return &exitError{code: 2, msg: name + ": --article is 1-based (0 or absent: the whole issue)"}
+				return "--article is 1-based (0 or absent: the whole issue)"
 			}
+			return ""
+		}, func(cmd *cobra.Command, env *publishEnv, n int) error {
 			by = operator(by)
-			env, err := openPublisher(cmd, name, true)
-			if err != nil {
-				return err
-			}
-			defer env.close()
 			res, err := env.pub.Retract(cmd.Context(), n, article, by)
 			if res == nil && err != nil {
 				return publishError(name, err)
@@ -68,7 +61,7 @@ Exit status: 0 withdrawn, 1 refused or failed (the message says why), 2 usage.`,
 				return publishError(name, err)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().IntVar(&article, "article", 0, "withdraw only this article (1-based)")
 	cmd.Flags().StringVar(&by, "by", "", "who asked, for the issue's history (default cli:$USER)")
