@@ -239,14 +239,14 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	}
 }
 
-func TestReadmeListsEveryKey(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+func TestDocsListEveryKey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range Keys() {
 		if !strings.Contains(string(data), "| `"+k+"` |") {
-			t.Errorf("README.md's configuration table has no row for %s", k)
+			t.Errorf("docs/configuration.md's table has no row for %s", k)
 		}
 	}
 }
