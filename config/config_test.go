@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -239,14 +240,49 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	}
 }
 
-func TestReadmeListsEveryKey(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+func TestDocsListEveryKey(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range Keys() {
-		if !strings.Contains(string(data), "| `"+k+"` |") {
-			t.Errorf("README.md's configuration table has no row for %s", k)
+	rows := map[string]string{} // key → the default column, as written
+	for _, line := range strings.Split(string(data), "\n") {
+		cells := strings.Split(line, " | ")
+		if len(cells) >= 3 && strings.HasPrefix(cells[0], "| `") {
+			rows[strings.Trim(cells[0], "| `")] = cells[1]
 		}
 	}
+	for _, k := range Keys() {
+		doc, ok := rows[k]
+		if !ok {
+			t.Errorf("docs/configuration.md's table has no row for %s", k)
+			continue
+		}
+		if want := docDefault(defaults[k]); docValue(doc) != want {
+			t.Errorf("docs/configuration.md gives %s the default %s; the code's is %q", k, doc, want)
+		}
+	}
+}
+
+// docValue is a default as the table writes it: in backticks, strings
+// quoted or not, durations in their short form.
+func docValue(cell string) string {
+	v := strings.Trim(strings.TrimSpace(cell), "`")
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	if d, err := time.ParseDuration(v); err == nil && strings.ContainsAny(v, "hms") {
+		return d.String()
+	}
+	return v
+}
+
+func docDefault(v any) string {
+	switch x := v.(type) {
+	case []string:
+		return "[" + strings.Join(x, ",") + "]"
+	case time.Duration:
+		return x.String()
+	}
+	return fmt.Sprint(v)
 }

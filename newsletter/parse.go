@@ -19,7 +19,7 @@ const maxTitleBytes = 600
 const MaxFileSize = 4 << 20
 
 // Parse reads one issue in the editors' Markdown export format (see
-// README "Newsletter format"). name is used only in messages. On success
+// docs/newsletter-format.md). name is used only in messages. On success
 // it returns the issue and any warnings; on failure a nil issue and an error
 // joining one *ParseError per problem found, in line order.
 //

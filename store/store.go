@@ -67,7 +67,7 @@ func Connect(ctx context.Context, cfg config.RedisConfig, log *slog.Logger) (*St
 		// RESP2: wxbot uses no RESP3 feature (push messages, client-side
 		// caching, maintenance notifications), and on RESP3 go-redis looks
 		// for pending push notifications before every reply it reads — a
-		// measurable share of the webhook's Redis time (BENCHMARKS.md).
+		// measurable share of the webhook's Redis time (docs/benchmarks.md).
 		Protocol: 2,
 	}
 	if cfg.Addr != "" {

@@ -11,7 +11,7 @@ import (
 
 // The errcode table: each code the package names is explained, the
 // publish codes say what WECHAT.md says they mean, only the refusals "for
-// now" are temporary, and the README lists the same table.
+// now" are temporary, and docs/wechat-api.md lists the same table.
 func TestCodeTable(t *testing.T) {
 	named := []int{wechat.CodeBusy, wechat.CodeInvalidCredential, wechat.CodeInvalidMediaID, wechat.CodeInvalidToken,
 		wechat.CodeTokenExpired, wechat.CodeNotFollowing, wechat.CodeQuotaReached, wechat.CodeReplyWindow,
@@ -59,14 +59,14 @@ func TestCodeTable(t *testing.T) {
 		t.Errorf("53503 explained as %q, want WeChat's errmsg", got)
 	}
 
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/wechat-api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range wechat.Codes() {
 		row := fmt.Sprintf("| `%d` | %s |", c.Code, c.Meaning)
 		if !strings.Contains(string(readme), row) {
-			t.Errorf("README's errcode table lacks or differs for %d (want a row starting %q)", c.Code, row)
+			t.Errorf("docs/wechat-api.md's errcode table lacks or differs for %d (want a row starting %q)", c.Code, row)
 		}
 	}
 }
