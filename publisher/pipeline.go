@@ -507,15 +507,7 @@ func (r *run) articles() ([]wechat.Article, []string, error) {
 	if err != nil {
 		return nil, notes, err
 	}
-	out := make([]wechat.Article, len(d.Articles))
-	for i, a := range d.Articles {
-		out[i] = wechat.Article{
-			Title: a.Title, Author: a.Author, Digest: a.Digest, Content: a.Content,
-			ContentSourceURL: a.ContentSourceURL, ThumbMediaID: r.rec.CoverMediaID,
-			NeedOpenComment: a.NeedOpenComment, OnlyFansCanComment: a.OnlyFansCanComment,
-		}
-	}
-	return out, notes, nil
+	return draftArticles(d, r.rec.CoverMediaID), notes, nil
 }
 
 func draftHash(arts []wechat.Article) string {

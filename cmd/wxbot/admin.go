@@ -6,21 +6,15 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/lifang/wxbot/admin"
-	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/publisher"
 	"github.com/lifang/wxbot/render"
-	"github.com/lifang/wxbot/wechat"
 )
 
 // adminHandler builds /admin, or returns nil when admin.token is empty: the
@@ -52,7 +46,7 @@ func (m *Main) adminHandler(pub *publisher.Publisher) (http.Handler, error) {
 		o.Campaigns = m.Subscribers
 	}
 	if pub != nil {
-		o.Pipeline = pipelinePages{pub: pub, render: cfg.Render}
+		o.Pipeline = pipelinePages{pub: pub}
 	}
 	h, err := admin.New(o)
 	if err != nil {
@@ -64,8 +58,7 @@ func (m *Main) adminHandler(pub *publisher.Publisher) (http.Handler, error) {
 
 // pipelinePages is the publisher as the admin pages read it.
 type pipelinePages struct {
-	pub    *publisher.Publisher
-	render config.RenderConfig
+	pub *publisher.Publisher
 }
 
 var _ admin.Pipeline = pipelinePages{}
@@ -87,53 +80,10 @@ func (p pipelinePages) Statuses(ctx context.Context) ([]admin.Status, error) {
 	return out, err
 }
 
-// Draft re-renders the drafted issue from the source the pipeline kept,
-// with the image URLs it uploaded, as the pipeline did before draft/add;
-// the hash of the result is checked against the one recorded with the
-// draft, so the page never shows something other than what WeChat holds.
+// Draft is the publisher's own re-rendering of the drafted issue, checked
+// against the draft's hash (publisher.Drafted).
 func (p pipelinePages) Draft(ctx context.Context, n int) (*newsletter.Issue, *render.Draft, error) {
-	rec, err := p.pub.Get(ctx, n)
-	if errors.Is(err, publisher.ErrUnknownIssue) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if rec.DraftMediaID == "" || len(rec.Source) == 0 {
-		return nil, nil, nil
-	}
-	iss, _, err := newsletter.Parse(rec.File, rec.Source)
-	if err != nil {
-		return nil, nil, fmt.Errorf("admin: parse the drafted source of No.%d: %w", n, err)
-	}
-	opts := render.OptionsFrom(p.render)
-	opts.ImageURLs = rec.Images
-	d, _, err := render.Render(iss, opts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("admin: render the drafted No.%d: %w", n, err)
-	}
-	if rec.DraftHash != "" && draftHashOf(d, rec.CoverMediaID) != rec.DraftHash {
-		// The render settings changed since the draft was made: what this
-		// server renders now is not what WeChat holds.
-		return nil, nil, fmt.Errorf("admin: No.%d: the draft in WeChat was rendered with other render settings than this server's", n)
-	}
-	return iss, d, nil
-}
-
-// draftHashOf is the publisher's hash of a draft/add body (publisher
-// draftHash): SHA-256 of the JSON of the articles as sent.
-func draftHashOf(d *render.Draft, thumb string) string {
-	arts := make([]wechat.Article, len(d.Articles))
-	for i, a := range d.Articles {
-		arts[i] = wechat.Article{
-			Title: a.Title, Author: a.Author, Digest: a.Digest, Content: a.Content,
-			ContentSourceURL: a.ContentSourceURL, ThumbMediaID: thumb,
-			NeedOpenComment: a.NeedOpenComment, OnlyFansCanComment: a.OnlyFansCanComment,
-		}
-	}
-	b, _ := json.Marshal(arts)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return p.pub.Drafted(ctx, n)
 }
 
 func firstNonEmpty(s ...string) string {
