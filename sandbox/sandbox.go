@@ -57,8 +57,8 @@ type Options struct {
 	// TokenTTL is the life of an access token (default 2 h, as WeChat's).
 	TokenTTL time.Duration
 	// Followers, when set, are the only openids that follow the account:
-	// custom/send, preview, tagging and user/info refuse others (43004,
-	// 40003). Empty: every openid is taken for a follower.
+	// custom/send, preview and tagging refuse others (43004, 40003);
+	// user/info answers them subscribe 0, as WeChat does. Empty: every openid is taken for a follower.
 	Followers []string
 	// Unverified makes the publish APIs answer 48001, as for unverified
 	// accounts since July 2025.
