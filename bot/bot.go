@@ -117,6 +117,7 @@ type Bot struct {
 	commitWG                  sync.WaitGroup
 	closeOnce                 sync.Once
 	index                     atomic.Pointer[searchIndex]
+	skew                      skewWatch
 	indexMu                   sync.Mutex
 	indexing                  atomic.Bool    // a background index build is running
 	background                sync.WaitGroup // background index builds
