@@ -80,6 +80,13 @@ type Options struct {
 	// answers 45067: 32 bytes by default, what developers observe (WeChat
 	// documents 64, but 34- and 36-byte ids were refused).
 	MaxClientMsgID int
+	// EmptyArticleURLResult makes MASSSENDJOBFINISH carry an empty
+	// ArticleUrlResult, as developers report of WeChat: the article URLs
+	// are then only in freepublish/batchget (sandbox/published.go).
+	EmptyArticleURLResult bool
+	// MassSendsUnlisted leaves mass sends out of freepublish/batchget and
+	// getarticle, which then list publications only.
+	MassSendsUnlisted bool
 	// PublishGetPerDay bounds freepublish/get calls a day (Beijing time)
 	// before 45009: 100 by default, the limit developers report.
 	PublishGetPerDay int
