@@ -117,6 +117,8 @@ type Bot struct {
 	commitWG                  sync.WaitGroup
 	closeOnce                 sync.Once
 	index                     atomic.Pointer[searchIndex]
+	skew                      skewWatch
+	blocked                   blockList
 	indexMu                   sync.Mutex
 	indexing                  atomic.Bool    // a background index build is running
 	background                sync.WaitGroup // background index builds
@@ -164,6 +166,7 @@ func New(o Options) (*Bot, error) {
 		lateTO:    o.LateTimeout,
 	}
 	b.hints = newLangHints()
+	b.blocked = newBlockList(o.Config.Bot.BlockedWords)
 	b.loc = time.UTC
 	if loc, err := time.LoadLocation(o.Config.Publish.Timezone); err == nil && o.Config.Publish.Timezone != "" {
 		b.loc = loc

@@ -99,7 +99,10 @@ func (b *Bot) route(msg *message.MixMessage, raw []byte, st *userState) plan {
 // routeText answers what a subscriber typed (or a menu key standing for it).
 func (b *Bot) routeText(openid, text string, st *userState, event bool) plan {
 	raw := strings.TrimSpace(text)
-	lang := b.lang(st, raw)
+	// WeChat's emoji arrive as text (/::) [微笑]): not part of any keyword,
+	// nor a sign of the language.
+	plain := stripEmoji(raw)
+	lang := b.lang(st, plain)
 	if !event {
 		// Before the keyword rules: an approver's 批准 N is never a rule's.
 		if p, ok := b.approval(openid, raw, lang); ok {
@@ -109,6 +112,7 @@ func (b *Bot) routeText(openid, text string, st *userState, event bool) plan {
 	if p, ok := b.matchRules(raw, event); ok {
 		return p
 	}
+	raw = plain
 	n := normalize(raw)
 	snap, ix := b.snapshot()
 	switch {

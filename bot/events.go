@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"log/slog"
 	"strconv"
@@ -193,8 +194,27 @@ func (b *Bot) publishFinished(msg *message.MixMessage) plan {
 }
 
 // articleURLResult reads ArticleUrlResult of MASSSENDJOBFINISH, which
-// MixMessage does not carry.
+// MixMessage does not carry, from an XML or a JSON push.
 func articleURLResult(raw []byte) []string {
+	if isJSON(raw) {
+		var j struct {
+			Result struct {
+				List jsonList[struct {
+					URL string `json:"ArticleUrl"`
+				}] `json:"ResultList"`
+			} `json:"ArticleUrlResult"`
+		}
+		if err := json.Unmarshal(raw, &j); err != nil {
+			return nil
+		}
+		var out []string
+		for _, it := range j.Result.List {
+			if it.URL != "" {
+				out = append(out, it.URL)
+			}
+		}
+		return out
+	}
 	var x struct {
 		Items []struct {
 			URL string `xml:"ArticleUrl"`

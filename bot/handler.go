@@ -132,7 +132,9 @@ func (b *Bot) fresh(q *query) bool {
 	}
 	q.ts = ts
 	d := b.now().Sub(time.Unix(ts, 0))
-	return d <= b.window && d >= -b.window
+	ok := d <= b.window && d >= -b.window
+	b.observeSkew(d, !ok) // fresh runs only once the signature held
+	return ok
 }
 
 func (b *Bot) verifyURL(w http.ResponseWriter, r *http.Request) string {

@@ -204,7 +204,15 @@ func (ix *searchIndex) search(q string) []hit {
 // the query in the session for "下一页"/"more".
 func (b *Bot) search(snap *archive.Snapshot, ix *searchIndex, query string, page int, lang string) plan {
 	query = cutText(strings.TrimSpace(query), 200)
-	a := ix.answer(query, page, b.cfg.PageSize, lang)
+	// A query holding a word of bot.blocked_words is never quoted back:
+	// nothing found answers the help text, results come without the query.
+	quiet := b.blocked.blocks(query)
+	a := ix.answer(query, page, b.cfg.PageSize, lang, quiet)
+	if quiet && a.hits == 0 {
+		p := b.help(lang)
+		p.rule = "search"
+		return p
+	}
 	p := textPlan("search", a.text)
 	if a.hits > 0 {
 		p.session = &session{query: query, page: a.page}
@@ -222,7 +230,7 @@ func (b *Bot) more(snap *archive.Snapshot, ix *searchIndex, st *userState, lang 
 		return p
 	}
 	page, _ := strconv.Atoi(st.session[sessPage])
-	if a := ix.answer(q, page+1, b.cfg.PageSize, lang); page*b.cfg.PageSize >= a.hits {
+	if a := ix.answer(q, page+1, b.cfg.PageSize, lang, b.blocked.blocks(q)); page*b.cfg.PageSize >= a.hits {
 		p := textPlan("more", tr(lang, "没有更多结果了。", "No more results."))
 		p.needsState = true
 		return p
@@ -242,6 +250,7 @@ type answer struct {
 type answerKey struct {
 	query, lang string
 	page, size  int
+	quiet       bool // the query is not quoted in the answer
 }
 
 // answerCacheSize bounds each of the two generations of the answer cache:
@@ -286,20 +295,25 @@ func (c *answerCache) putLocked(k answerKey, a answer) {
 }
 
 // answer returns page `page` (from 1) of query's results, size per page,
-// in lang: from the cache, else searched and formatted.
-func (ix *searchIndex) answer(query string, page, size int, lang string) answer {
-	k := answerKey{query: query, lang: lang, page: page, size: size}
+// in lang: from the cache, else searched and formatted. quiet leaves the
+// query out of the text.
+func (ix *searchIndex) answer(query string, page, size int, lang string, quiet bool) answer {
+	k := answerKey{query: query, lang: lang, page: page, size: size, quiet: quiet}
 	if a, ok := ix.answers.get(k); ok {
 		return a
 	}
-	a := ix.format(query, page, size, lang)
+	a := ix.format(query, page, size, lang, quiet)
 	ix.answers.put(k, a)
 	return a
 }
 
-func (ix *searchIndex) format(query string, page, size int, lang string) answer {
+func (ix *searchIndex) format(query string, page, size int, lang string, quiet bool) answer {
 	hits := ix.search(query)
 	if len(hits) == 0 {
+		if quiet {
+			return answer{text: tr(lang, "没有找到相关的内容。换个关键词试试，或回复“帮助”。",
+				"Nothing found. Try other keywords, or reply “help”.")}
+		}
 		return answer{text: tr(lang,
 			"没有找到与“"+query+"”相关的内容。换个关键词试试，或回复“帮助”。",
 			"Nothing found for “"+query+"”. Try other keywords, or reply “help”.")}
@@ -307,9 +321,15 @@ func (ix *searchIndex) format(query string, page, size int, lang string) answer 
 	pages := (len(hits) + size - 1) / size
 	page = max(1, min(page, pages))
 	var sb strings.Builder
-	sb.WriteString(tr(lang,
-		fmt.Sprintf("“%s”：共 %d 条（第 %d/%d 页）", query, len(hits), page, pages),
-		fmt.Sprintf("“%s”: %d %s (page %d/%d)", query, len(hits), plural(len(hits), "result", "results"), page, pages)))
+	if quiet {
+		sb.WriteString(tr(lang,
+			fmt.Sprintf("共 %d 条（第 %d/%d 页）", len(hits), page, pages),
+			fmt.Sprintf("%d %s (page %d/%d)", len(hits), plural(len(hits), "result", "results"), page, pages)))
+	} else {
+		sb.WriteString(tr(lang,
+			fmt.Sprintf("“%s”：共 %d 条（第 %d/%d 页）", query, len(hits), page, pages),
+			fmt.Sprintf("“%s”: %d %s (page %d/%d)", query, len(hits), plural(len(hits), "result", "results"), page, pages)))
+	}
 	sb.WriteString("\n")
 	for _, h := range hits[(page-1)*size : min(page*size, len(hits))] {
 		d := ix.docs[h.doc]

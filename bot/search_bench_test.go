@@ -72,12 +72,12 @@ func BenchmarkSearch(b *testing.B) {
 		// the formatted answer from the index's cache.
 		b.Run(fmt.Sprintf("answer-cached/issues=%d", n), func(b *testing.B) {
 			for _, q := range searchQueries {
-				ix.answer(q, 1, 5, langZH)
+				ix.answer(q, 1, 5, langZH, false)
 			}
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if a := ix.answer(searchQueries[i%len(searchQueries)], 1, 5, langZH); a.hits == 0 {
+				if a := ix.answer(searchQueries[i%len(searchQueries)], 1, 5, langZH, false); a.hits == 0 {
 					b.Fatal("no hits")
 				}
 				i++
@@ -88,7 +88,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if a := ix.format(searchQueries[i%len(searchQueries)], 1, 5, langZH); a.hits == 0 {
+				if a := ix.format(searchQueries[i%len(searchQueries)], 1, 5, langZH, false); a.hits == 0 {
 					b.Fatal("no hits")
 				}
 				i++

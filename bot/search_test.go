@@ -95,9 +95,9 @@ func TestSearchAnswerCache(t *testing.T) {
 		{"量子计算", 1, 5, langZH, 0, 0},
 	} {
 		name := fmt.Sprintf("%s/%d/%d/%s", tc.query, tc.page, tc.size, tc.lang)
-		fresh := ix.format(tc.query, tc.page, tc.size, tc.lang)
-		first := ix.answer(tc.query, tc.page, tc.size, tc.lang)
-		again := ix.answer(tc.query, tc.page, tc.size, tc.lang)
+		fresh := ix.format(tc.query, tc.page, tc.size, tc.lang, false)
+		first := ix.answer(tc.query, tc.page, tc.size, tc.lang, false)
+		again := ix.answer(tc.query, tc.page, tc.size, tc.lang, false)
 		if first != fresh || again != fresh {
 			t.Errorf("%s: cached answer differs:\n%q\n%q\n%q", name, fresh.text, first.text, again.text)
 		}
@@ -105,7 +105,7 @@ func TestSearchAnswerCache(t *testing.T) {
 			t.Errorf("%s: page %d of %d hits, want page %d of %d", name, fresh.page, fresh.hits, tc.wantPage, tc.wantHits)
 		}
 	}
-	en, zh := ix.answer("gdpr", 1, 5, langEN), ix.answer("gdpr", 1, 5, langZH)
+	en, zh := ix.answer("gdpr", 1, 5, langEN, false), ix.answer("gdpr", 1, 5, langZH, false)
 	if en.text == zh.text || !strings.Contains(en.text, "results") || !strings.Contains(zh.text, "共 3 条") {
 		t.Fatalf("languages mixed up:\n%s\n%s", en.text, zh.text)
 	}

@@ -215,10 +215,7 @@ func isJSON(body []byte) bool {
 func parseMessage(body []byte) (*message.MixMessage, error) {
 	m := &message.MixMessage{}
 	if isJSON(body) {
-		if err := json.Unmarshal(body, m); err != nil {
-			return nil, malformed("parse message", err)
-		}
-		return m, nil
+		return parseJSONMessage(body)
 	}
 	if scanFlat(body, func(name, val []byte) bool { return setFastField(m, name, val) }) {
 		return m, nil

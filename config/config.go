@@ -138,13 +138,16 @@ type Theme struct {
 
 // BotConfig is the chat side of the webhook.
 type BotConfig struct {
-	Deadline     time.Duration    `mapstructure:"deadline"`
-	DedupeTTL    time.Duration    `mapstructure:"dedupe_ttl"`
-	RetryWait    time.Duration    `mapstructure:"retry_wait"`
-	SessionTTL   time.Duration    `mapstructure:"session_ttl"`
-	Welcome      string           `mapstructure:"welcome"`
-	ArchiveCount int              `mapstructure:"archive_count"`
-	PageSize     int              `mapstructure:"page_size"`
+	Deadline     time.Duration `mapstructure:"deadline"`
+	DedupeTTL    time.Duration `mapstructure:"dedupe_ttl"`
+	RetryWait    time.Duration `mapstructure:"retry_wait"`
+	SessionTTL   time.Duration `mapstructure:"session_ttl"`
+	Welcome      string        `mapstructure:"welcome"`
+	ArchiveCount int           `mapstructure:"archive_count"`
+	PageSize     int           `mapstructure:"page_size"`
+	// BlockedWords: a search query holding one of these is never quoted
+	// back; when it finds nothing the help text answers instead.
+	BlockedWords []string         `mapstructure:"blocked_words"`
 	Rules        []Rule           `mapstructure:"rules"`
 	Scenes       map[string]Scene `mapstructure:"scenes"`
 	Menu         []MenuButton     `mapstructure:"menu"`

@@ -80,6 +80,7 @@ var defaults = map[string]any{
 	"bot.welcome":            "",
 	"bot.archive_count":      5,
 	"bot.page_size":          5,
+	"bot.blocked_words":      append([]string(nil), DefaultBlockedWords...),
 	"bot.tags.topic_prefix":  "topic:",
 	"bot.tags.language.zh":   "lang:zh",
 	"bot.tags.language.en":   "lang:en",
@@ -104,6 +105,14 @@ var defaults = map[string]any{
 
 	"admin.token":       "",
 	"admin.session_ttl": 12 * time.Hour,
+}
+
+// DefaultBlockedWords are bot.blocked_words unless configured: common
+// insults, which the chat never quotes back in "nothing found for …".
+// Chinese entries match anywhere in a query, others as whole words.
+var DefaultBlockedWords = []string{
+	"傻逼", "傻b", "煞笔", "沙比", "傻叉", "脑残", "操你", "草你", "艹你", "草泥马", "你妈", "他妈的", "去死", "滚蛋", "贱人", "婊子",
+	"fuck", "motherfucker", "shit", "bitch", "asshole", "bastard", "cunt", "idiot", "moron", "retard", "wanker",
 }
 
 // Keys returns every configuration key, sorted, for docs and tests.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/robfig/cron/v3"
 )
@@ -191,6 +192,15 @@ func (c *Config) Validate() error {
 	}
 	if b.PageSize < 1 || b.PageSize > 20 {
 		bad("bot.page_size", "must be between 1 and 20 (got %d)", b.PageSize)
+	}
+	if len(b.BlockedWords) > 500 {
+		bad("bot.blocked_words", "at most 500 words (got %d)", len(b.BlockedWords))
+	}
+	for _, w := range b.BlockedWords {
+		if n := utf8.RuneCountInString(strings.TrimSpace(w)); n < 1 || n > 32 {
+			bad("bot.blocked_words", "each word is 1 to 32 characters (got %q)", w)
+			break
+		}
 	}
 	for i, rule := range b.Rules {
 		key := fmt.Sprintf("bot.rules[%d]", i)

@@ -24,6 +24,10 @@ type Metrics struct {
 	// mode mismatch with WeChat's settings page) and busy (more bodies
 	// being read at once than the webhook allows; answered 503).
 	WebhookRefused *prometheus.CounterVec
+	// WebhookClockSkew is this replica's clock minus the timestamp of the
+	// last signed push, in seconds (negative: this clock is behind
+	// WeChat's). Past wechat.timestamp_window every push is refused.
+	WebhookClockSkew prometheus.Gauge
 	// DedupeHits counts WeChat retries recognised as such.
 	DedupeHits prometheus.Counter
 	// Replies counts replies by kind (text, news, image, success) and rule
@@ -58,7 +62,7 @@ func New() *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.WebhookLatency, m.WebhookRefused, m.DedupeHits, m.Replies, m.Degraded, m.CommitWait, m.CommitBatch, m.APICalls,
+		m.WebhookLatency, m.WebhookRefused, m.WebhookClockSkew, m.DedupeHits, m.Replies, m.Degraded, m.CommitWait, m.CommitBatch, m.APICalls,
 		m.TokenRefreshes, m.PipelineTransitions, m.ScheduleLag, m.CustomerMessages,
 	)
 	m.Registry = reg
@@ -99,6 +103,10 @@ func build() *Metrics {
 			Name: "wxbot_webhook_refused_total",
 			Help: "Webhook requests refused: plaintext (a plaintext push in safe or compat mode), busy (too many bodies being read at once).",
 		}, []string{"reason"}),
+		WebhookClockSkew: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wxbot_webhook_clock_skew_seconds",
+			Help: "This clock minus the timestamp of the last signed WeChat push, in seconds (negative: behind). Pushes outside wechat.timestamp_window are refused.",
+		}),
 		DedupeHits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wxbot_webhook_dedupe_hits_total",
 			Help: "WeChat retries recognised as duplicates of a message already handled.",

@@ -394,6 +394,7 @@ func (p *Publisher) applyMassEvent(ctx context.Context, n int, ev wechat.MassSen
 	if rec.Mode != "publish" {
 		p.setURLs(ctx, n, rec.URLs)
 	}
+	p.wantURLs(ctx, rec) // urls.go: when the report carried none
 	switch {
 	case finished:
 		p.notifyFinished(ctx, rec)

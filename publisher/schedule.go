@@ -161,6 +161,8 @@ func (p *Publisher) runDue(lead *leadership, n int) error {
 		return r.send()
 	case StateSent:
 		return r.pollOutcome()
+	case StateFinished:
+		return r.lookupURLs() // urls.go: a mass send's article URLs no report gave
 	}
 	return p.rdb.ZRem(lctx, p.keys.PublishSchedule(), strconv.Itoa(n)).Err()
 }

@@ -481,6 +481,7 @@ func (r *run) markSent() error {
 	})
 	if err == nil && finished {
 		p.notifyFinished(r.ctx, r.rec)
+		p.wantURLs(r.ctx, r.rec)
 	}
 	return err
 }
@@ -595,6 +596,7 @@ func (r *run) pollOutcome() error {
 	if pub != nil && pub.Status == 0 {
 		p.setURLs(r.ctx, r.rec.Number, r.rec.URLs)
 	}
+	p.wantURLs(r.ctx, r.rec) // urls.go: a mass send's outcome without its URLs
 	switch {
 	case massFailed:
 		p.notify(r.ctx, fmt.Sprintf("No.%d: %s", r.rec.Number, r.rec.Explanation))

@@ -160,6 +160,11 @@ type Record struct {
 	// freepublish/get); PollsStopped is set when they ran out.
 	Polls        int  `json:"polls,omitempty"`
 	PollsStopped bool `json:"polls_stopped,omitempty"`
+	// URLAsks counts the look-ups of a mass send's article URLs in the
+	// published list when its report carried none (urls.go); URLsUnknown
+	// is set when they ran out.
+	URLAsks     int  `json:"url_asks,omitempty"`
+	URLsUnknown bool `json:"urls_unknown,omitempty"`
 
 	MassStatus  string    `json:"mass_status,omitempty"` // WeChat's Status of MASSSENDJOBFINISH or msg_status
 	TotalCount  int       `json:"total_count,omitempty"`
@@ -343,6 +348,8 @@ func (r *Record) fields() map[string]string {
 	js("urls", r.URLs, len(r.URLs) == 0)
 	num("polls", int64(r.Polls))
 	boolean("polls_stopped", r.PollsStopped)
+	num("url_asks", int64(r.URLAsks))
+	boolean("urls_unknown", r.URLsUnknown)
 	str("mass_status", r.MassStatus)
 	num("total_count", int64(r.TotalCount))
 	num("filter_count", int64(r.FilterCount))
@@ -443,6 +450,8 @@ func decodeRecord(f map[string]string) (*Record, error) {
 	js("urls", &r.URLs)
 	r.Polls = int(atoi("polls"))
 	r.PollsStopped = f["polls_stopped"] == "1"
+	r.URLAsks = int(atoi("url_asks"))
+	r.URLsUnknown = f["urls_unknown"] == "1"
 	r.MassStatus = f["mass_status"]
 	r.TotalCount = int(atoi("total_count"))
 	r.FilterCount = int(atoi("filter_count"))

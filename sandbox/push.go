@@ -34,6 +34,9 @@ func massEventXML(opts Options, m MassSend) func(time.Time) []byte {
 		if !opts.massSucceeds() {
 			sent, urls = 0, nil
 		}
+		if opts.EmptyArticleURLResult {
+			urls = nil
+		}
 		fmt.Fprintf(&b, "<MsgType>%s</MsgType><Event>%s</Event><MsgID>%d</MsgID><Status>%s</Status>",
 			cdata("event"), cdata("MASSSENDJOBFINISH"), m.MsgID, cdata(status))
 		fmt.Fprintf(&b, "<TotalCount>%d</TotalCount><FilterCount>%d</FilterCount><SentCount>%d</SentCount><ErrorCount>0</ErrorCount>",

@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"image/jpeg"
 	"net/http"
 	"strings"
 	"time"
@@ -14,7 +16,7 @@ import (
 
 const (
 	maxQRExpire    = 2592000 // seconds: 30 days
-	defaultQRLife  = 30      // seconds, WeChat's default for a temporary code
+	defaultQRLife  = 60      // seconds, WeChat's default for a temporary code (qrcode/create without expire_seconds)
 	maxSceneStr    = 64
 	qrImagePixels  = 430
 	qrURLPrefix    = "http://weixin.qq.com/q/"
@@ -102,17 +104,21 @@ func newTicket() string {
 	}
 }
 
-// handleShowQR answers the QR code image as a PNG, 404 for an unknown or
-// expired ticket.
+// handleShowQR answers the QR code image as a JPEG, as WeChat's
+// showqrcode does, 404 for an unknown or expired ticket.
 func (s *Server) handleShowQR(c *apiCall) answer {
 	ticket := c.r.URL.Query().Get("ticket")
 	q := s.st.qrcodes[ticket]
 	if q == nil || (!q.Permanent && !c.now.Before(q.Expires)) {
 		return answer{status: http.StatusNotFound, errcode: 40097, raw: []byte("invalid or expired ticket\n"), contentType: "text/plain; charset=utf-8"}
 	}
-	png, err := qr.Encode(q.URL, qr.Medium, qrImagePixels)
+	code, err := qr.New(q.URL, qr.Medium)
 	if err != nil {
 		return fail(-1, "system error: "+err.Error())
 	}
-	return answer{raw: png, contentType: "image/png"}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, code.Image(qrImagePixels), &jpeg.Options{Quality: 90}); err != nil {
+		return fail(-1, "system error: "+err.Error())
+	}
+	return answer{raw: b.Bytes(), contentType: "image/jpeg"}
 }

@@ -57,8 +57,8 @@ type Options struct {
 	// TokenTTL is the life of an access token (default 2 h, as WeChat's).
 	TokenTTL time.Duration
 	// Followers, when set, are the only openids that follow the account:
-	// custom/send, preview, tagging and user/info refuse others (43004,
-	// 40003). Empty: every openid is taken for a follower.
+	// custom/send, preview and tagging refuse others (43004, 40003);
+	// user/info answers them subscribe 0, as WeChat does. Empty: every openid is taken for a follower.
 	Followers []string
 	// Unverified makes the publish APIs answer 48001, as for unverified
 	// accounts since July 2025.
@@ -80,6 +80,13 @@ type Options struct {
 	// answers 45067: 32 bytes by default, what developers observe (WeChat
 	// documents 64, but 34- and 36-byte ids were refused).
 	MaxClientMsgID int
+	// EmptyArticleURLResult makes MASSSENDJOBFINISH carry an empty
+	// ArticleUrlResult, as developers report of WeChat: the article URLs
+	// are then only in freepublish/batchget (sandbox/published.go).
+	EmptyArticleURLResult bool
+	// MassSendsUnlisted leaves mass sends out of freepublish/batchget and
+	// getarticle, which then list publications only.
+	MassSendsUnlisted bool
 	// PublishGetPerDay bounds freepublish/get calls a day (Beijing time)
 	// before 45009: 100 by default, the limit developers report.
 	PublishGetPerDay int

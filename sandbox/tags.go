@@ -208,8 +208,13 @@ func (s *Server) handleMenuGet(*apiCall) answer {
 
 func (s *Server) handleUserInfo(c *apiCall) answer {
 	openid := c.r.URL.Query().Get("openid")
-	if openid == "" || !s.st.isFollower(openid) {
-		return fail(40003, fmt.Sprintf("invalid openid %q", openid))
+	if openid == "" {
+		return fail(40003, "invalid openid \"\"")
+	}
+	if !s.st.isFollower(openid) {
+		// WeChat answers a well-formed openid of someone who does not
+		// follow (any more) with errcode 0 and subscribe 0, nothing else.
+		return answer{json: map[string]any{"subscribe": 0, "openid": openid}}
 	}
 	ids := make([]int, 0, len(s.st.userTags[openid]))
 	for id := range s.st.userTags[openid] {

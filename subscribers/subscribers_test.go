@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image/png"
+	"image/jpeg"
 	"log/slog"
 	"strings"
 	"sync"
@@ -371,7 +371,7 @@ func TestCampaigns(t *testing.T) {
 	if c.Permanent || c.Ticket == "" || c.ImageURL == "" || c.Expires.Sub(c.Created) != 720*time.Hour {
 		t.Fatalf("campaign %+v", c)
 	}
-	if _, err := png.Decode(bytes.NewReader(img)); err != nil {
+	if _, err := jpeg.Decode(bytes.NewReader(img)); err != nil {
 		t.Fatalf("image: %v", err)
 	}
 	_, _, err = svc.CreateCampaign(ctx, "card", true, 0)

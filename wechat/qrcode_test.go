@@ -3,7 +3,7 @@ package wechat_test
 import (
 	"bytes"
 	"errors"
-	"image/png"
+	"image/jpeg"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,9 +47,9 @@ func TestQRCodeImageIsAPNG(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			decoded, err := png.Decode(bytes.NewReader(img))
+			decoded, err := jpeg.Decode(bytes.NewReader(img))
 			if err != nil {
-				t.Fatalf("showqrcode answer is not a PNG: %v", err)
+				t.Fatalf("showqrcode answer is not a JPEG (WeChat's format): %v", err)
 			}
 			if b := decoded.Bounds(); b.Dx() < 100 || b.Dx() != b.Dy() {
 				t.Fatalf("QR image %v", b)

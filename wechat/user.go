@@ -19,7 +19,9 @@ type UserInfo struct {
 	QRScene        string `json:"qr_scene_str"`
 }
 
-// UserInfo returns a follower's profile (errcode 40003 for an unknown openid).
+// UserInfo returns a follower's profile. For an openid that does not
+// follow (any more) WeChat answers errcode 0 with subscribe 0 and nothing
+// but the openid: Subscribed is false then. 40003: a malformed openid.
 func (c *Client) UserInfo(ctx context.Context, openID string) (UserInfo, error) {
 	var info UserInfo
 	err := c.sdkCall(ctx, epUserInfo, func() error {

@@ -164,7 +164,14 @@ func TestSandboxValidation(t *testing.T) {
 		{"customer news of 2 cards through SendNews", func() error {
 			return api.SendNews(ctx, "oFollower1", []wechat.NewsArticle{{Title: "a", URL: "https://a"}, {Title: "b", URL: "https://b"}})
 		}, 0},
-		{"user info of a stranger", func() error { _, err := api.UserInfo(ctx, "oStranger"); return err }, 40003},
+		{"user info of a stranger: errcode 0, subscribe 0", func() error {
+			u, err := api.UserInfo(ctx, "oStranger")
+			if err == nil && (u.Subscribed || u.OpenID != "oStranger") {
+				return fmt.Errorf("stranger's info %+v, want subscribe 0 and the openid", u)
+			}
+			return err
+		}, 0},
+		{"user info without an openid", func() error { _, err := api.UserInfo(ctx, ""); return err }, 40003},
 		{"user info of a follower", func() error { _, err := api.UserInfo(ctx, "oFollower2"); return err }, 0},
 
 		// qrcode/create

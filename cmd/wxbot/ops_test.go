@@ -151,10 +151,37 @@ func TestHealthReadyMetrics(t *testing.T) {
 		`wxbot_customer_messages_total{purpose="late_reply",result="sent"} 0`,
 		`go_goroutines `,
 		`process_resident_memory_bytes `,
+		`wxbot_webhook_clock_skew_seconds `,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	if _, body := get(t, base+"/readyz?verbose"); !strings.Contains(body, "clock: clock in step with WeChat's") {
+		t.Errorf("readyz?verbose after in-step pushes: %q", body)
+	}
+
+	// WeChat's clock 7 minutes ahead of ours: the signed push is refused,
+	// and the program says how far off its clock is.
+	ahead := time.Now().Add(7 * time.Minute)
+	p, _ = acct.Seal(wechatsim.Text("oMetrics", "gh_x", "最新", 7002, ahead.Unix()), wechatsim.Safe, ahead)
+	resp, err = http.Post(base+"/wechat?"+p.Query, "text/xml", strings.NewReader(string(p.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("push 7 min ahead: %d, want 403", resp.StatusCode)
+	}
+	code, body = get(t, base+"/readyz?verbose")
+	if code != 200 || !strings.Contains(body, "clock: clock 7 min behind: pushes refused") {
+		t.Errorf("readyz?verbose after a refused push: %d %q", code, body)
+	}
+	if g := metricValue(t, base, "wxbot_webhook_clock_skew_seconds"); g > -415 || g < -425 {
+		t.Errorf("wxbot_webhook_clock_skew_seconds %v, want about -420", g)
+	}
+	if _, body := get(t, base+"/readyz"); strings.Contains(body, "clock") {
+		t.Errorf("plain /readyz lists the clock: %q", body)
 	}
 }
 

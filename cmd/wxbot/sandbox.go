@@ -20,6 +20,7 @@ func newSandboxCmd() *cobra.Command {
 		pushDelay, tokenTTL     time.Duration
 		followers               []string
 		unverified              bool
+		emptyURLs, massUnlisted bool
 		publishStatus           int
 		massStatus              string
 		fails, loses, latencies []string
@@ -87,18 +88,20 @@ Faults (each flag may be repeated; ENDPOINT is a path under /cgi-bin/ or *):
 			}
 			log := newLogger(cfg.Log, cmd.ErrOrStderr())
 			opts := sandbox.Options{
-				AppID:          cfg.WeChat.AppID,
-				AppSecret:      cfg.WeChat.AppSecret,
-				Token:          cfg.WeChat.Token,
-				EncodingAESKey: cfg.WeChat.EncodingAESKey,
-				AccountType:    cfg.WeChat.AccountType,
-				PushDelay:      pushDelay,
-				TokenTTL:       tokenTTL,
-				Followers:      followers,
-				Unverified:     unverified,
-				PublishStatus:  publishStatus,
-				MassStatus:     massStatus,
-				Log:            log,
+				AppID:                 cfg.WeChat.AppID,
+				AppSecret:             cfg.WeChat.AppSecret,
+				Token:                 cfg.WeChat.Token,
+				EncodingAESKey:        cfg.WeChat.EncodingAESKey,
+				AccountType:           cfg.WeChat.AccountType,
+				PushDelay:             pushDelay,
+				TokenTTL:              tokenTTL,
+				Followers:             followers,
+				Unverified:            unverified,
+				EmptyArticleURLResult: emptyURLs,
+				MassSendsUnlisted:     massUnlisted,
+				PublishStatus:         publishStatus,
+				MassStatus:            massStatus,
+				Log:                   log,
 			}
 			switch webhook {
 			case "none":
@@ -134,6 +137,8 @@ Faults (each flag may be repeated; ENDPOINT is a path under /cgi-bin/ or *):
 	f.DurationVar(&pushDelay, "push-delay", time.Second, "how long a mass send or publication takes before its push")
 	f.StringSliceVar(&followers, "followers", nil, "openids that follow the account (others get 43004/40003); default: every openid follows")
 	f.BoolVar(&unverified, "unverified", false, "behave as an unverified account: freepublish answers 48001")
+	f.BoolVar(&emptyURLs, "empty-article-urls", false, "MASSSENDJOBFINISH carries an empty ArticleUrlResult (as reported of WeChat): the URLs are only in freepublish/batchget")
+	f.BoolVar(&massUnlisted, "mass-unlisted", false, "leave mass sends out of freepublish/batchget (publications only)")
 	f.StringVar(&massStatus, "mass-status", "", `how every mass send ends in MASSSENDJOBFINISH: "send success" (default), or a failure such as "send fail" or "err(10001)"`)
 	f.IntVar(&publishStatus, "publish-status", 0, "how every freepublish ends: 0 published, or a failure 2 (original check), 3 (failed), 4 (review), 5 (deleted), 6 (banned)")
 	f.StringArrayVar(&fails, "fail", nil, "fail calls with an errcode: ENDPOINT[=N[:ERRCODE]] (repeatable)")

@@ -228,6 +228,9 @@ func printRecord(w io.Writer, p *publisher.Publisher, r *publisher.Record, next 
 	for i, u := range r.URLs {
 		row(fmt.Sprintf("url %d", i+1), "%s", u)
 	}
+	if s := r.URLStatus(); s != "" {
+		row("urls", "%s", s)
+	}
 	if !r.FinishedAt.IsZero() {
 		row("finished", "%s", fmtIn(p, r.FinishedAt))
 	}
