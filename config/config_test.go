@@ -240,6 +240,10 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	}
 }
 
+// describedDefaults are keys whose default is too long for the table's
+// cell, so the table says what it is instead.
+var describedDefaults = map[string]bool{"bot.blocked_words": true}
+
 func TestDocsListEveryKey(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
 	if err != nil {
@@ -257,6 +261,9 @@ func TestDocsListEveryKey(t *testing.T) {
 		if !ok {
 			t.Errorf("docs/configuration.md's table has no row for %s", k)
 			continue
+		}
+		if describedDefaults[k] {
+			continue // a long list, described in words (the example file lists it)
 		}
 		if want := docDefault(defaults[k]); docValue(doc) != want {
 			t.Errorf("docs/configuration.md gives %s the default %s; the code's is %q", k, doc, want)
