@@ -32,6 +32,13 @@ const MaxFileSize = 4 << 20
 // disclaimer in Chinese and English and a footer, which is ignored. Any line
 // may carry Markdown decoration (# headings, **bold**).
 func Parse(name string, data []byte) (*Issue, []Warning, error) {
+	if isWord(name, data) {
+		return parseWord(name, data)
+	}
+	return parseMarkdownText(name, data)
+}
+
+func parseMarkdownText(name string, data []byte) (*Issue, []Warning, error) {
 	p := &parser{file: name}
 	if err := p.readLines(data); err != nil {
 		return nil, nil, err
