@@ -19,6 +19,10 @@ func (e *ParseError) Error() string {
 	if e.Where != "" {
 		return fmt.Sprintf("%s: %s: %s", e.File, e.Where, e.Msg)
 	}
+	if e.Line == 0 {
+		// The file as a whole (a Word file that cannot be read).
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
 	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 }
 

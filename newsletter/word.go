@@ -34,7 +34,7 @@ func IsWord(name string, data []byte) bool { return isWord(name, data) }
 func parseWord(name string, data []byte) (*Issue, []Warning, error) {
 	doc, err := docx.Read(data, docx.Limits{Text: MaxFileSize})
 	if err != nil {
-		pe := &ParseError{File: name, Line: 1, Msg: err.Error()}
+		pe := &ParseError{File: name, Msg: err.Error()}
 		var de *docx.Error
 		if errors.As(err, &de) {
 			pe.Msg = de.Msg
@@ -45,7 +45,7 @@ func parseWord(name string, data []byte) (*Issue, []Warning, error) {
 		return nil, nil, pe
 	}
 	if len(doc.Lines) == 0 {
-		return nil, nil, &ParseError{File: name, Line: 1, Msg: "the Word document has no text: an issue needs a masthead (No.233, 2021.04, the titles, No.53), a table of contents and the news items"}
+		return nil, nil, &ParseError{File: name, Msg: "the Word document has no text: an issue needs a masthead (No.233, 2021.04, the titles, No.53), a table of contents and the news items"}
 	}
 	var b strings.Builder
 	where := make([]string, 0, len(doc.Lines)+1)
