@@ -575,7 +575,7 @@ func (p *parser) body(start int) {
 				t := p.tocSections[e.section]
 				p.warnf(l.num, "the item %q is under the section %q in the body but under %q in the table of contents", l.text, s.TitleZH+" "+s.TitleEN, t.zh+" "+t.en)
 			}
-			p.issue.Sections[sec].Items = append(p.issue.Sections[sec].Items, Item{TitleZH: l.text, BodyZH: []string{}, BodyEN: []string{}})
+			p.issue.Sections[sec].Items = append(p.issue.Sections[sec].Items, Item{TitleZH: titleText(l.text), BodyZH: []string{}, BodyEN: []string{}})
 			cur = &itemRef{sec: sec, item: len(p.issue.Sections[sec].Items) - 1, entry: e, zhLine: l.num}
 			state = inZH
 			continue
@@ -585,7 +585,7 @@ func (p *parser) body(start int) {
 		case inZH:
 			if l.key == cur.entry.enKey {
 				flush()
-				item().TitleEN = l.text
+				item().TitleEN = titleText(l.text)
 				cur.enLine = l.num
 				state = inEN
 				continue
@@ -600,7 +600,7 @@ func (p *parser) body(start int) {
 			if looksLikeENTitle(l) && cur.entry.enKey == "" {
 				// The table of contents lacks this English title (reported there).
 				flush()
-				item().TitleEN = l.text
+				item().TitleEN = titleText(l.text)
 				cur.enLine = l.num
 				state = inEN
 				continue
@@ -608,7 +608,7 @@ func (p *parser) body(start int) {
 			if looksLikeENTitle(l) {
 				p.errorf(l.num, "the English title of %q here is %q, but the table of contents (line %d) lists %q; make the two the same", cur.entry.zh, l.text, cur.entry.enLine, cur.entry.en)
 				flush()
-				item().TitleEN = l.text
+				item().TitleEN = titleText(l.text)
 				cur.enLine = l.num
 				state = inEN
 				continue
@@ -816,6 +816,17 @@ func (p *parser) tail(paras []para, last int) {
 	if p.issue.DisclaimerEN == "" {
 		p.warnf(at, "no English disclaimer after the last item")
 	}
+}
+
+// titleText is an item title as shown: without a full stop or comma an
+// editor left at its end ("…通过。"), which the table of contents (where
+// titles are compared without it) does not have either.
+func titleText(s string) string {
+	t := strings.TrimRightFunc(s, func(r rune) bool { return strings.ContainsRune("。，；、：", r) })
+	if t == "" {
+		return s
+	}
+	return t
 }
 
 func clip(s string, n int) string {
