@@ -606,7 +606,7 @@ func (p *parser) body(start int) {
 				continue
 			}
 			if looksLikeENTitle(l) {
-				p.errorf(l.num, "the English title of %q here is %q, but the table of contents (line %d) lists %q; make the two the same", cur.entry.zh, l.text, cur.entry.enLine, cur.entry.en)
+				p.errorf(l.num, "the English title of %q here is %q, but the table of contents (line %d) lists %q (%s); make the two the same", cur.entry.zh, l.text, cur.entry.enLine, cur.entry.en, describeDiff(l.text, cur.entry.en))
 				flush()
 				item().TitleEN = titleText(l.text)
 				cur.enLine = l.num
@@ -636,7 +636,14 @@ func (p *parser) body(start int) {
 				continue
 			}
 			if state == atSection || looksLikeZHTitle(l) || l.decorated && !isMoreOnly(l.raw) {
-				p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", clip(l.text, 60))
+				if e := p.nearEntry(l); e != nil {
+					// A typo on one side: say where the two differ, once
+					// (not also "no item follows" for the entry).
+					e.found = -1
+					p.errorf(l.num, "the item title %q differs slightly from the table of contents' %q (line %d): %s; make the two the same", clip(l.text, 60), clip(e.zh, 60), e.line, describeDiff(l.text, e.zh))
+				} else {
+					p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", clip(l.text, 60))
+				}
 				flush()
 				endItem()
 				state = skipping
