@@ -527,7 +527,9 @@ func (l *Loader) display(name string) string {
 // (.issue.md.tmp, issue.md~, issue.md.part, #issue.md#, ~$issue.md, and
 // Word's lock file ~$issue.docx, all end or start otherwise).
 func issueFile(name string) bool {
-	return (strings.EqualFold(path.Ext(name), ".md") || wordFile(name)) && !strings.HasPrefix(name, ".") &&
+	// A Word 97-2003 .doc is listed too, so that the editors are told to
+	// save it as .docx rather than hear nothing.
+	return (strings.EqualFold(path.Ext(name), ".md") || wordFile(name) || strings.EqualFold(path.Ext(name), ".doc")) && !strings.HasPrefix(name, ".") &&
 		!strings.HasPrefix(name, "~") && !strings.HasPrefix(name, "#")
 }
 
