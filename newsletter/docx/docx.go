@@ -186,6 +186,9 @@ func (a *archive) tooLarge(name string, limit int64) error {
 	if limit < a.lim.Document && limit == a.budget {
 		return fail("the document's parts unpack to more than %d MB, far more than a newsletter issue (a zip bomb?)", a.lim.Total>>20)
 	}
+	if strings.HasPrefix(name, "word/media/") {
+		return fail("the picture %s is larger than %d MB; make it smaller in Word (Picture Format → Compress Pictures)", name, max(limit>>20, 1))
+	}
 	return fail("the part %s unpacks to more than %d MB, far more than a newsletter issue holds", name, max(limit>>20, 1))
 }
 
