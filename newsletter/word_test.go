@@ -48,7 +48,7 @@ func parseFileT(t *testing.T, path string) (*Issue, []Warning) {
 // pictures aside (inside the Word file, beside the Markdown one).
 func TestWordSameAsMarkdown(t *testing.T) {
 	for _, c := range []struct {
-		docx, md string
+		docx, md     string
 		extraPicture bool // the Word file has a picture the Markdown lacks
 	}{
 		{"testdata/word/newsletter-no53.docx", "testdata/word/newsletter-no53.md", false},
