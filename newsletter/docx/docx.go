@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -256,6 +257,9 @@ func Media(data []byte, src string, limit int64) ([]byte, error) {
 	a, err := open(data, Limits{})
 	if err != nil {
 		return nil, err
+	}
+	if u, err := url.PathUnescape(src); err == nil {
+		src = u // the lines write "image 1.png" as "image%201.png"
 	}
 	name := strings.TrimPrefix(path.Clean("/"+src), "/")
 	if !strings.HasPrefix(name, "word/") || strings.HasSuffix(name, ".xml") || strings.HasSuffix(name, ".rels") {

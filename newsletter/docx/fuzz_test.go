@@ -236,6 +236,10 @@ func TestArchiveBounds(t *testing.T) {
 	if _, err := docx.Media(b, "word/document.xml", 1<<20); err == nil {
 		t.Error("Media returned a non-picture part")
 	}
+	spaced := zipOf(t, map[string]string{"[Content_Types].xml": contentTypes, "word/media/image1.png": "\x89PNG"})
+	if b, err := docx.Media(spaced, "word/media/image%31.png", 1<<20); err != nil || string(b) != "\x89PNG" {
+		t.Errorf("escaped name: %v", err)
+	}
 	big := zipOf(t, map[string]string{"[Content_Types].xml": contentTypes, "word/media/image1.png": strings.Repeat("x", 2<<20)})
 	if _, err := docx.Media(big, "word/media/image1.png", 1<<20); err == nil || !strings.Contains(err.Error(), "the picture word/media/image1.png is larger than 1 MB") {
 		t.Errorf("big picture: %v", err)
