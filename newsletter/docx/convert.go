@@ -507,7 +507,7 @@ func (c *converter) finish(notes map[string][]*para) (*Document, error) {
 // render writes one paragraph as a line of Markdown.
 func (c *converter) render(p *para) string {
 	k := styleKind(c.styles, p.style)
-	if k.toc || p.toc {
+	if k.toc || p.toc || tocLinks(p) {
 		return tocLine(p)
 	}
 	var b strings.Builder
@@ -581,6 +581,34 @@ func trailingMore(segs []seg) string {
 	return ""
 }
 
+// tocLinks reports a paragraph that is only a link to a heading's _Toc
+// bookmark: a table of contents entry whose TOC field was lost (pasted,
+// or converted).
+func tocLinks(p *para) bool {
+	toc, any := true, false
+	for _, s := range p.segs {
+		if strings.TrimSpace(s.text) == "" {
+			continue
+		}
+		if !strings.HasPrefix(s.link, "#") || s.md {
+			return false
+		}
+		toc = toc && strings.HasPrefix(s.link, "#_Toc")
+		any = true
+	}
+	if !any {
+		return false
+	}
+	if toc {
+		return true
+	}
+	// Links to other bookmarks (a converter renamed them): an entry only
+	// when it ends with a page number ("…News<TAB>2", "…News 2").
+	t := strings.TrimRight(plain(p), " \t")
+	d := strings.TrimRight(t, "0123456789")
+	return len(t)-len(d) >= 1 && len(t)-len(d) <= 4 && (strings.HasSuffix(d, " ") || strings.HasSuffix(d, "\t"))
+}
+
 // tocLine writes a table of contents entry: its text without the page
 // number, the links and the formatting.
 func tocLine(p *para) string {
@@ -598,9 +626,14 @@ func tocLine(p *para) string {
 	}
 	t := strings.TrimRight(b.String(), " \t")
 	// "国内要闻 Domestic News<TAB>2": the page number after the last tab.
-	if i := strings.LastIndexByte(t, '\t'); i >= 0 {
+	i := strings.LastIndexByte(t, '\t')
+	if i < 0 {
+		i = strings.LastIndexByte(t, ' ') // the tab lost: "…News 2"
+	}
+	if i >= 0 {
 		tail := strings.TrimSpace(t[i+1:])
-		if tail == "" || strings.Trim(tail, "0123456789ivxlcIVXLC") == "" {
+		if tail == "" || strings.Trim(tail, "0123456789") == "" && len(tail) <= 4 ||
+			strings.IndexByte(t, '\t') >= 0 && strings.Trim(tail, "ivxlcIVXLC") == "" {
 			t = t[:i]
 		}
 	}

@@ -269,6 +269,9 @@ func TestConvert(t *testing.T) {
 <w:p/>
 <w:p><w:r><w:t>正文。(查看更多)</w:t></w:r></w:p>
 <w:p><w:r><w:t># not a heading</w:t><w:br/><w:t>next</w:t></w:r><w:r><w:drawing><a:blip r:embed="rId2"/></w:drawing></w:r></w:p>
+<w:p><w:hyperlink w:anchor="X1a"><w:r><w:t>国内要闻 Domestic News 2</w:t></w:r></w:hyperlink></w:p>
+<w:p><w:hyperlink w:anchor="_Toc12"><w:r><w:t>工信部通报违规App</w:t></w:r><w:r><w:tab/><w:t>3</w:t></w:r></w:hyperlink></w:p>
+<w:p><w:hyperlink w:anchor="X2b"><w:r><w:t>(查看更多)</w:t></w:r></w:hyperlink></w:p>
 </w:body></w:document>`
 	d, err := docx.Read(docOf(t, doc), docx.Limits{})
 	if err != nil {
@@ -283,6 +286,9 @@ func TestConvert(t *testing.T) {
 		`2 [(查看更多)](https://example.com/a?b=1&c=%282)[^1]`,
 		`4 正文。[\(查看更多\)](#)`,
 		`5 \# not a heading next![](word/media/image1.png)`,
+		`6 国内要闻 Domestic News`,
+		`7 工信部通报违规App`,
+		`8 [(查看更多)](#)`,
 		`2 [^1]: note`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
