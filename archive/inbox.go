@@ -413,17 +413,22 @@ func (l *Loader) check(fi fs.FileInfo) error {
 	case !m.IsRegular():
 		return refused("not a regular file")
 	}
-	if max := l.maxSize(); fi.Size() > max {
+	if max := l.maxSize(fi.Name()); fi.Size() > max {
 		return refused("%s, larger than the %s an issue file may be", byteSize(fi.Size()), byteSize(max))
 	}
 	return nil
 }
 
-func (l *Loader) maxSize() int64 {
+func (l *Loader) maxSize(name string) int64 {
+	limit := int64(newsletter.MaxFileSize)
 	if l.MaxSize > 0 {
-		return l.MaxSize
+		limit = l.MaxSize
 	}
-	return newsletter.MaxFileSize
+	if wordFile(name) {
+		// A Word file carries its pictures.
+		limit = max(limit, newsletter.MaxWordFileSize)
+	}
+	return limit
 }
 
 // read opens a file without blocking (a FIFO put there meanwhile cannot
@@ -448,7 +453,7 @@ func (l *Loader) read(root *os.Root, name string) ([]byte, stamp, error) {
 	if err := l.check(fi); err != nil {
 		return nil, stamp{}, err
 	}
-	max := l.maxSize()
+	max := l.maxSize(fi.Name())
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, stamp{}, err
@@ -517,13 +522,18 @@ func (l *Loader) display(name string) string {
 	return filepath.Join(l.dir, filepath.FromSlash(name))
 }
 
-// issueFile reports whether name is an issue file: *.md, not hidden and
-// not an editor's or a copy's temporary name (.issue.md.tmp, issue.md~,
-// issue.md.part, #issue.md#, ~$issue.md all end or start otherwise).
+// issueFile reports whether name is an issue file: *.md or a Word file
+// (*.docx), not hidden and not an editor's or a copy's temporary name
+// (.issue.md.tmp, issue.md~, issue.md.part, #issue.md#, ~$issue.md, and
+// Word's lock file ~$issue.docx, all end or start otherwise).
 func issueFile(name string) bool {
-	return strings.EqualFold(path.Ext(name), ".md") && !strings.HasPrefix(name, ".") &&
+	// A Word 97-2003 .doc is listed too, so that the editors are told to
+	// save it as .docx rather than hear nothing.
+	return (strings.EqualFold(path.Ext(name), ".md") || wordFile(name) || strings.EqualFold(path.Ext(name), ".doc")) && !strings.HasPrefix(name, ".") &&
 		!strings.HasPrefix(name, "~") && !strings.HasPrefix(name, "#")
 }
+
+func wordFile(name string) bool { return strings.EqualFold(path.Ext(name), ".docx") }
 
 // Watch loads now, then reloads after changes in the folder until ctx ends.
 // Without a folder on disk it loads once and keeps the archive written to

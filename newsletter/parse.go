@@ -32,6 +32,13 @@ const MaxFileSize = 4 << 20
 // disclaimer in Chinese and English and a footer, which is ignored. Any line
 // may carry Markdown decoration (# headings, **bold**).
 func Parse(name string, data []byte) (*Issue, []Warning, error) {
+	if isWord(name, data) {
+		return parseWord(name, data)
+	}
+	return parseMarkdownText(name, data)
+}
+
+func parseMarkdownText(name string, data []byte) (*Issue, []Warning, error) {
 	p := &parser{file: name}
 	if err := p.readLines(data); err != nil {
 		return nil, nil, err
@@ -568,7 +575,7 @@ func (p *parser) body(start int) {
 				t := p.tocSections[e.section]
 				p.warnf(l.num, "the item %q is under the section %q in the body but under %q in the table of contents", l.text, s.TitleZH+" "+s.TitleEN, t.zh+" "+t.en)
 			}
-			p.issue.Sections[sec].Items = append(p.issue.Sections[sec].Items, Item{TitleZH: l.text, BodyZH: []string{}, BodyEN: []string{}})
+			p.issue.Sections[sec].Items = append(p.issue.Sections[sec].Items, Item{TitleZH: titleText(l.text), BodyZH: []string{}, BodyEN: []string{}})
 			cur = &itemRef{sec: sec, item: len(p.issue.Sections[sec].Items) - 1, entry: e, zhLine: l.num}
 			state = inZH
 			continue
@@ -578,7 +585,7 @@ func (p *parser) body(start int) {
 		case inZH:
 			if l.key == cur.entry.enKey {
 				flush()
-				item().TitleEN = l.text
+				item().TitleEN = titleText(l.text)
 				cur.enLine = l.num
 				state = inEN
 				continue
@@ -593,15 +600,15 @@ func (p *parser) body(start int) {
 			if looksLikeENTitle(l) && cur.entry.enKey == "" {
 				// The table of contents lacks this English title (reported there).
 				flush()
-				item().TitleEN = l.text
+				item().TitleEN = titleText(l.text)
 				cur.enLine = l.num
 				state = inEN
 				continue
 			}
 			if looksLikeENTitle(l) {
-				p.errorf(l.num, "the English title of %q here is %q, but the table of contents (line %d) lists %q; make the two the same", cur.entry.zh, l.text, cur.entry.enLine, cur.entry.en)
+				p.errorf(l.num, "the English title of %q here is %q, but the table of contents (line %d) lists %q (%s); make the two the same", cur.entry.zh, l.text, cur.entry.enLine, cur.entry.en, describeDiff(l.text, cur.entry.en))
 				flush()
-				item().TitleEN = l.text
+				item().TitleEN = titleText(l.text)
 				cur.enLine = l.num
 				state = inEN
 				continue
@@ -629,7 +636,14 @@ func (p *parser) body(start int) {
 				continue
 			}
 			if state == atSection || looksLikeZHTitle(l) || l.decorated && !isMoreOnly(l.raw) {
-				p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", clip(l.text, 60))
+				if e := p.nearEntry(l); e != nil {
+					// A typo on one side: say where the two differ, once
+					// (not also "no item follows" for the entry).
+					e.found = -1
+					p.errorf(l.num, "the item title %q differs slightly from the table of contents' %q (line %d): %s; make the two the same", clip(l.text, 60), clip(e.zh, 60), e.line, describeDiff(l.text, e.zh))
+				} else {
+					p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", clip(l.text, 60))
+				}
 				flush()
 				endItem()
 				state = skipping
@@ -809,6 +823,17 @@ func (p *parser) tail(paras []para, last int) {
 	if p.issue.DisclaimerEN == "" {
 		p.warnf(at, "no English disclaimer after the last item")
 	}
+}
+
+// titleText is an item title as shown: without a full stop or comma an
+// editor left at its end ("…通过。"), which the table of contents (where
+// titles are compared without it) does not have either.
+func titleText(s string) string {
+	t := strings.TrimRightFunc(s, func(r rune) bool { return strings.ContainsRune("。，；、：", r) })
+	if t == "" {
+		return s
+	}
+	return t
 }
 
 func clip(s string, n int) string {

@@ -311,6 +311,14 @@ func (r *run) fetch(src string) ([]byte, error) {
 	if strings.Contains(src, "://") || strings.HasPrefix(lower, "data:") || strings.HasPrefix(lower, "file:") {
 		return nil, errScheme
 	}
+	if newsletter.IsWord(r.rec.File, r.rec.Source) {
+		// A Word issue's pictures are inside it (word/media/…).
+		data, err := newsletter.WordMedia(r.rec.Source, src, maxContentImage)
+		if err != nil {
+			return nil, errors.New(strings.TrimPrefix(err.Error(), "docx: "))
+		}
+		return data, nil
+	}
 	return readInFolder(r.rec.Dir, src, maxContentImage)
 }
 

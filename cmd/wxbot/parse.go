@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,14 +19,17 @@ func newParseCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "parse FILE",
 		Short: "Parse a newsletter issue and report its sections, items and problems",
-		Long: `parse reads one issue in the editors' Markdown export format and prints
+		Long: `parse reads one issue — in the editors' Markdown export format, or the
+Word document itself (.docx, see docs/word.md) — and prints
 its issue number, month and sections with their item counts; warnings go to
 stderr. With --json it prints the issue as JSON instead.
 
 A file that cannot be parsed gets one line per problem on stderr, in the
-form FILE:LINE: message, nothing on stdout, and exit status 1.`,
+form FILE:LINE: message (FILE.docx: paragraph N: message for a Word file),
+nothing on stdout, and exit status 1.`,
 		Example: `  wxbot parse examples/newsletter-no54.md
-  wxbot parse --json issue.md > issue.json`,
+  wxbot parse --json issue.md > issue.json
+  wxbot parse --json issue.docx`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			issue, warns, err := parseFile(args[0])
@@ -57,8 +62,10 @@ func parseFile(path string) (*newsletter.Issue, []newsletter.Warning, error) {
 	return issue, warns, nil
 }
 
-// readIssueFile reads at most newsletter.MaxFileSize+1 bytes, so a wrong
-// multi-gigabyte file is refused by the parser without filling memory.
+// readIssueFile reads at most newsletter.MaxFileSize+1 bytes (a Word file
+// newsletter.MaxWordFileSize+1), so a wrong multi-gigabyte file is refused
+// by the parser without filling memory. newsletter.Parse reads Markdown or
+// Word (.docx) alike, telling them apart by name and content.
 func readIssueFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -71,11 +78,21 @@ func readIssueFile(path string) ([]byte, error) {
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		return nil, errors.New("this is a folder, not an issue file")
 	}
-	data, err := io.ReadAll(io.LimitReader(f, newsletter.MaxFileSize+1))
+	limit := int64(newsletter.MaxFileSize)
+	if isWordName(path) {
+		limit = newsletter.MaxWordFileSize // pictures included
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the file: %w", err)
 	}
 	return data, nil
+}
+
+// isWordName reports a file named as a Word document.
+func isWordName(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".docx" || ext == ".docm" || ext == ".doc"
 }
 
 func printWarnings(w io.Writer, warns []newsletter.Warning) {

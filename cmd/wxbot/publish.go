@@ -29,7 +29,8 @@ func newPublishCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "publish FILE [--now | --at TIME] [--draft-only] [--preview-to OPENID,…] [--to-tag NAME | --to-all]",
 		Short: "Draft, preview and schedule an issue (or send it now) — exactly once",
-		Long: `publish takes an issue file through the pipeline: parsed → rendered →
+		Long: `publish takes an issue file (Markdown, or a Word .docx whose pictures are
+uploaded from inside it) through the pipeline: parsed → rendered →
 images uploaded (the cover from publish.cover or drawn for the issue, and
 the Markdown images) → drafted (a WeChat draft) → previewed to reviewers
 (publish.preview_to or --preview-to) → scheduled → sending → sent →

@@ -21,7 +21,8 @@ func newRenderCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "render FILE",
 		Short: "Render a newsletter issue as WeChat articles",
-		Long: `render parses an issue and renders it as the articles of a WeChat draft:
+		Long: `render parses an issue (Markdown, or a Word .docx) and renders it as the
+articles of a WeChat draft:
 inline styles only, links as numbered footnotes, titles and digests within
 WeChat's limits. An issue too long for one article is split by section (at
 most 8 articles); nothing is cut or dropped.
