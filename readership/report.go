@@ -33,7 +33,9 @@ type IssueFigures struct {
 	SentAt    time.Time `json:"sent_at,omitzero"`
 	SentDate  string    `json:"sent_date,omitempty"` // Beijing
 	MsgDataID int64     `json:"msg_data_id"`
-	SentCount int       `json:"sent_count"` // followers reached (WeChat's SentCount)
+	// SentCount is the followers reached: WeChat's SentCount from the job
+	// report, or without one getarticletotal's target_user.
+	SentCount int `json:"sent_count"`
 	// Day1, Day3, Day7: readers by the end of the send day, the third and
 	// the seventh day (0 while WeChat has no figures for that day yet).
 	Day1  int `json:"reads_day1"`
@@ -195,6 +197,12 @@ func (c *Collector) issue(ctx context.Context, number int, msgDataID int64, arti
 		}
 		fig.Articles = append(fig.Articles, a)
 		fig.HasFigures = true
+		if t.RefDate != "" {
+			fig.SentDate = t.RefDate // WeChat's day of the send
+		}
+		if fig.SentCount == 0 && a.Target > fig.SentCount {
+			fig.SentCount = a.Target // no job report: WeChat's target_user
+		}
 		fig.Total += a.Total
 		fig.Shares += a.Shares
 		fig.Favs += a.Favs
