@@ -1,17 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifang/wxbot/publisher"
 	"github.com/lifang/wxbot/readership"
 	"github.com/lifang/wxbot/subscribers"
+	"github.com/lifang/wxbot/wechat"
 )
 
 func newStatsCmd() *cobra.Command {
@@ -147,4 +152,43 @@ func bySource(m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// wireReadership starts the daily collection of WeChat's figures on the
+// scheduler's leader and keeps the gauges wxbot_latest_issue_reads and
+// wxbot_followers up to date.
+func (m *Main) wireReadership(ctx context.Context, api *wechat.Client, pub *publisher.Publisher, subs *subscribers.Service) {
+	col, err := readership.New(readership.Options{Source: api, Store: m.Store, Records: pub, Scenes: subs, Leader: pub, Log: m.Log})
+	if err != nil {
+		m.Log.Error("readership: not collecting", slog.Any("error", err))
+		return
+	}
+	gauges := func(ctx context.Context) {
+		reads, readsOK, followers, followersOK, err := col.Latest(ctx)
+		if err != nil {
+			return
+		}
+		if readsOK {
+			m.Metrics.LatestIssueReads.Set(float64(reads))
+		}
+		if followersOK {
+			m.Metrics.Followers.Set(float64(followers))
+		}
+	}
+	col.OnCollected = gauges
+	m.Readership = col
+	m.goWork(func() { _ = col.Run(ctx) })
+	// Every replica serves /metrics: each reads the stored figures.
+	m.goWork(func() {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			gauges(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
 }
