@@ -176,6 +176,10 @@ func TestCollectSplitsRangesAndJoinsIssues(t *testing.T) {
 	if last.Date != rep.Yesterday || last.Total != f.Cumulate || last.New != f.NewSearch+f.NewQR || last.Lost != f.Cancel || last.BySource["qr_code"] != f.NewQR {
 		t.Errorf("yesterday's followers = %+v, want %+v", last, f)
 	}
+	reads, rok, followers, fok, err := col.Latest(ctxT(t))
+	if err != nil || !rok || !fok || reads != day7 || followers != f.Cumulate {
+		t.Errorf("Latest = %d %v %d %v %v, want %d and %d", reads, rok, followers, fok, err, day7, f.Cumulate)
+	}
 }
 
 func TestBackfillAfterGap(t *testing.T) {

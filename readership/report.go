@@ -244,3 +244,22 @@ func ParseMsgID(s string) (int64, int, bool) {
 	}
 	return id, idx, true
 }
+
+// Latest returns the latest sent issue's readers and the followers at the
+// end of the last day WeChat reported within the last week; ok is false
+// for a figure not collected yet.
+func (c *Collector) Latest(ctx context.Context) (reads int, readsOK bool, followers int, followersOK bool, err error) {
+	rep, err := c.Report(ctx, 1, articleDays)
+	if err != nil {
+		return 0, false, 0, false, err
+	}
+	if len(rep.Issues) > 0 && rep.Issues[0].HasFigures {
+		reads, readsOK = rep.Issues[0].Total, true
+	}
+	for i := len(rep.Followers) - 1; i >= 0; i-- {
+		if rep.Followers[i].Total > 0 {
+			return reads, readsOK, rep.Followers[i].Total, true, nil
+		}
+	}
+	return reads, readsOK, 0, false, nil
+}
