@@ -35,6 +35,7 @@ type Bar struct {
 	Label      string // under the bar
 	Value      int
 	LabelX     float64
+	Anchor     string // text-anchor of the label: middle, or start/end at the edges
 }
 
 // Line is a polyline series.
@@ -124,7 +125,7 @@ func barChart(title string, labels []string, values []int) Chart {
 	for i, v := range values {
 		y := yOf(v, 0, top)
 		x := padL + slot*float64(i) + slot*0.15
-		c.Bars = append(c.Bars, Bar{X: x, Y: y, W: slot * 0.7, H: chartH - padB - y, Label: labels[i], Value: v, LabelX: x + slot*0.35})
+		c.Bars = append(c.Bars, Bar{X: x, Y: y, W: slot * 0.7, H: chartH - padB - y, Label: labels[i], Value: v, LabelX: x + slot*0.35, Anchor: "middle"})
 	}
 	return c
 }
@@ -163,7 +164,14 @@ func lineChart(title string, xlabels []string, names []string, series [][]int, z
 	every := max(1, n/8)
 	for i, l := range xlabels {
 		if i%every == 0 || i == n-1 {
-			c.XLabel = append(c.XLabel, Bar{LabelX: xOf(i), Label: l})
+			anchor := "middle"
+			switch {
+			case i == 0:
+				anchor = "start"
+			case i == n-1:
+				anchor = "end"
+			}
+			c.XLabel = append(c.XLabel, Bar{LabelX: xOf(i), Label: l, Anchor: anchor})
 		}
 	}
 	for k, s := range series {
