@@ -259,3 +259,14 @@ func TestOneCollectorAcrossLeaderChange(t *testing.T) {
 		t.Errorf("getusercumulate called %d times, want once (one collection a day)", n)
 	}
 }
+
+func TestParseMsgID(t *testing.T) {
+	if id, idx, ok := readership.ParseMsgID(readership.MsgID(1000000003, 2)); !ok || id != 1000000003 || idx != 2 {
+		t.Errorf("round trip = %d %d %v", id, idx, ok)
+	}
+	for _, bad := range []string{"", "_", "12", "12_", "_1", "x_1", "12_0", "-3_1", "12_1_2", "99999999999999999999_1"} {
+		if _, _, ok := readership.ParseMsgID(bad); ok {
+			t.Errorf("ParseMsgID(%q) accepted", bad)
+		}
+	}
+}

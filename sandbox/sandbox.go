@@ -280,6 +280,7 @@ AppID %s. Point wxbot at it with WXBOT_WECHAT_API_BASE=<this URL>.
   POST /sandbox/reset                       forget everything
   GET  /sandbox/faults, POST /sandbox/faults  pending faults; add {"kind":"fail|lose|latency|revoke","endpoint":"...","count":1}
   POST /sandbox/followers                   {"add":["openid"],"remove":["openid"]}
+  POST /datacube/getarticlesummary …        data statistics for the mass sends, up to yesterday (Beijing)
 `, s.opts.AppID)
 }
 
