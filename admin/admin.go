@@ -98,8 +98,9 @@ type Options struct {
 	// the client whose failures are counted.
 	TrustedProxies []netip.Prefix
 	Issues         Issues
-	Pipeline       Pipeline  // nil: no publisher in this process
-	Campaigns      Campaigns // nil: campaigns not shown
+	Pipeline       Pipeline   // nil: no publisher in this process
+	Campaigns      Campaigns  // nil: campaigns not shown
+	Readership     Readership // nil: /admin/readership says so (readership.go)
 	// Render renders an issue that the pipeline has not drafted.
 	Render   render.Options
 	Location *time.Location // times are shown here; nil means UTC
@@ -167,6 +168,7 @@ func New(o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /admin", h.dashboard)
 	h.mux.HandleFunc("GET /admin/{$}", h.dashboard)
 	h.mux.HandleFunc("GET /admin/issues/{n}/preview", h.preview)
+	h.mux.HandleFunc("GET /admin/readership", h.readershipPage)
 	h.mux.HandleFunc("POST /admin/logout", h.logout)
 	return h, nil
 }

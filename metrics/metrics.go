@@ -52,6 +52,11 @@ type Metrics struct {
 	ScheduleLag prometheus.Histogram
 	// CustomerMessages counts customer-service messages by purpose and result.
 	CustomerMessages *prometheus.CounterVec
+	// LatestIssueReads is WeChat's readers of the latest issue sent
+	// (datacube, up to yesterday); Followers is the account's followers at
+	// the end of the last day WeChat reported (readership collector).
+	LatestIssueReads prometheus.Gauge
+	Followers        prometheus.Gauge
 }
 
 // New creates the collectors and registers them, with the Go and process
@@ -64,6 +69,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.WebhookLatency, m.WebhookRefused, m.WebhookClockSkew, m.DedupeHits, m.Replies, m.Degraded, m.CommitWait, m.CommitBatch, m.APICalls,
 		m.TokenRefreshes, m.PipelineTransitions, m.ScheduleLag, m.CustomerMessages,
+		m.LatestIssueReads, m.Followers,
 	)
 	m.Registry = reg
 	m.zero()
@@ -94,6 +100,14 @@ func Discard() *Metrics { return build() }
 
 func build() *Metrics {
 	return &Metrics{
+		LatestIssueReads: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wxbot_latest_issue_reads",
+			Help: "WeChat's readers (int_page_read_user) of the latest issue sent, up to yesterday (Beijing).",
+		}),
+		Followers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wxbot_followers",
+			Help: "The account's followers (datacube cumulate_user) at the end of the last day WeChat reported.",
+		}),
 		WebhookLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "wxbot_webhook_duration_seconds",
 			Help:    "Time to answer a WeChat webhook request, by result.",

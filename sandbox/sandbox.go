@@ -198,6 +198,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 func (s *Server) routes() {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/cgi-bin/", s.serveAPI)
+	s.mux.HandleFunc("/datacube/", s.serveAPI) // datacube.go
 	s.mux.HandleFunc("GET /sandbox/calls", s.serveCalls)
 	s.mux.HandleFunc("POST /sandbox/reset", func(w http.ResponseWriter, _ *http.Request) {
 		s.Reset()
@@ -286,6 +287,7 @@ AppID %s. Point wxbot at it with WXBOT_WECHAT_API_BASE=<this URL>.
   POST /sandbox/reset                       forget everything
   GET  /sandbox/faults, POST /sandbox/faults  pending faults; add {"kind":"fail|lose|latency|revoke","endpoint":"...","count":1}
   POST /sandbox/followers                   {"add":["openid"],"remove":["openid"]}
+  POST /datacube/getarticlesummary …        data statistics for the mass sends, up to yesterday (Beijing)
 `, s.opts.AppID)
 }
 
@@ -440,6 +442,9 @@ const maxBody = 16 << 20
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	endpoint := strings.TrimPrefix(r.URL.Path, "/cgi-bin/")
+	if strings.HasPrefix(r.URL.Path, "/datacube/") {
+		endpoint = strings.TrimPrefix(r.URL.Path, "/")
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return

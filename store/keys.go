@@ -52,6 +52,14 @@ import "strconv"
 //	                                      SHA-256 of its cookie (never the cookie)  TTL admin.session_ttl
 //	P{admin}:fail:CLIENT            str   failed /admin logins from a client IP
 //	                                      (an IPv6 client by its /64)             TTL 1m
+//	P{readership}:articles:DAY      hash  msgid → that day's article figures JSON
+//	                                      (datacube getarticlesummary)            no TTL
+//	P{readership}:totals            hash  msgid → the article's figures per day
+//	                                      since its send JSON (getarticletotal)   no TTL
+//	P{readership}:users:DAY         hash  read|share|summary|cumulate → that day's
+//	                                      account figures JSON (getuser*)         no TTL
+//	P{readership}:days              set   days collected in full                  no TTL
+//	P{readership}:ran:DAY           str   replica that ran the day's collection   TTL 26h
 //	Ptoken:APPID                    str   shared access_token                     TTL from WeChat
 //	Ptoken:APPID:lock               str   replica fetching a new access_token     TTL 30s
 type Keys struct {
@@ -196,3 +204,20 @@ func (k Keys) PlainToken(appID string) string { return k.Prefix + "token:" + app
 func (k Keys) PlainTokenLock(appID string) string {
 	return k.Prefix + "token:" + appID + ":plain:lock"
 }
+
+// ReadershipArticles holds every article's datacube figures for one day (YYYY-MM-DD, Beijing).
+func (k Keys) ReadershipArticles(day string) string {
+	return k.Prefix + "{readership}:articles:" + day
+}
+
+// ReadershipTotals holds each article's figures per day since its send.
+func (k Keys) ReadershipTotals() string { return k.Prefix + "{readership}:totals" }
+
+// ReadershipUsers holds the account's figures for one day (YYYY-MM-DD, Beijing).
+func (k Keys) ReadershipUsers(day string) string { return k.Prefix + "{readership}:users:" + day }
+
+// ReadershipDays is the set of days collected in full.
+func (k Keys) ReadershipDays() string { return k.Prefix + "{readership}:days" }
+
+// ReadershipRan is claimed by the replica running the day's collection.
+func (k Keys) ReadershipRan(day string) string { return k.Prefix + "{readership}:ran:" + day }

@@ -48,6 +48,9 @@ func (m *Main) adminHandler(pub *publisher.Publisher) (http.Handler, error) {
 	if pub != nil {
 		o.Pipeline = pipelinePages{pub: pub}
 	}
+	if m.Readership != nil {
+		o.Readership = m.Readership
+	}
 	h, err := admin.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)

@@ -25,6 +25,7 @@ import (
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/publisher"
+	"github.com/lifang/wxbot/readership"
 	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/subscribers"
 	"github.com/lifang/wxbot/wechat"
@@ -94,6 +95,9 @@ type Main struct {
 	// among the replicas), the inbox (publish.auto) and the job reports.
 	// nil without credentials.
 	Publisher *publisher.Publisher
+	// Readership collects WeChat's figures daily on the scheduler's leader
+	// (stats.go, readership/); nil without credentials.
+	Readership *readership.Collector
 
 	Metrics *metrics.Metrics
 	Store   *store.Store
@@ -291,6 +295,7 @@ func (m *Main) wireWeChat(ctx context.Context) error {
 			m.Log.Error("publisher stopped", slog.Any("error", err))
 		}
 	})
+	m.wireReadership(ctx, api, pub, subs)
 	return nil
 }
 

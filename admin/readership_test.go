@@ -1,0 +1,96 @@
+package admin
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lifang/wxbot/readership"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// fixedReport is a collector's report held in memory: the collector
+// itself is exercised over the sandbox by readership's tests.
+type fixedReport struct{ rep *readership.Report }
+
+func (f fixedReport) Report(context.Context, int, int) (*readership.Report, error) { return f.rep, nil }
+
+func sampleReport() *readership.Report {
+	return &readership.Report{
+		Yesterday: "2021-05-19",
+		Issues: []readership.IssueFigures{
+			{Number: 55, SentDate: "2021-05-14", SentCount: 800, Day1: 300, Day3: 420, Day7: 0, Total: 450, Shares: 31, PerFollower: 0.5625, HasFigures: true, ReadsByDay: []int{300, 390, 420, 440, 450, 450}},
+			{Number: 54, SentDate: "2021-05-07", SentCount: 790, Day1: 250, Day3: 330, Day7: 360, Total: 360, Shares: 20, PerFollower: 0.4557, HasFigures: true, ReadsByDay: []int{250, 300, 330, 345, 352, 358, 360}},
+		},
+		Followers: []readership.FollowerDay{
+			{Date: "2021-05-17", Total: 790, New: 6, Lost: 2},
+			{Date: "2021-05-18", Total: 801, New: 14, Lost: 3},
+			{Date: "2021-05-19", Total: 800, New: 1, Lost: 2},
+		},
+	}
+}
+
+func TestReadershipPage(t *testing.T) {
+	e := newEnv(t, nil, func(o *Options) { o.Readership = fixedReport{sampleReport()} })
+	code, body := bearer(t, e, "/admin/readership")
+	if code != 200 {
+		t.Fatalf("status %d: %s", code, body)
+	}
+	if n := strings.Count(body, "<svg"); n != 4 {
+		t.Errorf("%d charts, want 4", n)
+	}
+	if n := strings.Count(body, `<rect class="bar"`); n != 2 {
+		t.Errorf("%d bars, want one per issue (2)", n)
+	}
+	if n := strings.Count(body, "<polyline"); n != 2+1+2 {
+		t.Errorf("%d lines, want 5 (two issues, followers, gained and lost)", n)
+	}
+	for _, bad := range []string{"<script", "http://", "https://", "style=\""} {
+		if strings.Contains(body, bad) {
+			t.Errorf("page holds %q: the CSP allows no scripts or external assets", bad)
+		}
+	}
+	for _, want := range []string{"No.55", "450", "0.56", `id="issue-54"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	golden := filepath.Join("testdata", "readership.golden.html")
+	if *update {
+		_ = os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(golden, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./admin -run TestReadershipPage -update)", err)
+	}
+	if string(want) != body {
+		t.Errorf("page differs from %s (go test ./admin -run TestReadershipPage -update, then review the diff)", golden)
+	}
+	// The dashboard links to it; without a collector the page says why.
+	if _, body := bearer(t, e, "/admin"); !strings.Contains(body, `href="/admin/readership"`) {
+		t.Error("dashboard has no link to the readership page")
+	}
+	e2 := newEnv(t, nil)
+	if code, body := bearer(t, e2, "/admin/readership"); code != 200 || !strings.Contains(body, "no readership figures") {
+		t.Errorf("without a collector: %d %s", code, body)
+	}
+}
+
+func TestNiceMaxAndEmptyCharts(t *testing.T) {
+	for in, want := range map[int]int{0: 1, 1: 1, 7: 10, 12: 20, 450: 500, 501: 1000, 2000: 2000} {
+		if got := niceMax(in); got != want {
+			t.Errorf("niceMax(%d) = %d, want %d", in, got, want)
+		}
+	}
+	r, w, f, c := charts(&readership.Report{})
+	if !r.Empty || !w.Empty || !f.Empty || !c.Empty {
+		t.Error("an empty report draws charts")
+	}
+}
