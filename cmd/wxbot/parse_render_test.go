@@ -198,3 +198,58 @@ func TestIssueCommandsBinary(t *testing.T) {
 		t.Errorf("render --json: %v", err)
 	}
 }
+
+// The preview shows the pictures the articles will: a Markdown issue's
+// pictures beside it, a Word issue's from inside the file; a path leaving
+// the issue's folder is not followed.
+func TestRenderPreviewShowsLocalPictures(t *testing.T) {
+	for _, c := range []struct{ issue, src, want string }{
+		{example55, "images/miit-batch4.png", filepath.Join(filepath.Dir(example55), "images", "miit-batch4.png")},
+		{filepath.Join("..", "..", "newsletter", "testdata", "word", "word-handmade.docx"), "word/media/image1.png", ""},
+	} {
+		dir := filepath.Join(t.TempDir(), "preview")
+		_, stderr, code := runWxbot(t, "render", "-o", dir, c.issue)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.issue, code, stderr)
+		}
+		page, _ := os.ReadFile(filepath.Join(dir, "index.html"))
+		if !bytes.Contains(page, []byte(`src="`+c.src+`"`)) {
+			t.Fatalf("%s: preview does not show %s", c.issue, c.src)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(c.src)))
+		if err != nil || len(got) == 0 {
+			t.Fatalf("%s: picture not beside the preview: %v", c.issue, err)
+		}
+		if c.want != "" {
+			if want, _ := os.ReadFile(c.want); !bytes.Equal(got, want) {
+				t.Errorf("%s: copied picture differs from %s", c.issue, c.want)
+			}
+		} else if !bytes.HasPrefix(got, []byte("\x89PNG")) {
+			t.Errorf("%s: the Word picture is not the PNG inside the file", c.issue)
+		}
+		if strings.Contains(stderr, "not shown") {
+			t.Errorf("%s: %s", c.issue, stderr)
+		}
+	}
+
+	// An issue whose picture points outside its folder: nothing is copied.
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret.png")
+	if err := os.WriteFile(secret, []byte("\x89PNG not for the preview"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := os.ReadFile(example55)
+	issue := filepath.Join(dir, "sub", "no55.md")
+	_ = os.MkdirAll(filepath.Dir(issue), 0o755)
+	_ = os.WriteFile(issue, bytes.ReplaceAll(src, []byte("images/miit-batch4.png"), []byte("../secret.png")), 0o644)
+	out := filepath.Join(dir, "preview")
+	if _, stderr, code := runWxbot(t, "render", "-o", out, issue); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret.png")); err != nil {
+		t.Fatal("the test's own file vanished")
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 2 {
+		t.Errorf("preview folder holds %d entries, want index.html and article-1.html only", len(entries))
+	}
+}

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"html"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/newsletter/docx"
 	"github.com/lifang/wxbot/render"
 )
 
@@ -61,6 +66,9 @@ masthead and table of contents. The look comes from render.theme.*.`,
 				if err := writePreview(outDir, issue, draft); err != nil {
 					return err
 				}
+				for _, w := range copyPreviewImages(outDir, args[0], draft) {
+					fmt.Fprintf(stderr, "%s: note: preview: %s\n", args[0], w)
+				}
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), draft)
@@ -110,4 +118,73 @@ func printDraft(w io.Writer, path, layout string, d *render.Draft, outDir string
 	if outDir != "" {
 		fmt.Fprintf(w, "preview: %s\n", filepath.Join(outDir, "index.html"))
 	}
+}
+
+// previewSrc finds the images an article's HTML shows.
+var previewSrc = regexp.MustCompile(`<img[^>]*\ssrc="([^"]+)"`)
+
+// maxPreviewImage bounds each picture copied beside the preview.
+const maxPreviewImage = 10 << 20
+
+// copyPreviewImages puts the issue's local pictures (not uploaded yet: a
+// path beside the Markdown file, or a picture inside the Word file) where
+// the preview's relative links find them, so the preview shows them as
+// the articles will. Remote images stay links. It returns what it could not
+// copy, for notes; nothing here fails the render.
+func copyPreviewImages(outDir, issuePath string, d *render.Draft) []string {
+	seen := map[string]bool{}
+	var srcs []string
+	for _, a := range d.Articles {
+		for _, m := range previewSrc.FindAllStringSubmatch(a.Content, -1) {
+			src := html.UnescapeString(m[1])
+			if seen[src] || strings.Contains(src, ":") || !filepath.IsLocal(filepath.FromSlash(src)) {
+				continue // remote, data: or outside the issue's folder
+			}
+			seen[src] = true
+			srcs = append(srcs, src)
+		}
+	}
+	if len(srcs) == 0 {
+		return nil
+	}
+	var word []byte
+	if data, err := readIssueFile(issuePath); err == nil && docx.IsZip(data) {
+		word = data
+	}
+	var problems []string
+	for _, src := range srcs {
+		var (
+			b   []byte
+			err error
+		)
+		if word != nil {
+			b, err = docx.Media(word, src, maxPreviewImage)
+		} else {
+			b, err = readPreviewImage(filepath.Join(filepath.Dir(issuePath), filepath.FromSlash(src)))
+		}
+		if err == nil {
+			dst := filepath.Join(outDir, filepath.FromSlash(src))
+			if err = os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+				err = os.WriteFile(dst, b, 0o644)
+			}
+		}
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s not shown: %v", src, err))
+		}
+	}
+	return problems
+}
+
+// readPreviewImage reads a regular file of at most maxPreviewImage bytes.
+func readPreviewImage(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil, err
+	case !st.Mode().IsRegular():
+		return nil, errors.New("not a regular file")
+	case st.Size() > maxPreviewImage:
+		return nil, fmt.Errorf("larger than %d MB", maxPreviewImage>>20)
+	}
+	return os.ReadFile(path)
 }
