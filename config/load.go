@@ -104,6 +104,15 @@ var defaults = map[string]any{
 
 	"admin.token":       "",
 	"admin.session_ttl": 12 * time.Hour,
+
+	"notify.wecom_webhook": "",
+	"notify.wecom_msgtype": "markdown",
+	"notify.smtp.addr":     "",
+	"notify.smtp.from":     "",
+	"notify.smtp.to":       []string{},
+	"notify.smtp.username": "",
+	"notify.smtp.password": "",
+	"notify.smtp.starttls": true,
 }
 
 // Keys returns every configuration key, sorted, for docs and tests.
