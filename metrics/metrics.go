@@ -48,6 +48,11 @@ type Metrics struct {
 	ScheduleLag prometheus.Histogram
 	// CustomerMessages counts customer-service messages by purpose and result.
 	CustomerMessages *prometheus.CounterVec
+	// Notices counts editors' notices by channel (wecom, smtp, wechat) and
+	// result: sent, retry (an attempt failed, another follows), failed
+	// (given up), skipped (WeChat's window closed for an admin), duplicate
+	// (channel "any": another replica had it).
+	Notices *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them, with the Go and process
@@ -60,6 +65,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.WebhookLatency, m.WebhookRefused, m.DedupeHits, m.Replies, m.Degraded, m.CommitWait, m.CommitBatch, m.APICalls,
 		m.TokenRefreshes, m.PipelineTransitions, m.ScheduleLag, m.CustomerMessages,
+		m.Notices,
 	)
 	m.Registry = reg
 	m.zero()
@@ -142,5 +148,9 @@ func build() *Metrics {
 			Name: "wxbot_customer_messages_total",
 			Help: "Customer-service messages sent, by purpose (late_reply, notice) and result.",
 		}, []string{"purpose", "result"}),
+		Notices: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxbot_notices_total",
+			Help: "Editors' notices by channel (wecom, smtp, wechat, any) and result (sent, retry, failed, skipped, duplicate).",
+		}, []string{"channel", "result"}),
 	}
 }
