@@ -26,10 +26,10 @@ import (
 	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/metrics"
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/sandbox"
 	"github.com/lifang/wxbot/sandbox/sandboxtest"
 	"github.com/lifang/wxbot/store"
-	"github.com/lifang/wxbot/subscribers"
 	"github.com/lifang/wxbot/wechat"
 )
 
@@ -65,7 +65,7 @@ type env struct {
 	sb    *sandboxtest.Sandbox
 	api   *wechat.Client
 	arch  *archive.Archive
-	notes *subscribers.Service
+	notes *notify.Notifier
 	clock *clock
 	cfg   *config.Config
 	dir   string
@@ -134,7 +134,10 @@ func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 	}
 	e.api.SetRetryBackoff(5 * time.Millisecond)
 	e.arch = archive.New(e.st.UniversalClient, e.st.Keys, nil)
-	e.notes = subscribers.New(e.st, e.api, cfg.Bot, nil, subscribers.WithAdmins(cfg.Publish.Admins))
+	loc, _ := time.LoadLocation(cfg.Publish.Timezone)
+	e.notes = notify.New(notify.Options{Store: e.st, Channels: []notify.Channel{&notify.Admins{API: e.api, Store: e.st, OpenID: cfg.Publish.Admins}},
+		Location: loc, Backoff: 50 * time.Millisecond, Tries: 2})
+	t.Cleanup(e.notes.Close)
 	return e
 }
 

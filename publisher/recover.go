@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/lifang/wxbot/notify"
 )
 
 // Redis may come back empty (a restart without persistence, a FLUSHALL, a
@@ -214,7 +216,7 @@ func (p *Publisher) claimLossNotice(ctx context.Context) {
 	}
 	slices.SortFunc(restored, func(a, b *Record) int { return a.Number - b.Number })
 	old = slices.DeleteFunc(old, func(r *Record) bool { return have[r.Number] })
-	p.notify(ctx, p.lossNotice(restored, old))
+	p.notify(ctx, Notice{Kind: notify.StateLost, Reason: p.lossNotice(restored, old)})
 }
 
 // restore writes back the remembered records known lately and the inbox
