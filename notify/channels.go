@@ -174,7 +174,9 @@ func (m *Mail) Send(ctx context.Context, _ string, n Notice, text string) error 
 
 func (m *Mail) message(n Notice, text string) []byte {
 	var b bytes.Buffer
-	hdr := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, strings.NewReplacer("\r", "", "\n", "").Replace(v)) }
+	hdr := func(k, v string) {
+		fmt.Fprintf(&b, "%s: %s\r\n", k, strings.NewReplacer("\r", "", "\n", "").Replace(v))
+	}
 	hdr("From", m.From)
 	hdr("To", strings.Join(m.To, ", "))
 	hdr("Subject", mime.QEncoding.Encode("utf-8", Title(n)))
