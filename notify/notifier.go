@@ -258,3 +258,18 @@ func Failures(ctx context.Context, st *store.Store) (map[string][]Failure, error
 	}
 	return out, nil
 }
+
+// Wrote tells the notifier that openid sent a message to the account: if
+// they are an admin WeChat refused, their customer-service window is open
+// again. The bot's inbound message path can call it; nil-safe.
+func (n *Notifier) Wrote(ctx context.Context, openid string) error {
+	if n == nil {
+		return nil
+	}
+	for _, c := range n.o.Channels {
+		if a, ok := c.(*Admins); ok {
+			return a.Wrote(ctx, openid)
+		}
+	}
+	return nil
+}
