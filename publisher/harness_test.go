@@ -66,6 +66,7 @@ type env struct {
 	api   *wechat.Client
 	arch  *archive.Archive
 	notes *notify.Notifier
+	told  *recorder // every notice, on any channel
 	clock *clock
 	cfg   *config.Config
 	dir   string
@@ -135,7 +136,8 @@ func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 	e.api.SetRetryBackoff(5 * time.Millisecond)
 	e.arch = archive.New(e.st.UniversalClient, e.st.Keys, nil)
 	loc, _ := time.LoadLocation(cfg.Publish.Timezone)
-	e.notes = notify.New(notify.Options{Store: e.st, Channels: []notify.Channel{&notify.Admins{API: e.api, Store: e.st, OpenID: cfg.Publish.Admins}},
+	e.told = &recorder{}
+	e.notes = notify.New(notify.Options{Store: e.st, Channels: []notify.Channel{&notify.Admins{API: e.api, Store: e.st, OpenID: cfg.Publish.Admins}, e.told},
 		Location: loc, Backoff: 50 * time.Millisecond, Tries: 2})
 	t.Cleanup(e.notes.Close)
 	return e
@@ -352,4 +354,32 @@ func (e *env) waitNotice(parts ...string) {
 		}
 		return false
 	})
+}
+
+// recorder is a notice channel that keeps what it is given.
+type recorder struct {
+	mu      sync.Mutex
+	notices []Notice
+	texts   []string
+}
+
+func (r *recorder) Name() string      { return "test" }
+func (r *recorder) Targets() []string { return []string{""} }
+func (r *recorder) Send(_ context.Context, _ string, n Notice, text string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices, r.texts = append(r.notices, n), append(r.texts, text)
+	return nil
+}
+
+// of returns the notices of kind k and their words.
+func (r *recorder) of(k notify.Kind) (ns []Notice, texts []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, n := range r.notices {
+		if n.Kind == k {
+			ns, texts = append(ns, n), append(texts, r.texts[i])
+		}
+	}
+	return ns, texts
 }
