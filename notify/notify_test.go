@@ -461,3 +461,30 @@ func TestRetryAfterRobotFailure(t *testing.T) {
 		t.Fatalf("failures after Close %+v", f["wecom"])
 	}
 }
+
+// The notifier of the configuration: each channel only when configured.
+func TestFromConfig(t *testing.T) {
+	cfg, err := config.Load(config.Options{Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := notify.FromConfig(cfg, nil, nil, nil, nil); len(n.Channels()) != 0 {
+		t.Fatalf("defaults: channels %v", n.Channels())
+	}
+	r := newRobot(t, 0)
+	cfg.Notify.WeComWebhook = r.URL
+	cfg.Notify.SMTP = config.SMTPConfig{Addr: newSMTP(t).Addr, From: "w@example.com", To: []string{"a@example.com"}}
+	cfg.Publish.Admins = []string{"oAdmin"}
+	var api *wechat.Client // no credentials: the admins are skipped
+	n := notify.FromConfig(cfg, nil, api, nil, nil)
+	defer n.Close()
+	if got := strings.Join(n.Channels(), ","); got != "wecom,smtp,wechat" {
+		t.Fatalf("channels %s", got)
+	}
+	if err := n.Notify(context.Background(), notify.Notice{Kind: notify.Attention, Number: 1, Reason: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.got()) != 1 {
+		t.Fatal("the robot was not told")
+	}
+}
