@@ -84,6 +84,12 @@ func (m *Metrics) zero() {
 	for _, r := range []string{"claim", "store", "wait"} {
 		m.Degraded.WithLabelValues(r)
 	}
+	for _, c := range []string{"wecom", "smtp", "wechat"} {
+		for _, r := range []string{"sent", "retry", "failed", "skipped"} {
+			m.Notices.WithLabelValues(c, r)
+		}
+	}
+	m.Notices.WithLabelValues("any", "duplicate")
 	for _, p := range []string{"late_reply", "notice"} {
 		for _, r := range []string{"sent", "failed", "skipped"} {
 			m.CustomerMessages.WithLabelValues(p, r)
