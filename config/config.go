@@ -21,6 +21,26 @@ type Config struct {
 	Bot        BotConfig        `mapstructure:"bot"`
 	Publish    PublishConfig    `mapstructure:"publish"`
 	Admin      AdminConfig      `mapstructure:"admin"`
+	Notify     NotifyConfig     `mapstructure:"notify"`
+}
+
+// NotifyConfig is where the editors' notices go besides the
+// customer-service messages to publish.admins: a WeCom group robot and
+// e-mail. Empty: that channel is off.
+type NotifyConfig struct {
+	WeComWebhook string     `mapstructure:"wecom_webhook"` // the robot's URL (its key is a secret)
+	WeComMsgType string     `mapstructure:"wecom_msgtype"` // markdown | text
+	SMTP         SMTPConfig `mapstructure:"smtp"`
+}
+
+// SMTPConfig sends the notices by e-mail.
+type SMTPConfig struct {
+	Addr     string   `mapstructure:"addr"` // host:port; empty: no e-mail
+	From     string   `mapstructure:"from"`
+	To       []string `mapstructure:"to"`
+	Username string   `mapstructure:"username"`
+	Password string   `mapstructure:"password"`
+	StartTLS bool     `mapstructure:"starttls"`
 }
 
 // LogConfig selects the log/slog handler.
@@ -244,6 +264,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("publish.mode", c.Publish.Mode),
 		slog.String("publish.auto", c.Publish.Auto),
 		slog.String("admin.token", redact(c.Admin.Token)),
+		slog.String("notify.wecom_webhook", redact(c.Notify.WeComWebhook)),
+		slog.String("notify.smtp.addr", c.Notify.SMTP.Addr),
+		slog.String("notify.smtp.password", redact(c.Notify.SMTP.Password)),
 	)
 }
 

@@ -105,6 +105,15 @@ var defaults = map[string]any{
 
 	"admin.token":       "",
 	"admin.session_ttl": 12 * time.Hour,
+
+	"notify.wecom_webhook": "",
+	"notify.wecom_msgtype": "markdown",
+	"notify.smtp.addr":     "",
+	"notify.smtp.from":     "",
+	"notify.smtp.to":       []string{},
+	"notify.smtp.username": "",
+	"notify.smtp.password": "",
+	"notify.smtp.starttls": true,
 }
 
 // DefaultBlockedWords are bot.blocked_words unless configured: common

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -272,6 +273,35 @@ func (c *Config) Validate() error {
 		bad("admin.session_ttl", "must be between 1m and 720h (got %s)", c.Admin.SessionTTL)
 	}
 
+	nc := c.Notify
+	if hook := nc.WeComWebhook; hook != "" {
+		// The URL carries the robot's key: never quote it back.
+		if u, err := url.Parse(hook); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("notify.wecom_webhook", "must be an http:// or https:// URL such as https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…")
+		}
+	}
+	oneOf("notify.wecom_msgtype", nc.WeComMsgType, "markdown", "text")
+	if sm := nc.SMTP; sm.Addr != "" {
+		if _, _, err := net.SplitHostPort(sm.Addr); err != nil {
+			bad("notify.smtp.addr", "must be host:port such as smtp.example.com:587 (got %q)", sm.Addr)
+		}
+		if sm.From == "" {
+			bad("notify.smtp.from", "is required with notify.smtp.addr")
+		} else if _, err := mail.ParseAddress(sm.From); err != nil {
+			bad("notify.smtp.from", "is not an e-mail address (got %q)", sm.From)
+		}
+		if len(sm.To) == 0 {
+			bad("notify.smtp.to", "needs at least one address with notify.smtp.addr")
+		}
+		for _, to := range sm.To {
+			if _, err := mail.ParseAddress(to); err != nil {
+				bad("notify.smtp.to", "%q is not an e-mail address", to)
+			}
+		}
+		if (sm.Username == "") != (sm.Password == "") {
+			bad("notify.smtp.username", "and notify.smtp.password go together")
+		}
+	}
 	return errors.Join(errs...)
 }
 

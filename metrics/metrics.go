@@ -57,6 +57,11 @@ type Metrics struct {
 	// the end of the last day WeChat reported (readership collector).
 	LatestIssueReads prometheus.Gauge
 	Followers        prometheus.Gauge
+	// Notices counts editors' notices by channel (wecom, smtp, wechat) and
+	// result: sent, retry (an attempt failed, another follows), failed
+	// (given up), skipped (WeChat's window closed for an admin), duplicate
+	// (channel "any": another replica had it).
+	Notices *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them, with the Go and process
@@ -70,6 +75,7 @@ func New() *Metrics {
 		m.WebhookLatency, m.WebhookRefused, m.WebhookClockSkew, m.DedupeHits, m.Replies, m.Degraded, m.CommitWait, m.CommitBatch, m.APICalls,
 		m.TokenRefreshes, m.PipelineTransitions, m.ScheduleLag, m.CustomerMessages,
 		m.LatestIssueReads, m.Followers,
+		m.Notices,
 	)
 	m.Registry = reg
 	m.zero()
@@ -88,6 +94,12 @@ func (m *Metrics) zero() {
 	for _, r := range []string{"claim", "store", "wait"} {
 		m.Degraded.WithLabelValues(r)
 	}
+	for _, c := range []string{"wecom", "smtp", "wechat"} {
+		for _, r := range []string{"sent", "retry", "failed", "skipped"} {
+			m.Notices.WithLabelValues(c, r)
+		}
+	}
+	m.Notices.WithLabelValues("any", "duplicate")
 	for _, p := range []string{"late_reply", "notice"} {
 		for _, r := range []string{"sent", "failed", "skipped"} {
 			m.CustomerMessages.WithLabelValues(p, r)
@@ -164,5 +176,9 @@ func build() *Metrics {
 			Name: "wxbot_customer_messages_total",
 			Help: "Customer-service messages sent, by purpose (late_reply, notice) and result.",
 		}, []string{"purpose", "result"}),
+		Notices: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxbot_notices_total",
+			Help: "Editors' notices by channel (wecom, smtp, wechat, any) and result (sent, retry, failed, skipped, duplicate).",
+		}, []string{"channel", "result"}),
 	}
 }

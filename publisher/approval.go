@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/lifang/wxbot/notify"
 )
 
 // approvalRequired reports whether publish.approval is required.
@@ -81,9 +83,9 @@ func (p *Publisher) Approve(ctx context.Context, n int, by string) (*Approval, e
 	}
 	out.Record = rec
 	if out.Scheduled {
-		p.notify(ctx, fmt.Sprintf("No.%d was approved by %s; it goes out %s.", n, by, p.fmtTime(rec.Due)))
+		p.notify(ctx, Notice{Kind: notify.Approved, Number: n, By: by, When: rec.Due})
 	} else {
-		p.notify(ctx, fmt.Sprintf("No.%d was approved by %s (ahead of its schedule).", n, by))
+		p.notify(ctx, Notice{Kind: notify.Approved, Number: n, By: by})
 	}
 	return out, nil
 }
@@ -125,6 +127,6 @@ func (p *Publisher) Reject(ctx context.Context, n int, by, reason string) (*Appr
 	if refusal != nil {
 		return nil, refusal
 	}
-	p.notify(ctx, fmt.Sprintf("No.%d was rejected by %s: %s. Nothing was sent.", n, by, reason))
+	p.notify(ctx, Notice{Kind: notify.Rejected, Number: n, By: by, Reason: reason})
 	return &Approval{Record: rec}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/wechat"
 )
 
@@ -399,7 +400,7 @@ func (p *Publisher) applyMassEvent(ctx context.Context, n int, ev wechat.MassSen
 	case finished:
 		p.notifyFinished(ctx, rec)
 	case failed:
-		p.notify(ctx, fmt.Sprintf("No.%d: %s", n, rec.Explanation))
+		p.notify(ctx, Notice{Kind: notify.Failed, Number: n, Reason: rec.Explanation})
 	}
 	return nil
 }
@@ -496,7 +497,7 @@ func (p *Publisher) applyPublishEvent(ctx context.Context, n int, ev wechat.Publ
 	// A failed publication is news of its own, also in mode both where the
 	// mass send may still finish (or just has).
 	if failed || publishFailed(ev.Status) {
-		p.notify(ctx, fmt.Sprintf("No.%d publication failed: %s", n, rec.PublishError))
+		p.notify(ctx, Notice{Kind: notify.PublishFailed, Number: n, Reason: rec.PublishError})
 	}
 	if finished {
 		p.notifyFinished(ctx, rec)

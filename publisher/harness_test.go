@@ -26,10 +26,10 @@ import (
 	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/metrics"
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/sandbox"
 	"github.com/lifang/wxbot/sandbox/sandboxtest"
 	"github.com/lifang/wxbot/store"
-	"github.com/lifang/wxbot/subscribers"
 	"github.com/lifang/wxbot/wechat"
 )
 
@@ -65,7 +65,8 @@ type env struct {
 	sb    *sandboxtest.Sandbox
 	api   *wechat.Client
 	arch  *archive.Archive
-	notes *subscribers.Service
+	notes *notify.Notifier
+	told  *recorder // every notice, on any channel
 	clock *clock
 	cfg   *config.Config
 	dir   string
@@ -134,7 +135,11 @@ func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 	}
 	e.api.SetRetryBackoff(5 * time.Millisecond)
 	e.arch = archive.New(e.st.UniversalClient, e.st.Keys, nil)
-	e.notes = subscribers.New(e.st, e.api, cfg.Bot, nil, subscribers.WithAdmins(cfg.Publish.Admins))
+	loc, _ := time.LoadLocation(cfg.Publish.Timezone)
+	e.told = &recorder{}
+	e.notes = notify.New(notify.Options{Store: e.st, Channels: []notify.Channel{&notify.Admins{API: e.api, Store: e.st, OpenID: cfg.Publish.Admins}, e.told},
+		Location: loc, Backoff: 50 * time.Millisecond, Tries: 2})
+	t.Cleanup(e.notes.Close)
 	return e
 }
 
@@ -349,4 +354,32 @@ func (e *env) waitNotice(parts ...string) {
 		}
 		return false
 	})
+}
+
+// recorder is a notice channel that keeps what it is given.
+type recorder struct {
+	mu      sync.Mutex
+	notices []Notice
+	texts   []string
+}
+
+func (r *recorder) Name() string      { return "test" }
+func (r *recorder) Targets() []string { return []string{""} }
+func (r *recorder) Send(_ context.Context, _ string, n Notice, text string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices, r.texts = append(r.notices, n), append(r.texts, text)
+	return nil
+}
+
+// of returns the notices of kind k and their words.
+func (r *recorder) of(k notify.Kind) (ns []Notice, texts []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, n := range r.notices {
+		if n.Kind == k {
+			ns, texts = append(ns, n), append(texts, r.texts[i])
+		}
+	}
+	return ns, texts
 }

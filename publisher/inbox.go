@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/notify"
 )
 
 // InboxProblem is an inbox file that cannot be published, as `wxbot
@@ -83,7 +84,7 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 				p.log.Warn("publisher: inbox: record problem", slog.Any("error", err))
 			}
 			if auto && p.claimNotice(ctx, res.File, res.Hash) {
-				p.notify(ctx, "Inbox file cannot be published, nothing was sent: "+msg)
+				p.notify(ctx, Notice{Kind: notify.InboxUnparsable, Reason: msg, File: res.File})
 			}
 			continue
 		}

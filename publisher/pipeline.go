@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/render"
 	"github.com/lifang/wxbot/wechat"
 )
@@ -129,7 +130,7 @@ func (p *Publisher) Publish(ctx context.Context, req Request) (*Result, error) {
 	switch verdict.kind {
 	case admitRefused:
 		if verdict.newRefusal && req.Origin == "inbox" {
-			p.notify(ctx, verdict.msg+" (inbox file "+req.File+")")
+			p.notify(ctx, Notice{Kind: notify.Refused, Reason: verdict.msg, File: req.File})
 		}
 		return res, refuse("%s", verdict.msg)
 	case admitDone:
@@ -428,7 +429,7 @@ func (r *run) fail(step string, err error) error {
 		x.ErrCode, x.Error, x.Explanation = code, err.Error(), expl
 		return step + " failed: " + expl, []op{opZRem()}, nil
 	})
-	r.p.notify(r.ctx, fmt.Sprintf("No.%d: %s failed — %s (wxbot status %d)", r.rec.Number, step, expl, r.rec.Number))
+	r.p.notify(r.ctx, Notice{Kind: notify.Failed, Number: r.rec.Number, Step: step, Reason: expl, Status: true})
 	return errors.Join(fmt.Errorf("publisher: No.%d: %s: %w", r.rec.Number, step, err), werr)
 }
 
@@ -736,7 +737,7 @@ func (r *run) stepPreview() error {
 		r.step("previewed  to %s", strings.Join(sent, ", "))
 	}
 	if len(failed) > 0 {
-		r.p.notify(r.ctx, fmt.Sprintf("No.%d: preview failed for %s", r.rec.Number, strings.Join(failed, "; ")))
+		r.p.notify(r.ctx, Notice{Kind: notify.PreviewFailed, Number: r.rec.Number, Reason: strings.Join(failed, "; ")})
 	}
 	return r.set(func(x *Record) (string, []op, error) {
 		x.State = StatePreviewed
@@ -764,18 +765,21 @@ func (r *run) stepSchedule() error {
 			return fmt.Sprintf("waits for approval; due %s, %s", r.p.fmtTime(due), target), []op{opZRem()}, nil
 		})
 		if err == nil {
-			r.p.notify(r.ctx, fmt.Sprintf("No.%d waits for approval; due %s. Approvers reply \"批准 %d\" (or \"驳回 %d 理由\") to the preview; operators run wxbot approve %d.",
-				r.rec.Number, r.p.fmtTime(due), r.rec.Number, r.rec.Number, r.rec.Number))
+			r.p.notify(r.ctx, Notice{Kind: notify.AwaitingApproval, Number: r.rec.Number, When: due})
 		}
 		return err
 	}
 	if r.rec.Goal != GoalNow {
 		r.step("scheduled  %s, %s, mode %s", r.p.fmtTime(due), target, r.rec.Mode)
 	}
-	return r.set(func(x *Record) (string, []op, error) {
+	err := r.set(func(x *Record) (string, []op, error) {
 		x.State, x.Due = StateScheduled, due
 		return fmt.Sprintf("for %s, %s, mode %s", r.p.fmtTime(due), target, x.Mode), []op{opZAdd(due)}, nil
 	})
+	if err == nil && r.rec.Goal != GoalNow {
+		r.p.notify(r.ctx, Notice{Kind: notify.Scheduled, Number: r.rec.Number, When: due, Reason: target})
+	}
+	return err
 }
 
 func (p *Publisher) describeTarget(r *Record) string {

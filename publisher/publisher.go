@@ -37,6 +37,7 @@ import (
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/render"
 	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/wechat"
@@ -74,11 +75,15 @@ type Archive interface {
 	Current() *archive.Snapshot
 }
 
-// Notifier tells the editors (publish.admins) about failures and finished
-// broadcasts. *subscribers.Service implements it.
+// Notifier tells the editors about each step: failures, approvals, the
+// schedule, the send and WeChat's final counts. *notify.Notifier
+// implements it; notify.Text has the words.
 type Notifier interface {
-	Notify(ctx context.Context, text string) error
+	Notify(ctx context.Context, n Notice) error
 }
+
+// Notice is one event for the editors (its kinds: notify.Kind).
+type Notice = notify.Notice
 
 // Options are a Publisher's dependencies and settings.
 type Options struct {
@@ -273,14 +278,14 @@ func (p *Publisher) renderOptions(images map[string]string) render.Options {
 
 // notify tells the editors, logging rather than failing: a broken notice
 // must not stop a broadcast.
-func (p *Publisher) notify(ctx context.Context, text string) {
+func (p *Publisher) notify(ctx context.Context, n Notice) {
 	if p.notifier == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := p.notifier.Notify(ctx, text); err != nil && !errors.Is(err, wechat.ErrNotConfigured) {
-		p.log.Warn("publisher: notice to publish.admins failed", slog.Any("error", err))
+	if err := p.notifier.Notify(ctx, n); err != nil && !errors.Is(err, wechat.ErrNotConfigured) {
+		p.log.Warn("publisher: notice to the editors failed", slog.String("kind", string(n.Kind)), slog.Int("issue", n.Number), slog.Any("error", err))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/store"
 )
 
@@ -216,7 +217,7 @@ func (p *Publisher) claimLossNotice(ctx context.Context) {
 	}
 	slices.SortFunc(restored, func(a, b *Record) int { return a.Number - b.Number })
 	old = slices.DeleteFunc(old, func(r *Record) bool { return have[r.Number] })
-	p.notify(ctx, p.lossNotice(restored, old))
+	p.notify(ctx, Notice{Kind: notify.StateLost, Reason: p.lossNotice(restored, old)})
 }
 
 // restore writes back the remembered records known lately and the inbox

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/lifang/wxbot/notify"
 )
 
 // Retraction is what Retract did.
@@ -116,6 +118,6 @@ func (p *Publisher) Retract(ctx context.Context, n, article int, by string) (*Re
 	if err != nil {
 		return nil, err
 	}
-	p.notify(ctx, fmt.Sprintf("No.%d: %s was withdrawn from WeChat by %s (%s).", n, what, by, strings.Join(parts, ", ")))
+	p.notify(ctx, Notice{Kind: notify.Retracted, Number: n, What: what, By: by, Reason: strings.Join(parts, ", ")})
 	return res, pubErr
 }

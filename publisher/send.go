@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/wechat"
 )
 
@@ -91,7 +92,7 @@ func (r *run) claim() (bool, error) {
 			return "missed slot", []op{opZRem()}, nil
 		})
 		if err == nil {
-			p.notify(r.ctx, fmt.Sprintf("No.%d needs attention: %s", rec.Number, expl))
+			p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
 		}
 		return false, err
 	}
@@ -131,7 +132,7 @@ func (r *run) claim() (bool, error) {
 		})
 		if err == nil {
 			r.res.Steps = append(r.res.Steps, "deferred   "+expl)
-			p.notify(r.ctx, fmt.Sprintf("No.%d: %s", rec.Number, expl))
+			p.notify(r.ctx, Notice{Kind: notify.Failed, Number: rec.Number, Reason: expl})
 		}
 		return false, err
 	}
@@ -216,7 +217,7 @@ func (r *run) massSend() (bool, error) {
 			return x.Error, ops, nil
 		})
 		if err == nil {
-			p.notify(r.ctx, fmt.Sprintf("No.%d needs attention: %s", rec.Number, expl))
+			p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
 		}
 		return false, err
 	}
@@ -279,7 +280,7 @@ func (r *run) massSend() (bool, error) {
 				[]op{{Op: "unquota", Day: x.QuotaDay}, opZAdd(next)}, nil
 		})
 		if werr == nil {
-			p.notify(r.ctx, fmt.Sprintf("No.%d was not sent: %s It goes out at the next slot, %s.", rec.Number, expl, p.fmtTime(next)))
+			p.notify(r.ctx, Notice{Kind: notify.Deferred, Number: rec.Number, Reason: expl, When: next})
 		}
 		return false, werr
 	}
@@ -300,7 +301,7 @@ func (r *run) massSend() (bool, error) {
 		return "WeChat refused the send: " + expl, ops, nil
 	})
 	if werr == nil {
-		p.notify(r.ctx, fmt.Sprintf("No.%d broadcast failed — %s (wxbot status %d)", rec.Number, expl, rec.Number))
+		p.notify(r.ctx, Notice{Kind: notify.Failed, Number: rec.Number, Step: "broadcast", Reason: expl, Status: true})
 	}
 	return false, errors.Join(fmt.Errorf("publisher: No.%d: mass send: %w", rec.Number, err), werr)
 }
@@ -428,7 +429,7 @@ func (r *run) publishSubmit() (bool, error) {
 		return "WeChat refused the publication (the mass send stands): " + expl, nil, nil
 	})
 	if werr == nil {
-		p.notify(r.ctx, fmt.Sprintf("No.%d publication (freepublish) failed — %s", rec.Number, expl))
+		p.notify(r.ctx, Notice{Kind: notify.PublishFailed, Number: rec.Number, Step: "freepublish", Reason: expl})
 	}
 	if rec.Mode == "publish" {
 		return false, errors.Join(fmt.Errorf("publisher: No.%d: publish: %w", rec.Number, err), werr)
@@ -452,7 +453,7 @@ func (r *run) publishUnknown(why string) error {
 		return "publication outcome unknown (the mass send stands)", nil, nil
 	})
 	if err == nil {
-		p.notify(r.ctx, fmt.Sprintf("No.%d needs attention: %s", r.rec.Number, expl))
+		p.notify(r.ctx, Notice{Kind: notify.Attention, Number: r.rec.Number, Reason: expl})
 	}
 	return err
 }
@@ -479,6 +480,9 @@ func (r *run) markSent() error {
 		}
 		return "waiting for WeChat's report", []op{opZAdd(p.now().Add(after))}, nil
 	})
+	if err == nil {
+		p.notify(r.ctx, Notice{Kind: notify.Sent, Number: r.rec.Number, Reason: sentWhat(r.rec)})
+	}
 	if err == nil && finished {
 		p.notifyFinished(r.ctx, r.rec)
 		p.wantURLs(r.ctx, r.rec)
@@ -599,11 +603,11 @@ func (r *run) pollOutcome() error {
 	p.wantURLs(r.ctx, r.rec) // urls.go: a mass send's outcome without its URLs
 	switch {
 	case massFailed:
-		p.notify(r.ctx, fmt.Sprintf("No.%d: %s", r.rec.Number, r.rec.Explanation))
+		p.notify(r.ctx, Notice{Kind: notify.Failed, Number: r.rec.Number, Reason: r.rec.Explanation})
 	case failed || (pub != nil && pub.Status >= 2):
-		p.notify(r.ctx, fmt.Sprintf("No.%d publication failed: %s", r.rec.Number, r.rec.PublishError))
+		p.notify(r.ctx, Notice{Kind: notify.PublishFailed, Number: r.rec.Number, Reason: r.rec.PublishError})
 	case stopped:
-		p.notify(r.ctx, fmt.Sprintf("No.%d needs attention: %s", r.rec.Number, r.rec.Explanation))
+		p.notify(r.ctx, Notice{Kind: notify.Attention, Number: r.rec.Number, Reason: r.rec.Explanation})
 	}
 	if finished {
 		p.notifyFinished(r.ctx, r.rec)
@@ -657,24 +661,8 @@ func (p *Publisher) setURLs(ctx context.Context, n int, urls []string) {
 }
 
 func (p *Publisher) notifyFinished(ctx context.Context, r *Record) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "No.%d broadcast finished", r.Number)
-	if r.hasMass() {
-		if r.TotalCount > 0 || r.SentCount > 0 {
-			fmt.Fprintf(&b, ": WeChat sent it to %d of %d followers (%d errors, %d left after filtering), status %q",
-				r.SentCount, r.TotalCount, r.ErrorCount, r.FilterCount, r.MassStatus)
-		} else {
-			fmt.Fprintf(&b, ": WeChat reports %s", r.MassStatus)
-		}
-	}
-	if r.hasPublish() {
-		switch r.PublishStep {
-		case PublishDone:
-			fmt.Fprintf(&b, "; published, %d article links", len(r.URLs))
-		default:
-			fmt.Fprintf(&b, "; publication: %s", r.PublishError)
-		}
-	}
-	b.WriteString(".")
-	p.notify(ctx, b.String())
+	p.notify(ctx, Notice{Kind: notify.Finished, Number: r.Number, Counts: notify.Counts{
+		Mass: r.hasMass(), Sent: r.SentCount, Total: r.TotalCount, Errors: r.ErrorCount, Filtered: r.FilterCount, MassStatus: r.MassStatus,
+		Publication: r.hasPublish(), Published: r.PublishStep == PublishDone, URLs: len(r.URLs), PublishError: r.PublishError,
+	}})
 }

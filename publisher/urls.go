@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/render"
 	"github.com/lifang/wxbot/wechat"
 )
@@ -130,8 +131,7 @@ func (r *run) lookupURLs() error {
 	case found:
 		p.setURLs(r.ctx, r.rec.Number, r.rec.URLs)
 	case unknown:
-		p.notify(r.ctx, fmt.Sprintf("No.%d: the article links are unknown — check the platform (%s). WeChat's report carried none and the published list has no match; the chat shows the issue without links.",
-			r.rec.Number, adminRecord(r.rec)))
+		p.notify(r.ctx, Notice{Kind: notify.URLsUnknown, Number: r.rec.Number, Reason: adminRecord(r.rec)})
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 )
@@ -240,6 +242,15 @@ func (s *Server) handleCustomSend(c *apiCall) answer {
 	if !s.st.isFollower(req.ToUser) {
 		return fail(43004, "require subscribe: "+req.ToUser+" does not follow the account")
 	}
+	if s.opts.CustomWindow {
+		at, wrote := s.st.wrote[req.ToUser]
+		if !wrote || c.now.Sub(at) > CustomWindowLength {
+			return fail(45015, "response out of time limit or subscription is canceled")
+		}
+		if s.st.sinceWrote[req.ToUser] >= CustomQuota {
+			return fail(45047, "out of response count limit")
+		}
+	}
 	msg := Message{ToUser: req.ToUser, MsgType: req.MsgType, Time: c.now}
 	switch req.MsgType {
 	case "text":
@@ -266,5 +277,44 @@ func (s *Server) handleCustomSend(c *apiCall) answer {
 		return fail(40008, fmt.Sprintf("invalid message type %q: the sandbox sends text and news", req.MsgType))
 	}
 	s.st.customs = append(s.st.customs, msg)
+	if s.opts.CustomWindow {
+		s.st.sinceWrote[req.ToUser]++
+	}
 	return ok(nil)
+}
+
+// CustomWindowLength is how long after a user's message the account may
+// send them customer-service messages; CustomQuota is how many it may send
+// before the user writes again (Options.CustomWindow).
+const (
+	CustomWindowLength = 48 * time.Hour
+	CustomQuota        = 5
+)
+
+// UserWrote records that openid sent a message to the account at the
+// sandbox's current time: its customer-service window opens (or reopens)
+// and the message quota starts again.
+func (s *Server) UserWrote(openid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.wrote[openid] = time.Now().Add(s.offset)
+	s.st.sinceWrote[openid] = 0
+}
+
+// serveWrote is POST /sandbox/wrote {"openid": "…", "ago_seconds": N}:
+// openid wrote to the account N seconds ago (default now).
+func (s *Server) serveWrote(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		OpenID     string `json:"openid"`
+		AgoSeconds int64  `json:"ago_seconds"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || req.OpenID == "" || req.AgoSeconds < 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errcode": 40003, "errmsg": "want {\"openid\": \"…\", \"ago_seconds\": N ≥ 0}"})
+		return
+	}
+	s.mu.Lock()
+	s.st.wrote[req.OpenID] = time.Now().Add(s.offset).Add(-time.Duration(req.AgoSeconds) * time.Second)
+	s.st.sinceWrote[req.OpenID] = 0
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"errcode": 0, "errmsg": "ok"})
 }

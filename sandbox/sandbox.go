@@ -90,6 +90,12 @@ type Options struct {
 	// PublishGetPerDay bounds freepublish/get calls a day (Beijing time)
 	// before 45009: 100 by default, the limit developers report.
 	PublishGetPerDay int
+	// CustomWindow models WeChat's customer-service window: custom/send
+	// answers 45015 unless the recipient wrote to the account in the last
+	// 48 h (UserWrote or POST /sandbox/wrote), and 45047 after 5 messages
+	// since that user's last message. Off: every follower is inside the
+	// window and there is no quota.
+	CustomWindow bool
 	// Faults are injected from the start; more can be added later with
 	// AddFault or POST /sandbox/faults.
 	Faults []Fault
@@ -209,6 +215,7 @@ func (s *Server) routes() {
 	})
 	s.mux.HandleFunc("POST /sandbox/faults", s.serveAddFaults)
 	s.mux.HandleFunc("POST /sandbox/followers", s.serveFollowers)
+	s.mux.HandleFunc("POST /sandbox/wrote", s.serveWrote)
 	s.mux.HandleFunc("GET /sandbox/state", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.Snapshot())
 	})

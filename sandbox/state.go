@@ -29,6 +29,10 @@ type state struct {
 	dailyCalls   map[string]int // endpoint + " " + Beijing date → calls, for daily limits
 	previews     []Message
 	customs      []Message
+	// wrote is when each user last wrote to the account and sinceWrote how
+	// many customer-service messages they got since (CustomWindow).
+	wrote      map[string]time.Time
+	sinceWrote map[string]int
 
 	qrcodes      map[string]*QRCode // by ticket
 	qrOrder      []string
@@ -65,6 +69,8 @@ func newState(opts Options) *state {
 		nextTag:      100, // 0, 1 and 2 are WeChat's reserved tags
 		userTags:     map[string]map[int]bool{},
 		followers:    map[string]bool{},
+		wrote:        map[string]time.Time{},
+		sinceWrote:   map[string]int{},
 		nextID:       1000000001,
 	}
 	for _, o := range opts.Followers {

@@ -60,6 +60,11 @@ import "strconv"
 //	                                      account figures JSON (getuser*)         no TTL
 //	P{readership}:days              set   days collected in full                  no TTL
 //	P{readership}:ran:DAY           str   replica that ran the day's collection   TTL 26h
+//	P{notify}:sent:ID               str   claim of notice ID: one replica sends it  TTL 24h
+//	P{notify}:failures:CHANNEL      list  last delivery failures of a notice
+//	                                      channel (wecom, smtp, wechat), JSON, ≤ 20  no TTL
+//	P{notify}:closed                hash  admin openid → JSON {code, at}: WeChat refused
+//	                                      customer-service messages (45015, 45047) no TTL
 //	Ptoken:APPID                    str   shared access_token                     TTL from WeChat
 //	Ptoken:APPID:lock               str   replica fetching a new access_token     TTL 30s
 type Keys struct {
@@ -188,6 +193,15 @@ func (k Keys) AdminSession(hash string) string { return k.Prefix + "{admin}:sess
 
 // AdminLoginFailures counts a client's failed /admin logins.
 func (k Keys) AdminLoginFailures(client string) string { return k.Prefix + "{admin}:fail:" + client }
+
+// NotifySent is the claim of a notice: the replica that sets it delivers it.
+func (k Keys) NotifySent(id string) string { return k.Prefix + "{notify}:sent:" + id }
+
+// NotifyFailures lists the last delivery failures of a notice channel.
+func (k Keys) NotifyFailures(channel string) string { return k.Prefix + "{notify}:failures:" + channel }
+
+// NotifyClosed records the admins WeChat refused customer-service messages to.
+func (k Keys) NotifyClosed() string { return k.Prefix + "{notify}:closed" }
 
 // Token is the access_token shared by every replica for an AppID.
 func (k Keys) Token(appID string) string { return k.Prefix + "token:" + appID }

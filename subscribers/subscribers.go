@@ -2,8 +2,7 @@
 // Redis: who follows now, which QR campaign brought whom (each openid
 // counted once, whatever WeChat retries), and the subscribers' language and
 // topic preferences mirrored to WeChat user tags through a durable queue, so
-// broadcasts can target them. It also sends customer-service notices to the
-// editors listed in publish.admins.
+// broadcasts can target them. (The editors' notices are package notify's.)
 package subscribers
 
 import (
@@ -26,26 +25,20 @@ import (
 // implements the bot's Audience interface. All methods are idempotent: a
 // repeated event changes nothing (sets, not counters).
 type Service struct {
-	st     *store.Store
-	api    *wechat.Client // nil or not configured: tags queue up, notices are skipped
-	cfg    config.BotConfig
-	log    *slog.Logger
-	m      *metrics.Metrics
-	admins []string
-	poll   time.Duration
-	wake   chan struct{}
-	now    func() time.Time
+	st   *store.Store
+	api  *wechat.Client // nil or not configured: tags queue up, notices are skipped
+	cfg  config.BotConfig
+	log  *slog.Logger
+	m    *metrics.Metrics
+	poll time.Duration
+	wake chan struct{}
+	now  func() time.Time
 }
 
 // Option adjusts a Service.
 type Option func(*Service)
 
-// WithAdmins sets the openids Notify writes to (publish.admins).
-func WithAdmins(openids []string) Option {
-	return func(s *Service) { s.admins = append([]string(nil), openids...) }
-}
-
-// WithMetrics counts notices in m.CustomerMessages.
+// WithMetrics sets the collectors the service counts in.
 func WithMetrics(m *metrics.Metrics) Option {
 	return func(s *Service) {
 		if m != nil {
@@ -217,33 +210,4 @@ func (s *Service) TopicChanged(ctx context.Context, openid, sectionZH string, su
 // Following reports whether openid follows the account as far as wxbot has seen.
 func (s *Service) Following(ctx context.Context, openid string) (bool, error) {
 	return s.st.SIsMember(ctx, s.st.Keys.QRFollowing(), openid).Result()
-}
-
-// Notify sends text to every editor in publish.admins as a
-// customer-service message (WeChat delivers it only within 48 h of the
-// editor's last message to the account). Every admin is tried; the errors
-// are joined.
-func (s *Service) Notify(ctx context.Context, text string) error {
-	if len(s.admins) == 0 {
-		return nil
-	}
-	if !s.api.Configured() {
-		s.m.CustomerMessages.WithLabelValues("notice", "skipped").Add(float64(len(s.admins)))
-		s.log.Warn("subscribers: no WeChat credentials, notice to admins skipped", slog.Int("admins", len(s.admins)))
-		return wechat.ErrNotConfigured
-	}
-	var errs []error
-	for _, admin := range s.admins {
-		if err := s.api.SendText(ctx, admin, text); err != nil {
-			s.m.CustomerMessages.WithLabelValues("notice", "failed").Inc()
-			s.log.Error("subscribers: notice to admin failed", slog.String("openid", admin), slog.Any("error", err))
-			errs = append(errs, err)
-			continue
-		}
-		s.m.CustomerMessages.WithLabelValues("notice", "sent").Inc()
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("subscribers: notify admins: %w", err)
-	}
-	return nil
 }

@@ -12,12 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
-	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/sandbox"
 	"github.com/lifang/wxbot/sandbox/sandboxtest"
 	"github.com/lifang/wxbot/store"
@@ -391,24 +388,6 @@ func TestCampaigns(t *testing.T) {
 	}
 	if n := len(e.sb.Snapshot().QRCodes); n != 2 {
 		t.Fatalf("sandbox made %d codes", n)
-	}
-}
-
-func TestNotifyAdmins(t *testing.T) {
-	e := newEnv(t, sandbox.Options{Followers: []string{"oEditor"}})
-	m := metrics.Discard()
-	svc, _, _ := e.replica(t, subscribers.WithAdmins([]string{"oEditor", "oGone"}), subscribers.WithMetrics(m))
-	err := svc.Notify(ctxT(t), "No.53 已群发")
-	if !wechat.IsCode(err, 43004) {
-		t.Fatalf("err = %v, want the 43004 of the admin who left", err)
-	}
-	msgs := e.sb.Snapshot().Customs
-	if len(msgs) != 1 || msgs[0].ToUser != "oEditor" || msgs[0].Text != "No.53 已群发" {
-		t.Fatalf("delivered %+v", msgs)
-	}
-	if testutil.ToFloat64(m.CustomerMessages.WithLabelValues("notice", "sent")) != 1 ||
-		testutil.ToFloat64(m.CustomerMessages.WithLabelValues("notice", "failed")) != 1 {
-		t.Fatal("notices not counted as 1 sent, 1 failed")
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/lifang/wxbot/bot"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/publisher"
-	"github.com/lifang/wxbot/subscribers"
 )
 
 // The publisher takes the bot's job reports.
@@ -189,7 +189,17 @@ func publishError(name string, err error) error {
 // publishEnv is what the pipeline commands open.
 type publishEnv struct {
 	*wechatCmd
-	pub *publisher.Publisher
+	pub   *publisher.Publisher
+	notes *notify.Notifier
+}
+
+// close stops the notices' retries (what is still pending is recorded as
+// failed, visible in wxbot status), then Redis and the client.
+func (e *publishEnv) close() {
+	if e.notes != nil {
+		e.notes.Close()
+	}
+	e.wechatCmd.close()
 }
 
 // openPublisher opens Redis, and with needAPI the WeChat client, for a
@@ -207,10 +217,15 @@ func openPublisher(cmd *cobra.Command, name string, needAPI bool) (*publishEnv, 
 		Publish: w.cfg.Publish, Render: w.cfg.Render, Store: w.st,
 		Archive: archive.New(w.st.UniversalClient, w.st.Keys, w.log), Metrics: metrics.Discard(), Log: w.log, Role: "cli",
 	}
+	var texter notify.Texter
 	if needAPI {
 		opts.API = w.api
-		opts.Notifier = subscribers.New(w.st, w.api, w.cfg.Bot, w.log, subscribers.WithAdmins(w.cfg.Publish.Admins))
+		texter = w.api
 	}
+	// The robot and e-mail need no WeChat credentials: approve, reject and
+	// cancel tell the editors too.
+	env.notes = notify.FromConfig(w.cfg, w.st, texter, nil, w.log)
+	opts.Notifier = env.notes
 	if env.pub, err = publisher.New(opts); err != nil {
 		env.close()
 		return nil, fmt.Errorf("%s: %w", name, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/lifang/wxbot/examples"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/publisher"
 	"github.com/lifang/wxbot/readership"
 	"github.com/lifang/wxbot/store"
@@ -257,8 +258,7 @@ func (m *Main) wireWeChat(ctx context.Context) error {
 	m.API = api
 	// Subscribers are tracked even without credentials: QR attribution and
 	// preferences live in Redis; the tag queue waits for credentials.
-	subs := subscribers.New(m.Store, api, m.Config.Bot, m.Log,
-		subscribers.WithAdmins(m.Config.Publish.Admins), subscribers.WithMetrics(m.Metrics))
+	subs := subscribers.New(m.Store, api, m.Config.Bot, m.Log, subscribers.WithMetrics(m.Metrics))
 	m.Subscribers = subs
 	if m.Audience == nil {
 		m.Audience = subs
@@ -274,9 +274,14 @@ func (m *Main) wireWeChat(ctx context.Context) error {
 	}
 	m.goWork(func() { _ = subs.Run(ctx) })
 
+	// The editors' notices: robot, e-mail, customer-service messages to
+	// publish.admins; their retries stop with serve.
+	notes := notify.FromConfig(m.Config, m.Store, api, m.Metrics, m.Log)
+	m.goWork(func() { <-ctx.Done(); notes.Close() })
+
 	pub, err := publisher.New(publisher.Options{
 		Publish: m.Config.Publish, Render: m.Config.Render, Store: m.Store, API: api,
-		Archive: m.Archive, Notifier: subs, Metrics: m.Metrics, Log: m.Log, Role: "serve",
+		Archive: m.Archive, Notifier: notes, Metrics: m.Metrics, Log: m.Log, Role: "serve",
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)

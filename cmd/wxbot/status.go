@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/publisher"
 )
 
@@ -69,21 +71,46 @@ article URLs, the last error explained, and the history of its states.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
+			fails, _ := notify.Failures(ctx, env.st) // status shows what it can read
+			closed, _ := notify.ClosedAdmins(ctx, env.st)
 			if asJSON {
 				if recs == nil {
 					recs = []*publisher.Record{}
 				}
 				return writeJSON(out, struct {
-					Issues        []*publisher.Record      `json:"issues"`
-					InboxProblems []publisher.InboxProblem `json:"inbox_problems"`
-				}{recs, probs})
+					Issues         []*publisher.Record         `json:"issues"`
+					InboxProblems  []publisher.InboxProblem    `json:"inbox_problems"`
+					NoticeFailures map[string][]notify.Failure `json:"notice_failures,omitempty"`
+					ClosedAdmins   map[string]notify.Closed    `json:"closed_admins,omitempty"`
+				}{recs, probs, fails, closed})
 			}
 			printTable(out, env.pub, recs, probs)
+			printNotices(out, env.pub, fails, closed)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the records as JSON")
 	return cmd
+}
+
+// printNotices lists, when there are any, the last notice each channel
+// could not deliver and the admins WeChat's window is closed for.
+func printNotices(w io.Writer, p *publisher.Publisher, fails map[string][]notify.Failure, closed map[string]notify.Closed) {
+	for _, ch := range notify.ChannelNames {
+		if f := fails[ch]; len(f) > 0 {
+			fmt.Fprintf(w, "Notices not delivered by %s: %d recorded, last %s (%s No.%d, %d tries): %s\n",
+				ch, len(f), fmtIn(p, f[0].At), f[0].Kind, f[0].Number, f[0].Tries, f[0].Error)
+		}
+	}
+	admins := make([]string, 0, len(closed))
+	for a := range closed {
+		admins = append(admins, a)
+	}
+	sort.Strings(admins)
+	for _, a := range admins {
+		fmt.Fprintf(w, "Admin %s: WeChat refused customer-service notices (errcode %d) at %s; skipped until they write to the account.\n",
+			a, closed[a].Code, fmtIn(p, closed[a].At))
+	}
 }
 
 var issueArg = regexp.MustCompile(`^(?i:no\.?\s*)?(\d+)$`)
