@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -97,4 +98,29 @@ func (b *Bot) approval(openid, raw string, lang string) (plan, bool) {
 	}}}
 	p.changesState = true
 	return p, true
+}
+
+// Contacts is told when one of its people writes to the account (any
+// message or event opens WeChat's 48 h customer-service window for them).
+// IsContact is asked for every push, so it must be an in-memory check.
+type Contacts interface {
+	IsContact(openid string) bool
+	Wrote(ctx context.Context, openid string) error
+}
+
+// heardFrom tells the contacts, off the request's path: the answer never
+// waits for it, and a failure only costs a notice its window.
+func (b *Bot) heardFrom(ctx context.Context, openid string) {
+	if b.contacts == nil || openid == "" || !b.contacts.IsContact(openid) {
+		return
+	}
+	b.late.Add(1)
+	go func() {
+		defer b.late.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.lateTO)
+		defer cancel()
+		if err := b.contacts.Wrote(ctx, openid); err != nil {
+			b.log.Warn("webhook: could not reopen an admin's customer-service window", slog.Any("error", err))
+		}
+	}()
 }

@@ -74,6 +74,10 @@ type Options struct {
 	// Approvals lets publish.approvers approve from their phones (nil: the
 	// words are ordinary chat).
 	Approvals Approvals
+	// Contacts hears that someone it cares about wrote to the account (the
+	// notifier: an admin's customer-service window is open again); nil:
+	// nobody listens.
+	Contacts Contacts
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
 	// Now is the clock (tests move it); nil means time.Now.
@@ -101,6 +105,7 @@ type Bot struct {
 	messenger Messenger
 	jobs      JobEvents
 	approvals Approvals
+	contacts  Contacts
 	loc       *time.Location // publish.timezone, for the times in approval replies
 	m         *metrics.Metrics
 	log       *slog.Logger
@@ -159,6 +164,7 @@ func New(o Options) (*Bot, error) {
 		messenger: o.Messenger,
 		jobs:      o.JobEvents,
 		approvals: o.Approvals,
+		contacts:  o.Contacts,
 		m:         o.Metrics,
 		log:       o.Log,
 		now:       o.Now,

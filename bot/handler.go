@@ -359,6 +359,7 @@ type outcome struct {
 // goroutine; when the deadline passes first, the request answers `success`
 // and the work, on finishing, delivers its reply as a customer-service message.
 func (b *Bot) exchange(ctx context.Context, in *inbound) outcome {
+	b.heardFrom(ctx, string(in.msg.FromUserName))
 	// A question answered from the archive runs inline: it is CPU work and
 	// one bounded Redis round trip, far inside the deadline.
 	if quickEligible(in.msg) {

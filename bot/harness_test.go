@@ -172,6 +172,7 @@ type harnessOpt struct {
 	redisTO  time.Duration
 	lateTO   time.Duration
 	syncLogs *logtest.Buffer
+	contacts Contacts
 }
 
 func newHarness(t testing.TB, o harnessOpt) *harness {
@@ -205,7 +206,7 @@ func newHarness(t testing.TB, o harnessOpt) *harness {
 	opts := Options{
 		Config: cfg, Redis: rdb, Keys: keys, Archive: arch,
 		Metrics: m, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		RedisTimeout: o.redisTO, LateTimeout: o.lateTO,
+		RedisTimeout: o.redisTO, LateTimeout: o.lateTO, Contacts: o.contacts,
 	}
 	if !o.noDeps {
 		opts.Audience, opts.Messenger, opts.JobEvents = rec, rec, rec

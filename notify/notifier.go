@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -257,6 +258,20 @@ func Failures(ctx context.Context, st *store.Store) (map[string][]Failure, error
 		}
 	}
 	return out, nil
+}
+
+// IsContact reports whether openid is one of publish.admins (the bot asks
+// for every push; an in-memory check).
+func (n *Notifier) IsContact(openid string) bool {
+	if n == nil {
+		return false
+	}
+	for _, c := range n.o.Channels {
+		if a, ok := c.(*Admins); ok && slices.Contains(a.OpenID, openid) {
+			return true
+		}
+	}
+	return false
 }
 
 // Wrote tells the notifier that openid sent a message to the account: if

@@ -96,6 +96,8 @@ type Main struct {
 	// among the replicas), the inbox (publish.auto) and the job reports.
 	// nil without credentials.
 	Publisher *publisher.Publisher
+	// Notices tells the editors (nil without WeChat credentials).
+	Notices *notify.Notifier
 	// Readership collects WeChat's figures daily on the scheduler's leader
 	// (stats.go, readership/); nil without credentials.
 	Readership *readership.Collector
@@ -208,7 +210,7 @@ func (m *Main) Run(ctx context.Context) error {
 	b, err := bot.New(bot.Options{
 		Config: cfg, Redis: s.UniversalClient, Keys: s.Keys, Archive: m.Archive,
 		Audience: m.Audience, Messenger: m.Messenger, JobEvents: m.JobEvents,
-		Approvals: approvalsFor(m.Publisher), Metrics: m.Metrics, Log: m.Log,
+		Approvals: approvalsFor(m.Publisher), Contacts: contactsFor(m.Notices), Metrics: m.Metrics, Log: m.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -277,6 +279,7 @@ func (m *Main) wireWeChat(ctx context.Context) error {
 	// The editors' notices: robot, e-mail, customer-service messages to
 	// publish.admins; their retries stop with serve.
 	notes := notify.FromConfig(m.Config, m.Store, api, m.Metrics, m.Log)
+	m.Notices = notes
 	m.goWork(func() { <-ctx.Done(); notes.Close() })
 
 	pub, err := publisher.New(publisher.Options{
@@ -487,4 +490,13 @@ func validToken(t string) bool {
 		}
 	}
 	return true
+}
+
+// contactsFor lets the notifier hear when an admin writes (their
+// customer-service window opens again); nil without a notifier.
+func contactsFor(n *notify.Notifier) bot.Contacts {
+	if n == nil {
+		return nil
+	}
+	return n
 }
