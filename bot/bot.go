@@ -78,8 +78,8 @@ type Options struct {
 	// notifier: an admin's customer-service window is open again); nil:
 	// nobody listens.
 	Contacts Contacts
-	Metrics   *metrics.Metrics
-	Log       *slog.Logger
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
 	// Now is the clock (tests move it); nil means time.Now.
 	Now func() time.Time
 	// RedisTimeout bounds each Redis round trip on the hot path, so a Redis
