@@ -73,4 +73,14 @@ func TestPublishNoticesReachTheRobot(t *testing.T) {
 	if n := len(sb.Snapshot().Customs); n != 0 {
 		t.Fatalf("%d customer-service messages got through a closed window", n)
 	}
+
+	// Asked again once WeChat has quota, it goes out: its "sent" notice
+	// reaches the robot too, the admin's window still closed.
+	if out, code := runPubCLI(t, bin, env, "publish", file, "--now"); code != 0 {
+		t.Fatalf("publish --now again: exit %d\n%s", code, out)
+	}
+	waitPub(t, 5*time.Second, "the sent notice at the robot", func() bool { return told("No.54 was sent") })
+	if n := len(sb.Snapshot().Customs); n != 0 {
+		t.Fatalf("%d customer-service messages got through a closed window", n)
+	}
 }
