@@ -19,24 +19,41 @@ import (
 // Validate checks every key on its own and across keys. Each problem names
 // its key, so the operator knows what to change; all problems are reported at once.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	v := &checker{}
+	for _, check := range []func(*checker){
+		c.checkBasics, c.checkWechat, c.checkRedis, c.checkRender,
+		c.checkBot, c.checkPublish, c.checkAdmin, c.checkNotify,
+	} {
+		check(v)
 	}
-	oneOf := func(key, val string, allowed ...string) {
-		for _, a := range allowed {
-			if val == a {
-				return
-			}
-		}
-		bad(key, "must be one of %s (got %q)", strings.Join(allowed, ", "), val)
-	}
-	positive := func(key string, d time.Duration) {
-		if d <= 0 {
-			bad(key, "must be a positive duration such as 5s or 10m (got %s)", d)
-		}
-	}
+	return errors.Join(v.errs...)
+}
 
+// checker collects the problems, each naming its key.
+type checker struct{ errs []error }
+
+func (v *checker) bad(key, format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+}
+
+func (v *checker) oneOf(key, val string, allowed ...string) {
+	for _, a := range allowed {
+		if val == a {
+			return
+		}
+	}
+	v.bad(key, "must be one of %s (got %q)", strings.Join(allowed, ", "), val)
+}
+
+func (v *checker) positive(key string, d time.Duration) {
+	if d <= 0 {
+		v.bad(key, "must be a positive duration such as 5s or 10m (got %s)", d)
+	}
+}
+
+// checkBasics checks log.*, http.*, newsletter.*.
+func (c *Config) checkBasics(v *checker) {
+	bad, oneOf, positive := v.bad, v.oneOf, v.positive
 	oneOf("log.level", strings.ToLower(c.Log.Level), "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "text", "json")
 
@@ -71,7 +88,11 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+}
 
+// checkWechat checks wechat.*.
+func (c *Config) checkWechat(v *checker) {
+	bad, oneOf, positive := v.bad, v.oneOf, v.positive
 	w := c.WeChat
 	// An AppID alone is enough for safe mode (messages end with it); the API
 	// needs the secret too. A secret without its AppID is a mistake.
@@ -126,7 +147,11 @@ func (c *Config) Validate() error {
 	default:
 		bad("wechat.message_mode", "must be one of plain, compat, safe (got %q), as chosen on WeChat's settings page", w.MessageMode)
 	}
+}
 
+// checkRedis checks redis.*.
+func (c *Config) checkRedis(v *checker) {
+	bad := v.bad
 	r := c.Redis
 	if r.Addr != "" && len(r.Addrs) > 0 {
 		bad("redis.addr", "set either redis.addr (one server) or redis.addrs (Sentinel or Cluster), not both")
@@ -154,7 +179,11 @@ func (c *Config) Validate() error {
 	if r.Prefix == "" || strings.ContainsAny(r.Prefix, "{} ") {
 		bad("redis.prefix", "must be non-empty without spaces or braces (got %q)", r.Prefix)
 	}
+}
 
+// checkRender checks render.*.
+func (c *Config) checkRender(v *checker) {
+	bad, oneOf := v.bad, v.oneOf
 	oneOf("render.layout", c.Render.Layout, "single", "sections")
 	if n := len([]rune(c.Render.Author)); n > 16 {
 		bad("render.author", "must be at most 16 characters, WeChat's limit (got %d)", n)
@@ -171,7 +200,12 @@ func (c *Config) Validate() error {
 	if strings.ContainsAny(c.Render.Theme.FontFamily+c.Render.Theme.FontSize, `"<>;{}`) {
 		bad("render.theme", "font_family and font_size may not contain \" < > ; { }")
 	}
+}
 
+// checkBot checks bot.* (and its windows against wechat.*).
+func (c *Config) checkBot(v *checker) {
+	bad, oneOf, positive := v.bad, v.oneOf, v.positive
+	w := c.WeChat
 	b := c.Bot
 	positive("bot.deadline", b.Deadline)
 	if b.Deadline >= 5*time.Second {
@@ -234,7 +268,12 @@ func (c *Config) Validate() error {
 			bad("bot.tags.language."+lang, "tag names are at most 30 bytes (got %d)", len(name))
 		}
 	}
+}
 
+// checkPublish checks publish.*.
+func (c *Config) checkPublish(v *checker) {
+	bad, oneOf, positive := v.bad, v.oneOf, v.positive
+	w := c.WeChat
 	p := c.Publish
 	oneOf("publish.mode", p.Mode, "mass", "publish", "both")
 	oneOf("publish.auto", p.Auto, "off", "draft", "schedule")
@@ -265,14 +304,22 @@ func (c *Config) Validate() error {
 	if p.Auto != "off" && !w.HasAPICredentials() {
 		bad("publish.auto", "is %q, which calls WeChat's API: set wechat.app_id and wechat.app_secret, or publish.auto: off", p.Auto)
 	}
+}
 
+// checkAdmin checks admin.*.
+func (c *Config) checkAdmin(v *checker) {
+	bad := v.bad
 	if t := c.Admin.Token; t != "" && len(t) < MinAdminTokenLen {
 		bad("admin.token", "must be at least %d characters when set (got %d): it is the only secret guarding /admin; generate one with `openssl rand -hex 16`", MinAdminTokenLen, len(t))
 	}
 	if c.Admin.SessionTTL < time.Minute || c.Admin.SessionTTL > 30*24*time.Hour {
 		bad("admin.session_ttl", "must be between 1m and 720h (got %s)", c.Admin.SessionTTL)
 	}
+}
 
+// checkNotify checks notify.*.
+func (c *Config) checkNotify(v *checker) {
+	bad, oneOf := v.bad, v.oneOf
 	nc := c.Notify
 	if hook := nc.WeComWebhook; hook != "" {
 		// The URL carries the robot's key: never quote it back.
@@ -302,7 +349,6 @@ func (c *Config) Validate() error {
 			bad("notify.smtp.username", "and notify.smtp.password go together")
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // MinAdminTokenLen is the shortest admin.token accepted.
