@@ -122,19 +122,9 @@ func (j *jsonPush) toMix() *message.MixMessage {
 type jsonInt int64
 
 func (n *jsonInt) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
-		return nil
-	}
-	s := string(b)
-	if len(b) >= 2 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		if s == "" {
-			*n = 0
-			return nil
-		}
+	s, err := numberText(b)
+	if err != nil || s == "" {
+		return err
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
@@ -149,19 +139,9 @@ func (n *jsonInt) UnmarshalJSON(b []byte) error {
 type jsonReal float64
 
 func (f *jsonReal) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
-		return nil
-	}
-	s := string(b)
-	if len(b) >= 2 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		if s == "" {
-			*f = 0
-			return nil
-		}
+	s, err := numberText(b)
+	if err != nil || s == "" {
+		return err
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
@@ -169,6 +149,22 @@ func (f *jsonReal) UnmarshalJSON(b []byte) error {
 	}
 	*f = jsonReal(v)
 	return nil
+}
+
+// numberText is a JSON number's text, unquoted when WeChat sent it as a
+// string; "" for null or an empty string (the field keeps its zero).
+func numberText(b []byte) (string, error) {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return "", nil
+	}
+	s := string(b)
+	if len(b) >= 2 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return "", err
+		}
+	}
+	return s, nil
 }
 
 // jsonList is a list WeChat may send as an array, as a single object
