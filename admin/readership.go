@@ -69,6 +69,7 @@ type readershipData struct {
 	Until     string
 	Missing   int
 	Err       string
+	Off       string // collection is off (readership.enabled: false)
 	Reads     Chart
 	FirstWeek Chart
 	Followers Chart
@@ -240,6 +241,9 @@ func (h *Handler) readershipPage(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	d := readershipData{Now: h.fmt(h.o.Now())}
+	if e, ok := h.o.Readership.(interface{ Enabled() bool }); ok && !e.Enabled() {
+		d.Off = "Collection is off (readership.enabled: false): no new figures are fetched; those below were collected before."
+	}
 	if h.o.Readership == nil {
 		d.Err = "no readership figures in this process (WeChat credentials are not configured)"
 	} else if rep, err := h.o.Readership.Report(ctx, 12, 30); err != nil {

@@ -83,6 +83,27 @@ func TestReadershipPage(t *testing.T) {
 	}
 }
 
+// offReport is a collector with readership.enabled: false.
+type offReport struct{ fixedReport }
+
+func (offReport) Enabled() bool { return false }
+
+func TestReadershipPageSaysCollectionIsOff(t *testing.T) {
+	e := newEnv(t, nil, func(o *Options) { o.Readership = offReport{fixedReport{sampleReport()}} })
+	code, body := bearer(t, e, "/admin/readership")
+	if code != 200 || !strings.Contains(body, `id="off"`) || !strings.Contains(body, "readership.enabled: false") {
+		t.Fatalf("collection off: %d, the page does not say so", code)
+	}
+	if !strings.Contains(body, `id="issue-55"`) {
+		t.Error("the figures collected before are not shown")
+	}
+	// An enabled collector's page has no such note.
+	e2 := newEnv(t, nil, func(o *Options) { o.Readership = fixedReport{sampleReport()} })
+	if _, body := bearer(t, e2, "/admin/readership"); strings.Contains(body, `id="off"`) {
+		t.Error("the page says collection is off while it is on")
+	}
+}
+
 func TestNiceMaxAndEmptyCharts(t *testing.T) {
 	for in, want := range map[int]int{0: 1, 1: 1, 7: 10, 12: 20, 450: 500, 501: 1000, 2000: 2000} {
 		if got := niceMax(in); got != want {

@@ -270,3 +270,41 @@ func TestParseMsgID(t *testing.T) {
 		}
 	}
 }
+
+func TestDisabledCollectorDoesNotCollect(t *testing.T) {
+	e := setup(t)
+	l := &leader{}
+	l.on.Store(true)
+	c, _ := readership.New(readership.Options{Source: e.api, Store: e.st, Leader: l})
+	c.Disabled, c.CollectAt, c.Backfill, c.Every = true, 0, 3, 10*time.Millisecond
+	if c.Enabled() {
+		t.Fatal("a disabled collector says it is enabled")
+	}
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctxT(t)); close(done) }()
+	select {
+	case <-done: // Run returns at once
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run of a disabled collector did not return")
+	}
+	if _, err := c.Collect(ctxT(t)); err != readership.ErrDisabled {
+		t.Errorf("Collect = %v, want ErrDisabled", err)
+	}
+	for ep, n := range countCalls(e.sb) {
+		if len(ep) > 9 && ep[:9] == "datacube/" {
+			t.Errorf("%s called %d times by a disabled collector", ep, n)
+		}
+	}
+	// The stored figures can still be reported.
+	if _, err := c.Report(ctxT(t), 1, 3); err != nil {
+		t.Errorf("Report of a disabled collector: %v", err)
+	}
+	// Enabled again, the same collector collects.
+	c.Disabled = false
+	if _, err := c.Collect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if countCalls(e.sb)["datacube/getusercumulate"] == 0 {
+		t.Error("the enabled collector did not call getusercumulate")
+	}
+}
