@@ -308,3 +308,32 @@ func TestDisabledCollectorDoesNotCollect(t *testing.T) {
 		t.Error("the enabled collector did not call getusercumulate")
 	}
 }
+
+func TestIssueFiguresMatchTheReport(t *testing.T) {
+	e := setup(t)
+	r55, r56 := e.sendInPast(t, 55, 10), e.sendInPast(t, 56, 4)
+	col, _ := readership.New(readership.Options{Source: e.api, Store: e.st, Records: records{r56, r55, {Number: 57}}})
+	col.Backfill = 12
+	if _, err := col.Collect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := col.Report(ctxT(t), 0, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range rep.Issues {
+		got, until, err := col.Issue(ctxT(t), want.Number)
+		if err != nil || got == nil {
+			t.Fatalf("Issue(%d) = %v, %v", want.Number, got, err)
+		}
+		if until != rep.Yesterday || got.Total != want.Total || got.Day1 != want.Day1 || got.Shares != want.Shares || got.SentCount != want.SentCount || got.Total == 0 {
+			t.Errorf("Issue(%d) = %+v until %s; the report has %+v until %s", want.Number, got, until, want, rep.Yesterday)
+		}
+	}
+	// Not broadcast (no msg_data_id), or unknown: no figures, no error.
+	for _, n := range []int{57, 99} {
+		if got, _, err := col.Issue(ctxT(t), n); got != nil || err != nil {
+			t.Errorf("Issue(%d) = %+v, %v; want nil", n, got, err)
+		}
+	}
+}
