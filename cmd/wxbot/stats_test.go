@@ -81,3 +81,22 @@ func TestStatsJSONAfterBroadcast(t *testing.T) {
 		t.Errorf("stats x: exit %d (%s), want 2", code, errOut)
 	}
 }
+
+// readership.enabled: false: `wxbot stats --refresh` refuses and calls no
+// datacube endpoint; the stored figures still print.
+func TestStatsRefreshRefusedWhenDisabled(t *testing.T) {
+	sb := wechatEnv(t)
+	t.Setenv("WXBOT_READERSHIP_ENABLED", "false")
+	_, errOut, code := runWxbot(t, "stats", "--refresh")
+	if code != 2 || !strings.Contains(errOut, "readership.enabled: false") {
+		t.Fatalf("stats --refresh with collection off: exit %d: %s", code, errOut)
+	}
+	if out, errOut, code := runWxbot(t, "stats", "--json"); code != 0 || !strings.Contains(out, `"issues"`) {
+		t.Fatalf("stats with collection off: exit %d: %s%s", code, out, errOut)
+	}
+	for _, c := range sb.Calls() {
+		if strings.HasPrefix(c.Endpoint, "datacube/") {
+			t.Errorf("%s called with collection off", c.Endpoint)
+		}
+	}
+}
