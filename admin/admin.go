@@ -650,14 +650,18 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(withBanner(page, source))
+	_, _ = w.Write(withBanner(page, source, h.figuresLine(r.Context(), n)))
 }
 
 // withBanner puts a line above the phone frames saying where the articles
-// come from, and a way back to the dashboard.
-func withBanner(page []byte, text string) []byte {
+// come from, and a way back to the dashboard; then figures, HTML already
+// escaped (WeChat's figures for the issue, figuresLine), when not empty.
+func withBanner(page []byte, text, figures string) []byte {
 	banner := `<nav id="wxbot-source" style="max-width:375px;margin:0 auto 12px;font-size:12px;color:#576b95;line-height:1.6">` +
 		`<a href="/admin" style="color:#576b95">← /admin</a> · ` + template.HTMLEscapeString(text) + `</nav>`
+	if figures != "" {
+		banner += "\n" + figures
+	}
 	i := bytes.Index(page, []byte("<body>"))
 	if i < 0 {
 		return page

@@ -8,6 +8,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -20,6 +21,46 @@ import (
 // Readership reports WeChat's figures (*readership.Collector).
 type Readership interface {
 	Report(ctx context.Context, n, days int) (*readership.Report, error)
+	// Issue is one issue's figures and the last day WeChat has figures
+	// for; nil when the issue was not broadcast.
+	Issue(ctx context.Context, number int) (*readership.IssueFigures, string, error)
+}
+
+// issueFigures is the line of WeChat's figures the issue page (the
+// preview) shows above the articles: inline styles like its banner, as
+// the preview's CSP allows them and it has no stylesheet of ours.
+var issueFigures = template.Must(template.New("figures").Parse(`<p id="wxbot-figures" style="max-width:375px;margin:0 auto 12px;font-size:12px;color:#333;line-height:1.6">
+{{- if .Err}}WeChat's figures unavailable: {{.Err}}
+{{- else if not .F.HasFigures}}No.{{.F.Number}}: WeChat has no figures for it yet (up to {{.Until}}, Beijing).
+{{- else}}No.{{.F.Number}}, WeChat's figures up to {{.Until}} (Beijing): reached <b>{{.F.SentCount}}</b> · read day 1 <b>{{.F.Day1}}</b> · day 3 <b>{{if lt (len .F.ReadsByDay) 3}}…{{else}}{{.F.Day3}}{{end}}</b> · day 7 <b>{{if lt (len .F.ReadsByDay) 7}}…{{else}}{{.F.Day7}}{{end}}</b> · total <b>{{.F.Total}}</b> · shares <b>{{.F.Shares}}</b> · <b>{{if .F.SentCount}}{{printf "%.2f" .F.PerFollower}}{{else}}-{{end}}</b> reads per follower reached · <a href="/admin/readership#issue-{{.F.Number}}" style="color:#576b95">all issues</a>
+{{- end}}</p>`))
+
+// figuresLine is issue n's figures as HTML for the preview, or "" when
+// there is no collector or the issue was not broadcast.
+func (h *Handler) figuresLine(ctx context.Context, n int) string {
+	if h.o.Readership == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	fig, until, err := h.o.Readership.Issue(ctx, n)
+	d := struct {
+		F     *readership.IssueFigures
+		Until string
+		Err   string
+	}{F: fig, Until: until}
+	if err != nil {
+		h.o.Log.ErrorContext(ctx, "admin: issue figures", slog.Int("issue", n), slog.Any("error", err))
+		d.Err = err.Error()
+	} else if fig == nil {
+		return ""
+	}
+	var b strings.Builder
+	if err := issueFigures.Execute(&b, d); err != nil {
+		h.o.Log.ErrorContext(ctx, "admin: issue figures", slog.Any("error", err))
+		return ""
+	}
+	return b.String()
 }
 
 // Chart geometry, in SVG user units; the SVG scales to the phone's width.
@@ -69,6 +110,7 @@ type readershipData struct {
 	Until     string
 	Missing   int
 	Err       string
+	Off       string // collection is off (readership.enabled: false)
 	Reads     Chart
 	FirstWeek Chart
 	Followers Chart
@@ -240,6 +282,9 @@ func (h *Handler) readershipPage(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	d := readershipData{Now: h.fmt(h.o.Now())}
+	if e, ok := h.o.Readership.(interface{ Enabled() bool }); ok && !e.Enabled() {
+		d.Off = "Collection is off (readership.enabled: false): no new figures are fetched; those below were collected before."
+	}
 	if h.o.Readership == nil {
 		d.Err = "no readership figures in this process (WeChat credentials are not configured)"
 	} else if rep, err := h.o.Readership.Report(ctx, 12, 30); err != nil {

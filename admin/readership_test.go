@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -18,6 +19,22 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 type fixedReport struct{ rep *readership.Report }
 
 func (f fixedReport) Report(context.Context, int, int) (*readership.Report, error) { return f.rep, nil }
+
+func (f fixedReport) Issue(_ context.Context, n int) (*readership.IssueFigures, string, error) {
+	for i := range f.rep.Issues {
+		if f.rep.Issues[i].Number == n {
+			return &f.rep.Issues[i], f.rep.Yesterday, nil
+		}
+	}
+	return nil, f.rep.Yesterday, nil
+}
+
+// failingReport is a collector whose store is away.
+type failingReport struct{ fixedReport }
+
+func (failingReport) Issue(context.Context, int) (*readership.IssueFigures, string, error) {
+	return nil, "", errors.New("redis: connection refused")
+}
 
 func sampleReport() *readership.Report {
 	return &readership.Report{
@@ -80,6 +97,92 @@ func TestReadershipPage(t *testing.T) {
 	e2 := newEnv(t, nil)
 	if code, body := bearer(t, e2, "/admin/readership"); code != 200 || !strings.Contains(body, "no readership figures") {
 		t.Errorf("without a collector: %d %s", code, body)
+	}
+}
+
+// offReport is a collector with readership.enabled: false.
+type offReport struct{ fixedReport }
+
+func (offReport) Enabled() bool { return false }
+
+func TestReadershipPageSaysCollectionIsOff(t *testing.T) {
+	e := newEnv(t, nil, func(o *Options) { o.Readership = offReport{fixedReport{sampleReport()}} })
+	code, body := bearer(t, e, "/admin/readership")
+	if code != 200 || !strings.Contains(body, `id="off"`) || !strings.Contains(body, "readership.enabled: false") {
+		t.Fatalf("collection off: %d, the page does not say so", code)
+	}
+	if !strings.Contains(body, `id="issue-55"`) {
+		t.Error("the figures collected before are not shown")
+	}
+	// An enabled collector's page has no such note.
+	e2 := newEnv(t, nil, func(o *Options) { o.Readership = fixedReport{sampleReport()} })
+	if _, body := bearer(t, e2, "/admin/readership"); strings.Contains(body, `id="off"`) {
+		t.Error("the page says collection is off while it is on")
+	}
+}
+
+// figuresOf is the issue page's line of WeChat's figures, or "".
+func figuresOf(body string) string {
+	i := strings.Index(body, `<p id="wxbot-figures"`)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(body[i:], "</p>")
+	if j < 0 {
+		return body[i:]
+	}
+	return body[i : i+j+len("</p>")]
+}
+
+func TestIssuePageShowsItsFigures(t *testing.T) {
+	rep := sampleReport()
+	// No.55 is in the archive the tests load; its figures as in the report.
+	e := newEnv(t, nil, func(o *Options) { o.Readership = fixedReport{rep} })
+	code, body := bearer(t, e, "/admin/issues/55/preview")
+	if code != 200 {
+		t.Fatalf("preview: %d", code)
+	}
+	line := figuresOf(body)
+	// Reached 800, day 1 300, day 3 420, day 7 not yet (6 days in), 450 read, 31 shares, 0.56 per follower.
+	for _, want := range []string{"No.55", "up to 2021-05-19", "reached <b>800</b>", "day 1 <b>300</b>", "day 3 <b>420</b>", "day 7 <b>…</b>",
+		"total <b>450</b>", "shares <b>31</b>", "<b>0.56</b> reads per follower reached", `href="/admin/readership#issue-55"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("figures line lacks %q: %s", want, line)
+		}
+	}
+	golden := filepath.Join("testdata", "issue-figures.golden.html")
+	if *update {
+		if err := os.WriteFile(golden, []byte(line+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./admin -run TestIssuePageShowsItsFigures -update)", err)
+	}
+	if string(want) != line+"\n" {
+		t.Errorf("figures line differs from %s:\n%s", golden, line)
+	}
+	if i, j := strings.Index(body, `id="wxbot-source"`), strings.Index(body, `id="wxbot-figures"`); i < 0 || j < i {
+		t.Error("the figures are not under the banner")
+	}
+
+	// Sent, no figures from WeChat yet: the page says so.
+	rep.Issues[0].HasFigures, rep.Issues[0].ReadsByDay = false, nil
+	if _, body := bearer(t, e, "/admin/issues/55/preview"); !strings.Contains(figuresOf(body), "WeChat has no figures for it yet (up to 2021-05-19") {
+		t.Errorf("no figures yet: %s", figuresOf(body))
+	}
+	// Not broadcast, no collector: no line; the store away: the page still shows, saying why.
+	rep.Issues = rep.Issues[1:]
+	if _, body := bearer(t, e, "/admin/issues/55/preview"); figuresOf(body) != "" || !strings.Contains(body, "Not drafted yet") {
+		t.Errorf("not broadcast: figures %q", figuresOf(body))
+	}
+	if _, body := bearer(t, newEnv(t, nil), "/admin/issues/55/preview"); figuresOf(body) != "" {
+		t.Errorf("no collector: figures %q", figuresOf(body))
+	}
+	e3 := newEnv(t, nil, func(o *Options) { o.Readership = failingReport{fixedReport{sampleReport()}} })
+	if code, body := bearer(t, e3, "/admin/issues/55/preview"); code != 200 || !strings.Contains(figuresOf(body), "figures unavailable: redis: connection refused") {
+		t.Errorf("store away: %d %q", code, figuresOf(body))
 	}
 }
 

@@ -22,6 +22,26 @@ type Config struct {
 	Publish    PublishConfig    `mapstructure:"publish"`
 	Admin      AdminConfig      `mapstructure:"admin"`
 	Notify     NotifyConfig     `mapstructure:"notify"`
+	Readership ReadershipConfig `mapstructure:"readership"`
+}
+
+// ReadershipConfig is the daily collection of WeChat's datacube figures
+// (issue 16, package readership).
+type ReadershipConfig struct {
+	Enabled bool `mapstructure:"enabled"` // false: nothing is collected
+	// CollectAt is "HH:MM", Beijing time, when the daily run starts
+	// (WeChat's figures for yesterday are ready by then).
+	CollectAt string `mapstructure:"collect_at"`
+}
+
+// CollectAtOffset is CollectAt as the time since midnight; ok is false
+// when it is not a valid HH:MM.
+func (r ReadershipConfig) CollectAtOffset() (d time.Duration, ok bool) {
+	t, err := time.Parse("15:04", r.CollectAt)
+	if err != nil || len(r.CollectAt) != 5 {
+		return 0, false
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true
 }
 
 // NotifyConfig is where the editors' notices go besides the

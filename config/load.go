@@ -114,6 +114,9 @@ var defaults = map[string]any{
 	"notify.smtp.username": "",
 	"notify.smtp.password": "",
 	"notify.smtp.starttls": true,
+
+	"readership.enabled":    true,
+	"readership.collect_at": "08:00",
 }
 
 // DefaultBlockedWords are bot.blocked_words unless configured: common

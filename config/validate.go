@@ -23,6 +23,7 @@ func (c *Config) Validate() error {
 	for _, check := range []func(*checker){
 		c.checkBasics, c.checkWechat, c.checkRedis, c.checkRender,
 		c.checkBot, c.checkPublish, c.checkAdmin, c.checkNotify,
+		c.checkReadership,
 	} {
 		check(v)
 	}
@@ -348,6 +349,13 @@ func (c *Config) checkNotify(v *checker) {
 		if (sm.Username == "") != (sm.Password == "") {
 			bad("notify.smtp.username", "and notify.smtp.password go together")
 		}
+	}
+}
+
+// checkReadership checks readership.*.
+func (c *Config) checkReadership(v *checker) {
+	if _, ok := c.Readership.CollectAtOffset(); !ok {
+		v.bad("readership.collect_at", "must be HH:MM, Beijing time, such as 08:00 (got %q)", c.Readership.CollectAt)
 	}
 }
 

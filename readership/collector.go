@@ -81,7 +81,18 @@ type Collector struct {
 	Now func() time.Time
 	// OnCollected runs after each successful collection (gauges).
 	OnCollected func(ctx context.Context)
+	// Disabled (readership.enabled: false) stops all collection: Run
+	// returns at once and Collect returns ErrDisabled; the stored figures
+	// can still be reported.
+	Disabled bool
 }
+
+// ErrDisabled is Collect's error when collection is off.
+var ErrDisabled = errors.New("readership: collection is off (readership.enabled: false)")
+
+// Enabled reports whether the collector collects (the admin page says
+// so when it does not).
+func (c *Collector) Enabled() bool { return !c.Disabled }
 
 // Options are the collector's parts; Records, Scenes and Leader may be nil.
 type Options struct {
@@ -140,6 +151,9 @@ type Result struct {
 // stored are collected on the next run.
 func (c *Collector) Collect(ctx context.Context) (Result, error) {
 	var res Result
+	if c.Disabled {
+		return res, ErrDisabled
+	}
 	window := c.window(c.Now(), c.Backfill)
 	have, err := c.store.Collected(ctx, window)
 	if err != nil {
@@ -240,11 +254,15 @@ func (c *Collector) accountFigures(ctx context.Context, from, to string) (map[st
 	return out, nil
 }
 
-// Run collects once a day, at CollectAt Beijing time or later, on the
+// Run collects once a day, at CollectAt Beijing time or later (nothing
+// when Disabled), on the
 // replica that leads the scheduler (and claims the day in Redis, so a
 // leader change the same day does not collect twice). A failed run is
 // tried again after 30 minutes. It returns when ctx ends.
 func (c *Collector) Run(ctx context.Context) error {
+	if c.Disabled {
+		return nil
+	}
 	every := c.Every
 	if every <= 0 {
 		every = time.Minute
@@ -263,6 +281,9 @@ func (c *Collector) Run(ctx context.Context) error {
 
 // tick runs the day's collection when due; it reports whether it ran.
 func (c *Collector) tick(ctx context.Context) bool {
+	if c.Disabled {
+		return false
+	}
 	if c.leader != nil && !c.leader.Leading() {
 		return false
 	}

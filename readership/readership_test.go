@@ -270,3 +270,70 @@ func TestParseMsgID(t *testing.T) {
 		}
 	}
 }
+
+func TestDisabledCollectorDoesNotCollect(t *testing.T) {
+	e := setup(t)
+	l := &leader{}
+	l.on.Store(true)
+	c, _ := readership.New(readership.Options{Source: e.api, Store: e.st, Leader: l})
+	c.Disabled, c.CollectAt, c.Backfill, c.Every = true, 0, 3, 10*time.Millisecond
+	if c.Enabled() {
+		t.Fatal("a disabled collector says it is enabled")
+	}
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctxT(t)); close(done) }()
+	select {
+	case <-done: // Run returns at once
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run of a disabled collector did not return")
+	}
+	if _, err := c.Collect(ctxT(t)); err != readership.ErrDisabled {
+		t.Errorf("Collect = %v, want ErrDisabled", err)
+	}
+	for ep, n := range countCalls(e.sb) {
+		if len(ep) > 9 && ep[:9] == "datacube/" {
+			t.Errorf("%s called %d times by a disabled collector", ep, n)
+		}
+	}
+	// The stored figures can still be reported.
+	if _, err := c.Report(ctxT(t), 1, 3); err != nil {
+		t.Errorf("Report of a disabled collector: %v", err)
+	}
+	// Enabled again, the same collector collects.
+	c.Disabled = false
+	if _, err := c.Collect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if countCalls(e.sb)["datacube/getusercumulate"] == 0 {
+		t.Error("the enabled collector did not call getusercumulate")
+	}
+}
+
+func TestIssueFiguresMatchTheReport(t *testing.T) {
+	e := setup(t)
+	r55, r56 := e.sendInPast(t, 55, 10), e.sendInPast(t, 56, 4)
+	col, _ := readership.New(readership.Options{Source: e.api, Store: e.st, Records: records{r56, r55, {Number: 57}}})
+	col.Backfill = 12
+	if _, err := col.Collect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := col.Report(ctxT(t), 0, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range rep.Issues {
+		got, until, err := col.Issue(ctxT(t), want.Number)
+		if err != nil || got == nil {
+			t.Fatalf("Issue(%d) = %v, %v", want.Number, got, err)
+		}
+		if until != rep.Yesterday || got.Total != want.Total || got.Day1 != want.Day1 || got.Shares != want.Shares || got.SentCount != want.SentCount || got.Total == 0 {
+			t.Errorf("Issue(%d) = %+v until %s; the report has %+v until %s", want.Number, got, until, want, rep.Yesterday)
+		}
+	}
+	// Not broadcast (no msg_data_id), or unknown: no figures, no error.
+	for _, n := range []int{57, 99} {
+		if got, _, err := col.Issue(ctxT(t), n); got != nil || err != nil {
+			t.Errorf("Issue(%d) = %+v, %v; want nil", n, got, err)
+		}
+	}
+}

@@ -160,6 +160,35 @@ func (c *Collector) Report(ctx context.Context, n, days int) (*Report, error) {
 	return rep, nil
 }
 
+// Issue is issue number's figures joined as in Report, and the last day
+// WeChat has figures for; nil when the issue was not broadcast (no
+// msg_data_id) or there is no publisher's list.
+func (c *Collector) Issue(ctx context.Context, number int) (*IssueFigures, string, error) {
+	yesterday := wechat.DatacubeYesterday(c.Now())
+	if c.records == nil {
+		return nil, yesterday, nil
+	}
+	recs, err := c.records.List(ctx)
+	if err != nil {
+		return nil, yesterday, fmt.Errorf("readership: %w", err)
+	}
+	for _, r := range recs {
+		if r.Number != number || r.MsgDataID == 0 {
+			continue
+		}
+		articles := r.DraftCount
+		if articles == 0 {
+			articles = r.Articles
+		}
+		fig, err := c.issue(ctx, r.Number, r.MsgDataID, articles, r.SentCount, r.SentAt)
+		if err != nil {
+			return nil, yesterday, err
+		}
+		return &fig, yesterday, nil
+	}
+	return nil, yesterday, nil
+}
+
 // maxArticles bounds the msgids asked for one issue (WeChat sends ≤ 8).
 const maxArticles = 8
 

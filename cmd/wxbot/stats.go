@@ -63,6 +63,9 @@ once a day (08:00 Beijing) and fills in missing days of the last 30;
 				return err
 			}
 			if refresh {
+				if !env.cfg.Readership.Enabled {
+					return &exitError{code: 2, msg: "wxbot stats: --refresh: collection is off (readership.enabled: false)"}
+				}
 				if days > col.Backfill {
 					col.Backfill = days
 				}
@@ -176,8 +179,17 @@ func (m *Main) wireReadership(ctx context.Context, api *wechat.Client, pub *publ
 		}
 	}
 	col.OnCollected = gauges
+	rc := m.Config.Readership
+	col.Disabled = !rc.Enabled
+	if at, ok := rc.CollectAtOffset(); ok {
+		col.CollectAt = at
+	}
 	m.Readership = col
-	m.goWork(func() { _ = col.Run(ctx) })
+	if col.Disabled {
+		m.Log.Info("readership: not collecting (readership.enabled: false)")
+	} else {
+		m.goWork(func() { _ = col.Run(ctx) })
+	}
 	// Every replica serves /metrics: each reads the stored figures.
 	m.goWork(func() {
 		t := time.NewTicker(10 * time.Minute)

@@ -1,13 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/readership"
 	"github.com/lifang/wxbot/sandbox"
+	"github.com/lifang/wxbot/sandbox/sandboxtest"
 )
 
 // An issue broadcast through the sandbox three days ago: `wxbot stats
@@ -79,5 +84,65 @@ func TestStatsJSONAfterBroadcast(t *testing.T) {
 	}
 	if _, errOut, code = runWxbot(t, "stats", "x"); code != 2 {
 		t.Errorf("stats x: exit %d (%s), want 2", code, errOut)
+	}
+}
+
+// readership.enabled: false: `wxbot stats --refresh` refuses and calls no
+// datacube endpoint; the stored figures still print.
+func TestStatsRefreshRefusedWhenDisabled(t *testing.T) {
+	sb := wechatEnv(t)
+	t.Setenv("WXBOT_READERSHIP_ENABLED", "false")
+	_, errOut, code := runWxbot(t, "stats", "--refresh")
+	if code != 2 || !strings.Contains(errOut, "readership.enabled: false") {
+		t.Fatalf("stats --refresh with collection off: exit %d: %s", code, errOut)
+	}
+	if out, errOut, code := runWxbot(t, "stats", "--json"); code != 0 || !strings.Contains(out, `"issues"`) {
+		t.Fatalf("stats with collection off: exit %d: %s%s", code, out, errOut)
+	}
+	for _, c := range sb.Calls() {
+		if strings.HasPrefix(c.Endpoint, "datacube/") {
+			t.Errorf("%s called with collection off", c.Endpoint)
+		}
+	}
+}
+
+// serve wires readership.enabled and readership.collect_at into the
+// collector: enabled, it collects (here on demand, the daily run being a
+// minute's tick away); disabled, it refuses, serve says so and no
+// datacube endpoint is called.
+func TestServeReadershipConfig(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	for _, enabled := range []bool{true, false} {
+		sb := sandboxtest.Start(t, sandbox.Options{})
+		r := redistest.Start(t)
+		m, logs := startServe(t, map[string]string{
+			"WXBOT_WECHAT_API_BASE": sb.URL, "WXBOT_WECHAT_APP_ID": sb.Options().AppID, "WXBOT_WECHAT_APP_SECRET": sb.Options().AppSecret,
+			"WXBOT_REDIS_ADDR": r.Addr, "WXBOT_READERSHIP_ENABLED": strconv.FormatBool(enabled), "WXBOT_READERSHIP_COLLECT_AT": "07:30",
+		})
+		if m.Readership == nil || m.Readership.Enabled() != enabled || m.Readership.CollectAt != 7*time.Hour+30*time.Minute {
+			t.Fatalf("enabled %v: collector %+v", enabled, m.Readership)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		_, err := m.Readership.Collect(ctx)
+		cancel()
+		if enabled && err != nil {
+			t.Fatalf("enabled: collect: %v", err)
+		}
+		if !enabled && !errors.Is(err, readership.ErrDisabled) {
+			t.Fatalf("disabled: collect = %v, want ErrDisabled", err)
+		}
+		n := 0
+		for _, c := range sb.Calls() {
+			if strings.HasPrefix(c.Endpoint, "datacube/") {
+				n++
+			}
+		}
+		if (n > 0) != enabled {
+			t.Errorf("enabled %v: %d datacube calls", enabled, n)
+		}
+		if !enabled && !strings.Contains(logs.String(), "readership: not collecting (readership.enabled: false)") {
+			t.Errorf("disabled: the log does not say so:\n%s", logs.String())
+		}
+		_ = m.Close()
 	}
 }
