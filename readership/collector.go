@@ -7,10 +7,13 @@ package readership
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,6 +45,12 @@ type Scenes interface {
 	Stats(ctx context.Context) ([]subscribers.SceneStats, error)
 }
 
+// Tags lists the account's tags with their followers (*wechat.Client):
+// the topic subscriptions per section are the topic tags' counts.
+type Tags interface {
+	Tags(ctx context.Context) ([]wechat.Tag, error)
+}
+
 // Leader tells whether this replica leads the scheduler (*publisher.Publisher).
 type Leader interface{ Leading() bool }
 
@@ -68,6 +77,8 @@ type Collector struct {
 	keys    store.Keys
 	records Records
 	scenes  Scenes
+	tags    Tags
+	prefix  string
 	leader  Leader
 	log     *slog.Logger
 
@@ -100,8 +111,12 @@ type Options struct {
 	Store   *store.Store
 	Records Records
 	Scenes  Scenes
-	Leader  Leader
-	Log     *slog.Logger
+	// Tags and TopicPrefix (bot.tags.topic_prefix): the topic tags whose
+	// followers are counted per section; nil Tags: not counted.
+	Tags        Tags
+	TopicPrefix string
+	Leader      Leader
+	Log         *slog.Logger
 }
 
 // New builds a collector.
@@ -115,7 +130,7 @@ func New(o Options) (*Collector, error) {
 	}
 	return &Collector{
 		src: o.Source, store: NewStore(o.Store), rdb: o.Store.UniversalClient, keys: o.Store.Keys,
-		records: o.Records, scenes: o.Scenes, leader: o.Leader, log: log,
+		records: o.Records, scenes: o.Scenes, tags: o.Tags, prefix: o.TopicPrefix, leader: o.Leader, log: log,
 		CollectAt: DefaultCollectAt, Backfill: DefaultBackfill, Every: time.Minute, Now: time.Now,
 	}, nil
 }
@@ -203,6 +218,10 @@ func (c *Collector) Collect(ctx context.Context) (Result, error) {
 			return res, fmt.Errorf("readership: store totals of %s: %w", d, err)
 		}
 		res.Refreshed = append(res.Refreshed, d)
+	}
+	if err := c.countTopics(ctx); err != nil {
+		// The day's figures are stored; the topics are counted next time.
+		c.log.WarnContext(ctx, "readership: topic tags not counted", slog.Any("error", err))
 	}
 	c.log.InfoContext(ctx, "readership: collected", slog.Int("days", len(res.Collected)), slog.Int("refreshed", len(res.Refreshed)))
 	if c.OnCollected != nil {
@@ -304,4 +323,61 @@ func (c *Collector) tick(ctx context.Context) bool {
 	}
 	c.rdb.Set(ctx, key, "done", 26*time.Hour)
 	return true
+}
+
+// TopicCount is the followers subscribed to one section's topic: its
+// WeChat tag's count, as tags/get gave it.
+type TopicCount struct {
+	Section   string `json:"section"`
+	Followers int    `json:"followers"`
+}
+
+// topics is what the store keeps of the last count.
+type topics struct {
+	At     time.Time    `json:"at"`
+	Topics []TopicCount `json:"topics"`
+}
+
+// countTopics asks WeChat for the tags and keeps the topic tags' counts.
+func (c *Collector) countTopics(ctx context.Context) error {
+	if c.tags == nil || c.prefix == "" {
+		return nil
+	}
+	tags, err := c.tags.Tags(ctx)
+	if err != nil {
+		return err
+	}
+	t := topics{At: c.Now(), Topics: []TopicCount{}}
+	for _, tg := range tags {
+		if sec, ok := strings.CutPrefix(tg.Name, c.prefix); ok && sec != "" {
+			t.Topics = append(t.Topics, TopicCount{Section: sec, Followers: tg.Count})
+		}
+	}
+	sort.Slice(t.Topics, func(i, j int) bool {
+		if t.Topics[i].Followers != t.Topics[j].Followers {
+			return t.Topics[i].Followers > t.Topics[j].Followers
+		}
+		return t.Topics[i].Section < t.Topics[j].Section
+	})
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return c.rdb.Set(ctx, c.keys.ReadershipTopics(), b, 0).Err()
+}
+
+// storedTopics is the last count, nil when none was made.
+func (c *Collector) storedTopics(ctx context.Context) (*topics, error) {
+	raw, err := c.rdb.Get(ctx, c.keys.ReadershipTopics()).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var t topics
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return nil, nil // written by another version: counted again next run
+	}
+	return &t, nil
 }

@@ -337,3 +337,41 @@ func TestIssueFiguresMatchTheReport(t *testing.T) {
 		}
 	}
 }
+
+// The topic subscriptions per section are the topic tags' counts as WeChat
+// gives them (tags/get), kept at each collection; other tags are not topics.
+func TestTopicSubscriptionsFromTheTags(t *testing.T) {
+	e := setup(t)
+	ctx := ctxT(t)
+	tag := func(name string, openids ...string) {
+		tg, err := e.api.CreateTag(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.api.TagUsers(ctx, tg.ID, openids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tag("topic:国内要闻", "o1", "o2", "o3")
+	tag("topic:海外动态", "o4")
+	tag("lang:en", "o1", "o5", "o6", "o7", "o8")
+	col, err := readership.New(readership.Options{Source: e.api, Store: e.st, Tags: e.api, TopicPrefix: "topic:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := col.Report(ctx, 0, 7)
+	if err != nil || rep.Topics != nil {
+		t.Fatalf("before any collection: topics %v, %v", rep.Topics, err)
+	}
+	if _, err := col.Collect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = col.Report(ctx, 0, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []readership.TopicCount{{Section: "国内要闻", Followers: 3}, {Section: "海外动态", Followers: 1}}
+	if len(rep.Topics) != len(want) || rep.Topics[0] != want[0] || rep.Topics[1] != want[1] || rep.TopicsAt == nil {
+		t.Fatalf("topics %+v at %v, want %+v", rep.Topics, rep.TopicsAt, want)
+	}
+}

@@ -70,6 +70,10 @@ type Report struct {
 	Issues    []IssueFigures           `json:"issues"`
 	Followers []FollowerDay            `json:"followers"`
 	Scenes    []subscribers.SceneStats `json:"scenes,omitempty"`
+	// Topics are the followers subscribed to each section's topic, as
+	// WeChat counted its tags at TopicsAt (the last collection).
+	Topics   []TopicCount `json:"topics,omitempty"`
+	TopicsAt *time.Time   `json:"topics_counted_at,omitempty"`
 	// Missing lists the days of the window not collected yet.
 	Missing []string `json:"missing_days,omitempty"`
 }
@@ -156,6 +160,11 @@ func (c *Collector) Report(ctx context.Context, n, days int) (*Report, error) {
 		} else {
 			c.log.WarnContext(ctx, "readership: QR scene stats", "error", err)
 		}
+	}
+	if t, err := c.storedTopics(ctx); err != nil {
+		c.log.WarnContext(ctx, "readership: topic counts", "error", err)
+	} else if t != nil {
+		rep.Topics, rep.TopicsAt = t.Topics, &t.At
 	}
 	return rep, nil
 }

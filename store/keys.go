@@ -60,6 +60,7 @@ import "strconv"
 //	                                      account figures JSON (getuser*)         no TTL
 //	P{readership}:days              set   days collected in full                  no TTL
 //	P{readership}:ran:DAY           str   replica that ran the day's collection   TTL 26h
+//	P{readership}:topics            str   followers per topic tag (tags/get) JSON no TTL
 //	P{notify}:sent:ID               str   claim of notice ID: one replica sends it  TTL 24h
 //	P{notify}:failures:CHANNEL      list  last delivery failures of a notice
 //	                                      channel (wecom, smtp, wechat), JSON, ≤ 20  no TTL
@@ -223,6 +224,10 @@ func (k Keys) PlainTokenLock(appID string) string {
 func (k Keys) ReadershipArticles(day string) string {
 	return k.Prefix + "{readership}:articles:" + day
 }
+
+// ReadershipTopics holds the followers per topic tag, as WeChat's tags/get
+// last counted them (JSON with the time).
+func (k Keys) ReadershipTopics() string { return k.Prefix + "{readership}:topics" }
 
 // ReadershipTotals holds each article's figures per day since its send.
 func (k Keys) ReadershipTotals() string { return k.Prefix + "{readership}:totals" }

@@ -58,6 +58,7 @@ once a day (08:00 Beijing) and fills in missing days of the last 30;
 			col, err := readership.New(readership.Options{
 				Source: env.api, Store: env.st, Records: env.pub,
 				Scenes: subscribers.New(env.st, env.api, env.cfg.Bot, env.log), Log: env.log,
+				Tags: env.api, TopicPrefix: env.cfg.Bot.Tags.TopicPrefix,
 			})
 			if err != nil {
 				return err
@@ -131,6 +132,17 @@ func printStats(w io.Writer, rep *readership.Report) error {
 		for _, s := range rep.Scenes {
 			fmt.Fprintf(tw, "%s\t%d\t%d\n", s.Scene, s.Gained, s.Following)
 		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(rep.Topics) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "TOPIC\tSUBSCRIBED (WeChat's tag count, %s)\n", rep.TopicsAt.In(wechat.Beijing).Format("2006-01-02 15:04 MST"))
+		for _, t := range rep.Topics {
+			fmt.Fprintf(tw, "%s\t%d\n", t.Section, t.Followers)
+		}
 		return tw.Flush()
 	}
 	return nil
@@ -161,7 +173,10 @@ func bySource(m map[string]int) string {
 // scheduler's leader and keeps the gauges wxbot_latest_issue_reads and
 // wxbot_followers up to date.
 func (m *Main) wireReadership(ctx context.Context, api *wechat.Client, pub *publisher.Publisher, subs *subscribers.Service) {
-	col, err := readership.New(readership.Options{Source: api, Store: m.Store, Records: pub, Scenes: subs, Leader: pub, Log: m.Log})
+	col, err := readership.New(readership.Options{
+		Source: api, Store: m.Store, Records: pub, Scenes: subs, Leader: pub, Log: m.Log,
+		Tags: api, TopicPrefix: m.Config.Bot.Tags.TopicPrefix,
+	})
 	if err != nil {
 		m.Log.Error("readership: not collecting", slog.Any("error", err))
 		return
