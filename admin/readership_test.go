@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lifang/wxbot/readership"
 )
@@ -48,8 +49,12 @@ func sampleReport() *readership.Report {
 			{Date: "2021-05-18", Total: 801, New: 14, Lost: 3},
 			{Date: "2021-05-19", Total: 800, New: 1, Lost: 2},
 		},
+		Topics:   []readership.TopicCount{{Section: "国内要闻", Followers: 120}, {Section: "海外动态", Followers: 45}},
+		TopicsAt: &topicsAt,
 	}
 }
+
+var topicsAt = time.Date(2021, 5, 20, 8, 5, 0, 0, time.FixedZone("CST", 8*3600))
 
 func TestReadershipPage(t *testing.T) {
 	e := newEnv(t, nil, func(o *Options) { o.Readership = fixedReport{sampleReport()} })
