@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lifang/wxbot/notify"
+	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/wechat"
 )
 
@@ -133,35 +134,9 @@ func wechatURLs(in []string) (out []string, ok bool) {
 	return out, true
 }
 
-// keepEarlyScript keeps one early report in a bounded set: a hash of
-// reports by kind:id and a sorted set of when each came. Expired reports
-// go first, then the oldest while the set is full.
-//
-//	KEYS: 1 reports hash, 2 arrival zset
-//	ARGV: 1 field, 2 report JSON, 3 now (ms), 4 TTL (ms), 5 most reports kept
-var keepEarlyScript = redis.NewScript(`
-local now, ttl, max = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
-for _, f in ipairs(old) do
-  redis.call('HDEL', KEYS[1], f)
-  redis.call('ZREM', KEYS[2], f)
-end
-if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then
-  local over = redis.call('ZCARD', KEYS[2]) - max + 1
-  if over > 0 then
-    for _, f in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do
-      redis.call('HDEL', KEYS[1], f)
-      redis.call('ZREM', KEYS[2], f)
-    end
-  end
-end
-redis.call('ZADD', KEYS[2], now, ARGV[1])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
-return 1
-`)
-
+// keepEarly keeps one early report in a bounded set (store.KeepBounded):
+// a hash of reports by kind:id and a sorted set of when each came, at most
+// maxEarly for earlyTTL.
 func (p *Publisher) keepEarly(ctx context.Context, kind, id string, ev any) error {
 	b, err := json.Marshal(ev)
 	if err != nil {
@@ -171,8 +146,7 @@ func (p *Publisher) keepEarly(ctx context.Context, kind, id string, ev any) erro
 		p.log.Warn("publisher: early job report too large to keep: dropped", slog.String("kind", kind), slog.Int("bytes", len(b)))
 		return nil
 	}
-	keys := []string{p.keys.PublishEarly(), p.keys.PublishEarlyAt()}
-	err = keepEarlyScript.Run(ctx, p.rdb, keys, kind+":"+id, b, p.now().UnixMilli(), earlyTTL.Milliseconds(), maxEarly).Err()
+	err = store.KeepBounded(ctx, p.rdb, p.keys.PublishEarly(), p.keys.PublishEarlyAt(), kind+":"+id, b, p.now(), earlyTTL, maxEarly)
 	if err != nil {
 		return fmt.Errorf("publisher: keep early report %s %s: %w", kind, id, err)
 	}

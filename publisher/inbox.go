@@ -10,10 +10,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/notify"
+	"github.com/lifang/wxbot/store"
 )
 
 // InboxProblem is an inbox file that cannot be published, as `wxbot
@@ -127,23 +126,15 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 	}
 }
 
-// noticeScript records that the editors were told about a file's
-// content; it answers 1 only to the first caller per content, so replicas
-// watching one inbox tell them once.
-//
-//	KEYS: 1 seen hash   ARGV: 1 field, 2 content hash
-var noticeScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
-`)
-
+// claimNotice records that the editors were told about a file's content;
+// it is true only for the first caller per content, so replicas watching
+// one inbox tell them once.
 func (p *Publisher) claimNotice(ctx context.Context, file, hash string) bool {
-	n, err := noticeScript.Run(ctx, p.rdb, []string{p.keys.PublishInboxSeen()}, "!notified:"+file, hash).Int()
+	first, err := store.SetIfChanged(ctx, p.rdb, p.keys.PublishInboxSeen(), "!notified:"+file, hash)
 	if err == nil {
 		p.rememberSeen(map[string]string{"!notified:" + file: hash})
 	}
-	return err == nil && n == 1
+	return err == nil && first
 }
 
 func (p *Publisher) queueInbox(j inboxJob) {
