@@ -116,8 +116,11 @@ type Bot struct {
 	hints     *langHints
 
 	commits chan *commitReq
-	// The TTL arguments of commitScript, made once.
-	dedupeTTLms, sessionTTLms int64
+	// The TTL arguments of the commit pipeline, made once.
+	dedupeTTLms, sessionTTLms, bodyTTLms int64
+	// digests names reply bodies; bodies keeps them (replyref.go).
+	digests *digester
+	bodies  *bodyCache
 	stopCommit                chan struct{}
 	commitWG                  sync.WaitGroup
 	closeOnce                 sync.Once
@@ -172,6 +175,8 @@ func New(o Options) (*Bot, error) {
 		lateTO:    o.LateTimeout,
 	}
 	b.hints = newLangHints()
+	b.digests = newDigester(o.Config.WeChat.Token)
+	b.bodies = newBodyCache()
 	b.blocked = newBlockList(o.Config.Bot.BlockedWords)
 	b.loc = time.UTC
 	if loc, err := time.LoadLocation(o.Config.Publish.Timezone); err == nil && o.Config.Publish.Timezone != "" {
