@@ -138,8 +138,12 @@ func (b *Bot) finish(ctx context.Context, key, openid string, ref *replyRef, p *
 
 // duplicate answers a retry: the stored reply, or — while the first arrival
 // is still working — the reply once it is stored, waiting up to
-// bot.retry_wait (and never past the deadline), else `success`.
-func (b *Bot) duplicate(ctx context.Context, key, v string, in *inbound) outcome {
+// bot.retry_wait (and never past the deadline), else `success`. lang is the
+// langByte of the subscriber's reply language as this arrival read it: a
+// reply stored for another language is the first arrival's guess, which it
+// is about to correct (quick), and is waited on like a pending claim — and
+// answered as it is if it stays.
+func (b *Bot) duplicate(ctx context.Context, key, v string, in *inbound, lang byte) outcome {
 	b.m.DedupeHits.Inc()
 	wait := b.cfg.RetryWait
 	// Leave room to answer before the deadline: a retry never goes late.
@@ -150,9 +154,9 @@ func (b *Bot) duplicate(ctx context.Context, key, v string, in *inbound) outcome
 	poll := 10 * time.Millisecond
 	for {
 		switch {
-		case len(v) > 0 && (v[0] == markRef || v[0] == markRefTime || v[0] == markFull):
+		case isRef(v) && (v[1] == lang || v[1] == langAny || !time.Now().Before(until)):
 			return outcome{payload: b.rebuild(ctx, v, in), result: resDuplicate}
-		case v == markPending && time.Now().Before(until):
+		case (v == markPending || isRef(v)) && time.Now().Before(until):
 			t := time.NewTimer(min(poll, time.Until(until)))
 			select {
 			case <-ctx.Done():
@@ -170,6 +174,10 @@ func (b *Bot) duplicate(ctx context.Context, key, v string, in *inbound) outcome
 				b.redisFailed("wait", err)
 				return outcome{result: resDuplicate}
 			}
+			if nv == "" && isRef(v) {
+				// Gone (expired, flushed) while we waited: what we had stands.
+				return outcome{payload: b.rebuild(ctx, v, in), result: resDuplicate}
+			}
 			v = nv
 		default:
 			// Success, still pending after the wait, or expired.
@@ -185,7 +193,7 @@ func (b *Bot) duplicate(ctx context.Context, key, v string, in *inbound) outcome
 // eviction) — and answering afresh is not possible; see rebuildAfresh.
 func (b *Bot) rebuild(ctx context.Context, v string, in *inbound) []byte {
 	if v[0] == markFull {
-		return []byte(v[1:])
+		return []byte(v[refHead:])
 	}
 	digest, created, ok := parseRef(v, in.msg.CreateTime)
 	if !ok {
@@ -238,7 +246,7 @@ func (b *Bot) rebuildAfresh(ctx context.Context, digest string, created int64, i
 	if err != nil {
 		return nil
 	}
-	if ref := b.refFor(payload, in.json, openid, account, in.msg.CreateTime, created); ref.digest != digest {
+	if ref := b.refFor(payload, langAny, in.json, openid, account, in.msg.CreateTime, created); ref.digest != digest {
 		b.log.WarnContext(ctx, "webhook: stored reply body missing in redis; the retry is answered afresh, and the answer differs from the first",
 			slog.String("openid", openid))
 	}

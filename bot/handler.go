@@ -423,7 +423,7 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 	} else {
 		b.redisOK()
 		if !st.won {
-			return b.duplicate(ctx, key, st.existing, in)
+			return b.duplicate(ctx, key, st.existing, in, langByte(st.prefs[prefLang]))
 		}
 		b.hints.set(openid, st.prefs[prefLang])
 	}
@@ -433,7 +433,7 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 		p = b.cannotSave(p)
 	}
 	b.runEffects(ctx, openid, p.effects)
-	ref := b.encode(ctx, &p, in)
+	ref := b.encode(ctx, &p, in, langAny)
 	payload := ref.payload
 	if !degraded {
 		if err := b.finish(ctx, key, openid, &ref, &p); err != nil {
@@ -471,7 +471,7 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 	if !ok {
 		return outcome{}, false
 	}
-	ref := b.encode(ctx, &p, in)
+	ref := b.encode(ctx, &p, in, langByte(lang))
 	res, val, found, err := b.commit(ctx, commitClaim, key, openid, &ref)
 	if err != nil {
 		b.redisFailed("claim", err)
@@ -483,7 +483,7 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 		b.hints.set(openid, found)
 	}
 	if res == alreadyClaimed {
-		return b.duplicate(ctx, key, val, in), true
+		return b.duplicate(ctx, key, val, in, langByte(found)), true
 	}
 	if found != lang {
 		// The claim is ours, with the answer in the language this replica
@@ -493,14 +493,23 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 		// to arrive, on another replica, within this one round trip, right
 		// after the subscriber changed language there — gets the first; see
 		// docs/architecture.md.)
-		if p2, ok := b.pureRoute(in, found); ok {
-			ref2 := b.encode(ctx, &p2, in)
-			if _, _, _, err := b.commit(ctx, commitOverwrite, key, openid, &ref2); err != nil {
-				// What is stored is the first answer: answer that.
-				b.redisFailed("store", err)
-			} else {
-				p, ref = p2, ref2
-			}
+		// Arrivals that found the claim taken and read this language wait
+		// for it (duplicate).
+		p2, ok := b.pureRoute(in, found)
+		ref2 := ref
+		if ok {
+			ref2 = b.encode(ctx, &p2, in, langByte(found))
+		} else if len(ref.value) >= refHead {
+			// Not a question in that language after all (not expected):
+			// the first answer stands, marked as final.
+			p2, ref2.value = p, append([]byte(nil), ref.value...)
+			ref2.value[1] = langAny
+		}
+		if _, _, _, err := b.commit(ctx, commitOverwrite, key, openid, &ref2); err != nil {
+			// What is stored is the first answer: answer that.
+			b.redisFailed("store", err)
+		} else {
+			p, ref = p2, ref2
 		}
 	}
 	if p.session != nil {
@@ -521,8 +530,9 @@ func (b *Bot) pureRoute(in *inbound, lang string) (plan, bool) {
 }
 
 // encode writes the plan's reply as the plaintext payload (nil: success)
-// and what the dedupe key stores for it (replyref.go).
-func (b *Bot) encode(ctx context.Context, p *plan, in *inbound) replyRef {
+// and what the dedupe key stores for it (replyref.go); lang is the langByte
+// of the language it was worked out for.
+func (b *Bot) encode(ctx context.Context, p *plan, in *inbound, lang byte) replyRef {
 	if p.reply == nil {
 		return replyRef{value: successStored}
 	}
@@ -540,7 +550,7 @@ func (b *Bot) encode(ctx context.Context, p *plan, in *inbound) replyRef {
 		p.reply = nil
 		return replyRef{value: successStored}
 	}
-	return b.refFor(payload, in.json, openid, account, in.msg.CreateTime, now)
+	return b.refFor(payload, lang, in.json, openid, account, in.msg.CreateTime, now)
 }
 
 var successStored = []byte(markSuccess)

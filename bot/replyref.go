@@ -18,12 +18,20 @@ import (
 // that answer (everyone asking 最新 of one archive version). The dedupe key
 // of a message holds only what rebuilds the head and names the body:
 //
-//	'R' digest(9) delta(2)   12 bytes: CreateTime = the message's + delta
-//	'T' digest(9) time(8)    18 bytes: CreateTime itself (delta too large)
-//	'F' payload              the whole payload (a head this code cannot
-//	                         split off; not expected)
+//	'R' lang digest(8) delta(2)   12 bytes: CreateTime = the message's + delta
+//	'T' lang digest(8) time(8)    18 bytes: CreateTime itself (delta too large)
+//	'F' lang payload              the whole payload (a head this code cannot
+//	                              split off; not expected)
 //
-// digest is an HMAC-SHA256 of the body, truncated to 72 bits, keyed with a
+// lang is the reply language the answer was worked out for (langByte), or
+// '*' when that does not matter: an arrival that finds the key taken and
+// read another language just before (quick, commit.go) waits for the first
+// arrival to store the answer in the right language over its claim.
+//
+// 12 bytes is what fits: with a dedupe key of up to 60 bytes, Redis then
+// holds the message in 120 bytes (MEMORY USAGE); a 13th byte costs 16 more.
+//
+// digest is an HMAC-SHA256 of the body, truncated to 64 bits, keyed with a
 // secret derived from wechat.token (the same on every replica of an
 // account): nobody without the token can make two bodies share a digest.
 // The body is kept under store.Keys.ReplyBody(hex(digest)) for twice the
@@ -37,8 +45,25 @@ const (
 	markRef     = 'R'
 	markRefTime = 'T'
 	markFull    = 'F'
-	digestLen   = 9
+	digestLen   = 8
+	refHead     = 2 // form and lang
+	langAny     = '*'
 )
+
+// langByte is lang's byte in a stored value.
+func langByte(lang string) byte {
+	switch lang {
+	case "":
+		return '-'
+	case langZH:
+		return 'z'
+	case langEN:
+		return 'e'
+	case langBoth:
+		return 'b'
+	}
+	return langAny
+}
 
 // replyRef is an encoded reply: the payload to send now, and what is
 // stored for it.
@@ -119,16 +144,18 @@ func appendInt(dst []byte, v int64) []byte {
 // isJSONBody tells a JSON reply body from an XML one (see splitReply).
 func isJSONBody(body []byte) bool { return len(body) > 0 && body[0] == ',' }
 
-// refFor makes the dedupe value of payload, a reply encoded for the message
-// created at msgTime, addressed to, from, at now.
-func (b *Bot) refFor(payload []byte, jsonFormat bool, to, from string, msgTime, now int64) replyRef {
+// refFor makes the dedupe value of payload, a reply in language lang (a
+// langByte) encoded for the message created at msgTime, addressed to, from,
+// at now.
+func (b *Bot) refFor(payload []byte, lang byte, jsonFormat bool, to, from string, msgTime, now int64) replyRef {
 	var head [128]byte
 	h := appendHead(head[:0], jsonFormat, to, from, now)
 	if !bytes.HasPrefix(payload, h) || len(payload) == len(h) {
-		return replyRef{payload: payload, value: append([]byte{markFull}, payload...)}
+		return replyRef{payload: payload, value: append([]byte{markFull, lang}, payload...)}
 	}
 	body := payload[len(h):]
-	val := make([]byte, 1, 1+digestLen+8)
+	val := make([]byte, refHead, refHead+digestLen+8)
+	val[1] = lang
 	delta := now - msgTime
 	if delta >= -1<<15 && delta < 1<<15 {
 		val[0] = markRef
@@ -139,18 +166,24 @@ func (b *Bot) refFor(payload []byte, jsonFormat bool, to, from string, msgTime, 
 		val = b.digests.sum(val, body)
 		val = binary.BigEndian.AppendUint64(val, uint64(now))
 	}
-	return replyRef{payload: payload, value: val, digest: hex.EncodeToString(val[1 : 1+digestLen]), body: body}
+	return replyRef{payload: payload, value: val, digest: hex.EncodeToString(val[refHead : refHead+digestLen]), body: body}
 }
 
-// parseRef reads a stored reply value: the body's hex digest and the
-// reply's CreateTime. ok is false for values of any other form.
+// isRef reports whether v is a stored reply (any form).
+func isRef(v string) bool {
+	return len(v) >= refHead && (v[0] == markRef || v[0] == markRefTime || v[0] == markFull)
+}
+
+// parseRef reads a stored reply value of the R or T form: the body's hex
+// digest and the reply's CreateTime. ok is false for values of any other form.
 func parseRef(v string, msgTime int64) (digest string, created int64, ok bool) {
+	const d0, d1 = refHead, refHead + digestLen
 	switch {
-	case len(v) == 1+digestLen+2 && v[0] == markRef:
-		d := int16(binary.BigEndian.Uint16([]byte(v[1+digestLen:])))
-		return hex.EncodeToString([]byte(v[1 : 1+digestLen])), msgTime + int64(d), true
-	case len(v) == 1+digestLen+8 && v[0] == markRefTime:
-		return hex.EncodeToString([]byte(v[1 : 1+digestLen])), int64(binary.BigEndian.Uint64([]byte(v[1+digestLen:]))), true
+	case len(v) == d1+2 && v[0] == markRef:
+		d := int16(binary.BigEndian.Uint16([]byte(v[d1:])))
+		return hex.EncodeToString([]byte(v[d0:d1])), msgTime + int64(d), true
+	case len(v) == d1+8 && v[0] == markRefTime:
+		return hex.EncodeToString([]byte(v[d0:d1])), int64(binary.BigEndian.Uint64([]byte(v[d1:]))), true
 	}
 	return "", 0, false
 }
