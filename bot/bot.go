@@ -119,17 +119,17 @@ type Bot struct {
 	// The TTL arguments of the commit pipeline, made once.
 	dedupeTTLms, sessionTTLms, bodyTTLms int64
 	// digests names reply bodies; bodies keeps them (replyref.go).
-	digests *digester
-	bodies  *bodyCache
-	stopCommit                chan struct{}
-	commitWG                  sync.WaitGroup
-	closeOnce                 sync.Once
-	index                     atomic.Pointer[searchIndex]
-	skew                      skewWatch
-	blocked                   blockList
-	indexMu                   sync.Mutex
-	indexing                  atomic.Bool    // a background index build is running
-	background                sync.WaitGroup // background index builds
+	digests    *digester
+	bodies     *bodyCache
+	stopCommit chan struct{}
+	commitWG   sync.WaitGroup
+	closeOnce  sync.Once
+	index      atomic.Pointer[searchIndex]
+	skew       skewWatch
+	blocked    blockList
+	indexMu    sync.Mutex
+	indexing   atomic.Bool    // a background index build is running
+	background sync.WaitGroup // background index builds
 
 	late     sync.WaitGroup
 	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
