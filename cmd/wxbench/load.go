@@ -1,0 +1,425 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+	"github.com/spf13/cobra"
+
+	"github.com/lifang/wxbot/bot/wechatsim"
+)
+
+// loadPlan is what the load client is asked to do (wxbench writes it to a
+// file and runs `wxbench load --plan FILE`).
+type loadPlan struct {
+	Keyword string        `json:"keyword"`
+	Conns   int           `json:"connections"`
+	Rounds  int           `json:"rounds"`
+	Slice   time.Duration `json:"slice_ns"`
+	Users   int           `json:"users"`
+	// MsgIDBase is the first MsgId; every request carries the next one.
+	MsgIDBase int64         `json:"msgid_base"`
+	Targets   []loadTarget  `json:"targets"`
+	Expect    expectedReply `json:"expect"`
+}
+
+// loadTarget is one server under test: where it listens and which
+// processes to account its CPU to.
+type loadTarget struct {
+	Name      string   `json:"name"`
+	Addrs     []string `json:"addrs"` // connections are spread over them
+	PIDs      []int    `json:"pids"`
+	RedisPIDs []int    `json:"redis_pids"`
+	// Floor: a fixed answer, so a reply's ToUserName is not the sender's.
+	Floor bool `json:"floor"`
+}
+
+// expectedReply is the answer every request must get (decrypted and
+// compared on a sample).
+type expectedReply struct {
+	MsgType  string            `json:"msg_type"`
+	Content  string            `json:"content,omitempty"`
+	Articles []message.Article `json:"articles,omitempty"`
+}
+
+// sliceResult is what one slice of load on one target measured.
+type sliceResult struct {
+	Round     int           `json:"round"`
+	Target    string        `json:"target"`
+	Requests  int           `json:"requests"`
+	Errors    int           `json:"errors"` // non-200 answers
+	Checked   int           `json:"verified"`
+	Exhausted bool          `json:"exhausted,omitempty"` // ran out of pre-built requests before the slice ended
+	Wall      time.Duration `json:"wall_ns"`
+	P50       time.Duration `json:"p50_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	ServerCPU time.Duration `json:"server_cpu_ns"`
+	RedisCPU  time.Duration `json:"redis_cpu_ns"`
+	ClientCPU time.Duration `json:"client_cpu_ns"`
+}
+
+func newLoadCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "load",
+		Short: "The load client: run a plan's slices and print what they measured as JSON",
+		Long: `load is wxbench's load client, run by wxbench as its own process. It reads a
+plan (targets, connections, slice length, rounds, the keyword and the
+expected answer), and for each slice pre-builds as many distinct signed and
+encrypted messages as the slice needs (every one a new MsgId), collects the
+garbage, opens the connections, reads the CPU time of the target's
+processes and of redis-server from /proc, sends the messages over raw
+keep-alive HTTP/1.1 connections for the slice, reads the CPU time again, and
+then decrypts and checks the first reply and one in 64 per connection. It prints the
+slices' results as JSON.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, _ := cmd.Flags().GetString("plan")
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			var p loadPlan
+			if err := json.Unmarshal(data, &p); err != nil {
+				return fmt.Errorf("load: plan: %w", err)
+			}
+			res, err := runPlan(p)
+			if err != nil {
+				return err
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+		},
+	}
+	cmd.Flags().String("plan", "", "the plan (JSON)")
+	_ = cmd.MarkFlagRequired("plan")
+	return cmd
+}
+
+// checkEvery: one response in this many per connection (the first among
+// them) is kept, decrypted and compared with the expected answer after the
+// slice.
+const checkEvery = 64
+
+// maxPerSlice bounds the pre-built requests of one slice (memory: ~1 KB each).
+const maxPerSlice = 200000
+
+func (p loadPlan) validate() error {
+	switch {
+	case p.Conns < 1 || p.Conns > 1024:
+		return errors.New("load: connections must be 1…1024")
+	case p.Rounds < 1 || p.Rounds > 50:
+		return errors.New("load: rounds must be 1…50")
+	case p.Slice < 20*time.Millisecond || p.Slice > 30*time.Second:
+		return errors.New("load: slice must be 20ms…30s")
+	case p.Users < 1 || len(p.Targets) == 0 || p.Keyword == "" || p.Expect.MsgType == "":
+		return errors.New("load: plan needs users, targets, a keyword and the expected answer")
+	}
+	for _, t := range p.Targets {
+		if len(t.Addrs) == 0 {
+			return fmt.Errorf("load: target %s has no address", t.Name)
+		}
+		for _, a := range t.Addrs {
+			if err := loopbackAddr(a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// runPlan runs a warm-up slice per target (not reported: connections,
+// caches and pools fill, and it tells how many requests a slice needs),
+// then the rounds, each visiting every target once, starting one further
+// along each round.
+func runPlan(p loadPlan) ([]sliceResult, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	g := &generator{acct: benchAccount(), keyword: p.Keyword, users: p.Users, next: p.MsgIDBase}
+	need := make([]int, len(p.Targets))
+	for i, t := range p.Targets {
+		r, err := runSlice(p, t, g, p.Conns*100, 0)
+		if err != nil {
+			return nil, fmt.Errorf("load: warm-up %s: %w", t.Name, err)
+		}
+		need[i] = estimate(p, r)
+	}
+	var out []sliceResult
+	for round := 1; round <= p.Rounds; round++ {
+		for k := range p.Targets {
+			i := (k + round - 1) % len(p.Targets)
+			r, err := runSlice(p, p.Targets[i], g, need[i], round)
+			if err != nil {
+				return nil, fmt.Errorf("load: round %d, %s: %w", round, p.Targets[i].Name, err)
+			}
+			need[i] = max(need[i], estimate(p, r))
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// estimate is how many requests a slice needs at the rate r measured, with room.
+func estimate(p loadPlan, r sliceResult) int {
+	rate := float64(r.Requests) / r.Wall.Seconds()
+	if r.Exhausted {
+		rate *= 2
+	}
+	return min(maxPerSlice, int(rate*p.Slice.Seconds()*1.5)+4*p.Conns)
+}
+
+// generator writes distinct signed, encrypted text messages.
+type generator struct {
+	acct    wechatsim.Account
+	keyword string
+	users   int
+	next    int64 // MsgId
+	sent    int   // messages written, for the sender's openid
+}
+
+func openidOf(i int) string { return fmt.Sprintf("oBench%022d", i) }
+
+// build returns n raw HTTP requests and the sender of each (an index for openidOf).
+func (g *generator) build(n int) ([][]byte, []int32, error) {
+	reqs := make([][]byte, n)
+	from := make([]int32, n)
+	now := time.Now()
+	var b bytes.Buffer
+	for i := range reqs {
+		u := g.sent % g.users
+		g.sent++
+		g.next++
+		p, err := g.acct.Seal(wechatsim.Text(openidOf(u), g.acct.UserName, g.keyword, g.next, now.Unix()), wechatsim.Safe, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		b.Reset()
+		fmt.Fprintf(&b, "POST %s?%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n",
+			webhookPath, p.Query, len(p.Body))
+		b.Write(p.Body)
+		reqs[i] = bytes.Clone(b.Bytes())
+		from[i] = int32(u)
+	}
+	return reqs, from, nil
+}
+
+// kept is a response body kept for checking, with the request it answered.
+type kept struct {
+	req  int
+	body []byte
+}
+
+// runSlice sends n fresh requests to t for at most p.Slice and measures.
+func runSlice(p loadPlan, t loadTarget, g *generator, n, round int) (sliceResult, error) {
+	res := sliceResult{Round: round, Target: t.Name}
+	reqs, from, err := g.build(n)
+	if err != nil {
+		return res, err
+	}
+	// The garbage of building is collected now, not during the slice.
+	runtime.GC()
+	conns := make([]net.Conn, p.Conns)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				_ = c.Close()
+			}
+		}
+	}()
+	for i := range conns {
+		c, err := net.DialTimeout("tcp", t.Addrs[i%len(t.Addrs)], 2*time.Second)
+		if err != nil {
+			return res, err
+		}
+		conns[i] = c
+	}
+	lat := make([][]time.Duration, p.Conns)
+	keep := make([][]kept, p.Conns)
+	errs := make([]int, p.Conns)
+	fails := make([]error, p.Conns)
+	var next atomic.Int64
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := conns[w]
+			br := bufio.NewReaderSize(c, 16<<10)
+			lat[w] = make([]time.Duration, 0, n/p.Conns+16)
+			<-start
+			stopAt := time.Now().Add(p.Slice)
+			_ = c.SetDeadline(stopAt.Add(10 * time.Second)) // a server that hangs cannot hang the client
+			for k := 0; ; k++ {
+				i := int(next.Add(1) - 1)
+				t0 := time.Now()
+				if i >= len(reqs) || t0.After(stopAt) {
+					return
+				}
+				if _, err := c.Write(reqs[i]); err != nil {
+					fails[w] = err
+					return
+				}
+				keepIt := k%checkEvery == 0 // the first answer on every connection, then one in 64
+				status, body, err := readResponse(br, keepIt)
+				if err != nil {
+					fails[w] = err
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+				switch {
+				case status != 200:
+					errs[w]++
+				case keepIt:
+					keep[w] = append(keep[w], kept{i, body})
+				}
+			}
+		}()
+	}
+	server0, err1 := sumCPU(t.PIDs)
+	redis0, err2 := sumCPU(t.RedisPIDs)
+	client0, err3 := procCPU(0)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		close(start)
+		wg.Wait()
+		return res, err
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	res.Wall = time.Since(t0)
+	server1, err1 := sumCPU(t.PIDs)
+	redis1, err2 := sumCPU(t.RedisPIDs)
+	client1, err3 := procCPU(0)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return res, err
+	}
+	res.ServerCPU, res.RedisCPU, res.ClientCPU = server1-server0, redis1-redis0, client1-client0
+	if err := errors.Join(fails...); err != nil {
+		return res, err
+	}
+	var all []time.Duration
+	for w := range lat {
+		all = append(all, lat[w]...)
+		res.Errors += errs[w]
+		for _, k := range keep[w] {
+			if err := p.check(t, k.body, openidOf(int(from[k.req]))); err != nil {
+				return res, fmt.Errorf("a reply is wrong: %w", err)
+			}
+			res.Checked++
+		}
+	}
+	if len(all) == 0 {
+		return res, errors.New("no request completed")
+	}
+	res.Requests = len(all)
+	res.Exhausted = int(next.Load()) >= len(reqs) && res.Wall < p.Slice
+	slices.Sort(all)
+	res.P50 = all[len(all)*50/100]
+	res.P99 = all[min(len(all)-1, len(all)*99/100)]
+	return res, nil
+}
+
+// check decrypts a reply (its signature checked) and compares it with the
+// expected answer; a server's reply must be addressed to the request's
+// sender.
+func (p loadPlan) check(t loadTarget, body []byte, openid string) error {
+	r, err := benchAccount().Open(200, body)
+	if err != nil {
+		return err
+	}
+	if err := p.Expect.matches(r); err != nil {
+		return err
+	}
+	if t.Floor {
+		return nil
+	}
+	var to struct {
+		To string `xml:"ToUserName"`
+	}
+	if err := xml.Unmarshal(r.Plain, &to); err != nil || to.To != openid {
+		return fmt.Errorf("reply addressed to %q, the message came from %q", to.To, openid)
+	}
+	return nil
+}
+
+// matches compares a decoded reply with the expected answer.
+func (e expectedReply) matches(r *wechatsim.Reply) error {
+	if !r.Encrypted {
+		return errors.New("reply not encrypted (safe mode)")
+	}
+	if r.MsgType != e.MsgType || r.Content != e.Content || !reflect.DeepEqual(normArticles(r.Articles), normArticles(e.Articles)) {
+		return fmt.Errorf("answered %s %q (%d articles), want %s %q (%d articles)",
+			r.MsgType, r.Content, len(r.Articles), e.MsgType, e.Content, len(e.Articles))
+	}
+	return nil
+}
+
+func normArticles(a []message.Article) []message.Article {
+	if len(a) == 0 {
+		return nil
+	}
+	return a
+}
+
+// readResponse reads one HTTP/1.1 response with a Content-Length body (all
+// servers here send one; anything else is an error) and returns its status,
+// and its body when keep is set.
+func readResponse(br *bufio.Reader, keep bool) (int, []byte, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return 0, nil, fmt.Errorf("bad status line %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, nil, fmt.Errorf("bad status line %q", line)
+	}
+	length := -1
+	for {
+		h, err := br.ReadSlice('\n')
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		if len(h) > 16 && bytes.EqualFold(h[:15], []byte("Content-Length:")) {
+			length, err = strconv.Atoi(string(bytes.TrimSpace(h[15:])))
+			if err != nil || length < 0 || length > 1<<20 {
+				return 0, nil, fmt.Errorf("bad Content-Length %q", h)
+			}
+		}
+		if len(h) > 19 && bytes.EqualFold(h[:18], []byte("Transfer-Encoding:")) {
+			return 0, nil, fmt.Errorf("unexpected %q (the load client reads Content-Length bodies only)", h)
+		}
+	}
+	if length < 0 {
+		return 0, nil, errors.New("response without Content-Length")
+	}
+	if !keep {
+		_, err := br.Discard(length)
+		return status, nil, err
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(br, body); err != nil {
+		return 0, nil, err
+	}
+	return status, body, nil
+}
