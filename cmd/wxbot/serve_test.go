@@ -229,7 +229,7 @@ func TestTuneGC(t *testing.T) {
 	if got := debug.SetGCPercent(100); got != serveGOGC {
 		t.Errorf("GOGC %d, want %d", got, serveGOGC)
 	}
-	if got := debug.SetMemoryLimit(-1); got != int64(float64(1<<30)*serveMemoryShare) {
+	if got, lim := debug.SetMemoryLimit(-1), float64(1<<30); got != int64(lim*serveMemoryShare) {
 		t.Errorf("memory limit %d, want 80%% of 1 GiB", got)
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
