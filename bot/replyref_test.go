@@ -208,3 +208,17 @@ func TestReplyRefValues(t *testing.T) {
 		}
 	}
 }
+
+// Whatever a dedupe key holds (another version's value, a hand edit), it is
+// read without a panic, and only the two reference forms are taken.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"", "P", "S", "R-12345678ab", "T*1234567812345678", "F-<xml/>", "Rz\x00\x01\x02\x03\x04\x05\x06\x07\xff\xff"} {
+		f.Add(s, int64(1733112345))
+	}
+	f.Fuzz(func(t *testing.T, v string, msgTime int64) {
+		digest, _, ok := parseRef(v, msgTime)
+		if ok && (len(digest) != 2*digestLen || !isRef(v) || v[0] == markFull) {
+			t.Fatalf("parseRef(%q) took a value of another form: %q", v, digest)
+		}
+	})
+}
