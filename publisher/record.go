@@ -160,9 +160,11 @@ func decodeRecord(f map[string]string) (*Record, error) {
 	var errs []error
 	v := reflect.ValueOf(r).Elem()
 	for _, rf := range recordFields {
-		raw, ok := f[rf.name]
+		name := rf.name
+		raw, ok := f[name]
 		if !ok {
-			raw, ok = f[oldName[rf.name]]
+			name = oldName[rf.name]
+			raw, ok = f[name]
 		}
 		if !ok {
 			continue
@@ -179,19 +181,19 @@ func decodeRecord(f map[string]string) (*Record, error) {
 			n, err := strconv.ParseInt(raw, 10, 64)
 			switch {
 			case err != nil:
-				errs = append(errs, fmt.Errorf("field %s: %w", rf.name, err))
+				errs = append(errs, fmt.Errorf("field %s: %w", name, err))
 			case rf.kind == kindTime && n != 0:
 				fv.Set(reflect.ValueOf(time.UnixMilli(n)))
 			case rf.kind == kindInt:
 				if fv.OverflowInt(n) {
-					errs = append(errs, fmt.Errorf("field %s: %d out of range", rf.name, n))
+					errs = append(errs, fmt.Errorf("field %s: %d out of range", name, n))
 					continue
 				}
 				fv.SetInt(n)
 			}
 		case kindJSON:
 			if err := json.Unmarshal([]byte(raw), fv.Addr().Interface()); err != nil {
-				errs = append(errs, fmt.Errorf("field %s: %w", rf.name, err))
+				errs = append(errs, fmt.Errorf("field %s: %w", name, err))
 			}
 		}
 	}
