@@ -109,7 +109,9 @@ func TestAdmitDecides(t *testing.T) {
 				}
 			}},
 		{name: "a failed run before the send runs again",
-			rec: func(x *Record) { x.State, x.Broadcast, x.ContentHash, x.Error, x.ErrCode = StateFailed, BroadcastNone, "h1", "draft add", 40007 },
+			rec: func(x *Record) {
+				x.State, x.Broadcast, x.ContentHash, x.Error, x.ErrCode = StateFailed, BroadcastNone, "h1", "draft add", 40007
+			},
 			req: Request{Goal: GoalSchedule}, hash: "h1",
 			check: func(t *testing.T, x *Record, _ admission) {
 				if x.State != StateParsed || x.Error != "" || x.ErrCode != 0 {
