@@ -16,7 +16,8 @@ import (
 // numbers in decimal, booleans as "1", times in unix milliseconds, and
 // everything else (lists, maps, the history) as JSON; a zero value is no
 // field at all. The table is built once from the struct, so a new Record
-// field is stored without more code.
+// field is stored without more code; a field with json:"-" and no redis
+// tag is not stored.
 
 // recordAliases are the names fields were stored under before they took
 // their JSON name: old → current. A record written in the old layout
