@@ -383,6 +383,7 @@ func (p *Publisher) update(ctx context.Context, g guard, n int, mut mutation) (*
 			}
 		}
 		next.Rev = cur.Rev + 1
+		next.legacy = nil // written under the current names now
 		p.remember(next)
 		if next.State != cur.State {
 			p.m.PipelineTransitions.WithLabelValues(string(next.State)).Inc()
