@@ -487,7 +487,7 @@ func (r *run) fail(step string, err error) error {
 			return step + " failed, will be retried: " + expl, nil, nil
 		})
 		r.p.log.Warn("publisher: step failed, will retry", slog.Int("issue", r.rec.Number), slog.String("step", step), slog.Any("error", err))
-		return errors.Join(fmt.Errorf("publisher: No.%d: %s: %w (state stays %s; run it again, or wxbot serve retries)", r.rec.Number, step, err, r.rec.State), werr)
+		return errors.Join(fmt.Errorf("publisher: No.%d: %s: %w (state stays %s; retried by a later run or the scheduler)", r.rec.Number, step, err, r.rec.State), werr)
 	}
 	werr := r.set(func(x *Record) (string, []op, error) {
 		x.State = StateFailed
