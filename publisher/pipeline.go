@@ -68,6 +68,14 @@ const (
 	StepPublished     StepKind = "published"      // IDs: publish_id (freepublish; URLs follow)
 )
 
+// StepKinds lists every step kind, for callers that word each one.
+var StepKinds = []StepKind{StepEdited, StepRendered, StepUploaded, StepDrafted, StepPreviewed, StepPreviewFailed,
+	StepAwaiting, StepScheduled, StepDeferred, StepSent, StepPublished}
+
+// Outcomes lists every outcome, for callers that word each one.
+var Outcomes = []Outcome{OutcomeScheduled, OutcomePending, OutcomeSent, OutcomeFinished, OutcomeDrafted, OutcomeAwaiting,
+	OutcomeRejected, OutcomeFailed, OutcomeAlreadySent, OutcomeSendUnknown, OutcomeOther}
+
 // Detail of a StepDrafted.
 const (
 	DraftAdded       = "added"
