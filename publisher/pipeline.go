@@ -340,6 +340,9 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 	if before.Tag != x.Tag || before.ToAll != x.ToAll {
 		x.TagID = 0
 	}
+	if !req.At.IsZero() && !before.Due.Equal(x.Due) && x.State != StateScheduled {
+		notes = append(notes, "due "+p.fmtTime(x.Due))
+	}
 	if x.State == StateAwaiting {
 		switch {
 		case x.Goal == GoalDraft:
