@@ -151,18 +151,39 @@ func runPlan(p loadPlan) ([]sliceResult, error) {
 	}
 	g := &generator{acct: benchAccount(), keyword: p.Keyword, users: p.Users, next: p.MsgIDBase}
 	need := make([]int, len(p.Targets))
+	// A floor does nothing with a message: it is sent the same ones again
+	// and again (building fresh ones for its many requests would only make
+	// the run longer; the client's work per request is the same).
+	pools := make([]*requests, len(p.Targets))
 	for i, t := range p.Targets {
-		r, err := runSlice(p, t, g, p.Conns*100, 0)
+		reqs, err := g.build(p.Conns * 100)
+		if err != nil {
+			return nil, err
+		}
+		r, err := runSlice(p, t, reqs, 0)
 		if err != nil {
 			return nil, fmt.Errorf("load: warm-up %s: %w", t.Name, err)
 		}
 		need[i] = estimate(p, r)
+		if t.Floor {
+			if pools[i], err = g.build(min(need[i], floorPool)); err != nil {
+				return nil, err
+			}
+			pools[i].cyclic = true
+		}
 	}
 	var out []sliceResult
 	for round := 1; round <= p.Rounds; round++ {
 		for k := range p.Targets {
 			i := (k + round - 1) % len(p.Targets)
-			r, err := runSlice(p, p.Targets[i], g, need[i], round)
+			reqs := pools[i]
+			if reqs == nil {
+				var err error
+				if reqs, err = g.build(need[i]); err != nil {
+					return nil, err
+				}
+			}
+			r, err := runSlice(p, p.Targets[i], reqs, round)
 			if err != nil {
 				return nil, fmt.Errorf("load: round %d, %s: %w", round, p.Targets[i].Name, err)
 			}
@@ -172,6 +193,9 @@ func runPlan(p loadPlan) ([]sliceResult, error) {
 	}
 	return out, nil
 }
+
+// floorPool is how many distinct requests a floor is sent, over and over.
+const floorPool = 20000
 
 // estimate is how many requests a slice needs at the rate r measured, with room.
 func estimate(p loadPlan, r sliceResult) int {
@@ -193,28 +217,48 @@ type generator struct {
 
 func openidOf(i int) string { return fmt.Sprintf("oBench%022d", i) }
 
-// build returns n raw HTTP requests and the sender of each (an index for openidOf).
-func (g *generator) build(n int) ([][]byte, []int32, error) {
-	reqs := make([][]byte, n)
-	from := make([]int32, n)
+// requests are pre-built raw HTTP requests and the sender of each (an
+// index for openidOf).
+type requests struct {
+	raw    [][]byte
+	from   []int32
+	cyclic bool // sent again from the start once all were sent (a floor's)
+}
+
+// build returns n requests, each with the next MsgId, sealed on every core
+// (between slices: the servers are idle then).
+func (g *generator) build(n int) (*requests, error) {
+	rs := &requests{raw: make([][]byte, n), from: make([]int32, n)}
+	first, firstUser := g.next+1, g.sent
+	g.next += int64(n)
+	g.sent += n
 	now := time.Now()
-	var b bytes.Buffer
-	for i := range reqs {
-		u := g.sent % g.users
-		g.sent++
-		g.next++
-		p, err := g.acct.Seal(wechatsim.Text(openidOf(u), g.acct.UserName, g.keyword, g.next, now.Unix()), wechatsim.Safe, now)
-		if err != nil {
-			return nil, nil, err
-		}
-		b.Reset()
-		fmt.Fprintf(&b, "POST %s?%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n",
-			webhookPath, p.Query, len(p.Body))
-		b.Write(p.Body)
-		reqs[i] = bytes.Clone(b.Bytes())
-		from[i] = int32(u)
+	workers := runtime.GOMAXPROCS(0)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var b bytes.Buffer
+			for i := w; i < n; i += workers {
+				u := (firstUser + i) % g.users
+				p, err := g.acct.Seal(wechatsim.Text(openidOf(u), g.acct.UserName, g.keyword, first+int64(i), now.Unix()), wechatsim.Safe, now)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				b.Reset()
+				fmt.Fprintf(&b, "POST %s?%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n",
+					webhookPath, p.Query, len(p.Body))
+				b.Write(p.Body)
+				rs.raw[i] = bytes.Clone(b.Bytes())
+				rs.from[i] = int32(u)
+			}
+		}()
 	}
-	return reqs, from, nil
+	wg.Wait()
+	return rs, errors.Join(errs...)
 }
 
 // kept is a response body kept for checking, with the request it answered.
@@ -224,12 +268,9 @@ type kept struct {
 }
 
 // runSlice sends n fresh requests to t for at most p.Slice and measures.
-func runSlice(p loadPlan, t loadTarget, g *generator, n, round int) (sliceResult, error) {
+func runSlice(p loadPlan, t loadTarget, rs *requests, round int) (sliceResult, error) {
 	res := sliceResult{Round: round, Target: t.Name}
-	reqs, from, err := g.build(n)
-	if err != nil {
-		return res, err
-	}
+	reqs, from, n := rs.raw, rs.from, len(rs.raw)
 	// The garbage of building is collected now, not during the slice.
 	runtime.GC()
 	conns := make([]net.Conn, p.Conns)
@@ -267,7 +308,10 @@ func runSlice(p loadPlan, t loadTarget, g *generator, n, round int) (sliceResult
 			for k := 0; ; k++ {
 				i := int(next.Add(1) - 1)
 				t0 := time.Now()
-				if i >= len(reqs) || t0.After(stopAt) {
+				if rs.cyclic {
+					i %= n
+				}
+				if i >= n || t0.After(stopAt) {
 					return
 				}
 				if _, err := c.Write(reqs[i]); err != nil {
@@ -327,7 +371,7 @@ func runSlice(p loadPlan, t loadTarget, g *generator, n, round int) (sliceResult
 		return res, errors.New("no request completed")
 	}
 	res.Requests = len(all)
-	res.Exhausted = int(next.Load()) >= len(reqs) && res.Wall < p.Slice
+	res.Exhausted = !rs.cyclic && int(next.Load()) >= n && res.Wall < p.Slice
 	slices.Sort(all)
 	res.P50 = all[len(all)*50/100]
 	res.P99 = all[min(len(all)-1, len(all)*99/100)]

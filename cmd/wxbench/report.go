@@ -145,7 +145,7 @@ func (r *report) markdown(w io.Writer) {
 	s, m := r.Settings, r.Machine
 	fmt.Fprintf(w, "wxbench %s: %d CPUs (%s), %s, redis-server %s, load average %s before, %s after\n\n",
 		m.Started, m.CPUs, m.CPUModel, m.GoVersion, m.Redis, m.LoadBefore, m.LoadAfter)
-	fmt.Fprintf(w, "Safe mode, %d connections, %d rounds of %s slices per server in rotating order, %d subscribers, every message a new MsgId",
+	fmt.Fprintf(w, "Safe mode, %d connections, %d rounds of %s slices per server in rotating order, %d subscribers, every message to a server a new MsgId (the floors get a pool of them again and again)",
 		s.Connections, s.Rounds, s.Slice, s.Users)
 	if len(s.WxbotEnv) > 0 {
 		fmt.Fprintf(w, "; wxbot serve with %s", strings.Join(s.WxbotEnv, " "))

@@ -155,6 +155,15 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	go func() { <-ctx.Done(); cs.stopAll() }()
 	progress := cmd.ErrOrStderr()
 
+	if wxbotBin != "" {
+		// The children run in the run's folder: a relative path would not lead there.
+		if wxbotBin, err = exec.LookPath(wxbotBin); err == nil {
+			wxbotBin, err = filepath.Abs(wxbotBin)
+		}
+		if err != nil {
+			return usageError{"--wxbot: " + err.Error()}
+		}
+	}
 	if wxbotBin == "" {
 		fmt.Fprintln(progress, "wxbench: go build ./cmd/wxbot")
 		wxbotBin = filepath.Join(dir, "wxbot")
