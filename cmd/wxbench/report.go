@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // report is a run's result: the JSON of --json, the tables otherwise.
@@ -190,5 +194,25 @@ func (r *report) markdown(w io.Writer) {
 	}
 	if len(r.RetryChecks) > 0 {
 		fmt.Fprintf(w, "\nRetry check (a message sent again to another replica gets the first reply): ok on %s.\n", strings.Join(r.RetryChecks, ", "))
+	}
+}
+
+func newReportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "report FILE.json",
+		Short: "Print the Markdown tables of a report saved with --json",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var r report
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			r.markdown(cmd.OutOrStdout())
+			return nil
+		},
 	}
 }
