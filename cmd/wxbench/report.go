@@ -193,7 +193,7 @@ func (r *report) markdown(w io.Writer) {
 		fmt.Fprintf(w, "\n%d non-200 answers.\n", errs)
 	}
 	if len(r.RetryChecks) > 0 {
-		fmt.Fprintf(w, "\nRetry check (a message sent again to another replica gets the first reply): ok on %s.\n", strings.Join(r.RetryChecks, ", "))
+		fmt.Fprintf(w, "\nRetry check (the same push sent again, to another replica where there are several, gets the first reply): ok on %s.\n", strings.Join(r.RetryChecks, ", "))
 	}
 }
 

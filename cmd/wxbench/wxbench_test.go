@@ -284,6 +284,7 @@ func TestDocsCommandsExist(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
 	files = append(files, filepath.Join("..", "..", "README.md"))
 	n := 0
+	seen := map[string]bool{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -292,6 +293,9 @@ func TestDocsCommandsExist(t *testing.T) {
 		for i, line := range strings.Split(string(data), "\n") {
 			for _, args := range wxbenchCommands(line) {
 				n++
+				if len(args) > 0 {
+					seen[args[0]] = true
+				}
 				if problem := checkCommand(args); problem != "" {
 					t.Errorf("%s:%d: wxbench %s: %s", filepath.Base(f), i+1, strings.Join(args, " "), problem)
 				}
@@ -300,6 +304,16 @@ func TestDocsCommandsExist(t *testing.T) {
 	}
 	if n < 3 {
 		t.Fatalf("only %d wxbench commands found in the docs: docs/benchmarks.md shows how to run it", n)
+	}
+	for _, sub := range newRootCmd().Commands() {
+		if sub.Runnable() && !seen[sub.Name()] && sub.Name() != "help" && sub.Name() != "completion" {
+			t.Errorf("wxbench %s is not in the docs", sub.Name())
+		}
+	}
+	// The check itself catches what it should.
+	if checkCommand([]string{"--bogus"}) == "" || checkCommand([]string{"report", "--rounds", "2"}) == "" ||
+		checkCommand([]string{"--replicas", "2", "--cluster"}) != "" || len(wxbenchCommands("run `go run ./cmd/wxbench --json` now")) != 1 {
+		t.Error("checkCommand or wxbenchCommands is broken")
 	}
 }
 
