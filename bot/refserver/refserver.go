@@ -1,5 +1,6 @@
-// Package refserver is the baseline the benchmark (cmd/wxbench, run as its
-// own process by `wxbench serve-ref`) measures the webhook against: the same chat answers served the way a straightforward
+// Package refserver is the baseline the benchmark (cmd/wxbench, which runs
+// it as its own process with `wxbench serve-ref`) measures the webhook
+// against: the same chat answers served the way a straightforward
 // silenceper/wechat webhook does it — the SDK's own officialaccount/server
 // package handling each request (signature, decryption, reflection-based XML,
 // encrypted reply) — with no Redis, so no dedupe, no sessions and none of
