@@ -154,6 +154,12 @@ func (r *report) markdown(w io.Writer) {
 	if len(s.WxbotEnv) > 0 {
 		fmt.Fprintf(w, "; wxbot serve with %s", strings.Join(s.WxbotEnv, " "))
 	}
+	if s.Baseline != "" {
+		fmt.Fprintf(w, "; wxbot-baseline is %s", s.Baseline)
+		if len(s.BaselineEnv) > 0 {
+			fmt.Fprintf(w, " with %s", strings.Join(s.BaselineEnv, " "))
+		}
+	}
 	fmt.Fprintln(w, ".")
 	for _, kr := range r.Keywords {
 		fmt.Fprintf(w, "\n### %s (%s reply, %d bytes)\n\n", kr.Keyword, kr.Expect.MsgType, kr.ReplyBytes)

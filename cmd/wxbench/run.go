@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,9 @@ answer. Everything it starts it stops, on exit and on a signal.`,
 	f.Int("replicas", 1, "also measure this many 'wxbot serve' replicas on the one redis-server (2 or 3; 1: just the one)")
 	f.Bool("cluster", false, "also measure max(--replicas, 1) replicas on a 3-master Redis Cluster on loopback")
 	f.String("wxbot", "", "the wxbot binary to measure (default: go build ./cmd/wxbot into a temporary folder)")
-	f.StringArray("wxbot-env", nil, "KEY=VALUE for the 'wxbot serve' processes, e.g. GOGC=400 (repeatable)")
+	f.StringArray("wxbot-env", nil, "KEY=VALUE for the 'wxbot serve' processes, e.g. GOGC=400 or a WXBOT_BOT_… setting (repeatable; not redis, http.addr or wechat keys)")
+	f.String("baseline", "", "also measure this wxbot binary (e.g. one built from main) as the server wxbot-baseline, one replica on the same redis-server, interleaved with the others")
+	f.StringArray("baseline-env", nil, "KEY=VALUE for the baseline's process (repeatable; default: those of --wxbot-env)")
 	f.Bool("json", false, "print the report as JSON instead of Markdown tables")
 	f.Duration("timeout", 10*time.Minute, "give up after this long")
 	return cmd
@@ -71,6 +74,8 @@ type settings struct {
 	Replicas    int           `json:"replicas"`
 	Cluster     bool          `json:"cluster"`
 	WxbotEnv    []string      `json:"wxbot_env,omitempty"`
+	Baseline    string        `json:"baseline,omitempty"`
+	BaselineEnv []string      `json:"baseline_env,omitempty"`
 }
 
 // server is one target: its processes and the Redis processes it uses.
@@ -105,6 +110,11 @@ func readSettings(cmd *cobra.Command) (settings, time.Duration, string, bool, er
 	s.Replicas, _ = f.GetInt("replicas")
 	s.Cluster, _ = f.GetBool("cluster")
 	s.WxbotEnv, _ = f.GetStringArray("wxbot-env")
+	s.Baseline, _ = f.GetString("baseline")
+	s.BaselineEnv, _ = f.GetStringArray("baseline-env")
+	if !f.Changed("baseline-env") {
+		s.BaselineEnv = s.WxbotEnv
+	}
 	timeout, _ := f.GetDuration("timeout")
 	bin, _ := f.GetString("wxbot")
 	asJSON, _ := f.GetBool("json")
@@ -124,12 +134,40 @@ func readSettings(cmd *cobra.Command) (settings, time.Duration, string, bool, er
 	case timeout <= 0:
 		return s, 0, "", false, usageError{"--timeout must be positive"}
 	}
-	for _, kv := range s.WxbotEnv {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.HasPrefix(k, "WXBOT_") {
-			return s, 0, "", false, usageError{fmt.Sprintf("--wxbot-env %q: want KEY=VALUE, not a WXBOT_ key (the run's configuration file sets those)", kv)}
+	for _, kv := range append(slices.Clone(s.WxbotEnv), s.BaselineEnv...) {
+		if err := checkEnv(kv); err != nil {
+			return s, 0, "", false, err
 		}
 	}
 	return s, timeout, bin, asJSON, nil
+}
+
+// checkEnv refuses what would take wxbot serve off this run's loopback
+// Redis and port or change the account the load client signs for.
+func checkEnv(kv string) error {
+	k, _, ok := strings.Cut(kv, "=")
+	if !ok || k == "" {
+		return usageError{fmt.Sprintf("--wxbot-env %q: want KEY=VALUE", kv)}
+	}
+	for _, p := range []string{"WXBOT_REDIS_", "WXBOT_HTTP_ADDR", "WXBOT_HTTP_WEBHOOK_PATH", "WXBOT_WECHAT_", "WXBOT_NEWSLETTER_"} {
+		if strings.HasPrefix(k, p) {
+			return usageError{fmt.Sprintf("--wxbot-env %q: the run sets %s* itself (loopback Redis and port, the bench account, the example issues)", kv, p)}
+		}
+	}
+	return nil
+}
+
+// absBinary resolves a binary given on the command line (the children run
+// in the run's folder: a relative path would not lead there).
+func absBinary(flag, bin string) (string, error) {
+	p, err := exec.LookPath(bin)
+	if err == nil {
+		p, err = filepath.Abs(p)
+	}
+	if err != nil {
+		return "", usageError{flag + ": " + err.Error()}
+	}
+	return p, nil
 }
 
 func runBench(cmd *cobra.Command, _ []string) error {
@@ -156,12 +194,13 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	progress := cmd.ErrOrStderr()
 
 	if wxbotBin != "" {
-		// The children run in the run's folder: a relative path would not lead there.
-		if wxbotBin, err = exec.LookPath(wxbotBin); err == nil {
-			wxbotBin, err = filepath.Abs(wxbotBin)
+		if wxbotBin, err = absBinary("--wxbot", wxbotBin); err != nil {
+			return err
 		}
-		if err != nil {
-			return usageError{"--wxbot: " + err.Error()}
+	}
+	if set.Baseline != "" {
+		if set.Baseline, err = absBinary("--baseline", set.Baseline); err != nil {
+			return err
 		}
 	}
 	if wxbotBin == "" {
@@ -191,6 +230,14 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	}
 	one := &server{name: "wxbot", desc: "wxbot serve, safe mode, on redis-server", addrs: wx.addrs[:1], procs: wx.procs[:1], redis: wx.redis}
 	servers = append(servers, one)
+	if set.Baseline != "" {
+		b, err := startWxbots(ctx, cs, dir, set.Baseline, 1, []*redisNode{rd}, set.BaselineEnv)
+		if err != nil {
+			return err
+		}
+		b.name, b.desc = "wxbot-baseline", "the --baseline binary's wxbot serve on the same redis-server"
+		servers = append(servers, b)
+	}
 	if set.Replicas > 1 {
 		wx.name = "wxbot-x" + strconv.Itoa(set.Replicas)
 		wx.desc = fmt.Sprintf("%d × wxbot serve on one redis-server", set.Replicas)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,18 +18,40 @@ import (
 	"time"
 )
 
-// buildBins builds the real wxbot and wxbench binaries (not under the race
-// detector: the figures of a run under it would mean little, and its
-// children would be ten times slower).
+// buildBins builds the real wxbot and wxbench binaries once for the tests
+// (not under the race detector: the figures of a run under it would mean
+// little, and its children would be ten times slower).
 func buildBins(t *testing.T) (wxbot, wxbench string) {
 	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
-		"github.com/lifang/wxbot/cmd/wxbot", "github.com/lifang/wxbot/cmd/wxbench").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./cmd/wxbot ./cmd/wxbench: %v\n%s", err, out)
+	binsOnce.Do(func() {
+		binsDir, binsErr = os.MkdirTemp("", "wxbench-test-")
+		if binsErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", binsDir+string(filepath.Separator),
+			"github.com/lifang/wxbot/cmd/wxbot", "github.com/lifang/wxbot/cmd/wxbench").CombinedOutput()
+		if err != nil {
+			binsErr = fmt.Errorf("go build ./cmd/wxbot ./cmd/wxbench: %v\n%s", err, out)
+		}
+	})
+	if binsErr != nil {
+		t.Fatal(binsErr)
 	}
-	return filepath.Join(dir, "wxbot"), filepath.Join(dir, "wxbench")
+	return filepath.Join(binsDir, "wxbot"), filepath.Join(binsDir, "wxbench")
+}
+
+var (
+	binsOnce sync.Once
+	binsDir  string
+	binsErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binsDir != "" {
+		_ = os.RemoveAll(binsDir)
+	}
+	os.Exit(code)
 }
 
 // childrenOf lists the live processes whose parent is pid.
@@ -60,7 +83,7 @@ func TestRunEndToEnd(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, wxbench, "--wxbot", wxbot, "--rounds", "2", "--slice", "60ms", "--connections", "4",
-		"--users", "20", "--replicas", "2", "--json")
+		"--users", "20", "--replicas", "2", "--baseline", wxbot, "--baseline-env", "GOGC=400", "--json")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -99,7 +122,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if len(rep.Keywords) != 2 || rep.Keywords[0].Keyword != "最新" || rep.Keywords[1].Keyword != "GDPR" {
 		t.Fatalf("keywords: %+v", rep.Keywords)
 	}
-	wantNames := []string{"reference", "wxbot", "wxbot-x2", "http-floor", "tcp-floor"}
+	wantNames := []string{"reference", "wxbot", "wxbot-baseline", "wxbot-x2", "http-floor", "tcp-floor"}
 	for _, kr := range rep.Keywords {
 		var names []string
 		for _, s := range kr.Summary {
@@ -137,7 +160,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if !strings.Contains(rep.Keywords[0].Expect.Content, "No.55") || !strings.Contains(rep.Keywords[1].Expect.Content, "GDPR") {
 		t.Errorf("expected answers: %+v", rep.Keywords)
 	}
-	if !slices.Equal(rep.RetryChecks, []string{"wxbot", "wxbot-x2"}) {
+	if !slices.Equal(rep.RetryChecks, []string{"wxbot", "wxbot-baseline", "wxbot-x2"}) {
 		t.Errorf("retry checks: %v", rep.RetryChecks)
 	}
 
@@ -148,7 +171,8 @@ func TestRunEndToEnd(t *testing.T) {
 		`(?m)^### 最新 \(text reply, \d+ bytes\)$`,
 		`(?m)^\| wxbot-x2 \| [\d,]+ \| [\d.]+× \([\d.]+–[\d.]+\) \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ \+ [\d.]+ = [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d,]+ \| [1-9]\d* of \d+ \|$`,
 		`(?m)^\| 2 \| [\d,]+ \(1\.00×, p99 [\d.]+ ms\) \|`,
-		`Retry check .*: ok on wxbot, wxbot-x2\.`,
+		`Retry check .*: ok on wxbot, wxbot-baseline, wxbot-x2\.`,
+		`wxbot-baseline is /\S+/wxbot with GOGC=400`,
 	} {
 		if !regexp.MustCompile(re).MatchString(md.String()) {
 			t.Errorf("markdown lacks %s:\n%s", re, md.String())
@@ -248,6 +272,12 @@ func TestRefusals(t *testing.T) {
 		root.SetErr(&stderr)
 		if code := execute(t.Context(), root, args, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2\n%s", args, code, stderr.String())
+		}
+	}
+	for kv, ok := range map[string]bool{"GOGC=400": true, "WXBOT_BOT_PAGE_SIZE=3": true, "WXBOT_REDIS_ADDR=10.0.0.1:6379": false,
+		"WXBOT_HTTP_ADDR=:80": false, "WXBOT_WECHAT_TOKEN=x": false, "nothing": false} {
+		if (checkEnv(kv) == nil) != ok {
+			t.Errorf("checkEnv(%q) = %v", kv, checkEnv(kv))
 		}
 	}
 	p := loadPlan{Keyword: "x", Conns: 1, Rounds: 1, Slice: time.Second, Users: 1, Expect: expectedReply{MsgType: "text"},
