@@ -267,17 +267,71 @@ type kept struct {
 	body []byte
 }
 
-// runSlice sends n fresh requests to t for at most p.Slice and measures.
+// conn is one connection of the load client and what it measured.
+type conn struct {
+	c      net.Conn
+	lat    []time.Duration
+	kept   []kept
+	errors int // non-200 answers
+	fail   error
+}
+
+// drive sends requests from rs (the next one not taken by another
+// connection) once start closes, until the slice is over or rs runs out.
+func (c *conn) drive(rs *requests, next *atomic.Int64, start <-chan struct{}, slice time.Duration) {
+	br := bufio.NewReaderSize(c.c, 16<<10)
+	n := len(rs.raw)
+	<-start
+	stopAt := time.Now().Add(slice)
+	_ = c.c.SetDeadline(stopAt.Add(10 * time.Second)) // a server that hangs cannot hang the client
+	for k := 0; ; k++ {
+		i := int(next.Add(1) - 1)
+		t0 := time.Now()
+		if rs.cyclic {
+			i %= n
+		}
+		if i >= n || t0.After(stopAt) {
+			return
+		}
+		if _, err := c.c.Write(rs.raw[i]); err != nil {
+			c.fail = err
+			return
+		}
+		keep := k%checkEvery == 0 // the first answer on every connection, then one in 64
+		status, body, err := readResponse(br, keep)
+		if err != nil {
+			c.fail = err
+			return
+		}
+		c.lat = append(c.lat, time.Since(t0))
+		switch {
+		case status != 200:
+			c.errors++
+		case keep:
+			c.kept = append(c.kept, kept{i, body})
+		}
+	}
+}
+
+// cpuTimes reads the CPU time of a target's servers, of its Redis and of
+// this process.
+func cpuTimes(t loadTarget) (server, red, client time.Duration, err error) {
+	server, err1 := sumCPU(t.PIDs)
+	red, err2 := sumCPU(t.RedisPIDs)
+	client, err3 := procCPU(0)
+	return server, red, client, errors.Join(err1, err2, err3)
+}
+
+// runSlice sends requests from rs to t for at most p.Slice and measures.
 func runSlice(p loadPlan, t loadTarget, rs *requests, round int) (sliceResult, error) {
 	res := sliceResult{Round: round, Target: t.Name}
-	reqs, from, n := rs.raw, rs.from, len(rs.raw)
 	// The garbage of building is collected now, not during the slice.
 	runtime.GC()
-	conns := make([]net.Conn, p.Conns)
+	conns := make([]*conn, p.Conns)
 	defer func() {
 		for _, c := range conns {
 			if c != nil {
-				_ = c.Close()
+				_ = c.c.Close()
 			}
 		}
 	}()
@@ -286,82 +340,34 @@ func runSlice(p loadPlan, t loadTarget, rs *requests, round int) (sliceResult, e
 		if err != nil {
 			return res, err
 		}
-		conns[i] = c
+		conns[i] = &conn{c: c, lat: make([]time.Duration, 0, len(rs.raw)/p.Conns+16)}
 	}
-	lat := make([][]time.Duration, p.Conns)
-	keep := make([][]kept, p.Conns)
-	errs := make([]int, p.Conns)
-	fails := make([]error, p.Conns)
 	var next atomic.Int64
 	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := range conns {
+	for _, c := range conns {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := conns[w]
-			br := bufio.NewReaderSize(c, 16<<10)
-			lat[w] = make([]time.Duration, 0, n/p.Conns+16)
-			<-start
-			stopAt := time.Now().Add(p.Slice)
-			_ = c.SetDeadline(stopAt.Add(10 * time.Second)) // a server that hangs cannot hang the client
-			for k := 0; ; k++ {
-				i := int(next.Add(1) - 1)
-				t0 := time.Now()
-				if rs.cyclic {
-					i %= n
-				}
-				if i >= n || t0.After(stopAt) {
-					return
-				}
-				if _, err := c.Write(reqs[i]); err != nil {
-					fails[w] = err
-					return
-				}
-				keepIt := k%checkEvery == 0 // the first answer on every connection, then one in 64
-				status, body, err := readResponse(br, keepIt)
-				if err != nil {
-					fails[w] = err
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-				switch {
-				case status != 200:
-					errs[w]++
-				case keepIt:
-					keep[w] = append(keep[w], kept{i, body})
-				}
-			}
-		}()
+		go func() { defer wg.Done(); c.drive(rs, &next, start, p.Slice) }()
 	}
-	server0, err1 := sumCPU(t.PIDs)
-	redis0, err2 := sumCPU(t.RedisPIDs)
-	client0, err3 := procCPU(0)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		close(start)
-		wg.Wait()
-		return res, err
-	}
+	server0, redis0, client0, err := cpuTimes(t)
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
 	res.Wall = time.Since(t0)
-	server1, err1 := sumCPU(t.PIDs)
-	redis1, err2 := sumCPU(t.RedisPIDs)
-	client1, err3 := procCPU(0)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	server1, redis1, client1, err1 := cpuTimes(t)
+	if err := errors.Join(err, err1); err != nil {
 		return res, err
 	}
 	res.ServerCPU, res.RedisCPU, res.ClientCPU = server1-server0, redis1-redis0, client1-client0
-	if err := errors.Join(fails...); err != nil {
-		return res, err
-	}
 	var all []time.Duration
-	for w := range lat {
-		all = append(all, lat[w]...)
-		res.Errors += errs[w]
-		for _, k := range keep[w] {
-			if err := p.check(t, k.body, openidOf(int(from[k.req]))); err != nil {
+	for _, c := range conns {
+		if c.fail != nil {
+			return res, c.fail
+		}
+		all = append(all, c.lat...)
+		res.Errors += c.errors
+		for _, k := range c.kept {
+			if err := p.check(t, k.body, openidOf(int(rs.from[k.req]))); err != nil {
 				return res, fmt.Errorf("a reply is wrong: %w", err)
 			}
 			res.Checked++
@@ -371,7 +377,7 @@ func runSlice(p loadPlan, t loadTarget, rs *requests, round int) (sliceResult, e
 		return res, errors.New("no request completed")
 	}
 	res.Requests = len(all)
-	res.Exhausted = !rs.cyclic && int(next.Load()) >= n && res.Wall < p.Slice
+	res.Exhausted = !rs.cyclic && int(next.Load()) >= len(rs.raw) && res.Wall < p.Slice
 	slices.Sort(all)
 	res.P50 = all[len(all)*50/100]
 	res.P99 = all[min(len(all)-1, len(all)*99/100)]

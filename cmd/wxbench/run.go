@@ -212,51 +212,10 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		}
 	}
 
-	rd, err := startRedis(ctx, cs, "redis")
+	rd, servers, err := startServers(ctx, cs, self, wxbotBin, set)
 	if err != nil {
 		return err
 	}
-	var servers []*server
-	ref, err := startSelf(ctx, cs, self, "reference", "serve-ref")
-	if err != nil {
-		return err
-	}
-	ref.desc = "silenceper/wechat server (bot/refserver), no Redis"
-	servers = append(servers, ref)
-
-	wx, err := startWxbots(ctx, cs, dir, wxbotBin, set.Replicas, []*redisNode{rd}, set.WxbotEnv)
-	if err != nil {
-		return err
-	}
-	one := &server{name: "wxbot", desc: "wxbot serve, safe mode, on redis-server", addrs: wx.addrs[:1], procs: wx.procs[:1], redis: wx.redis}
-	servers = append(servers, one)
-	if set.Baseline != "" {
-		b, err := startWxbots(ctx, cs, dir, set.Baseline, 1, []*redisNode{rd}, set.BaselineEnv)
-		if err != nil {
-			return err
-		}
-		b.name, b.desc = "wxbot-baseline", "the --baseline binary's wxbot serve on the same redis-server"
-		servers = append(servers, b)
-	}
-	if set.Replicas > 1 {
-		wx.name = "wxbot-x" + strconv.Itoa(set.Replicas)
-		wx.desc = fmt.Sprintf("%d × wxbot serve on one redis-server", set.Replicas)
-		servers = append(servers, wx)
-	}
-	if set.Cluster {
-		nodes, err := startCluster(ctx, cs)
-		if err != nil {
-			return err
-		}
-		cl, err := startWxbots(ctx, cs, dir, wxbotBin, set.Replicas, nodes, set.WxbotEnv)
-		if err != nil {
-			return err
-		}
-		cl.name = "wxbot-cluster-x" + strconv.Itoa(set.Replicas)
-		cl.desc = fmt.Sprintf("%d × wxbot serve on a 3-master Redis Cluster", set.Replicas)
-		servers = append(servers, cl)
-	}
-
 	rep := &report{Settings: set, Machine: machine(ctx, rd.addr)}
 	for _, kw := range set.Keywords {
 		kr, err := benchKeyword(ctx, cs, self, set, kw, servers)
@@ -283,6 +242,58 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
+// startServers starts the run's redis-server, the reference and every
+// wxbot serve (with --baseline, --replicas and --cluster as asked), and
+// returns them in the order they are reported.
+func startServers(ctx context.Context, cs *children, self, wxbotBin string, set settings) (*redisNode, []*server, error) {
+	rd, err := startRedis(ctx, cs, "redis")
+	if err != nil {
+		return nil, nil, err
+	}
+	var servers []*server
+	ref, err := startSelf(ctx, cs, self, "reference", "serve-ref")
+	if err != nil {
+		return nil, nil, err
+	}
+	ref.desc = "silenceper/wechat server (bot/refserver), no Redis"
+	servers = append(servers, ref)
+
+	wx, err := startWxbots(ctx, cs, wxbotBin, set.Replicas, []*redisNode{rd}, set.WxbotEnv)
+	if err != nil {
+		return nil, nil, err
+	}
+	one := &server{name: "wxbot", desc: "wxbot serve, safe mode, on redis-server", addrs: wx.addrs[:1], procs: wx.procs[:1], redis: wx.redis}
+	servers = append(servers, one)
+	if set.Baseline != "" {
+		b, err := startWxbots(ctx, cs, set.Baseline, 1, []*redisNode{rd}, set.BaselineEnv)
+		if err != nil {
+			return nil, nil, err
+		}
+		b.name, b.desc = "wxbot-baseline", "the --baseline binary's wxbot serve on the same redis-server"
+		servers = append(servers, b)
+	}
+	if set.Replicas > 1 {
+		wx.name = "wxbot-x" + strconv.Itoa(set.Replicas)
+		wx.desc = fmt.Sprintf("%d × wxbot serve on one redis-server", set.Replicas)
+		servers = append(servers, wx)
+	}
+	if set.Cluster {
+		nodes, err := startCluster(ctx, cs)
+		if err != nil {
+			return nil, nil, err
+		}
+		cl, err := startWxbots(ctx, cs, wxbotBin, set.Replicas, nodes, set.WxbotEnv)
+		if err != nil {
+			return nil, nil, err
+		}
+		cl.name = "wxbot-cluster-x" + strconv.Itoa(set.Replicas)
+		cl.desc = fmt.Sprintf("%d × wxbot serve on a 3-master Redis Cluster", set.Replicas)
+		servers = append(servers, cl)
+	}
+
+	return rd, servers, nil
+}
+
 // startSelf runs this binary's subcommand as a server on a free port.
 func startSelf(ctx context.Context, cs *children, self, name string, args ...string) (*server, error) {
 	port, err := freePort()
@@ -302,7 +313,7 @@ func startSelf(ctx context.Context, cs *children, self, name string, args ...str
 
 // startWxbots runs n `wxbot serve` processes on the given Redis (one node,
 // or a Cluster's seeds), each with its own configuration file.
-func startWxbots(ctx context.Context, cs *children, dir, bin string, n int, rds []*redisNode, extraEnv []string) (*server, error) {
+func startWxbots(ctx context.Context, cs *children, bin string, n int, rds []*redisNode, extraEnv []string) (*server, error) {
 	s := &server{redis: rds}
 	var seeds []string
 	for _, r := range rds {
@@ -321,7 +332,7 @@ func startWxbots(ctx context.Context, cs *children, dir, bin string, n int, rds 
 		yaml := "log:\n  level: warn\nhttp:\n  addr: " + strconv.Quote(addr) + "\n" +
 			"wechat:\n  token: " + benchToken + "\n  app_id: " + benchAppID + "\n  encoding_aes_key: " + benchAESKey + "\n" +
 			"  message_mode: safe\n  api_base: http://127.0.0.1:1\n" + redisYAML
-		file := filepath.Join(dir, fmt.Sprintf("wxbot-%d-%d.yaml", len(cs.list), i))
+		file := filepath.Join(cs.dir, fmt.Sprintf("wxbot-%d-%d.yaml", len(cs.list), i))
 		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 			return nil, err
 		}
