@@ -329,7 +329,9 @@ func startWxbots(ctx context.Context, cs *children, bin string, n int, rds []*re
 			return nil, err
 		}
 		addr := loopback(port)
-		yaml := "log:\n  level: warn\nhttp:\n  addr: " + strconv.Quote(addr) + "\n" +
+		// Otherwise the defaults, as in production (log level info: a
+		// webhook request that succeeds is logged at debug, so not at all).
+		yaml := "http:\n  addr: " + strconv.Quote(addr) + "\n" +
 			"wechat:\n  token: " + benchToken + "\n  app_id: " + benchAppID + "\n  encoding_aes_key: " + benchAESKey + "\n" +
 			"  message_mode: safe\n  api_base: http://127.0.0.1:1\n" + redisYAML
 		file := filepath.Join(cs.dir, fmt.Sprintf("wxbot-%d-%d.yaml", len(cs.list), i))
