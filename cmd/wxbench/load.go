@@ -33,9 +33,12 @@ type loadPlan struct {
 	Slice   time.Duration `json:"slice_ns"`
 	Users   int           `json:"users"`
 	// MsgIDBase is the first MsgId; every request carries the next one.
-	MsgIDBase int64         `json:"msgid_base"`
-	Targets   []loadTarget  `json:"targets"`
-	Expect    expectedReply `json:"expect"`
+	MsgIDBase int64 `json:"msgid_base"`
+	// Retries is the share of the requests to a server (not a floor) that
+	// repeat a push it was sent in its previous slice.
+	Retries float64       `json:"retries,omitempty"`
+	Targets []loadTarget  `json:"targets"`
+	Expect  expectedReply `json:"expect"`
 }
 
 // loadTarget is one server under test: where it listens and which
@@ -64,6 +67,7 @@ type sliceResult struct {
 	Requests  int           `json:"requests"`
 	Errors    int           `json:"errors"` // non-200 answers
 	Checked   int           `json:"verified"`
+	Retries   int           `json:"retries,omitempty"`   // of Requests, retries of an earlier slice's push
 	Exhausted bool          `json:"exhausted,omitempty"` // ran out of pre-built requests before the slice ended
 	Wall      time.Duration `json:"wall_ns"`
 	P50       time.Duration `json:"p50_ns"`
@@ -125,6 +129,8 @@ func (p loadPlan) validate() error {
 		return errors.New("load: rounds must be 1…50")
 	case p.Slice < 20*time.Millisecond || p.Slice > 30*time.Second:
 		return errors.New("load: slice must be 20ms…30s")
+	case p.Retries < 0 || p.Retries > 0.5:
+		return errors.New("load: retries must be 0…0.5")
 	case p.Users < 1 || len(p.Targets) == 0 || p.Keyword == "" || p.Expect.MsgType == "":
 		return errors.New("load: plan needs users, targets, a keyword and the expected answer")
 	}
@@ -155,6 +161,9 @@ func runPlan(p loadPlan) ([]sliceResult, error) {
 	// and again (building fresh ones for its many requests would only make
 	// the run longer; the client's work per request is the same).
 	pools := make([]*requests, len(p.Targets))
+	// The requests each target was last sent, where --retries takes its
+	// retries from.
+	last := make([]*requests, len(p.Targets))
 	for i, t := range p.Targets {
 		reqs, err := g.build(p.Conns * 100)
 		if err != nil {
@@ -164,7 +173,7 @@ func runPlan(p loadPlan) ([]sliceResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load: warm-up %s: %w", t.Name, err)
 		}
-		need[i] = estimate(p, r)
+		need[i], last[i] = estimate(p, r), reqs.sent(r)
 		if t.Floor {
 			if pools[i], err = g.build(min(need[i], floorPool)); err != nil {
 				return nil, err
@@ -182,16 +191,45 @@ func runPlan(p loadPlan) ([]sliceResult, error) {
 				if reqs, err = g.build(need[i]); err != nil {
 					return nil, err
 				}
+				reqs.retry(last[i], p.Retries)
 			}
 			r, err := runSlice(p, p.Targets[i], reqs, round)
 			if err != nil {
 				return nil, fmt.Errorf("load: round %d, %s: %w", round, p.Targets[i].Name, err)
 			}
-			need[i] = max(need[i], estimate(p, r))
+			need[i], last[i] = max(need[i], estimate(p, r)), reqs.sent(r)
 			out = append(out, r)
 		}
 	}
 	return out, nil
+}
+
+// sent is the part of rs that a slice sent (answered, all but the last
+// few in flight at its end), fresh messages only.
+func (rs *requests) sent(r sliceResult) *requests {
+	n := min(len(rs.raw), max(0, r.Requests-r.Retries))
+	out := &requests{}
+	for i := 0; i < len(rs.raw) && len(out.raw) < n; i++ {
+		if !rs.isRetry(i) {
+			out.raw, out.from = append(out.raw, rs.raw[i]), append(out.from, rs.from[i])
+		}
+	}
+	return out
+}
+
+func (rs *requests) isRetry(i int) bool { return rs.retries != nil && rs.retries[i] }
+
+// retry makes a share of rs repeat pushes of prev, byte for byte, as
+// WeChat's retries do (each of prev's messages at most once).
+func (rs *requests) retry(prev *requests, share float64) {
+	if share <= 0 || prev == nil || len(prev.raw) == 0 {
+		return
+	}
+	step := max(2, int(1/share+0.5))
+	rs.retries = make([]bool, len(rs.raw))
+	for i, k := step/2, 0; i < len(rs.raw) && k < len(prev.raw); i, k = i+step, k+1 {
+		rs.raw[i], rs.from[i], rs.retries[i] = prev.raw[k], prev.from[k], true
+	}
 }
 
 // floorPool is how many distinct requests a floor is sent, over and over.
@@ -220,9 +258,10 @@ func openidOf(i int) string { return fmt.Sprintf("oBench%022d", i) }
 // requests are pre-built raw HTTP requests and the sender of each (an
 // index for openidOf).
 type requests struct {
-	raw    [][]byte
-	from   []int32
-	cyclic bool // sent again from the start once all were sent (a floor's)
+	raw     [][]byte
+	from    []int32
+	cyclic  bool   // sent again from the start once all were sent (a floor's)
+	retries []bool // which are retries of an earlier slice's pushes (--retries)
 }
 
 // build returns n requests, each with the next MsgId, sealed on every core
@@ -269,11 +308,12 @@ type kept struct {
 
 // conn is one connection of the load client and what it measured.
 type conn struct {
-	c      net.Conn
-	lat    []time.Duration
-	kept   []kept
-	errors int // non-200 answers
-	fail   error
+	c       net.Conn
+	lat     []time.Duration
+	kept    []kept
+	errors  int // non-200 answers
+	retries int // answers to retries
+	fail    error
 }
 
 // drive sends requests from rs (the next one not taken by another
@@ -304,6 +344,9 @@ func (c *conn) drive(rs *requests, next *atomic.Int64, start <-chan struct{}, sl
 			return
 		}
 		c.lat = append(c.lat, time.Since(t0))
+		if rs.isRetry(i) {
+			c.retries++
+		}
 		switch {
 		case status != 200:
 			c.errors++
@@ -366,6 +409,7 @@ func runSlice(p loadPlan, t loadTarget, rs *requests, round int) (sliceResult, e
 		}
 		all = append(all, c.lat...)
 		res.Errors += c.errors
+		res.Retries += c.retries
 		for _, k := range c.kept {
 			if err := p.check(t, k.body, openidOf(int(rs.from[k.req]))); err != nil {
 				return res, fmt.Errorf("a reply is wrong: %w", err)

@@ -67,6 +67,7 @@ type targetSummary struct {
 	Requests    int           `json:"requests"`
 	Errors      int           `json:"errors"`
 	Verified    int           `json:"verified"`
+	Retries     int           `json:"retries,omitempty"`
 }
 
 func median(v []float64) float64 {
@@ -112,6 +113,7 @@ func (kr *keywordReport) summarise() {
 			ts.Requests += s.Requests
 			ts.Errors += s.Errors
 			ts.Verified += s.Checked
+			ts.Retries += s.Retries
 		}
 		ts.ReqPerSec, ts.Ratio, ts.P50ms, ts.P99ms = median(rates), median(ratios), median(p50s), median(p99s)
 		if len(ratios) > 0 {
@@ -151,6 +153,9 @@ func (r *report) markdown(w io.Writer) {
 		m.Started, m.CPUs, m.CPUModel, m.GoVersion, m.Redis, m.LoadBefore, m.LoadAfter)
 	fmt.Fprintf(w, "Safe mode, %d connections, %d rounds of %s slices per server in rotating order, %d subscribers, every message to a server a new MsgId (the floors get a pool of them again and again)",
 		s.Connections, s.Rounds, s.Slice, s.Users)
+	if s.Retries > 0 {
+		fmt.Fprintf(w, "; %.0f %% of the requests to a server repeat a push of its previous slice (WeChat's retries)", s.Retries*100)
+	}
 	if len(s.WxbotEnv) > 0 {
 		fmt.Fprintf(w, "; wxbot serve with %s", strings.Join(s.WxbotEnv, " "))
 	}

@@ -53,6 +53,7 @@ answer. Everything it starts it stops, on exit and on a signal.`,
 	f.Int("rounds", 6, "rounds; every server has one slice per round")
 	f.Duration("slice", 400*time.Millisecond, "how long each server is loaded per round")
 	f.Int("users", 1000, "distinct subscribers sending")
+	f.Float64("retries", 0, "this share of the requests to each server (0…0.5) repeats, byte for byte, a push it was sent in its previous slice, as WeChat's retries do (wxbot answers them from dedupe)")
 	f.Int("replicas", 1, "also measure this many 'wxbot serve' replicas on the one redis-server (2 or 3; 1: just the one)")
 	f.Bool("cluster", false, "also measure max(--replicas, 1) replicas on a 3-master Redis Cluster on loopback")
 	f.String("wxbot", "", "the wxbot binary to measure (default: go build ./cmd/wxbot into a temporary folder)")
@@ -71,6 +72,7 @@ type settings struct {
 	Rounds      int           `json:"rounds"`
 	Slice       time.Duration `json:"slice_ns"`
 	Users       int           `json:"users"`
+	Retries     float64       `json:"retries,omitempty"`
 	Replicas    int           `json:"replicas"`
 	Cluster     bool          `json:"cluster"`
 	WxbotEnv    []string      `json:"wxbot_env,omitempty"`
@@ -107,6 +109,7 @@ func readSettings(cmd *cobra.Command) (settings, time.Duration, string, bool, er
 	s.Rounds, _ = f.GetInt("rounds")
 	s.Slice, _ = f.GetDuration("slice")
 	s.Users, _ = f.GetInt("users")
+	s.Retries, _ = f.GetFloat64("retries")
 	s.Replicas, _ = f.GetInt("replicas")
 	s.Cluster, _ = f.GetBool("cluster")
 	s.WxbotEnv, _ = f.GetStringArray("wxbot-env")
@@ -129,6 +132,8 @@ func readSettings(cmd *cobra.Command) (settings, time.Duration, string, bool, er
 		return s, 0, "", false, usageError{"--slice must be 20ms…30s"}
 	case s.Users < 1:
 		return s, 0, "", false, usageError{"--users must be at least 1"}
+	case s.Retries < 0 || s.Retries > 0.5:
+		return s, 0, "", false, usageError{"--retries must be 0…0.5"}
 	case s.Replicas < 1 || s.Replicas > 3:
 		return s, 0, "", false, usageError{"--replicas must be 1, 2 or 3"}
 	case timeout <= 0:
@@ -212,10 +217,12 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		}
 	}
 
+	t0 := time.Now()
 	rd, servers, err := startServers(ctx, cs, self, wxbotBin, set)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(progress, "wxbench: %d servers up in %s\n", len(servers), time.Since(t0).Round(time.Millisecond))
 	rep := &report{Settings: set, Machine: machine(ctx, rd.addr)}
 	for _, kw := range set.Keywords {
 		kr, err := benchKeyword(ctx, cs, self, set, kw, servers)
@@ -422,7 +429,7 @@ func benchKeyword(ctx context.Context, cs *children, self string, set settings, 
 		targets = append(targets, s)
 	}
 	plan := loadPlan{Keyword: kw, Conns: set.Connections, Rounds: set.Rounds, Slice: set.Slice, Users: set.Users,
-		MsgIDBase: msgID + 1000, Expect: kr.Expect}
+		MsgIDBase: msgID + 1000, Expect: kr.Expect, Retries: set.Retries}
 	for _, s := range targets {
 		plan.Targets = append(plan.Targets, s.target())
 		kr.Servers = append(kr.Servers, serverInfo{Name: s.name, Description: s.desc, Processes: len(s.procs)})
@@ -436,10 +443,12 @@ func benchKeyword(ctx context.Context, cs *children, self string, set settings, 
 		return kr, err
 	}
 	fmt.Fprintf(os.Stderr, "wxbench: %q: %d servers × %d rounds × %s\n", kw, len(targets), set.Rounds, set.Slice)
+	t0 := time.Now()
 	out, err := cs.runCaptured(ctx, "load", self, nil, "load", "--plan", planFile)
 	if err != nil {
 		return kr, err
 	}
+	fmt.Fprintf(os.Stderr, "wxbench: %q: load done in %s\n", kw, time.Since(t0).Round(time.Millisecond))
 	if err := json.Unmarshal(out, &kr.Slices); err != nil {
 		return kr, fmt.Errorf("load's report: %w", err)
 	}
