@@ -29,7 +29,11 @@ type keywordReport struct {
 	ReplyBytes int             `json:"reply_bytes"`
 	Servers    []serverInfo    `json:"servers"`
 	Summary    []targetSummary `json:"summary"`
-	Slices     []sliceResult   `json:"slices"`
+	// DedupeHits is how many requests the wxbot serve processes answered
+	// from dedupe during the load (-1: unknown): with --retries, about
+	// the retries sent to them.
+	DedupeHits int           `json:"dedupe_hits"`
+	Slices     []sliceResult `json:"slices"`
 }
 
 type serverInfo struct {
@@ -201,7 +205,17 @@ func (r *report) markdown(w io.Writer) {
 		for _, t := range kr.Summary {
 			errs += t.Errors
 		}
-		fmt.Fprintf(w, "\n%d non-200 answers.\n", errs)
+		fmt.Fprintf(w, "\n%d non-200 answers.", errs)
+		if s.Retries > 0 {
+			retries := 0
+			for _, t := range kr.Summary {
+				if strings.HasPrefix(t.Name, "wxbot") {
+					retries += t.Retries
+				}
+			}
+			fmt.Fprintf(w, " %d retries to wxbot, %d answers from its dedupe.", retries, kr.DedupeHits)
+		}
+		fmt.Fprintln(w)
 	}
 	if len(r.RetryChecks) > 0 {
 		fmt.Fprintf(w, "\nRetry check (the same push sent again, to another replica where there are several, gets the first reply): ok on %s.\n", strings.Join(r.RetryChecks, ", "))

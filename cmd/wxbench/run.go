@@ -443,10 +443,14 @@ func benchKeyword(ctx context.Context, cs *children, self string, set settings, 
 		return kr, err
 	}
 	fmt.Fprintf(os.Stderr, "wxbench: %q: %d servers × %d rounds × %s\n", kw, len(targets), set.Rounds, set.Slice)
+	hits0 := dedupeHits(servers)
 	t0 := time.Now()
 	out, err := cs.runCaptured(ctx, "load", self, nil, "load", "--plan", planFile)
 	if err != nil {
 		return kr, err
+	}
+	if h := dedupeHits(servers); h >= 0 && hits0 >= 0 {
+		kr.DedupeHits = h - hits0
 	}
 	fmt.Fprintf(os.Stderr, "wxbench: %q: load done in %s\n", kw, time.Since(t0).Round(time.Millisecond))
 	if err := json.Unmarshal(out, &kr.Slices); err != nil {
@@ -569,4 +573,48 @@ func latestExample() (*newsletter.Issue, error) {
 		return nil, errors.New("no example issue with items")
 	}
 	return latest, nil
+}
+
+// dedupeHits sums wxbot_webhook_dedupe_hits_total over every wxbot serve
+// process (from its /metrics); -1 when one cannot be read.
+func dedupeHits(servers []*server) int {
+	client := &http.Client{Timeout: 5 * time.Second}
+	seen := map[string]bool{}
+	sum := 0
+	for _, s := range servers {
+		if s.name == "reference" || s.floor {
+			continue
+		}
+		for _, addr := range s.addrs {
+			if seen[addr] {
+				continue // wxbot-xN shares its first process with wxbot
+			}
+			seen[addr] = true
+			n, err := metricValue(client, addr, "wxbot_webhook_dedupe_hits_total")
+			if err != nil {
+				return -1
+			}
+			sum += int(n)
+		}
+	}
+	return sum
+}
+
+// metricValue reads one unlabelled metric from a wxbot serve's /metrics.
+func metricValue(client *http.Client, addr, name string) (float64, error) {
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, nil // not counted yet
 }

@@ -122,6 +122,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if len(rep.Keywords) != 2 || rep.Keywords[0].Keyword != "最新" || rep.Keywords[1].Keyword != "GDPR" {
 		t.Fatalf("keywords: %+v", rep.Keywords)
 	}
+	redisCPU := 0.0 // µs, of every wxbot server in both keywords (a few 10 ms ticks)
 	wantNames := []string{"reference", "wxbot", "wxbot-baseline", "wxbot-x2", "http-floor", "tcp-floor"}
 	for _, kr := range rep.Keywords {
 		var names []string
@@ -154,13 +155,26 @@ func TestRunEndToEnd(t *testing.T) {
 			if (wxbot || s.Name == "reference") && (s.ServerUS <= 0 || s.CoresBusy <= 0 || s.PerCore <= 0) {
 				t.Errorf("%s %s: no CPU accounted: %+v", kr.Keyword, s.Name, s)
 			}
-			if wxbot && s.RedisUS <= 0 {
-				t.Errorf("%s %s: no redis-server CPU accounted: %+v", kr.Keyword, s.Name, s)
+			if wxbot {
+				redisCPU += s.RedisUS * float64(s.Requests)
 			}
+		}
+		// Every retry to wxbot was answered from its dedupe, and nothing else was.
+		retries := 0
+		for _, s := range kr.Summary {
+			if strings.HasPrefix(s.Name, "wxbot") {
+				retries += s.Retries
+			}
+		}
+		if retries == 0 || kr.DedupeHits < retries || kr.DedupeHits > retries+8 {
+			t.Errorf("%s: %d dedupe hits for %d retries to wxbot", kr.Keyword, kr.DedupeHits, retries)
 		}
 		if ref := kr.Summary[0]; ref.Ratio != 1 || ref.RedisUS != 0 && ref.RedisUS > kr.Summary[1].RedisUS {
 			t.Errorf("%s: reference %+v", kr.Keyword, ref)
 		}
+	}
+	if redisCPU <= 0 {
+		t.Error("no redis-server CPU accounted to wxbot")
 	}
 	if !strings.Contains(rep.Keywords[0].Expect.Content, "No.55") || !strings.Contains(rep.Keywords[1].Expect.Content, "GDPR") {
 		t.Errorf("expected answers: %+v", rep.Keywords)
@@ -178,6 +192,7 @@ func TestRunEndToEnd(t *testing.T) {
 		`(?m)^\| 2 \| [\d,]+ \(1\.00×, p99 [\d.]+ ms\) \|`,
 		`Retry check .*: ok on wxbot, wxbot-baseline, wxbot-x2\.`,
 		`wxbot-baseline is /\S+/wxbot with GOGC=400`,
+		`(?m)^0 non-200 answers\. [1-9]\d* retries to wxbot, [1-9]\d* answers from its dedupe\.$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(md.String()) {
 			t.Errorf("markdown lacks %s:\n%s", re, md.String())
