@@ -33,9 +33,12 @@ type loadPlan struct {
 	Slice   time.Duration `json:"slice_ns"`
 	Users   int           `json:"users"`
 	// MsgIDBase is the first MsgId; every request carries the next one.
-	MsgIDBase int64         `json:"msgid_base"`
-	Targets   []loadTarget  `json:"targets"`
-	Expect    expectedReply `json:"expect"`
+	MsgIDBase int64 `json:"msgid_base"`
+	// Retries is the share of the requests to a server (not a floor) that
+	// repeat a push it was sent in its previous slice.
+	Retries float64       `json:"retries,omitempty"`
+	Targets []loadTarget  `json:"targets"`
+	Expect  expectedReply `json:"expect"`
 }
 
 // loadTarget is one server under test: where it listens and which
@@ -64,6 +67,7 @@ type sliceResult struct {
 	Requests  int           `json:"requests"`
 	Errors    int           `json:"errors"` // non-200 answers
 	Checked   int           `json:"verified"`
+	Retries   int           `json:"retries,omitempty"`   // of Requests, retries of an earlier slice's push
 	Exhausted bool          `json:"exhausted,omitempty"` // ran out of pre-built requests before the slice ended
 	Wall      time.Duration `json:"wall_ns"`
 	P50       time.Duration `json:"p50_ns"`
@@ -125,6 +129,8 @@ func (p loadPlan) validate() error {
 		return errors.New("load: rounds must be 1…50")
 	case p.Slice < 20*time.Millisecond || p.Slice > 30*time.Second:
 		return errors.New("load: slice must be 20ms…30s")
+	case p.Retries < 0 || p.Retries > 0.5:
+		return errors.New("load: retries must be 0…0.5")
 	case p.Users < 1 || len(p.Targets) == 0 || p.Keyword == "" || p.Expect.MsgType == "":
 		return errors.New("load: plan needs users, targets, a keyword and the expected answer")
 	}
@@ -151,27 +157,83 @@ func runPlan(p loadPlan) ([]sliceResult, error) {
 	}
 	g := &generator{acct: benchAccount(), keyword: p.Keyword, users: p.Users, next: p.MsgIDBase}
 	need := make([]int, len(p.Targets))
+	// A floor does nothing with a message: it is sent the same ones again
+	// and again (building fresh ones for its many requests would only make
+	// the run longer; the client's work per request is the same).
+	pools := make([]*requests, len(p.Targets))
+	// The requests each target was last sent, where --retries takes its
+	// retries from.
+	last := make([]*requests, len(p.Targets))
 	for i, t := range p.Targets {
-		r, err := runSlice(p, t, g, p.Conns*100, 0)
+		reqs, err := g.build(p.Conns * 100)
+		if err != nil {
+			return nil, err
+		}
+		r, err := runSlice(p, t, reqs, 0)
 		if err != nil {
 			return nil, fmt.Errorf("load: warm-up %s: %w", t.Name, err)
 		}
-		need[i] = estimate(p, r)
+		need[i], last[i] = estimate(p, r), reqs.sent(r)
+		if t.Floor {
+			if pools[i], err = g.build(min(need[i], floorPool)); err != nil {
+				return nil, err
+			}
+			pools[i].cyclic = true
+		}
 	}
 	var out []sliceResult
 	for round := 1; round <= p.Rounds; round++ {
 		for k := range p.Targets {
 			i := (k + round - 1) % len(p.Targets)
-			r, err := runSlice(p, p.Targets[i], g, need[i], round)
+			reqs := pools[i]
+			if reqs == nil {
+				var err error
+				if reqs, err = g.build(need[i]); err != nil {
+					return nil, err
+				}
+				reqs.retry(last[i], p.Retries)
+			}
+			r, err := runSlice(p, p.Targets[i], reqs, round)
 			if err != nil {
 				return nil, fmt.Errorf("load: round %d, %s: %w", round, p.Targets[i].Name, err)
 			}
-			need[i] = max(need[i], estimate(p, r))
+			need[i], last[i] = max(need[i], estimate(p, r)), reqs.sent(r)
 			out = append(out, r)
 		}
 	}
 	return out, nil
 }
+
+// sent is the part of rs that a slice sent (answered, all but the last
+// few in flight at its end), fresh messages only.
+func (rs *requests) sent(r sliceResult) *requests {
+	n := min(len(rs.raw), max(0, r.Requests-r.Retries))
+	out := &requests{}
+	for i := 0; i < len(rs.raw) && len(out.raw) < n; i++ {
+		if !rs.isRetry(i) {
+			out.raw, out.from = append(out.raw, rs.raw[i]), append(out.from, rs.from[i])
+		}
+	}
+	return out
+}
+
+func (rs *requests) isRetry(i int) bool { return rs.retries != nil && rs.retries[i] }
+
+// retry makes a share of rs repeat pushes of prev, byte for byte, as
+// WeChat's retries do (each of prev's messages at most once).
+func (rs *requests) retry(prev *requests, share float64) {
+	if share <= 0 || prev == nil || len(prev.raw) == 0 {
+		return
+	}
+	step := max(2, int(1/share+0.5))
+	rs.retries = make([]bool, len(rs.raw))
+	for i, k := step/2, 0; i < len(rs.raw) && k < len(prev.raw); i, k = i+step, k+1 {
+		rs.raw[i], rs.from[i], rs.retries[i] = prev.raw[k], prev.from[k], true
+	}
+}
+
+// floorPool is how many distinct requests a floor is sent, over and over.
+const floorPool = 20000
 
 // estimate is how many requests a slice needs at the rate r measured, with room.
 func estimate(p loadPlan, r sliceResult) int {
@@ -193,28 +255,49 @@ type generator struct {
 
 func openidOf(i int) string { return fmt.Sprintf("oBench%022d", i) }
 
-// build returns n raw HTTP requests and the sender of each (an index for openidOf).
-func (g *generator) build(n int) ([][]byte, []int32, error) {
-	reqs := make([][]byte, n)
-	from := make([]int32, n)
+// requests are pre-built raw HTTP requests and the sender of each (an
+// index for openidOf).
+type requests struct {
+	raw     [][]byte
+	from    []int32
+	cyclic  bool   // sent again from the start once all were sent (a floor's)
+	retries []bool // which are retries of an earlier slice's pushes (--retries)
+}
+
+// build returns n requests, each with the next MsgId, sealed on every core
+// (between slices: the servers are idle then).
+func (g *generator) build(n int) (*requests, error) {
+	rs := &requests{raw: make([][]byte, n), from: make([]int32, n)}
+	first, firstUser := g.next+1, g.sent
+	g.next += int64(n)
+	g.sent += n
 	now := time.Now()
-	var b bytes.Buffer
-	for i := range reqs {
-		u := g.sent % g.users
-		g.sent++
-		g.next++
-		p, err := g.acct.Seal(wechatsim.Text(openidOf(u), g.acct.UserName, g.keyword, g.next, now.Unix()), wechatsim.Safe, now)
-		if err != nil {
-			return nil, nil, err
-		}
-		b.Reset()
-		fmt.Fprintf(&b, "POST %s?%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n",
-			webhookPath, p.Query, len(p.Body))
-		b.Write(p.Body)
-		reqs[i] = bytes.Clone(b.Bytes())
-		from[i] = int32(u)
+	workers := runtime.GOMAXPROCS(0)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var b bytes.Buffer
+			for i := w; i < n; i += workers {
+				u := (firstUser + i) % g.users
+				p, err := g.acct.Seal(wechatsim.Text(openidOf(u), g.acct.UserName, g.keyword, first+int64(i), now.Unix()), wechatsim.Safe, now)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				b.Reset()
+				fmt.Fprintf(&b, "POST %s?%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n",
+					webhookPath, p.Query, len(p.Body))
+				b.Write(p.Body)
+				rs.raw[i] = bytes.Clone(b.Bytes())
+				rs.from[i] = int32(u)
+			}
+		}()
 	}
-	return reqs, from, nil
+	wg.Wait()
+	return rs, errors.Join(errs...)
 }
 
 // kept is a response body kept for checking, with the request it answered.
@@ -223,20 +306,75 @@ type kept struct {
 	body []byte
 }
 
-// runSlice sends n fresh requests to t for at most p.Slice and measures.
-func runSlice(p loadPlan, t loadTarget, g *generator, n, round int) (sliceResult, error) {
-	res := sliceResult{Round: round, Target: t.Name}
-	reqs, from, err := g.build(n)
-	if err != nil {
-		return res, err
+// conn is one connection of the load client and what it measured.
+type conn struct {
+	c       net.Conn
+	lat     []time.Duration
+	kept    []kept
+	errors  int // non-200 answers
+	retries int // answers to retries
+	fail    error
+}
+
+// drive sends requests from rs (the next one not taken by another
+// connection) once start closes, until the slice is over or rs runs out.
+func (c *conn) drive(rs *requests, next *atomic.Int64, start <-chan struct{}, slice time.Duration) {
+	br := bufio.NewReaderSize(c.c, 16<<10)
+	n := len(rs.raw)
+	<-start
+	stopAt := time.Now().Add(slice)
+	_ = c.c.SetDeadline(stopAt.Add(10 * time.Second)) // a server that hangs cannot hang the client
+	for k := 0; ; k++ {
+		i := int(next.Add(1) - 1)
+		t0 := time.Now()
+		if rs.cyclic {
+			i %= n
+		}
+		if i >= n || t0.After(stopAt) {
+			return
+		}
+		if _, err := c.c.Write(rs.raw[i]); err != nil {
+			c.fail = err
+			return
+		}
+		keep := k%checkEvery == 0 // the first answer on every connection, then one in 64
+		status, body, err := readResponse(br, keep)
+		if err != nil {
+			c.fail = err
+			return
+		}
+		c.lat = append(c.lat, time.Since(t0))
+		if rs.isRetry(i) {
+			c.retries++
+		}
+		switch {
+		case status != 200:
+			c.errors++
+		case keep:
+			c.kept = append(c.kept, kept{i, body})
+		}
 	}
+}
+
+// cpuTimes reads the CPU time of a target's servers, of its Redis and of
+// this process.
+func cpuTimes(t loadTarget) (server, red, client time.Duration, err error) {
+	server, err1 := sumCPU(t.PIDs)
+	red, err2 := sumCPU(t.RedisPIDs)
+	client, err3 := procCPU(0)
+	return server, red, client, errors.Join(err1, err2, err3)
+}
+
+// runSlice sends requests from rs to t for at most p.Slice and measures.
+func runSlice(p loadPlan, t loadTarget, rs *requests, round int) (sliceResult, error) {
+	res := sliceResult{Round: round, Target: t.Name}
 	// The garbage of building is collected now, not during the slice.
 	runtime.GC()
-	conns := make([]net.Conn, p.Conns)
+	conns := make([]*conn, p.Conns)
 	defer func() {
 		for _, c := range conns {
 			if c != nil {
-				_ = c.Close()
+				_ = c.c.Close()
 			}
 		}
 	}()
@@ -245,79 +383,35 @@ func runSlice(p loadPlan, t loadTarget, g *generator, n, round int) (sliceResult
 		if err != nil {
 			return res, err
 		}
-		conns[i] = c
+		conns[i] = &conn{c: c, lat: make([]time.Duration, 0, len(rs.raw)/p.Conns+16)}
 	}
-	lat := make([][]time.Duration, p.Conns)
-	keep := make([][]kept, p.Conns)
-	errs := make([]int, p.Conns)
-	fails := make([]error, p.Conns)
 	var next atomic.Int64
 	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := range conns {
+	for _, c := range conns {
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := conns[w]
-			br := bufio.NewReaderSize(c, 16<<10)
-			lat[w] = make([]time.Duration, 0, n/p.Conns+16)
-			<-start
-			stopAt := time.Now().Add(p.Slice)
-			_ = c.SetDeadline(stopAt.Add(10 * time.Second)) // a server that hangs cannot hang the client
-			for k := 0; ; k++ {
-				i := int(next.Add(1) - 1)
-				t0 := time.Now()
-				if i >= len(reqs) || t0.After(stopAt) {
-					return
-				}
-				if _, err := c.Write(reqs[i]); err != nil {
-					fails[w] = err
-					return
-				}
-				keepIt := k%checkEvery == 0 // the first answer on every connection, then one in 64
-				status, body, err := readResponse(br, keepIt)
-				if err != nil {
-					fails[w] = err
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-				switch {
-				case status != 200:
-					errs[w]++
-				case keepIt:
-					keep[w] = append(keep[w], kept{i, body})
-				}
-			}
-		}()
+		go func() { defer wg.Done(); c.drive(rs, &next, start, p.Slice) }()
 	}
-	server0, err1 := sumCPU(t.PIDs)
-	redis0, err2 := sumCPU(t.RedisPIDs)
-	client0, err3 := procCPU(0)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		close(start)
-		wg.Wait()
-		return res, err
-	}
+	server0, redis0, client0, err := cpuTimes(t)
 	t0 := time.Now()
 	close(start)
 	wg.Wait()
 	res.Wall = time.Since(t0)
-	server1, err1 := sumCPU(t.PIDs)
-	redis1, err2 := sumCPU(t.RedisPIDs)
-	client1, err3 := procCPU(0)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	server1, redis1, client1, err1 := cpuTimes(t)
+	if err := errors.Join(err, err1); err != nil {
 		return res, err
 	}
 	res.ServerCPU, res.RedisCPU, res.ClientCPU = server1-server0, redis1-redis0, client1-client0
-	if err := errors.Join(fails...); err != nil {
-		return res, err
-	}
 	var all []time.Duration
-	for w := range lat {
-		all = append(all, lat[w]...)
-		res.Errors += errs[w]
-		for _, k := range keep[w] {
-			if err := p.check(t, k.body, openidOf(int(from[k.req]))); err != nil {
+	for _, c := range conns {
+		if c.fail != nil {
+			return res, c.fail
+		}
+		all = append(all, c.lat...)
+		res.Errors += c.errors
+		res.Retries += c.retries
+		for _, k := range c.kept {
+			if err := p.check(t, k.body, openidOf(int(rs.from[k.req]))); err != nil {
 				return res, fmt.Errorf("a reply is wrong: %w", err)
 			}
 			res.Checked++
@@ -327,7 +421,7 @@ func runSlice(p loadPlan, t loadTarget, g *generator, n, round int) (sliceResult
 		return res, errors.New("no request completed")
 	}
 	res.Requests = len(all)
-	res.Exhausted = int(next.Load()) >= len(reqs) && res.Wall < p.Slice
+	res.Exhausted = !rs.cyclic && int(next.Load()) >= len(rs.raw) && res.Wall < p.Slice
 	slices.Sort(all)
 	res.P50 = all[len(all)*50/100]
 	res.P99 = all[min(len(all)-1, len(all)*99/100)]

@@ -55,7 +55,7 @@ func (e usageError) Error() string { return e.msg }
 
 func newRootCmd() *cobra.Command {
 	root := newBenchCmd()
-	root.AddCommand(newServeRefCmd(), newServeHTTPCmd(), newServeTCPCmd(), newLoadCmd())
+	root.AddCommand(newServeRefCmd(), newServeHTTPCmd(), newServeTCPCmd(), newLoadCmd(), newReportCmd())
 	root.SilenceUsage, root.SilenceErrors = true, true
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	return root

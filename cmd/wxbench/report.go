@@ -1,12 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // report is a run's result: the JSON of --json, the tables otherwise.
@@ -25,7 +29,11 @@ type keywordReport struct {
 	ReplyBytes int             `json:"reply_bytes"`
 	Servers    []serverInfo    `json:"servers"`
 	Summary    []targetSummary `json:"summary"`
-	Slices     []sliceResult   `json:"slices"`
+	// DedupeHits is how many requests the wxbot serve processes answered
+	// from dedupe during the load (-1: unknown): with --retries, about
+	// the retries sent to them.
+	DedupeHits int           `json:"dedupe_hits"`
+	Slices     []sliceResult `json:"slices"`
 }
 
 type serverInfo struct {
@@ -63,6 +71,7 @@ type targetSummary struct {
 	Requests    int           `json:"requests"`
 	Errors      int           `json:"errors"`
 	Verified    int           `json:"verified"`
+	Retries     int           `json:"retries,omitempty"`
 }
 
 func median(v []float64) float64 {
@@ -108,6 +117,7 @@ func (kr *keywordReport) summarise() {
 			ts.Requests += s.Requests
 			ts.Errors += s.Errors
 			ts.Verified += s.Checked
+			ts.Retries += s.Retries
 		}
 		ts.ReqPerSec, ts.Ratio, ts.P50ms, ts.P99ms = median(rates), median(ratios), median(p50s), median(p99s)
 		if len(ratios) > 0 {
@@ -145,10 +155,19 @@ func (r *report) markdown(w io.Writer) {
 	s, m := r.Settings, r.Machine
 	fmt.Fprintf(w, "wxbench %s: %d CPUs (%s), %s, redis-server %s, load average %s before, %s after\n\n",
 		m.Started, m.CPUs, m.CPUModel, m.GoVersion, m.Redis, m.LoadBefore, m.LoadAfter)
-	fmt.Fprintf(w, "Safe mode, %d connections, %d rounds of %s slices per server in rotating order, %d subscribers, every message a new MsgId",
+	fmt.Fprintf(w, "Safe mode, %d connections, %d rounds of %s slices per server in rotating order, %d subscribers, every message to a server a new MsgId (the floors get a pool of them again and again)",
 		s.Connections, s.Rounds, s.Slice, s.Users)
+	if s.Retries > 0 {
+		fmt.Fprintf(w, "; %.0f %% of the requests to a server repeat a push of its previous slice (WeChat's retries)", s.Retries*100)
+	}
 	if len(s.WxbotEnv) > 0 {
 		fmt.Fprintf(w, "; wxbot serve with %s", strings.Join(s.WxbotEnv, " "))
+	}
+	if s.Baseline != "" {
+		fmt.Fprintf(w, "; wxbot-baseline is %s", s.Baseline)
+		if len(s.BaselineEnv) > 0 {
+			fmt.Fprintf(w, " with %s", strings.Join(s.BaselineEnv, " "))
+		}
 	}
 	fmt.Fprintln(w, ".")
 	for _, kr := range r.Keywords {
@@ -186,9 +205,39 @@ func (r *report) markdown(w io.Writer) {
 		for _, t := range kr.Summary {
 			errs += t.Errors
 		}
-		fmt.Fprintf(w, "\n%d non-200 answers.\n", errs)
+		fmt.Fprintf(w, "\n%d non-200 answers.", errs)
+		if s.Retries > 0 {
+			retries := 0
+			for _, t := range kr.Summary {
+				if strings.HasPrefix(t.Name, "wxbot") {
+					retries += t.Retries
+				}
+			}
+			fmt.Fprintf(w, " %d retries to wxbot, %d answers from its dedupe.", retries, kr.DedupeHits)
+		}
+		fmt.Fprintln(w)
 	}
 	if len(r.RetryChecks) > 0 {
-		fmt.Fprintf(w, "\nRetry check (a message sent again to another replica gets the first reply): ok on %s.\n", strings.Join(r.RetryChecks, ", "))
+		fmt.Fprintf(w, "\nRetry check (the same push sent again, to another replica where there are several, gets the first reply): ok on %s.\n", strings.Join(r.RetryChecks, ", "))
+	}
+}
+
+func newReportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "report FILE.json",
+		Short: "Print the Markdown tables of a report saved with --json",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var r report
+			if err := json.Unmarshal(data, &r); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			r.markdown(cmd.OutOrStdout())
+			return nil
+		},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,10 +53,13 @@ answer. Everything it starts it stops, on exit and on a signal.`,
 	f.Int("rounds", 6, "rounds; every server has one slice per round")
 	f.Duration("slice", 400*time.Millisecond, "how long each server is loaded per round")
 	f.Int("users", 1000, "distinct subscribers sending")
+	f.Float64("retries", 0, "this share of the requests to each server (0…0.5) repeats, byte for byte, a push it was sent in its previous slice, as WeChat's retries do (wxbot answers them from dedupe)")
 	f.Int("replicas", 1, "also measure this many 'wxbot serve' replicas on the one redis-server (2 or 3; 1: just the one)")
 	f.Bool("cluster", false, "also measure max(--replicas, 1) replicas on a 3-master Redis Cluster on loopback")
 	f.String("wxbot", "", "the wxbot binary to measure (default: go build ./cmd/wxbot into a temporary folder)")
-	f.StringArray("wxbot-env", nil, "KEY=VALUE for the 'wxbot serve' processes, e.g. GOGC=400 (repeatable)")
+	f.StringArray("wxbot-env", nil, "KEY=VALUE for the 'wxbot serve' processes, e.g. GOGC=400 or a WXBOT_BOT_… setting (repeatable; not redis, http.addr or wechat keys)")
+	f.String("baseline", "", "also measure this wxbot binary (e.g. one built from main) as the server wxbot-baseline, one replica on the same redis-server, interleaved with the others")
+	f.StringArray("baseline-env", nil, "KEY=VALUE for the baseline's process (repeatable; default: those of --wxbot-env)")
 	f.Bool("json", false, "print the report as JSON instead of Markdown tables")
 	f.Duration("timeout", 10*time.Minute, "give up after this long")
 	return cmd
@@ -68,9 +72,12 @@ type settings struct {
 	Rounds      int           `json:"rounds"`
 	Slice       time.Duration `json:"slice_ns"`
 	Users       int           `json:"users"`
+	Retries     float64       `json:"retries,omitempty"`
 	Replicas    int           `json:"replicas"`
 	Cluster     bool          `json:"cluster"`
 	WxbotEnv    []string      `json:"wxbot_env,omitempty"`
+	Baseline    string        `json:"baseline,omitempty"`
+	BaselineEnv []string      `json:"baseline_env,omitempty"`
 }
 
 // server is one target: its processes and the Redis processes it uses.
@@ -102,9 +109,15 @@ func readSettings(cmd *cobra.Command) (settings, time.Duration, string, bool, er
 	s.Rounds, _ = f.GetInt("rounds")
 	s.Slice, _ = f.GetDuration("slice")
 	s.Users, _ = f.GetInt("users")
+	s.Retries, _ = f.GetFloat64("retries")
 	s.Replicas, _ = f.GetInt("replicas")
 	s.Cluster, _ = f.GetBool("cluster")
 	s.WxbotEnv, _ = f.GetStringArray("wxbot-env")
+	s.Baseline, _ = f.GetString("baseline")
+	s.BaselineEnv, _ = f.GetStringArray("baseline-env")
+	if !f.Changed("baseline-env") {
+		s.BaselineEnv = s.WxbotEnv
+	}
 	timeout, _ := f.GetDuration("timeout")
 	bin, _ := f.GetString("wxbot")
 	asJSON, _ := f.GetBool("json")
@@ -119,17 +132,47 @@ func readSettings(cmd *cobra.Command) (settings, time.Duration, string, bool, er
 		return s, 0, "", false, usageError{"--slice must be 20ms…30s"}
 	case s.Users < 1:
 		return s, 0, "", false, usageError{"--users must be at least 1"}
+	case s.Retries < 0 || s.Retries > 0.5:
+		return s, 0, "", false, usageError{"--retries must be 0…0.5"}
 	case s.Replicas < 1 || s.Replicas > 3:
 		return s, 0, "", false, usageError{"--replicas must be 1, 2 or 3"}
 	case timeout <= 0:
 		return s, 0, "", false, usageError{"--timeout must be positive"}
 	}
-	for _, kv := range s.WxbotEnv {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.HasPrefix(k, "WXBOT_") {
-			return s, 0, "", false, usageError{fmt.Sprintf("--wxbot-env %q: want KEY=VALUE, not a WXBOT_ key (the run's configuration file sets those)", kv)}
+	for _, kv := range append(slices.Clone(s.WxbotEnv), s.BaselineEnv...) {
+		if err := checkEnv(kv); err != nil {
+			return s, 0, "", false, err
 		}
 	}
 	return s, timeout, bin, asJSON, nil
+}
+
+// checkEnv refuses what would take wxbot serve off this run's loopback
+// Redis and port or change the account the load client signs for.
+func checkEnv(kv string) error {
+	k, _, ok := strings.Cut(kv, "=")
+	if !ok || k == "" {
+		return usageError{fmt.Sprintf("--wxbot-env %q: want KEY=VALUE", kv)}
+	}
+	for _, p := range []string{"WXBOT_REDIS_", "WXBOT_HTTP_ADDR", "WXBOT_HTTP_WEBHOOK_PATH", "WXBOT_WECHAT_", "WXBOT_NEWSLETTER_"} {
+		if strings.HasPrefix(k, p) {
+			return usageError{fmt.Sprintf("--wxbot-env %q: the run sets %s* itself (loopback Redis and port, the bench account, the example issues)", kv, p)}
+		}
+	}
+	return nil
+}
+
+// absBinary resolves a binary given on the command line (the children run
+// in the run's folder: a relative path would not lead there).
+func absBinary(flag, bin string) (string, error) {
+	p, err := exec.LookPath(bin)
+	if err == nil {
+		p, err = filepath.Abs(p)
+	}
+	if err != nil {
+		return "", usageError{flag + ": " + err.Error()}
+	}
+	return p, nil
 }
 
 func runBench(cmd *cobra.Command, _ []string) error {
@@ -155,6 +198,16 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	go func() { <-ctx.Done(); cs.stopAll() }()
 	progress := cmd.ErrOrStderr()
 
+	if wxbotBin != "" {
+		if wxbotBin, err = absBinary("--wxbot", wxbotBin); err != nil {
+			return err
+		}
+	}
+	if set.Baseline != "" {
+		if set.Baseline, err = absBinary("--baseline", set.Baseline); err != nil {
+			return err
+		}
+	}
 	if wxbotBin == "" {
 		fmt.Fprintln(progress, "wxbench: go build ./cmd/wxbot")
 		wxbotBin = filepath.Join(dir, "wxbot")
@@ -164,43 +217,12 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		}
 	}
 
-	rd, err := startRedis(ctx, cs, "redis")
+	t0 := time.Now()
+	rd, servers, err := startServers(ctx, cs, self, wxbotBin, set)
 	if err != nil {
 		return err
 	}
-	var servers []*server
-	ref, err := startSelf(ctx, cs, self, "reference", "serve-ref")
-	if err != nil {
-		return err
-	}
-	ref.desc = "silenceper/wechat server (bot/refserver), no Redis"
-	servers = append(servers, ref)
-
-	wx, err := startWxbots(ctx, cs, dir, wxbotBin, set.Replicas, []*redisNode{rd}, set.WxbotEnv)
-	if err != nil {
-		return err
-	}
-	one := &server{name: "wxbot", desc: "wxbot serve, safe mode, on redis-server", addrs: wx.addrs[:1], procs: wx.procs[:1], redis: wx.redis}
-	servers = append(servers, one)
-	if set.Replicas > 1 {
-		wx.name = "wxbot-x" + strconv.Itoa(set.Replicas)
-		wx.desc = fmt.Sprintf("%d × wxbot serve on one redis-server", set.Replicas)
-		servers = append(servers, wx)
-	}
-	if set.Cluster {
-		nodes, err := startCluster(ctx, cs)
-		if err != nil {
-			return err
-		}
-		cl, err := startWxbots(ctx, cs, dir, wxbotBin, set.Replicas, nodes, set.WxbotEnv)
-		if err != nil {
-			return err
-		}
-		cl.name = "wxbot-cluster-x" + strconv.Itoa(set.Replicas)
-		cl.desc = fmt.Sprintf("%d × wxbot serve on a 3-master Redis Cluster", set.Replicas)
-		servers = append(servers, cl)
-	}
-
+	fmt.Fprintf(progress, "wxbench: %d servers up in %s\n", len(servers), time.Since(t0).Round(time.Millisecond))
 	rep := &report{Settings: set, Machine: machine(ctx, rd.addr)}
 	for _, kw := range set.Keywords {
 		kr, err := benchKeyword(ctx, cs, self, set, kw, servers)
@@ -227,6 +249,58 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
+// startServers starts the run's redis-server, the reference and every
+// wxbot serve (with --baseline, --replicas and --cluster as asked), and
+// returns them in the order they are reported.
+func startServers(ctx context.Context, cs *children, self, wxbotBin string, set settings) (*redisNode, []*server, error) {
+	rd, err := startRedis(ctx, cs, "redis")
+	if err != nil {
+		return nil, nil, err
+	}
+	var servers []*server
+	ref, err := startSelf(ctx, cs, self, "reference", "serve-ref")
+	if err != nil {
+		return nil, nil, err
+	}
+	ref.desc = "silenceper/wechat server (bot/refserver), no Redis"
+	servers = append(servers, ref)
+
+	wx, err := startWxbots(ctx, cs, wxbotBin, set.Replicas, []*redisNode{rd}, set.WxbotEnv)
+	if err != nil {
+		return nil, nil, err
+	}
+	one := &server{name: "wxbot", desc: "wxbot serve, safe mode, on redis-server", addrs: wx.addrs[:1], procs: wx.procs[:1], redis: wx.redis}
+	servers = append(servers, one)
+	if set.Baseline != "" {
+		b, err := startWxbots(ctx, cs, set.Baseline, 1, []*redisNode{rd}, set.BaselineEnv)
+		if err != nil {
+			return nil, nil, err
+		}
+		b.name, b.desc = "wxbot-baseline", "the --baseline binary's wxbot serve on the same redis-server"
+		servers = append(servers, b)
+	}
+	if set.Replicas > 1 {
+		wx.name = "wxbot-x" + strconv.Itoa(set.Replicas)
+		wx.desc = fmt.Sprintf("%d × wxbot serve on one redis-server", set.Replicas)
+		servers = append(servers, wx)
+	}
+	if set.Cluster {
+		nodes, err := startCluster(ctx, cs)
+		if err != nil {
+			return nil, nil, err
+		}
+		cl, err := startWxbots(ctx, cs, wxbotBin, set.Replicas, nodes, set.WxbotEnv)
+		if err != nil {
+			return nil, nil, err
+		}
+		cl.name = "wxbot-cluster-x" + strconv.Itoa(set.Replicas)
+		cl.desc = fmt.Sprintf("%d × wxbot serve on a 3-master Redis Cluster", set.Replicas)
+		servers = append(servers, cl)
+	}
+
+	return rd, servers, nil
+}
+
 // startSelf runs this binary's subcommand as a server on a free port.
 func startSelf(ctx context.Context, cs *children, self, name string, args ...string) (*server, error) {
 	port, err := freePort()
@@ -246,7 +320,7 @@ func startSelf(ctx context.Context, cs *children, self, name string, args ...str
 
 // startWxbots runs n `wxbot serve` processes on the given Redis (one node,
 // or a Cluster's seeds), each with its own configuration file.
-func startWxbots(ctx context.Context, cs *children, dir, bin string, n int, rds []*redisNode, extraEnv []string) (*server, error) {
+func startWxbots(ctx context.Context, cs *children, bin string, n int, rds []*redisNode, extraEnv []string) (*server, error) {
 	s := &server{redis: rds}
 	var seeds []string
 	for _, r := range rds {
@@ -262,10 +336,12 @@ func startWxbots(ctx context.Context, cs *children, dir, bin string, n int, rds 
 			return nil, err
 		}
 		addr := loopback(port)
-		yaml := "log:\n  level: warn\nhttp:\n  addr: " + strconv.Quote(addr) + "\n" +
+		// Otherwise the defaults, as in production (log level info: a
+		// webhook request that succeeds is logged at debug, so not at all).
+		yaml := "http:\n  addr: " + strconv.Quote(addr) + "\n" +
 			"wechat:\n  token: " + benchToken + "\n  app_id: " + benchAppID + "\n  encoding_aes_key: " + benchAESKey + "\n" +
 			"  message_mode: safe\n  api_base: http://127.0.0.1:1\n" + redisYAML
-		file := filepath.Join(dir, fmt.Sprintf("wxbot-%d-%d.yaml", len(cs.list), i))
+		file := filepath.Join(cs.dir, fmt.Sprintf("wxbot-%d-%d.yaml", len(cs.list), i))
 		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 			return nil, err
 		}
@@ -353,7 +429,7 @@ func benchKeyword(ctx context.Context, cs *children, self string, set settings, 
 		targets = append(targets, s)
 	}
 	plan := loadPlan{Keyword: kw, Conns: set.Connections, Rounds: set.Rounds, Slice: set.Slice, Users: set.Users,
-		MsgIDBase: msgID + 1000, Expect: kr.Expect}
+		MsgIDBase: msgID + 1000, Expect: kr.Expect, Retries: set.Retries}
 	for _, s := range targets {
 		plan.Targets = append(plan.Targets, s.target())
 		kr.Servers = append(kr.Servers, serverInfo{Name: s.name, Description: s.desc, Processes: len(s.procs)})
@@ -367,10 +443,16 @@ func benchKeyword(ctx context.Context, cs *children, self string, set settings, 
 		return kr, err
 	}
 	fmt.Fprintf(os.Stderr, "wxbench: %q: %d servers × %d rounds × %s\n", kw, len(targets), set.Rounds, set.Slice)
+	hits0 := dedupeHits(servers)
+	t0 := time.Now()
 	out, err := cs.runCaptured(ctx, "load", self, nil, "load", "--plan", planFile)
 	if err != nil {
 		return kr, err
 	}
+	if h := dedupeHits(servers); h >= 0 && hits0 >= 0 {
+		kr.DedupeHits = h - hits0
+	}
+	fmt.Fprintf(os.Stderr, "wxbench: %q: load done in %s\n", kw, time.Since(t0).Round(time.Millisecond))
 	if err := json.Unmarshal(out, &kr.Slices); err != nil {
 		return kr, fmt.Errorf("load's report: %w", err)
 	}
@@ -491,4 +573,48 @@ func latestExample() (*newsletter.Issue, error) {
 		return nil, errors.New("no example issue with items")
 	}
 	return latest, nil
+}
+
+// dedupeHits sums wxbot_webhook_dedupe_hits_total over every wxbot serve
+// process (from its /metrics); -1 when one cannot be read.
+func dedupeHits(servers []*server) int {
+	client := &http.Client{Timeout: 5 * time.Second}
+	seen := map[string]bool{}
+	sum := 0
+	for _, s := range servers {
+		if s.name == "reference" || s.floor {
+			continue
+		}
+		for _, addr := range s.addrs {
+			if seen[addr] {
+				continue // wxbot-xN shares its first process with wxbot
+			}
+			seen[addr] = true
+			n, err := metricValue(client, addr, "wxbot_webhook_dedupe_hits_total")
+			if err != nil {
+				return -1
+			}
+			sum += int(n)
+		}
+	}
+	return sum
+}
+
+// metricValue reads one unlabelled metric from a wxbot serve's /metrics.
+func metricValue(client *http.Client, addr, name string) (float64, error) {
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, nil // not counted yet
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,18 +18,40 @@ import (
 	"time"
 )
 
-// buildBins builds the real wxbot and wxbench binaries (not under the race
-// detector: the figures of a run under it would mean little, and its
-// children would be ten times slower).
+// buildBins builds the real wxbot and wxbench binaries once for the tests
+// (not under the race detector: the figures of a run under it would mean
+// little, and its children would be ten times slower).
 func buildBins(t *testing.T) (wxbot, wxbench string) {
 	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
-		"github.com/lifang/wxbot/cmd/wxbot", "github.com/lifang/wxbot/cmd/wxbench").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build ./cmd/wxbot ./cmd/wxbench: %v\n%s", err, out)
+	binsOnce.Do(func() {
+		binsDir, binsErr = os.MkdirTemp("", "wxbench-test-")
+		if binsErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-ldflags=-s -w", "-o", binsDir+string(filepath.Separator), // no DWARF: a faster link
+			"github.com/lifang/wxbot/cmd/wxbot", "github.com/lifang/wxbot/cmd/wxbench").CombinedOutput()
+		if err != nil {
+			binsErr = fmt.Errorf("go build ./cmd/wxbot ./cmd/wxbench: %v\n%s", err, out)
+		}
+	})
+	if binsErr != nil {
+		t.Fatal(binsErr)
 	}
-	return filepath.Join(dir, "wxbot"), filepath.Join(dir, "wxbench")
+	return filepath.Join(binsDir, "wxbot"), filepath.Join(binsDir, "wxbench")
+}
+
+var (
+	binsOnce sync.Once
+	binsDir  string
+	binsErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binsDir != "" {
+		_ = os.RemoveAll(binsDir)
+	}
+	os.Exit(code)
 }
 
 // childrenOf lists the live processes whose parent is pid.
@@ -60,7 +83,7 @@ func TestRunEndToEnd(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, wxbench, "--wxbot", wxbot, "--rounds", "2", "--slice", "60ms", "--connections", "4",
-		"--users", "20", "--replicas", "2", "--json")
+		"--users", "20", "--replicas", "2", "--baseline", wxbot, "--baseline-env", "GOGC=400", "--retries", "0.2", "--json")
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -99,7 +122,8 @@ func TestRunEndToEnd(t *testing.T) {
 	if len(rep.Keywords) != 2 || rep.Keywords[0].Keyword != "最新" || rep.Keywords[1].Keyword != "GDPR" {
 		t.Fatalf("keywords: %+v", rep.Keywords)
 	}
-	wantNames := []string{"reference", "wxbot", "wxbot-x2", "http-floor", "tcp-floor"}
+	redisCPU := 0.0 // µs, of every wxbot server in both keywords (a few 10 ms ticks)
+	wantNames := []string{"reference", "wxbot", "wxbot-baseline", "wxbot-x2", "http-floor", "tcp-floor"}
 	for _, kr := range rep.Keywords {
 		var names []string
 		for _, s := range kr.Summary {
@@ -123,21 +147,39 @@ func TestRunEndToEnd(t *testing.T) {
 			// CPU time comes in 10 ms ticks: tiny slices of a floor may
 			// see none, the servers doing real work always do.
 			wxbot := strings.HasPrefix(s.Name, "wxbot")
+			// --retries 0.2: a fifth of a server's requests are WeChat's
+			// retries (answered and verified like the rest); none to a floor.
+			if floor := strings.HasSuffix(s.Name, "floor"); floor != (s.Retries == 0) || !floor && s.Retries > s.Requests/4+4 {
+				t.Errorf("%s %s: %d retries in %d requests", kr.Keyword, s.Name, s.Retries, s.Requests)
+			}
 			if (wxbot || s.Name == "reference") && (s.ServerUS <= 0 || s.CoresBusy <= 0 || s.PerCore <= 0) {
 				t.Errorf("%s %s: no CPU accounted: %+v", kr.Keyword, s.Name, s)
 			}
-			if wxbot && s.RedisUS <= 0 {
-				t.Errorf("%s %s: no redis-server CPU accounted: %+v", kr.Keyword, s.Name, s)
+			if wxbot {
+				redisCPU += s.RedisUS * float64(s.Requests)
 			}
+		}
+		// Every retry to wxbot was answered from its dedupe, and nothing else was.
+		retries := 0
+		for _, s := range kr.Summary {
+			if strings.HasPrefix(s.Name, "wxbot") {
+				retries += s.Retries
+			}
+		}
+		if retries == 0 || kr.DedupeHits < retries || kr.DedupeHits > retries+8 {
+			t.Errorf("%s: %d dedupe hits for %d retries to wxbot", kr.Keyword, kr.DedupeHits, retries)
 		}
 		if ref := kr.Summary[0]; ref.Ratio != 1 || ref.RedisUS != 0 && ref.RedisUS > kr.Summary[1].RedisUS {
 			t.Errorf("%s: reference %+v", kr.Keyword, ref)
 		}
 	}
+	if redisCPU <= 0 {
+		t.Error("no redis-server CPU accounted to wxbot")
+	}
 	if !strings.Contains(rep.Keywords[0].Expect.Content, "No.55") || !strings.Contains(rep.Keywords[1].Expect.Content, "GDPR") {
 		t.Errorf("expected answers: %+v", rep.Keywords)
 	}
-	if !slices.Equal(rep.RetryChecks, []string{"wxbot", "wxbot-x2"}) {
+	if !slices.Equal(rep.RetryChecks, []string{"wxbot", "wxbot-baseline", "wxbot-x2"}) {
 		t.Errorf("retry checks: %v", rep.RetryChecks)
 	}
 
@@ -148,7 +190,9 @@ func TestRunEndToEnd(t *testing.T) {
 		`(?m)^### 最新 \(text reply, \d+ bytes\)$`,
 		`(?m)^\| wxbot-x2 \| [\d,]+ \| [\d.]+× \([\d.]+–[\d.]+\) \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+ \+ [\d.]+ = [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d,]+ \| [1-9]\d* of \d+ \|$`,
 		`(?m)^\| 2 \| [\d,]+ \(1\.00×, p99 [\d.]+ ms\) \|`,
-		`Retry check .*: ok on wxbot, wxbot-x2\.`,
+		`Retry check .*: ok on wxbot, wxbot-baseline, wxbot-x2\.`,
+		`wxbot-baseline is /\S+/wxbot with GOGC=400`,
+		`(?m)^0 non-200 answers\. [1-9]\d* retries to wxbot, [1-9]\d* answers from its dedupe\.$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(md.String()) {
 			t.Errorf("markdown lacks %s:\n%s", re, md.String())
@@ -241,6 +285,7 @@ func TestRefusals(t *testing.T) {
 		{"--rounds", "0"},
 		{"--replicas", "4"},
 		{"--slice", "1ms"},
+		{"--retries", "0.9"},
 		{"--wxbot-env", "WXBOT_REDIS_ADDR=10.0.0.1:6379"},
 	} {
 		var stderr bytes.Buffer
@@ -248,6 +293,12 @@ func TestRefusals(t *testing.T) {
 		root.SetErr(&stderr)
 		if code := execute(t.Context(), root, args, &stderr); code != 2 {
 			t.Errorf("%v: exit %d, want 2\n%s", args, code, stderr.String())
+		}
+	}
+	for kv, ok := range map[string]bool{"GOGC=400": true, "WXBOT_BOT_PAGE_SIZE=3": true, "WXBOT_REDIS_ADDR=10.0.0.1:6379": false,
+		"WXBOT_HTTP_ADDR=:80": false, "WXBOT_WECHAT_TOKEN=x": false, "nothing": false} {
+		if (checkEnv(kv) == nil) != ok {
+			t.Errorf("checkEnv(%q) = %v", kv, checkEnv(kv))
 		}
 	}
 	p := loadPlan{Keyword: "x", Conns: 1, Rounds: 1, Slice: time.Second, Users: 1, Expect: expectedReply{MsgType: "text"},
@@ -284,6 +335,7 @@ func TestDocsCommandsExist(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
 	files = append(files, filepath.Join("..", "..", "README.md"))
 	n := 0
+	seen := map[string]bool{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -292,6 +344,9 @@ func TestDocsCommandsExist(t *testing.T) {
 		for i, line := range strings.Split(string(data), "\n") {
 			for _, args := range wxbenchCommands(line) {
 				n++
+				if len(args) > 0 {
+					seen[args[0]] = true
+				}
 				if problem := checkCommand(args); problem != "" {
 					t.Errorf("%s:%d: wxbench %s: %s", filepath.Base(f), i+1, strings.Join(args, " "), problem)
 				}
@@ -300,6 +355,16 @@ func TestDocsCommandsExist(t *testing.T) {
 	}
 	if n < 3 {
 		t.Fatalf("only %d wxbench commands found in the docs: docs/benchmarks.md shows how to run it", n)
+	}
+	for _, sub := range newRootCmd().Commands() {
+		if sub.Runnable() && !seen[sub.Name()] && sub.Name() != "help" && sub.Name() != "completion" {
+			t.Errorf("wxbench %s is not in the docs", sub.Name())
+		}
+	}
+	// The check itself catches what it should.
+	if checkCommand([]string{"--bogus"}) == "" || checkCommand([]string{"report", "--rounds", "2"}) == "" ||
+		checkCommand([]string{"--replicas", "2", "--cluster"}) != "" || len(wxbenchCommands("run `go run ./cmd/wxbench --json` now")) != 1 {
+		t.Error("checkCommand or wxbenchCommands is broken")
 	}
 }
 
