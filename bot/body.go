@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -59,15 +60,18 @@ func (b *Bot) lane(contentLength int64) chan struct{} {
 	return b.large
 }
 
-// readBody reads the body, at most limit bytes, into buf. The buffer grows
-// as bytes arrive — a client that declares a megabyte and sends ten bytes
-// costs ten bytes — and never past the declared length (plus the byte that
-// sees the end), so an honest body is read with no slack.
-func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) ([]byte, error) {
-	rd := http.MaxBytesReader(w, r.Body, limit)
+// errBodyTooLarge ends a body read past the limit.
+var errBodyTooLarge = errors.New("request body too large")
+
+// readBody reads the body rd, at most limit bytes, into buf; length is the
+// declared length, -1 when unknown. The buffer grows as bytes arrive — a
+// client that declares a megabyte and sends ten bytes costs ten bytes — and
+// never past the declared length (plus the byte that sees the end), so an
+// honest body is read with no slack.
+func readBody(rd io.Reader, buf []byte, length, limit int64) ([]byte, error) {
 	ceiling := limit + 1
-	if r.ContentLength >= 0 && r.ContentLength < limit {
-		ceiling = r.ContentLength + 1
+	if length >= 0 && length < limit {
+		ceiling = length + 1
 	}
 	for {
 		if len(buf) == cap(buf) {
@@ -79,10 +83,17 @@ func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) (
 		}
 		n, err := rd.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, errBodyTooLarge
+		}
 		if err == io.EOF {
 			return buf, nil
 		}
 		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return buf, errBodyTooLarge
+			}
 			return buf, err
 		}
 	}

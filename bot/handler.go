@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -40,33 +39,89 @@ const (
 
 var successBody = []byte("success")
 
-// ServeHTTP answers WeChat: GET verifies the URL, POST carries a message.
+// ServeHTTP answers WeChat over net/http: GET verifies the URL, POST
+// carries a message (serve, shared with the fasthttp path in fast.go).
+func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	req := webReq{
+		ctx: r.Context(), method: r.Method, query: r.URL.RawQuery, length: r.ContentLength,
+		read: func(buf []byte, limit int64) ([]byte, error) {
+			return readBody(http.MaxBytesReader(w, r.Body, limit), buf, r.ContentLength, limit)
+		},
+		deadline: func(t time.Time) {
+			// Not supported by every ResponseWriter; the server's read
+			// timeout still applies.
+			_ = http.NewResponseController(w).SetReadDeadline(t)
+		},
+	}
+	b.serve(&req, netResp{w}, nil)
+}
+
+// webReq is one webhook request, whatever the transport that carries it.
+type webReq struct {
+	ctx    context.Context
+	method string
+	query  string // raw, undecoded
+	length int64  // declared Content-Length, -1 when unknown (chunked)
+	// read reads the body, at most limit bytes, into buf; a longer body
+	// ends in errBodyTooLarge.
+	read func(buf []byte, limit int64) ([]byte, error)
+	// deadline sets the read deadline of the body; zero lifts it.
+	deadline func(time.Time)
+}
+
+// webResp is where the answer goes: headers first, then one reply.
+type webResp interface {
+	set(key, value string)
+	reply(status int, body []byte)
+}
+
+// netResp answers through net/http.
+type netResp struct{ w http.ResponseWriter }
+
+func (r netResp) set(k, v string) { r.w.Header().Set(k, v) }
+
+func (r netResp) reply(status int, body []byte) {
+	if status != http.StatusOK {
+		r.w.WriteHeader(status)
+	}
+	_, _ = r.w.Write(body)
+}
+
+// fail answers an error as net/http's http.Error does.
+func fail(rs webResp, text string, status int) {
+	rs.set("Content-Type", "text/plain; charset=utf-8")
+	rs.set("X-Content-Type-Options", "nosniff")
+	rs.reply(status, append([]byte(text), '\n'))
+}
+
+// serve is the webhook, for either transport. pre is the query when the
+// transport already ran admit on it (fasthttp's Expect: 100-continue hook).
 //
 // A panic while handling a message is recovered, logged with its stack and
 // answered `success` (HTTP 200): WeChat shows the subscriber an error for
 // any other answer and retries the same message — into the same bug — three
 // times first. The message's dedupe claim stays, so the retries get
 // `success` too.
-func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (b *Bot) serve(req *webReq, rs webResp, pre *query) {
 	start := time.Now()
 	result := resError
 	defer func() {
 		if p := recover(); p != nil {
-			b.log.ErrorContext(r.Context(), "webhook: panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			_, _ = w.Write(successBody)
+			b.log.ErrorContext(req.ctx, "webhook: panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			rs.set("Content-Type", "text/plain; charset=utf-8")
+			rs.reply(http.StatusOK, successBody)
 			result = resError
 		}
 		b.m.WebhookLatency.WithLabelValues(result).Observe(time.Since(start).Seconds())
 	}()
-	switch r.Method {
+	switch req.method {
 	case http.MethodGet:
-		result = b.verifyURL(w, r)
+		result = b.verifyURL(req, rs)
 	case http.MethodPost:
-		result = b.push(w, r, start)
+		result = b.push(req, rs, start, pre)
 	default:
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		rs.set("Allow", "GET, POST")
+		fail(rs, "method not allowed", http.StatusMethodNotAllowed)
 		result = resBadRequest
 	}
 }
@@ -137,14 +192,14 @@ func (b *Bot) fresh(q *query) bool {
 	return ok
 }
 
-func (b *Bot) verifyURL(w http.ResponseWriter, r *http.Request) string {
-	q := parseQuery(r.URL.RawQuery)
+func (b *Bot) verifyURL(req *webReq, rs webResp) string {
+	q := parseQuery(req.query)
 	if q.signature == "" || !b.keyring.verify(q.signature, q.timestamp, q.nonce) || !b.fresh(&q) {
-		http.Error(w, "forbidden", http.StatusForbidden)
+		fail(rs, "forbidden", http.StatusForbidden)
 		return resForbidden
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, q.echostr)
+	rs.set("Content-Type", "text/plain; charset=utf-8")
+	rs.reply(http.StatusOK, []byte(q.echostr))
 	return resVerify
 }
 
@@ -159,46 +214,59 @@ type inbound struct {
 	start     time.Time
 }
 
-func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) string {
-	q := parseQuery(r.URL.RawQuery)
-	// Everything the query can tell is checked before a byte of the body is
-	// read: the signature over token, timestamp and nonce (WeChat sends it
-	// in every mode), the timestamp window, the mode, the declared length.
-	// An unauthenticated request costs no body read at all.
-	if q.signature == "" || !b.keyring.verify(q.signature, q.timestamp, q.nonce) || !b.fresh(&q) {
-		unread(w, "forbidden", http.StatusForbidden)
-		return resForbidden
+// admit runs every check the query and the declared length allow, before
+// a byte of the body is read: the signature over token, timestamp and nonce
+// (WeChat sends it in every mode), the timestamp window, the mode, the
+// declared length. An unauthenticated request costs no body read at all.
+// When it refuses, rs has the answer and ok is false.
+func (b *Bot) admit(ctx context.Context, q *query, length int64, rs webResp) (result string, ok bool) {
+	if q.signature == "" || !b.keyring.verify(q.signature, q.timestamp, q.nonce) || !b.fresh(q) {
+		unread(rs, "forbidden", http.StatusForbidden)
+		return resForbidden, false
 	}
 	aes := q.encryptType == "aes"
 	if !aes && b.mode != config.MessageModePlain {
-		return b.refusePlaintext(w, r)
+		return b.refusePlaintext(ctx, rs), false
 	}
 	if aes && q.msgSignature == "" {
-		unread(w, "forbidden", http.StatusForbidden)
-		return resForbidden
+		unread(rs, "forbidden", http.StatusForbidden)
+		return resForbidden, false
 	}
-	if r.ContentLength > b.maxBody {
-		unread(w, "request body too large", http.StatusRequestEntityTooLarge)
-		return resTooLarge
+	if length > b.maxBody {
+		unread(rs, "request body too large", http.StatusRequestEntityTooLarge)
+		return resTooLarge, false
+	}
+	return "", true
+}
+
+func (b *Bot) push(req *webReq, rs webResp, start time.Time, pre *query) string {
+	var q query
+	if pre != nil {
+		q = *pre
+	} else {
+		q = parseQuery(req.query)
+		if result, ok := b.admit(req.ctx, &q, req.length, rs); !ok {
+			return result
+		}
 	}
 	// The signature alone is no proof of a fresh request (the query of a
 	// push can be read wherever its URL is logged): bound what reading
 	// bodies may hold at once.
-	lane := b.lane(r.ContentLength)
+	lane := b.lane(req.length)
 	select {
 	case lane <- struct{}{}:
 		defer func() { <-lane }()
 	default:
 		b.m.WebhookRefused.WithLabelValues(refusedBusy).Inc()
-		w.Header().Set("Retry-After", "1")
-		unread(w, "busy", http.StatusServiceUnavailable)
+		rs.set("Retry-After", "1")
+		unread(rs, "busy", http.StatusServiceUnavailable)
 		return resBusy
 	}
 	// A body that has not arrived by the deadline is of no use: WeChat has
-	// given up by then. (Not supported by every ResponseWriter; the server's
-	// read timeout still applies.)
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(start.Add(b.readTO))
+	// given up by then.
+	if req.deadline != nil {
+		req.deadline(start.Add(b.readTO))
+	}
 	bufp := bufPool.Get().(*[]byte)
 	pooled := true
 	defer func() {
@@ -206,41 +274,43 @@ func (b *Bot) push(w http.ResponseWriter, r *http.Request, start time.Time) stri
 			putBuf(bufp)
 		}
 	}()
-	body, err := readBody(w, r, (*bufp)[:0], b.maxBody)
+	body, err := req.read((*bufp)[:0], b.maxBody)
 	*bufp = body
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		// What is left of the body is not read: close the connection.
+		if errors.Is(err, errBodyTooLarge) {
+			unread(rs, "request body too large", http.StatusRequestEntityTooLarge)
 			return resTooLarge
 		}
-		http.Error(w, "bad request", http.StatusBadRequest)
+		unread(rs, "bad request", http.StatusBadRequest)
 		return resBadRequest
 	}
 	// The body is in. Lift the deadline, or net/http's watch for the
 	// client going away would hit it and cancel the request's context
 	// while the answer is still being worked out.
-	_ = rc.SetReadDeadline(time.Time{})
+	if req.deadline != nil {
+		req.deadline(time.Time{})
+	}
 
 	in, err := b.open(&q, body)
 	switch {
 	case errors.Is(err, errSignature):
-		http.Error(w, "forbidden", http.StatusForbidden)
+		fail(rs, "forbidden", http.StatusForbidden)
 		return resForbidden
 	case errors.Is(err, errPlaintext):
-		return b.refusePlaintext(w, r)
+		return b.refusePlaintext(req.ctx, rs)
 	case err != nil:
-		return b.refuse(w, r, err)
+		return b.refuse(req.ctx, rs, err)
 	}
 	in.start = start
-	out := b.exchange(r.Context(), &in)
+	out := b.exchange(req.ctx, &in)
 	if out.result == resLate {
 		// The work goes on after this answer and may still read the
 		// message (a plaintext body is the message): leave the buffer to
 		// the garbage collector.
 		pooled = false
 	}
-	b.write(r.Context(), w, &in, out.payload)
+	b.write(req.ctx, rs, &in, out.payload)
 	return out.result
 }
 
@@ -296,35 +366,34 @@ func (b *Bot) open(q *query, body []byte) (inbound, error) {
 // refusePlaintext answers a plaintext push in safe or compat mode: 403,
 // counted, and logged — it is a downgrade attempt with a captured query, or
 // WeChat's settings page and wechat.message_mode disagree.
-func (b *Bot) refusePlaintext(w http.ResponseWriter, r *http.Request) string {
+func (b *Bot) refusePlaintext(ctx context.Context, rs webResp) string {
 	b.m.WebhookRefused.WithLabelValues(refusedPlaintext).Inc()
-	b.log.WarnContext(r.Context(), "webhook: bad request", slog.Any("error", errPlaintext), slog.String("message_mode", b.mode))
-	unread(w, "forbidden", http.StatusForbidden)
+	b.log.WarnContext(ctx, "webhook: bad request", slog.Any("error", errPlaintext), slog.String("message_mode", b.mode))
+	unread(rs, "forbidden", http.StatusForbidden)
 	return resForbidden
 }
 
 // unread answers a request whose body is left unread, and closes the
-// connection: net/http would otherwise read (and discard) a body of up to
+// connection: the server would otherwise read (and discard) a body of up to
 // 256 KB before answering, at the client's pace.
-func unread(w http.ResponseWriter, text string, status int) {
-	w.Header().Set("Connection", "close")
-	http.Error(w, text, status)
+func unread(rs webResp, text string, status int) {
+	rs.set("Connection", "close")
+	fail(rs, text, status)
 }
 
-func (b *Bot) refuse(w http.ResponseWriter, r *http.Request, err error) string {
+func (b *Bot) refuse(ctx context.Context, rs webResp, err error) string {
 	// The error names what was wrong, never the content (see malformed).
-	b.log.WarnContext(r.Context(), "webhook: bad request", slog.Any("error", err))
-	http.Error(w, "bad request", http.StatusBadRequest)
+	b.log.WarnContext(ctx, "webhook: bad request", slog.Any("error", err))
+	fail(rs, "bad request", http.StatusBadRequest)
 	return resBadRequest
 }
 
 // write sends the plaintext reply payload, sealed in safe and compatible
 // modes; nil means `success`, which WeChat accepts unencrypted in every mode.
-func (b *Bot) write(ctx context.Context, w http.ResponseWriter, in *inbound, payload []byte) {
-	h := w.Header()
+func (b *Bot) write(ctx context.Context, rs webResp, in *inbound, payload []byte) {
 	if payload == nil {
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write(successBody)
+		rs.set("Content-Type", "text/plain; charset=utf-8")
+		rs.reply(http.StatusOK, successBody)
 		return
 	}
 	if in.encrypted {
@@ -332,8 +401,8 @@ func (b *Bot) write(ctx context.Context, w http.ResponseWriter, in *inbound, pay
 		sealed, err := b.keyring.seal((*bufp)[:0], payload, in.keyIdx, in.q.ts, in.q.nonce, in.json)
 		if err != nil {
 			b.log.ErrorContext(ctx, "webhook: encrypt reply", slog.Any("error", err))
-			h.Set("Content-Type", "text/plain; charset=utf-8")
-			_, _ = w.Write(successBody)
+			rs.set("Content-Type", "text/plain; charset=utf-8")
+			rs.reply(http.StatusOK, successBody)
 			putBuf(bufp)
 			return
 		}
@@ -341,12 +410,12 @@ func (b *Bot) write(ctx context.Context, w http.ResponseWriter, in *inbound, pay
 		defer func() { *bufp = sealed; putBuf(bufp) }()
 	}
 	if in.json {
-		h.Set("Content-Type", "application/json; charset=utf-8")
+		rs.set("Content-Type", "application/json; charset=utf-8")
 	} else {
-		h.Set("Content-Type", "application/xml; charset=utf-8")
+		rs.set("Content-Type", "application/xml; charset=utf-8")
 	}
-	h.Set("Content-Length", strconv.Itoa(len(payload)))
-	_, _ = w.Write(payload)
+	rs.set("Content-Length", strconv.Itoa(len(payload)))
+	rs.reply(http.StatusOK, payload)
 }
 
 // outcome is what a request answers: a plaintext payload (nil: success).

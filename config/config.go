@@ -81,6 +81,10 @@ type HTTPConfig struct {
 	// OpsAddr, when set, is a second listener for /metrics and
 	// /readyz?verbose, which the main listener then no longer serves.
 	OpsAddr string `mapstructure:"ops_addr"`
+	// Server is the HTTP server of the main listener: "fasthttp" (the
+	// webhook on fasthttp, every other path handed to net/http) or "net"
+	// (net/http for everything).
+	Server string `mapstructure:"server"`
 	// TrustedProxies are the CIDRs of reverse proxies whose X-Forwarded-For
 	// names the client (the admin login limit counts per client).
 	TrustedProxies []string `mapstructure:"trusted_proxies"`

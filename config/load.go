@@ -35,6 +35,7 @@ var defaults = map[string]any{
 	"http.idle_timeout":     60 * time.Second,
 	"http.shutdown_timeout": 10 * time.Second,
 	"http.ops_addr":         "",
+	"http.server":           "fasthttp",
 	"http.trusted_proxies":  []string{},
 
 	"wechat.app_id":                    "",

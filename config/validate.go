@@ -74,6 +74,9 @@ func (c *Config) checkBasics(v *checker) {
 	positive("http.write_timeout", c.HTTP.WriteTimeout)
 	positive("http.idle_timeout", c.HTTP.IdleTimeout)
 	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+	if s := c.HTTP.Server; s != "" && s != "fasthttp" && s != "net" {
+		bad("http.server", "must be fasthttp or net (got %q)", s)
+	}
 	if ops := c.HTTP.OpsAddr; ops != "" {
 		oh, op, err := net.SplitHostPort(ops)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"github.com/valyala/fasthttp"
 
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/bot"
@@ -166,6 +167,7 @@ type Main struct {
 	Admin http.Handler
 
 	server   *http.Server
+	fast     *fasthttp.Server // instead of server with http.server: fasthttp
 	listener net.Listener
 	cancel   context.CancelFunc
 	workers  sync.WaitGroup
@@ -292,14 +294,19 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: listen on %s: %w", cfg.HTTP.Addr, err)
 	}
 	m.listener = ln
-	m.server = m.httpServer(m.routes())
-	go func() { m.serveErr <- m.server.Serve(ln) }()
+	if cfg.HTTP.Server == "net" {
+		m.server = m.httpServer(m.routes())
+		go func() { m.serveErr <- m.server.Serve(ln) }()
+	} else {
+		m.fast = m.fastServer(m.routes())
+		go func() { m.serveErr <- serveFast(m.fast, ln) }()
+	}
 	if m.opsListener != nil {
 		m.opsServer = m.httpServer(m.opsRoutes())
 		go func() { m.opsErr <- m.opsServer.Serve(m.opsListener) }()
 		m.Log.Info("ops listener: /metrics and /readyz?verbose here only", slog.String("addr", m.opsListener.Addr().String()))
 	}
-	m.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("webhook", cfg.HTTP.WebhookPath),
+	m.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("webhook", cfg.HTTP.WebhookPath), slog.Bool("fasthttp", m.fast != nil),
 		slog.String("message_mode", cfg.WeChat.Mode()), slog.Int("issues", m.Archive.Current().Len()), slog.Bool("embedded_redis", s.Embedded))
 	return nil
 }
@@ -448,6 +455,17 @@ func (m *Main) close() error {
 			errs = append(errs, fmt.Errorf("serve: shutdown: %w", err))
 		}
 		if err := <-m.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("serve: %w", err))
+		}
+	}
+	if m.fast != nil {
+		// Shutdown closes the listener (new connections are refused), closes
+		// idle connections, answers the requests in flight with
+		// Connection: close, and waits for them (CloseOnShutdown).
+		if err := m.fast.ShutdownWithContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("serve: shutdown: %w", err))
+		}
+		if err := <-m.serveErr; err != nil {
 			errs = append(errs, fmt.Errorf("serve: %w", err))
 		}
 	}
