@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -151,7 +150,7 @@ var (
 type harness struct {
 	t    testing.TB
 	bot  *Bot
-	srv  *httptest.Server
+	srv  *testServer
 	acct wechatsim.Account
 	rdb  redis.UniversalClient
 	keys store.Keys
@@ -215,9 +214,7 @@ func newHarness(t testing.TB, o harnessOpt) *harness {
 	if err != nil {
 		t.Fatalf("bot.New: %v", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle(cfg.HTTP.WebhookPath, b)
-	srv := httptest.NewServer(mux)
+	srv := startTestServer(t, b, cfg.HTTP.WebhookPath)
 	t.Cleanup(func() {
 		srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
