@@ -3,7 +3,10 @@ package bot
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -53,39 +56,91 @@ func (b *Bot) ServeFast(ctx context.Context, c *fasthttp.RequestCtx) {
 		deadline: func(t time.Time) { _ = c.SetReadDeadline(t) },
 	}
 	var pre *query
-	if q, ok := c.UserValue(admittedKey{}).(*query); ok {
-		pre = q
+	switch status := b.admitted(&c.Request.Header); {
+	case status == fasthttp.StatusContinue:
+		q := parseQuery(req.query)
+		q.ts, _ = strconv.ParseInt(q.timestamp, 10, 64)
+		pre = &q
+	case status != 0:
+		// Refused by FastAdmit, and no Expect hook ran (HTTP/1.0).
+		b.refuseAdmitted(fastResp{c}, status, time.Now())
+		return
 	}
 	b.serve(&req, fastResp{c}, pre)
 }
 
-type admittedKey struct{}
+// admitHeader carries FastAdmit's decision from the header hook to the
+// Expect hook and the handler, inside the request's own headers. Its value
+// starts with a secret of this process, so a client cannot send one: any
+// incoming one is deleted first.
+const admitHeader = "X-Wxbot-Admitted"
 
-// expectResp records what admit would answer; fasthttp's Expect hook may
-// set only the status (the connection is closed after it).
+var admitSecret = func() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:]) + ":"
+}()
+
+// FastAdmit is fasthttp's HeaderReceived hook for a POST to the webhook: it
+// runs admit (signature, timestamp window, mode, declared length) once the
+// headers are in, before fasthttp reads any of the body. A refused request
+// is made to look like one with `Expect: 100-continue`, so that fasthttp
+// reads no body at all and calls FastExpect, which answers the refusal
+// (403, 413) and closes the connection; its metrics and log lines are
+// admit's. ctx carries the request id.
+func (b *Bot) FastAdmit(ctx context.Context, h *fasthttp.RequestHeader, rawQuery string) {
+	h.Del(admitHeader)
+	q := parseQuery(rawQuery)
+	var rs expectResp
+	if _, ok := b.admit(ctx, &q, int64(h.ContentLength()), &rs); ok {
+		h.Set(admitHeader, admitSecret+"100")
+		return
+	}
+	h.Set(admitHeader, admitSecret+strconv.Itoa(rs.status))
+	h.Set("Expect", "100-continue")
+}
+
+// ClearAdmit deletes an incoming admitHeader from a request FastAdmit was
+// not run on.
+func ClearAdmit(h *fasthttp.RequestHeader) { h.Del(admitHeader) }
+
+// admitted is FastAdmit's status for the request: 100, a refusal, or 0
+// when FastAdmit did not run.
+func (b *Bot) admitted(h *fasthttp.RequestHeader) int {
+	v := h.Peek(admitHeader)
+	if len(v) <= len(admitSecret) || string(v[:len(admitSecret)]) != admitSecret {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(v[len(admitSecret):]))
+	return n
+}
+
+// refuseAdmitted answers a request FastAdmit refused, as push would have.
+func (b *Bot) refuseAdmitted(rs webResp, status int, start time.Time) {
+	result, text := resForbidden, "forbidden"
+	if status == http.StatusRequestEntityTooLarge {
+		result, text = resTooLarge, "request body too large"
+	}
+	unread(rs, text, status)
+	b.m.WebhookLatency.WithLabelValues(result).Observe(time.Since(start).Seconds())
+}
+
+// expectResp records what admit would answer.
 type expectResp struct{ status int }
 
 func (r *expectResp) set(string, string)         {}
 func (r *expectResp) reply(status int, _ []byte) { r.status = status }
 
-// FastExpect is fasthttp's ExpectHandler for the webhook: a request with
-// `Expect: 100-continue` is admitted (signature, timestamp window, mode,
-// declared length) before the client is told to send the body. A refusal
-// is answered with admit's status (403, 413) and no body, counted in
-// wxbot_webhook_duration_seconds as any refusal is; 100 lets the body come
-// and ServeFast handle it, without checking the query a second time.
-func (b *Bot) FastExpect(ctx context.Context, c *fasthttp.RequestCtx) int {
-	if string(c.Method()) != http.MethodPost {
-		return fasthttp.StatusContinue // serve answers it
-	}
-	start := time.Now()
-	q := parseQuery(string(c.URI().QueryString()))
-	var rs expectResp
-	result, ok := b.admit(ctx, &q, int64(c.Request.Header.ContentLength()), &rs)
-	if ok {
-		c.SetUserValue(admittedKey{}, &q)
+// FastExpect is fasthttp's ExpectHandler for the webhook: a request FastAdmit
+// refused is answered here, before a byte of its body is read (and a client
+// that sent `Expect: 100-continue` gets no 100); an admitted one gets its
+// 100 and is handled by ServeFast.
+func (b *Bot) FastExpect(c *fasthttp.RequestCtx) int {
+	switch status := b.admitted(&c.Request.Header); status {
+	case 0, fasthttp.StatusContinue:
 		return fasthttp.StatusContinue
+	default:
+		b.refuseAdmitted(fastResp{c}, status, time.Now())
+		return status
 	}
-	b.m.WebhookLatency.WithLabelValues(result).Observe(time.Since(start).Seconds())
-	return rs.status
 }

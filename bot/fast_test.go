@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -42,7 +43,17 @@ func startTestServer(t testing.TB, b *Bot, webhook string) *testServer {
 			}
 			b.ServeFast(context.Background(), c)
 		},
-		ExpectHandler:         func(c *fasthttp.RequestCtx) int { return b.FastExpect(context.Background(), c) },
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			uri := string(h.RequestURI())
+			path, query, _ := strings.Cut(uri, "?")
+			if h.IsPost() && path == webhook {
+				b.FastAdmit(context.Background(), h, query)
+			} else {
+				ClearAdmit(h)
+			}
+			return fasthttp.RequestConfig{}
+		},
+		ExpectHandler:         b.FastExpect,
 		StreamRequestBody:     true,
 		MaxRequestBodySize:    int(b.maxBody),
 		NoDefaultServerHeader: true,
@@ -52,6 +63,7 @@ func startTestServer(t testing.TB, b *Bot, webhook string) *testServer {
 	go func() { defer close(done); _ = srv.Serve(ln) }()
 	return &testServer{URL: "http://" + ln.Addr().String(), Listener: ln, close: func() {
 		_ = srv.Shutdown()
+		_ = ln.Close() // Shutdown before Serve began does nothing
 		<-done
 	}}
 }

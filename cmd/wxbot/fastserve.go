@@ -5,6 +5,7 @@ package main
 // fasthttpadaptor, on the same listener (http.addr).
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/lifang/wxbot/bot"
 )
 
 const (
@@ -43,6 +46,25 @@ func (m *Main) fastServer(routes http.Handler) *fasthttp.Server {
 			}
 			other(c)
 		},
+		// The webhook's checks run on the headers, before any of the
+		// body is read (bot.FastAdmit); a refusal is answered by the
+		// Expect hook.
+		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+			path, query := splitURI(h.RequestURI())
+			if !h.IsPost() || string(path) != webhook {
+				bot.ClearAdmit(h)
+				return fasthttp.RequestConfig{}
+			}
+			// The request id, chosen now, so that admit's log lines
+			// carry the id the request's own line and answer carry.
+			id := string(h.Peek(requestIDHeader))
+			if !validRequestID(id) {
+				id = newRequestID()
+				h.Set(requestIDHeader, id)
+			}
+			m.Bot.FastAdmit(context.WithValue(context.Background(), requestIDKey{}, id), h, string(query))
+			return fasthttp.RequestConfig{}
+		},
 		ExpectHandler: func(c *fasthttp.RequestCtx) int {
 			if string(c.Path()) != webhook {
 				if c.Request.Header.ContentLength() > otherBodyLimit {
@@ -51,10 +73,11 @@ func (m *Main) fastServer(routes http.Handler) *fasthttp.Server {
 				return fasthttp.StatusContinue
 			}
 			start := time.Now()
-			ctx, _ := fastRequestID(c)
-			status := m.Bot.FastExpect(ctx, c)
+			ctx, id := fastRequestID(c)
+			status := m.Bot.FastExpect(c)
 			if status != fasthttp.StatusContinue {
-				m.logFast(ctx, c, status, 0, start)
+				c.Response.Header.Set(requestIDHeader, id)
+				m.logFast(ctx, c, status, len(c.Response.Body()), start)
 			}
 			return status
 		},
@@ -94,6 +117,14 @@ func bufferBody(c *fasthttp.RequestCtx, limit int) bool {
 	}
 	c.Request.SetBody(b)
 	return true
+}
+
+// splitURI splits a request URI at the query.
+func splitURI(uri []byte) (path, query []byte) {
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
+		return uri[:i], uri[i+1:]
+	}
+	return uri, nil
 }
 
 // fastRequestID is withRequestLog's request id for a fasthttp request: the

@@ -465,7 +465,10 @@ func (m *Main) close() error {
 		if err := m.fast.ShutdownWithContext(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("serve: shutdown: %w", err))
 		}
-		if err := <-m.serveErr; err != nil {
+		// A Shutdown before Serve began does nothing: closing the listener
+		// ends that Serve too.
+		_ = m.listener.Close()
+		if err := <-m.serveErr; err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("serve: %w", err))
 		}
 	}
