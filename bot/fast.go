@@ -15,9 +15,11 @@ import (
 // The webhook over fasthttp (http.server: fasthttp). The decisions are
 // serve's, shared with ServeHTTP; this file only carries the request in and
 // the answer out. The server must stream request bodies
-// (fasthttp.Server.StreamRequestBody): fasthttp then reads at most 8 KB of a
-// body before the handler runs (WeChat's pushes, about 1 KB, arrive whole),
-// and the rest only once admit has authenticated the query.
+// (fasthttp.Server.StreamRequestBody) and call FastAdmit on the headers of a
+// POST to the webhook (HeaderReceived) and FastExpect as its ExpectHandler:
+// a refused request then has none of its body read, an admitted one one
+// byte before the handler runs, and the rest under the handler's lanes,
+// deadline and limit.
 
 // fastResp answers through fasthttp.
 type fastResp struct{ c *fasthttp.RequestCtx }
@@ -88,16 +90,22 @@ var admitSecret = func() string {
 // reads no body at all and calls FastExpect, which answers the refusal
 // (403, 413) and closes the connection; its metrics and log lines are
 // admit's. ctx carries the request id.
-func (b *Bot) FastAdmit(ctx context.Context, h *fasthttp.RequestHeader, rawQuery string) {
+//
+// An admitted request's body is left to the handler: the configuration
+// returned makes fasthttp read one byte of it at most before the handler
+// runs (it reads min(8 KB, limit) otherwise), so the body lanes, the read
+// deadline and the limit apply to the whole body as they do on net/http.
+func (b *Bot) FastAdmit(ctx context.Context, h *fasthttp.RequestHeader, rawQuery string) fasthttp.RequestConfig {
 	h.Del(admitHeader)
 	q := parseQuery(rawQuery)
 	var rs expectResp
 	if _, ok := b.admit(ctx, &q, int64(h.ContentLength()), &rs); ok {
 		h.Set(admitHeader, admitSecret+"100")
-		return
+		return fasthttp.RequestConfig{MaxRequestBodySize: 1}
 	}
 	h.Set(admitHeader, admitSecret+strconv.Itoa(rs.status))
 	h.Set("Expect", "100-continue")
+	return fasthttp.RequestConfig{MaxRequestBodySize: 1}
 }
 
 // ClearAdmit deletes an incoming admitHeader from a request FastAdmit was

@@ -47,10 +47,9 @@ func startTestServer(t testing.TB, b *Bot, webhook string) *testServer {
 			uri := string(h.RequestURI())
 			path, query, _ := strings.Cut(uri, "?")
 			if h.IsPost() && path == webhook {
-				b.FastAdmit(context.Background(), h, query)
-			} else {
-				ClearAdmit(h)
+				return b.FastAdmit(context.Background(), h, query)
 			}
+			ClearAdmit(h)
 			return fasthttp.RequestConfig{}
 		},
 		ExpectHandler:         b.FastExpect,

@@ -62,8 +62,7 @@ func (m *Main) fastServer(routes http.Handler) *fasthttp.Server {
 				id = newRequestID()
 				h.Set(requestIDHeader, id)
 			}
-			m.Bot.FastAdmit(context.WithValue(context.Background(), requestIDKey{}, id), h, string(query))
-			return fasthttp.RequestConfig{}
+			return m.Bot.FastAdmit(context.WithValue(context.Background(), requestIDKey{}, id), h, string(query))
 		},
 		ExpectHandler: func(c *fasthttp.RequestCtx) int {
 			if string(c.Path()) != webhook {
