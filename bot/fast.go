@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -151,4 +153,45 @@ func (b *Bot) FastExpect(c *fasthttp.RequestCtx) int {
 		b.refuseAdmitted(fastResp{c}, status, time.Now())
 		return status
 	}
+}
+
+// LingerListener is the listener to serve the fasthttp webhook on. When a
+// connection is closed with part of a request still unread (a refusal
+// answered before its body), closing at once would make the kernel reset
+// the connection, and the reset can destroy the answer before the client
+// reads it. Its connections close as net/http's do: the write side first,
+// then, lingerFor later, the socket — on a timer, so the server's worker
+// does not wait.
+func LingerListener(ln net.Listener) net.Listener { return lingerListener{ln} }
+
+const lingerFor = 500 * time.Millisecond // net/http's rstAvoidanceDelay
+
+type lingerListener struct{ net.Listener }
+
+func (l lingerListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &lingerConn{Conn: c}, nil
+}
+
+type lingerConn struct {
+	net.Conn
+	once sync.Once
+}
+
+func (c *lingerConn) Close() error {
+	tc, ok := c.Conn.(*net.TCPConn)
+	if !ok {
+		return c.Conn.Close()
+	}
+	c.once.Do(func() {
+		if tc.CloseWrite() != nil {
+			_ = tc.Close()
+			return
+		}
+		time.AfterFunc(lingerFor, func() { _ = tc.Close() })
+	})
+	return nil
 }

@@ -59,7 +59,7 @@ func startTestServer(t testing.TB, b *Bot, webhook string) *testServer {
 		CloseOnShutdown:       true,
 	}
 	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(ln) }()
+	go func() { defer close(done); _ = srv.Serve(LingerListener(ln)) }()
 	return &testServer{URL: "http://" + ln.Addr().String(), Listener: ln, close: func() {
 		_ = srv.Shutdown()
 		_ = ln.Close() // Shutdown before Serve began does nothing

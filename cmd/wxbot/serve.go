@@ -299,7 +299,7 @@ func (m *Main) Run(ctx context.Context) error {
 		go func() { m.serveErr <- m.server.Serve(ln) }()
 	} else {
 		m.fast = m.fastServer(m.routes())
-		go func() { m.serveErr <- serveFast(m.fast, ln) }()
+		go func() { m.serveErr <- serveFast(m.fast, bot.LingerListener(ln)) }()
 	}
 	if m.opsListener != nil {
 		m.opsServer = m.httpServer(m.opsRoutes())
