@@ -52,8 +52,11 @@ func (m *Main) fastServer(routes http.Handler) *fasthttp.Server {
 		HeaderReceived: func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 			path, query := splitURI(h.RequestURI())
 			if !h.IsPost() || string(path) != webhook {
+				// No body is read before the handler here either:
+				// bufferBody (or, for a webhook path in another
+				// spelling, the webhook's own checks) reads it.
 				bot.ClearAdmit(h)
-				return fasthttp.RequestConfig{}
+				return fasthttp.RequestConfig{MaxRequestBodySize: 1}
 			}
 			// The request id, chosen now, so that admit's log lines
 			// carry the id the request's own line and answer carry.
