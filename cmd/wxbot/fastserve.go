@@ -92,6 +92,9 @@ func (m *Main) fastServer(routes http.Handler) *fasthttp.Server {
 		CloseOnShutdown:       true,
 		NoDefaultServerHeader: true,
 		Logger:                fastLogger{m.Log},
+		// Its error lines name the error, never the request's bytes (the
+		// query carries WeChat's signatures, an admin link its token).
+		SecureErrorLogMessage: true,
 	}
 }
 

@@ -197,7 +197,7 @@ func TestServeFastExpectContinue(t *testing.T) {
 // when the read passes the limit when chunked; and an unauthenticated
 // body is never read.
 func TestServeFastOversized(t *testing.T) {
-	_, addr, acct, _ := startFast(t, map[string]string{"WXBOT_HTTP_MAX_BODY_BYTES": "65536"})
+	_, addr, acct, logs := startFast(t, map[string]string{"WXBOT_HTTP_MAX_BODY_BYTES": "65536"})
 	p := push(t, acct, "最新")
 	c := dial(t, addr)
 	c.write(fmt.Sprintf("POST /wechat?%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", p.Query, 1<<20))
@@ -219,6 +219,18 @@ func TestServeFastOversized(t *testing.T) {
 	c.write(fmt.Sprintf("POST /wechat?%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", bad, 60000))
 	if resp, _ := c.response("POST"); resp.StatusCode != 403 || !resp.Close {
 		t.Fatalf("unauthenticated: %d close=%v", resp.StatusCode, resp.Close)
+	}
+
+	// A request fasthttp cannot parse is answered 400 and logged without
+	// its bytes (the query's signatures).
+	c = dial(t, addr)
+	c.write("POST /wechat?" + p.Query + " HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")
+	if resp, _ := c.response("POST"); resp.StatusCode != 400 {
+		t.Fatalf("unparsable: %d", resp.StatusCode)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if strings.Contains(logs.String(), "signature=") {
+		t.Fatalf("the query was logged:\n%s", logs.String())
 	}
 }
 
