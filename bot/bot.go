@@ -278,7 +278,7 @@ func (b *Bot) Close(ctx context.Context) error {
 
 // ReplyTo is the chat's answer to msg with no Redis at all: no dedupe, no
 // session, no stored preferences, no side effects. The reference server of
-// `wxbot bench` answers with it, so both servers do the same chat work.
+// `wxbench` (cmd/wxbench) answers with it, so both servers do the same chat work.
 func (b *Bot) ReplyTo(msg *message.MixMessage) *message.Reply {
 	p := b.route(msg, nil, &userState{})
 	return p.reply
