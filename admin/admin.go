@@ -13,7 +13,6 @@ package admin
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -29,10 +28,11 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/render"
@@ -67,6 +67,18 @@ type Status struct {
 	URLs        []string
 	ErrCode     int
 	Explanation string // a failed issue's reason in plain words
+	// Title and Date tell issues apart: the first article's title and the
+	// masthead month (YYYY.MM), from the issue file.
+	Title string
+	Date  string
+	// History is the audit trail: every change, with who made it.
+	History      []Event
+	ApprovedBy   string
+	ApprovedAt   time.Time
+	RejectedBy   string
+	RejectReason string
+	RetractedBy  string
+	RetractedAt  time.Time
 }
 
 // Pipeline is the publisher, read-only.
@@ -80,17 +92,27 @@ type Pipeline interface {
 	NextSlot(t time.Time) time.Time
 }
 
-// Campaigns reports what each QR campaign brought. *subscribers.Service implements it.
+// Campaigns reports what each QR campaign brought and makes new ones.
+// *subscribers.Service implements it.
 type Campaigns interface {
 	Stats(ctx context.Context) ([]subscribers.SceneStats, error)
+	Campaigns(ctx context.Context) ([]subscribers.Campaign, error)
+	CreateCampaign(ctx context.Context, scene string, permanent bool, expire time.Duration) (subscribers.Campaign, []byte, error)
 }
 
 // Options are the pages' sources; Token, Issues, Sessions and Limiter are
 // required.
 type Options struct {
-	// Token is admin.token: typed into the login form, or sent by scripts
-	// as Authorization: Bearer.
+	// Token is admin.token: typed into the login form as the user admin,
+	// or sent by scripts as Authorization: Bearer.
 	Token string
+	// Users are admin.users: name → bcrypt hash of the password.
+	Users map[string]string
+	// Workflow is what the editors may do; nil: the pages are read-only.
+	Workflow Workflow
+	// ImageSources are origins besides https: the preview's images may
+	// come from (the sandbox's http address in tests and demos).
+	ImageSources []string
 	// Sessions keeps the logins; Limiter counts failed ones per client.
 	Sessions *SessionStore
 	Limiter  *LoginLimiter
@@ -115,6 +137,10 @@ type Handler struct {
 	public *http.ServeMux // the login form
 	mux    *http.ServeMux // the pages behind a login
 	cross  *http.CrossOriginProtection
+	// dummy is a bcrypt hash compared against for an unknown name, so a
+	// wrong name takes as long as a wrong password.
+	dummy []byte
+	csp   string
 }
 
 // CookieName is the session cookie set by a login.
@@ -135,7 +161,11 @@ const user = "admin"
 var templateFS embed.FS
 
 var templates = template.Must(template.New("admin").Funcs(template.FuncMap{
-	"join": strings.Join,
+	"join":  strings.Join,
+	"t":     func(lang, key string, kv ...string) string { return say(lang, key, kv...) },
+	"state": stateWord,
+	"itoa":  strconv.Itoa,
+	"inc":   func(i int) int { return i + 1 },
 }).ParseFS(templateFS, "templates/*.tmpl"))
 
 // New builds the pages. An empty token is refused: the caller leaves the
@@ -163,6 +193,26 @@ func New(o Options) (*Handler, error) {
 	mac := hmac.New(sha256.New, []byte(o.Token))
 	mac.Write([]byte("wxbot admin session realm v1"))
 	h := &Handler{o: o, realm: hex.EncodeToString(mac.Sum(nil))[:32], public: http.NewServeMux(), mux: http.NewServeMux(), cross: http.NewCrossOriginProtection()}
+	cost := bcrypt.MinCost
+	for name, hash := range o.Users {
+		c, err := bcrypt.Cost([]byte(hash))
+		if err != nil {
+			return nil, fmt.Errorf("admin: admin.users: %s: not a bcrypt hash", name)
+		}
+		cost = max(cost, c)
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("wxbot: no such user"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	h.dummy = dummy
+	img := "'self' https: data:"
+	for _, src := range o.ImageSources {
+		if u, err := url.Parse(src); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsAny(u.Host, " ;'") {
+			img += " " + u.Scheme + "://" + u.Host
+		}
+	}
+	h.csp = "default-src 'none'; style-src 'unsafe-inline'; img-src " + img + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 	h.public.HandleFunc("GET "+LoginPath, h.loginForm)
 	h.public.HandleFunc("POST "+LoginPath, h.login)
 	h.mux.HandleFunc("GET /admin", h.dashboard)
@@ -170,6 +220,7 @@ func New(o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /admin/issues/{n}/preview", h.preview)
 	h.mux.HandleFunc("GET /admin/readership", h.readershipPage)
 	h.mux.HandleFunc("POST /admin/logout", h.logout)
+	h.routeWorkbench()
 	return h, nil
 }
 
@@ -184,7 +235,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The preview shows the articles' own images (WeChat's mmbiz URLs, over
 	// https); nothing else is loaded, no script runs, and forms post only
 	// here (the login and logout).
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	hd.Set("Content-Security-Policy", h.csp)
+	h.rememberLang(w, r)
 
 	if r.URL.Path == LoginPath {
 		h.public.ServeHTTP(w, r)
@@ -243,7 +295,7 @@ func (h *Handler) session(ctx context.Context, id string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	if sess.Realm != h.realm {
+	if sess.Realm != h.realmOf(sess.User) {
 		if err := h.o.Sessions.Revoke(ctx, id); err != nil {
 			h.o.Log.WarnContext(ctx, "admin: end a session of a previous token", slog.Any("error", err))
 		}
@@ -256,6 +308,36 @@ func (h *Handler) session(ctx context.Context, id string) (Session, error) {
 func sessionOf(r *http.Request) (Session, bool) {
 	s, ok := r.Context().Value(sessionKey{}).(Session)
 	return s, ok
+}
+
+// realmOf binds a user's sessions to admin.token and the user's hash: a
+// new token, a new password or a removed user ends them.
+func (h *Handler) realmOf(name string) string {
+	if name == user {
+		return h.realm
+	}
+	hash, ok := h.o.Users[name]
+	if !ok {
+		return "" // never a stored realm: the session ends
+	}
+	mac := hmac.New(sha256.New, []byte(h.o.Token))
+	mac.Write([]byte("wxbot admin user realm v1\x00" + name + "\x00" + hash))
+	return hex.EncodeToString(mac.Sum(nil))[:32]
+}
+
+// authenticate checks a name and password in constant time as far as the
+// answer goes: an unknown name costs a bcrypt comparison like a known one.
+func (h *Handler) authenticate(name, password string) (string, bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" || name == user {
+		return user, h.equal(password)
+	}
+	hash, ok := h.o.Users[name]
+	if !ok || len(password) > 72 {
+		_ = bcrypt.CompareHashAndPassword(h.dummy, []byte(password))
+		return "", false
+	}
+	return name, bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
 func (h *Handler) equal(tok string) bool {
@@ -349,6 +431,7 @@ func safeNext(next string) string {
 }
 
 type loginData struct {
+	base
 	CSRF    string
 	Next    string
 	Problem string
@@ -367,6 +450,14 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	h.showLogin(w, r, http.StatusOK, next, "")
 }
 
+// lang of a login form: the choice on the page or the cookie.
+func loginLang(r *http.Request) string {
+	if l := r.PostFormValue("lang"); l == langEN || l == langZH {
+		return l
+	}
+	return langOf(r)
+}
+
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, next, problem string) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -375,7 +466,12 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	tok := base64.RawURLEncoding.EncodeToString(raw[:])
 	http.SetCookie(w, h.cookie(r, loginCookie, tok, LoginPath, 3600))
-	h.pageStatus(w, r, status, "login", loginData{CSRF: tok, Next: next, Problem: problem})
+	b := base{Lang: langOf(r), Path: LoginPath}
+	b.Other = langEN
+	if b.Lang == langEN {
+		b.Other = langZH
+	}
+	h.pageStatus(w, r, status, "login", loginData{base: b, CSRF: tok, Next: next, Problem: problem})
 }
 
 // maxFormBytes bounds a login or logout form.
@@ -398,22 +494,29 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(loginCookie)
 	if err != nil || c.Value == "" || !hmac.Equal([]byte(c.Value), []byte(r.PostForm.Get("csrf"))) {
 		// Not this browser's form (or cookies are off): a new form.
-		h.showLogin(w, r, http.StatusForbidden, next, "The form had expired: log in again.")
+		h.showLogin(w, r, http.StatusForbidden, next, say(loginLang(r), "login.expired"))
 		return
 	}
 	client := clientAddr(r, h.o.TrustedProxies)
 	if !h.allow(w, r, client) {
 		return
 	}
-	if !h.equal(r.PostForm.Get("token")) {
+	// The old form's single field "token" is admin.token.
+	password := r.PostForm.Get("password")
+	if password == "" {
+		password = r.PostForm.Get("token")
+	}
+	name, ok := h.authenticate(r.PostForm.Get("user"), password)
+	if !ok {
 		h.o.Log.WarnContext(ctx, "admin: failed login", slog.String("client", client))
 		wait, err := h.o.Limiter.Failed(ctx, client)
 		if err != nil {
 			h.o.Log.ErrorContext(ctx, "admin: login limit", slog.Any("error", err))
 		}
-		problem := "Wrong token."
+		lang := loginLang(r)
+		problem := say(lang, "login.wrong")
 		if wait > 0 {
-			problem = fmt.Sprintf("Wrong token. Too many failed logins from your address: try again in %d s.", int((wait+time.Second-1)/time.Second))
+			problem += " " + say(lang, "login.blocked", "n", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		}
 		h.showLogin(w, r, http.StatusUnauthorized, next, problem)
 		return
@@ -421,7 +524,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if err := h.o.Limiter.Succeeded(ctx, client); err != nil {
 		h.o.Log.WarnContext(ctx, "admin: login limit", slog.Any("error", err))
 	}
-	sess, err := h.o.Sessions.Create(ctx, user, h.realm)
+	sess, err := h.o.Sessions.Create(ctx, name, h.realmOf(name))
 	if err != nil {
 		h.o.Log.ErrorContext(ctx, "admin: start session", slog.Any("error", err))
 		h.unavailable(w)
@@ -464,121 +567,11 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, why string) 
 	http.Error(w, "403 forbidden: "+why, http.StatusForbidden)
 }
 
-// row is one issue on the dashboard: from the archive, the pipeline or both.
-type row struct {
-	Number   int
-	Month    string
-	Title    string
-	Sections int
-	Items    int
-	InArch   bool
-	Status   *Status
-	When     string // "sent …" or "due …", in the configured zone
-}
-
-type broadcast struct {
-	Status
-	When string
-}
-
-type scheduled struct {
-	Number int
-	Due    string
-	State  string
-}
-
-type dashboardData struct {
-	CSRF       string // the logout form's; empty for a bearer
-	Now        string
-	Zone       string
-	Rows       []row
-	Pipeline   bool
-	PipeErr    string
-	NextSlot   string
-	Schedule   []scheduled
-	Broadcasts []broadcast
-	Campaigns  []subscribers.SceneStats
-	Camp       bool
-	CampErr    string
-}
-
-// maxBroadcasts is how many past broadcasts the dashboard lists.
-const maxBroadcasts = 10
-
-func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	now := h.o.Now()
-	d := dashboardData{Now: h.fmt(now), Zone: h.o.Location.String()}
-	if sess, ok := sessionOf(r); ok {
-		d.CSRF = sess.CSRF()
-	}
-	byNum := map[int]*row{}
-	for _, iss := range h.o.Issues.All() {
-		items := 0
-		for _, s := range iss.Sections {
-			items += len(s.Items)
-		}
-		byNum[iss.Number] = &row{Number: iss.Number, Month: strings.ReplaceAll(iss.Month, "-", "."),
-			Title: cmp.Or(iss.TitleZH, iss.TitleEN), Sections: len(iss.Sections), Items: items, InArch: true}
-	}
-	if h.o.Pipeline != nil {
-		d.Pipeline = true
-		d.NextSlot = h.fmt(h.o.Pipeline.NextSlot(now))
-		sts, err := h.o.Pipeline.Statuses(ctx)
-		if err != nil {
-			// Redis may be away: the archive part still shows, from memory.
-			d.PipeErr = err.Error()
-			h.o.Log.ErrorContext(r.Context(), "admin: pipeline status", slog.Any("error", err))
-		}
-		for i := range sts {
-			s := sts[i]
-			rw := byNum[s.Number]
-			if rw == nil {
-				rw = &row{Number: s.Number, Title: s.File}
-				byNum[s.Number] = rw
-			}
-			rw.Status = &s
-			switch {
-			case !s.SentAt.IsZero():
-				rw.When = "sent " + h.fmt(s.SentAt)
-			case !s.Due.IsZero():
-				rw.When = "due " + h.fmt(s.Due)
-			}
-			if s.State == "scheduled" && !s.Due.IsZero() {
-				d.Schedule = append(d.Schedule, scheduled{Number: s.Number, Due: h.fmt(s.Due), State: s.State})
-			}
-			if !s.SentAt.IsZero() {
-				d.Broadcasts = append(d.Broadcasts, broadcast{Status: s, When: h.fmt(s.SentAt)})
-			}
-		}
-		slices.SortFunc(d.Schedule, func(a, b scheduled) int { return cmp.Compare(a.Due, b.Due) })
-		slices.SortFunc(d.Broadcasts, func(a, b broadcast) int { return b.SentAt.Compare(a.SentAt) })
-		if len(d.Broadcasts) > maxBroadcasts {
-			d.Broadcasts = d.Broadcasts[:maxBroadcasts]
-		}
-	}
-	for _, rw := range byNum {
-		d.Rows = append(d.Rows, *rw)
-	}
-	slices.SortFunc(d.Rows, func(a, b row) int { return cmp.Compare(b.Number, a.Number) })
-	if h.o.Campaigns != nil {
-		d.Camp = true
-		st, err := h.o.Campaigns.Stats(ctx)
-		if err != nil {
-			d.CampErr = err.Error()
-			h.o.Log.ErrorContext(r.Context(), "admin: campaign stats", slog.Any("error", err))
-		}
-		d.Campaigns = st
-	}
-	h.page(w, r, "dashboard", d)
-}
-
 func (h *Handler) fmt(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(h.o.Location).Format("2006-01-02 15:04:05")
+	return t.In(h.o.Location).Format("2006-01-02 15:04 MST")
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, name string, data any) {
