@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/lifang/wxbot/subscribers"
@@ -181,6 +179,3 @@ func (h *Handler) fmtZone(t time.Time) string {
 	}
 	return t.In(h.o.Location).Format("2006-01-02 15:04 MST")
 }
-
-var _ = strconv.Itoa
-var _ = strings.Join

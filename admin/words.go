@@ -153,56 +153,67 @@ var words = map[string][2]string{
 	"state.retracted":         {"已撤回", "retracted"},
 	"state.rejected":          {"已驳回", "rejected"},
 
-	// Actions in the history.
-	"action.upload":    {"上传", "uploaded"},
-	"action.inbox":     {"收件箱", "from the inbox"},
-	"action.approve":   {"批准", "approved"},
-	"action.reject":    {"驳回", "rejected"},
-	"action.schedule":  {"安排发送", "scheduled"},
-	"action.send":      {"立即发送", "sent now"},
-	"action.cancel":    {"取消", "cancelled"},
-	"action.retract":   {"撤回", "retracted"},
-	"action.preview":   {"发送预览", "preview sent"},
-	"action.publish":   {"发布", "published"},
-	"action.scheduler": {"定时任务", "scheduler"},
+	// Actions in the history (publisher Transition.Action).
+	"action.uploaded":  {"上传", "uploaded"},
+	"action.approved":  {"批准", "approved"},
+	"action.rejected":  {"驳回", "rejected"},
+	"action.scheduled": {"安排发送", "scheduled"},
+	"action.send_now":  {"立即发送", "asked to send now"},
+	"action.cancelled": {"取消", "cancelled"},
+	"action.sent":      {"群发", "broadcast"},
+	"action.retracted": {"撤回", "retracted"},
+	"action.preview":   {"发送预览", "sent a preview"},
+
+	// What a form did (?done=).
+	"done.approve":  {"已批准。", "Approved."},
+	"done.reject":   {"已驳回。", "Rejected."},
+	"done.schedule": {"已安排发送。", "Scheduled."},
+	"done.send":     {"已请求立即发送。", "Sent now."},
+	"done.cancel":   {"已取消发送。", "Cancelled."},
+	"done.retract":  {"已撤回。", "Retracted."},
+	"done.preview":  {"预览已发送。", "Preview sent."},
 
 	// Steps a run took (publisher Step.Kind).
-	"step.parsed":      {"已解析", "parsed"},
-	"step.rendered":    {"已排版 {ids} 篇文章", "rendered {ids} articles"},
-	"step.uploaded":    {"已上传图片 {ids}", "uploaded images {ids}"},
-	"step.cover":       {"已上传封面", "uploaded the cover"},
-	"step.drafted":     {"已生成草稿", "drafted"},
-	"step.previewed":   {"已发预览给 {ids}", "preview sent to {ids}"},
-	"step.scheduled":   {"已安排于 {ids}", "scheduled for {ids}"},
-	"step.awaiting":    {"等待批准", "waiting for approval"},
-	"step.sent":        {"已群发", "broadcast"},
-	"step.unchanged":   {"内容未变：无需重做", "unchanged: nothing to redo"},
-	"step.already":     {"此前已发送：未再次发送", "sent before: not sent again"},
-	"step.pending":     {"发送结果待确认，将重试", "the send is not confirmed yet: it will be retried"},
-	"step.other":       {"{ids}", "{ids}"},
-	"step.preview_err": {"预览未送达 {ids}", "preview not delivered to {ids}"},
+	"step.edited":         {"内容已修改", "the content changed"},
+	"step.rendered":       {"已排版 {count} 篇文章", "rendered {count} articles"},
+	"step.uploaded":       {"图片 {count} 张（新上传 {fresh} 张）", "{count} images ({fresh} uploaded now)"},
+	"step.drafted":        {"草稿已生成", "drafted"},
+	"step.previewed":      {"预览已发送给 {ids}", "preview sent to {ids}"},
+	"step.preview_failed": {"预览未送达 {ids}", "preview not delivered to {ids}"},
+	"step.awaiting":       {"等待批准（定于 {when}）", "waiting for approval (due {when})"},
+	"step.scheduled":      {"已安排于 {when}", "scheduled for {when}"},
+	"step.deferred":       {"{detail} 的群发额度（{count} 次）已用完：顺延至 {when}", "the quota of {detail} ({count}) is used: deferred to {when}"},
+	"step.sent":           {"已群发", "broadcast"},
+	"step.published":      {"已发布", "published"},
+	"step.other":          {"{detail}", "{detail}"},
 
-	// Refusals (publisher Refusal.Reason).
-	"refuse.unknown":          {"第 {n} 期不在发布流程中。", "No.{n} is not in the pipeline."},
-	"refuse.already":          {"第 {n} 期已经是“{state}”。", "No.{n} is already {state}."},
-	"refuse.send_started":     {"第 {n} 期已于 {when} 开始群发（{state}）：群发不能取消。", "No.{n} started broadcasting on {when} ({state}): a broadcast cannot be cancelled."},
-	"refuse.already_sent":     {"第 {n} 期已群发（{state}）。", "No.{n} was already broadcast ({state})."},
-	"refuse.not_sent":         {"第 {n} 期尚未发送（{state}）：没有可撤回的内容；要停止定时发送请取消。", "No.{n} was not sent ({state}): nothing to withdraw; cancel it to stop a scheduled send."},
-	"refuse.not_waiting":      {"第 {n} 期是“{state}”：没有等待批准的内容。", "No.{n} is {state}: nothing waits for approval."},
-	"refuse.already_approved": {"第 {n} 期（此内容）已由 {by} 于 {when} 批准。", "No.{n} (this content) was already approved by {by} on {when}."},
-	"refuse.self_approval":    {"第 {n} 期须由另一位同事批准（{by} 是上传者）。", "No.{n} needs a colleague's approval ({by} uploaded it)."},
-	"refuse.not_approver":     {"{by} 不是审批人。", "{by} is not an approver."},
-	"refuse.needs_approval":   {"第 {n} 期须先批准。", "No.{n} must be approved first."},
-	"refuse.past":             {"{when} 已经过去：请选一个将来的时间。", "{when} has passed: choose a time ahead."},
-	"refuse.too_far":          {"{when} 太远了。", "{when} is too far ahead."},
-	"refuse.edit_after_send":  {"第 {n} 期已发送：发送后的修改不会再发。", "No.{n} was sent: an edit after the send is not sent again."},
-	"refuse.unknown_outcome":  {"第 {n} 期的发送结果未知（{state}）：请先在微信后台（群发记录）核对。", "Whether No.{n} went out is not known ({state}): check WeChat's admin page (群发记录) first."},
-	"refuse.retracted":        {"第 {n} 期已于 {when} 由 {by} 撤回。", "No.{n} was withdrawn on {when} by {by}."},
-	"refuse.no_article":       {"第 {n} 期没有这篇文章。", "No.{n} has no such article."},
-	"refuse.busy":             {"第 {n} 期正在处理中：请稍后再试。", "No.{n} is being worked on: try again shortly."},
-	"refuse.failed":           {"第 {n} 期失败：{detail}", "No.{n} failed: {detail}"},
-	"refuse.no_reviewers":     {"请填写审阅人。", "Give the reviewers."},
-	"refuse.other":            {"第 {n} 期：操作被拒绝（{state}）。", "No.{n}: refused ({state})."},
+	// Refusals (publisher Refusal.Reason, and the pages' own).
+	"refuse.not_in_pipeline":    {"第 {n} 期不在发布流程中。", "No.{n} is not in the pipeline."},
+	"refuse.already_broadcast":  {"第 {n} 期已于 {when} 群发（{state}）：不能再取消、批准、安排或预览。", "No.{n} was broadcast on {when} ({state}): it can no longer be cancelled, approved, scheduled or previewed."},
+	"refuse.edit_after_send":    {"第 {n} 期已群发：修改后的文件不会再发；更正请另出一期。", "No.{n} was broadcast: an edited file is not sent again; send a correction as a new issue."},
+	"refuse.edit_maybe_sent":    {"第 {n} 期可能已经发出（结果未知）：修改后的文件暂不处理，请先在微信后台（群发记录）核对。", "No.{n} may have gone out (outcome unknown): the edit waits; check WeChat's admin page (群发记录) first."},
+	"refuse.send_unknown":       {"第 {n} 期上次发送的结果未知：请先在微信后台（群发记录）核对，未发出时再发送。", "Whether No.{n}'s last send went out is not known: check WeChat's admin page (群发记录) first."},
+	"refuse.already_cancelled":  {"第 {n} 期已经取消。", "No.{n} is already cancelled."},
+	"refuse.not_scheduled":      {"第 {n} 期没有安排发送（{state}）：无需取消。", "No.{n} is not scheduled ({state}): nothing to cancel."},
+	"refuse.not_waiting":        {"第 {n} 期是“{state}”：没有等待批准的内容。", "No.{n} is {state}: nothing waits for approval."},
+	"refuse.already_approved":   {"第 {n} 期（此内容）已由 {by} 于 {when} 批准。", "No.{n} (this content) was already approved by {by} on {when}."},
+	"refuse.already_rejected":   {"第 {n} 期（此内容）已被 {by} 驳回：{detail}", "No.{n} (this content) was already rejected by {by}: {detail}"},
+	"refuse.reason_required":    {"驳回时请写明理由。", "Give a reason for rejecting."},
+	"refuse.not_approved":       {"第 {n} 期（此内容）尚未批准：请同事先批准。", "No.{n} (this content) is not approved yet: a colleague approves it first."},
+	"refuse.already_retracted":  {"第 {n} 期已于 {when} 由 {by} 撤回。", "No.{n} was withdrawn on {when} by {by}."},
+	"refuse.not_sent":           {"第 {n} 期尚未群发（{state}）：没有可撤回的内容；要停止定时发送请点“取消发送”。", "No.{n} was not broadcast ({state}): nothing to withdraw; to stop a scheduled send, cancel it."},
+	"refuse.outcome_unknown":    {"第 {n} 期是否已发出尚不知道（{state}）：暂时无法撤回。", "Whether No.{n} went out is not known yet ({state}): nothing to withdraw yet."},
+	"refuse.no_such_article":    {"第 {n} 期只有 {articles} 篇文章，没有第 {article} 篇。", "No.{n} has {articles} articles: there is no article {article}."},
+	"refuse.tag_unknown":        {"公众号没有名为 {detail} 的标签。", "The account has no tag named {detail}."},
+	"refuse.tag_needs_mass":     {"发布模式下不能按标签 {detail} 群发。", "A tag ({detail}) needs mass sending, not publishing."},
+	"refuse.time_in_past":       {"{when} 已经过去：请选一个将来的时间。", "{when} has passed: choose a time ahead."},
+	"refuse.no_draft":           {"第 {n} 期还没有当前内容的草稿（{state}）：无法预览。", "No.{n} has no draft of its current content yet ({state}): nothing to preview."},
+	"refuse.no_reviewers":       {"请填写审阅人。", "Give the reviewers."},
+	"refuse.too_many_reviewers": {"一次最多发给 {articles} 位审阅人。", "At most {articles} reviewers at once."},
+	"refuse.bad_reviewer":       {"{detail} 既不是 openid 也不是微信号。", "{detail} is neither an openid nor a WeChat ID."},
+	"refuse.self_approval":      {"第 {n} 期由 {by} 上传：须由另一位同事批准。", "No.{n} was uploaded by {by}: a colleague approves it, not the uploader."},
+	"refuse.busy":               {"此期正在处理中：请稍后再试。", "The issue is being worked on: try again shortly."},
+	"refuse.other":              {"第 {n} 期：操作被拒绝（{state}）。", "No.{n}: refused ({state})."},
 }
 
 // say returns the word for key in lang with its placeholders filled.
@@ -240,7 +251,8 @@ func (h *Handler) refusalWords(lang string, r *Refusal) string {
 		key = "refuse.other"
 	}
 	return say(lang, key, "n", strconv.Itoa(r.Number), "state", stateWord(lang, r.State),
-		"when", h.fmt(r.When), "by", r.By, "detail", r.Detail)
+		"when", h.fmt(r.When), "by", r.By, "detail", r.Detail,
+		"article", strconv.Itoa(r.Article), "articles", strconv.Itoa(r.Articles))
 }
 
 // stepWords phrases one step of a run.
@@ -249,7 +261,8 @@ func (h *Handler) stepWords(lang string, s Step) string {
 	if _, ok := words[key]; !ok {
 		key = "step.other"
 	}
-	return say(lang, key, "ids", strings.Join(s.IDs, ", "))
+	return say(lang, key, "ids", strings.Join(s.IDs, ", "), "count", strconv.Itoa(s.Count),
+		"fresh", strconv.Itoa(s.Fresh), "when", h.fmt(s.At), "detail", s.Detail)
 }
 
 // langOf is the request's language: ?lang=, else the cookie, else zh.

@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"mime/multipart"
 	"net/http"
@@ -69,8 +68,11 @@ type Outcome struct {
 // Step is one thing a run did: Kind is a word key (step.<kind>), IDs what
 // it concerned (reviewers, image names, a time).
 type Step struct {
-	Kind string
-	IDs  []string
+	Kind         string
+	IDs          []string
+	Detail       string
+	Count, Fresh int
+	At           time.Time
 }
 
 // Slot is a broadcast slot and the quota used on its day.
@@ -117,6 +119,9 @@ type Refusal struct {
 	When   time.Time
 	By     string
 	Detail string
+	// Article and Articles: the article asked for and the issue's count
+	// (or a bound, for too_many_reviewers).
+	Article, Articles int
 }
 
 func (r *Refusal) Error() string {
@@ -262,8 +267,8 @@ func (h *Handler) showIssue(w http.ResponseWriter, r *http.Request, status, n in
 	d := issuePageData{base: h.base(r), Number: n, Problem: problem, Workflow: h.o.Workflow != nil, Fmt: h.fmt}
 	lang := d.Lang
 	if done := r.URL.Query().Get("done"); done != "" {
-		if _, ok := words["action."+done]; ok {
-			d.Flash = say(lang, "done", "detail", say(lang, "action."+done))
+		if _, ok := words["done."+done]; ok {
+			d.Flash = say(lang, "done."+done)
 		}
 	}
 	if out != nil {
@@ -537,6 +542,11 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, act string) {
 	var err error
 	switch act {
 	case "approve":
+		if up := h.uploader(ctx, n); up != "" && up == by && by != user {
+			// Four eyes: who uploaded an issue does not approve it.
+			h.showIssue(w, r, http.StatusConflict, n, h.refusalWords(lang, &Refusal{Reason: "self_approval", Number: n, By: by}), nil)
+			return
+		}
 		err = h.o.Workflow.Approve(ctx, n, by)
 	case "reject":
 		reason := strings.TrimSpace(f.Get("reason"))
@@ -595,6 +605,29 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, act string) {
 		// Post, redirect, get: a reload does not do it twice.
 		http.Redirect(w, r, fmt.Sprintf("/admin/issues/%d?done=%s", n, act), http.StatusSeeOther)
 	}
+}
+
+// uploader is who last uploaded issue n from the workbench ("" when
+// unknown: from the command line or the inbox).
+func (h *Handler) uploader(ctx context.Context, n int) string {
+	if h.o.Pipeline == nil {
+		return ""
+	}
+	sts, err := h.o.Pipeline.Statuses(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, s := range sts {
+		if s.Number != n {
+			continue
+		}
+		for i := len(s.History) - 1; i >= 0; i-- {
+			if s.History[i].Action == "uploaded" {
+				return s.History[i].By
+			}
+		}
+	}
+	return ""
 }
 
 // parseLocal reads "2006-01-02T15:04" (a datetime-local field) or
@@ -802,5 +835,3 @@ func (h *Handler) createCampaign(w http.ResponseWriter, r *http.Request) {
 	h.o.Log.InfoContext(ctx, "admin: campaign created", slog.String("user", who(r)), slog.String("scene", scene))
 	http.Redirect(w, r, "/admin?created="+scene+"#campaigns", http.StatusSeeOther)
 }
-
-var _ = template.HTMLEscapeString
