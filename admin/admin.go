@@ -139,8 +139,9 @@ type Handler struct {
 	cross  *http.CrossOriginProtection
 	// dummy is a bcrypt hash compared against for an unknown name, so a
 	// wrong name takes as long as a wrong password.
-	dummy []byte
-	csp   string
+	dummy  []byte
+	csp    string
+	imgSrc string // the CSP's img-src sources
 }
 
 // CookieName is the session cookie set by a login.
@@ -212,6 +213,7 @@ func New(o Options) (*Handler, error) {
 			img += " " + u.Scheme + "://" + u.Host
 		}
 	}
+	h.imgSrc = img
 	h.csp = "default-src 'none'; style-src 'unsafe-inline'; img-src " + img + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 	h.public.HandleFunc("GET "+LoginPath, h.loginForm)
 	h.public.HandleFunc("POST "+LoginPath, h.login)
@@ -605,6 +607,9 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 		draft   *render.Draft
 		source  string
 		pipeErr error
+		// fromPipe: the draft is the pipeline's (WeChat holds it).
+		fromPipe bool
+		lang     = langOf(r)
 	)
 	if h.o.Pipeline != nil {
 		iss, draft, err = h.o.Pipeline.Draft(ctx, n)
@@ -613,7 +618,7 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 			draft, pipeErr = nil, err
 		}
 		if draft != nil {
-			source = "As drafted by the publishing pipeline: the articles WeChat holds, as subscribers will see them."
+			source, fromPipe = say(lang, "preview.drafted"), true
 		}
 	}
 	if draft == nil {
@@ -631,9 +636,9 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 			_, _ = fmt.Fprintf(w, "No.%d cannot be rendered as a WeChat draft: %v\n", n, err)
 			return
 		}
-		source = "Not drafted yet: rendered from the archive with this server's render settings, as it would be drafted."
+		source = say(lang, "preview.archive")
 		if pipeErr != nil {
-			source = "The pipeline's draft cannot be shown (" + pipeErr.Error() + "): rendered from the archive with this server's render settings instead."
+			source = say(lang, "preview.pipeerr")
 		}
 	}
 	page, err := render.PreviewPage(iss, draft)
@@ -642,8 +647,37 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	// The page's own policy (a <meta>, for the file saved by `wxbot
+	// render`) allows https images; the pages also show the sandbox's.
+	page = bytes.Replace(page, []byte("img-src "+render.PreviewCSP[strings.Index(render.PreviewCSP, "img-src ")+len("img-src "):strings.Index(render.PreviewCSP, "; base-uri")]+";"),
+		[]byte("img-src "+h.imgSrc+";"), 1)
+	figures := h.figuresLine(r.Context(), n)
+	if c, ok := h.o.Pipeline.(Coverer); ok && fromPipe {
+		if u, err := c.CoverURL(ctx, n); err == nil && u != "" {
+			figures = coverFigure(u) + figures
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(withBanner(page, source, h.figuresLine(r.Context(), n)))
+	_, _ = w.Write(withBanner(page, source, figures))
+}
+
+// Coverer is a Pipeline that knows where WeChat keeps an issue's cover.
+type Coverer interface {
+	CoverURL(ctx context.Context, n int) (string, error)
+}
+
+// coverFigure shows the cover above the articles, as subscribers see it
+// in the chat list; an http WeChat image address is asked over https.
+func coverFigure(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	if u.Scheme == "http" && (strings.HasSuffix(u.Hostname(), ".qpic.cn") || strings.HasSuffix(u.Hostname(), ".qlogo.cn")) {
+		u.Scheme = "https"
+	}
+	return `<figure id="wxbot-cover" style="max-width:375px;margin:0 auto 12px"><img src="` + template.HTMLEscapeString(u.String()) +
+		`" alt="cover" style="display:block;width:100%;height:auto;border-radius:4px"><figcaption style="font-size:12px;color:#888;text-align:center">封面 · cover</figcaption></figure>` + "\n"
 }
 
 // withBanner puts a line above the phone frames saying where the articles

@@ -233,12 +233,12 @@ func TestPreview(t *testing.T) {
 	pipe := &memPipeline{drafts: map[int]*render.Draft{54: drafted}, issues: map[int]*newsletter.Issue{54: iss54}}
 	e := newEnv(t, pipe)
 
-	code, body := bearer(t, e, "/admin/issues/54/preview")
-	if code != 200 || !strings.Contains(body, "立方周报 No.54 定稿") || !strings.Contains(body, "drafted body") || !strings.Contains(body, "As drafted by the publishing pipeline") {
+	code, body := bearer(t, e, "/admin/issues/54/preview?lang=en")
+	if code != 200 || !strings.Contains(body, "立方周报 No.54 定稿") || !strings.Contains(body, "drafted body") || !strings.Contains(body, "Exactly as drafted") {
 		t.Fatalf("drafted preview: %d %s", code, body)
 	}
 
-	code, body = bearer(t, e, "/admin/issues/55/preview")
+	code, body = bearer(t, e, "/admin/issues/55/preview?lang=en")
 	if code != 200 || !strings.Contains(body, "Not drafted yet") || !strings.Contains(body, "width:375px") {
 		t.Fatalf("archive preview: %d", code)
 	}

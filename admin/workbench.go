@@ -236,8 +236,10 @@ type issuePageData struct {
 	History  []historyRow
 	Slots    []slotRow
 	NextAt   string
-	Workflow bool
-	Fmt      func(time.Time) string
+	// QuotaWarn: the issue is due on a day whose broadcast quota is used.
+	QuotaWarn string
+	Workflow  bool
+	Fmt       func(time.Time) string
 }
 
 type historyRow struct {
@@ -327,6 +329,15 @@ func (h *Handler) showIssue(w http.ResponseWriter, r *http.Request, status, n in
 		}
 		if len(slots) > 0 {
 			d.NextAt = slots[0].At.In(h.o.Location).Format("2006-01-02T15:04")
+		}
+		if st != nil && !st.Due.IsZero() && (st.State == "scheduled" || st.State == "awaiting_approval") {
+			day := st.Due.In(h.o.Location).Format(time.DateOnly)
+			for _, s := range slots {
+				if s.QuotaUsed && s.At.In(h.o.Location).Format(time.DateOnly) == day {
+					d.QuotaWarn = say(lang, "due.quota", "when", h.fmt(st.Due), "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
+					break
+				}
+			}
 		}
 	}
 	h.pageStatus(w, r, status, "issue", d)

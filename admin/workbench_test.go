@@ -130,7 +130,8 @@ func wbEnv(t *testing.T, tweaks ...func(*Options)) (*env, *memWorkflow) {
 		{Number: 55, State: "awaiting_approval", Due: time.Date(2021, 5, 24, 1, 0, 0, 0, time.UTC),
 			History: []Event{{State: "drafted", At: time.Date(2021, 5, 19, 2, 0, 0, 0, time.UTC), By: "lin", Action: "uploaded"},
 				{State: "awaiting_approval", At: time.Date(2021, 5, 19, 2, 5, 0, 0, time.UTC), By: "lin", Action: "scheduled"}}},
-		{Number: 53, State: "cancelled", Due: time.Date(2021, 5, 10, 1, 0, 0, 0, time.UTC), Explanation: "an old error"},
+		{Number: 53, State: "cancelled", Due: time.Date(2021, 5, 10, 1, 0, 0, 0, time.UTC), Explanation: "an old error",
+			ApprovedBy: "wang", ApprovedAt: time.Date(2021, 5, 9, 1, 0, 0, 0, time.UTC), RetractedBy: "lin", RetractedAt: time.Date(2021, 5, 11, 1, 0, 0, 0, time.UTC)},
 	}}
 	wf := &memWorkflow{pipe: pipe, refuse: map[string]*Refusal{}, slots: []Slot{
 		{At: time.Date(2021, 5, 20, 10, 0, 0, 0, time.UTC), QuotaUsed: true, Sent: 1, Max: 1},
@@ -478,6 +479,9 @@ func TestIssuePage(t *testing.T) {
 		}
 	}
 	_, body = getWith(t, e, "/admin/issues/53?lang=en", wang)
+	if !strings.Contains(body, "approved by wang on 2021-05-09 09:00 CST") || !strings.Contains(body, "retracted by lin on 2021-05-11 09:00 CST") {
+		t.Errorf("the approval or retraction is not shown")
+	}
 	if strings.Contains(body, "due 2021-05-10") || strings.Contains(body, "an old error") || !strings.Contains(body, "cancelled") {
 		t.Errorf("the cancelled issue shows its old due time or error")
 	}

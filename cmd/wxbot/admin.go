@@ -8,6 +8,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,10 +22,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/lifang/wxbot/admin"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/publisher"
 	"github.com/lifang/wxbot/render"
+	"github.com/lifang/wxbot/store"
+	"github.com/lifang/wxbot/wechat"
 )
 
 // adminHandler builds /admin, or returns nil when admin.token is empty: the
@@ -57,7 +62,8 @@ func (m *Main) adminHandler(pub *publisher.Publisher) (http.Handler, error) {
 		o.Campaigns = m.Subscribers
 	}
 	if pub != nil {
-		pp := &pipelinePages{pub: pub, inbox: cfg.Newsletter.Inbox, titles: map[string][2]string{}}
+		pp := &pipelinePages{pub: pub, inbox: cfg.Newsletter.Inbox, titles: map[string][2]string{},
+			rdb: m.Store.UniversalClient, keys: m.Store.Keys}
 		if pp.inbox == "" {
 			// No inbox: an uploaded Markdown issue's relative images are
 			// looked up in a fresh empty folder, so none is found.
@@ -90,6 +96,9 @@ type pipelinePages struct {
 	pub   *publisher.Publisher
 	inbox string // newsletter.inbox; "" when none
 	empty string // an empty folder, when there is no inbox
+	// rdb and keys read the publisher's upload cache (the cover's URL).
+	rdb  redis.UniversalClient
+	keys store.Keys
 
 	mu     sync.Mutex
 	titles map[string][2]string // content hash → {first title, month}
@@ -98,7 +107,33 @@ type pipelinePages struct {
 var (
 	_ admin.Pipeline = (*pipelinePages)(nil)
 	_ admin.Workflow = (*pipelinePages)(nil)
+	_ admin.Coverer  = (*pipelinePages)(nil)
 )
+
+// CoverURL is where WeChat keeps issue n's cover: the URL material/add_material
+// gave for its media_id, from the publisher's upload cache.
+func (p *pipelinePages) CoverURL(ctx context.Context, n int) (string, error) {
+	rec, err := p.pub.Get(ctx, n)
+	if err != nil || rec.CoverMediaID == "" {
+		return "", err
+	}
+	var cursor uint64
+	for {
+		kv, next, err := p.rdb.HScan(ctx, p.keys.PublishMedia(), cursor, "cover:*", 100).Result()
+		if err != nil {
+			return "", err
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			var m wechat.Material
+			if json.Unmarshal([]byte(kv[i+1]), &m) == nil && m.MediaID == rec.CoverMediaID {
+				return m.URL, nil
+			}
+		}
+		if cursor = next; cursor == 0 {
+			return "", nil
+		}
+	}
+}
 
 func (p *pipelinePages) NextSlot(t time.Time) time.Time { return p.pub.NextSlot(t) }
 
