@@ -279,7 +279,9 @@ func (p *pipelinePages) InboxProblems(ctx context.Context) ([]admin.InboxProblem
 	ps, err := p.pub.InboxProblems(ctx)
 	out := make([]admin.InboxProblem, 0, len(ps))
 	for _, x := range ps {
-		out = append(out, admin.InboxProblem{File: x.File, Error: x.Error, At: x.At})
+		// The editor knows the file by its name: the folder is ours.
+		base := filepath.Base(x.File)
+		out = append(out, admin.InboxProblem{File: base, Error: strings.ReplaceAll(x.Error, x.File, base), At: x.At})
 	}
 	return out, err
 }
