@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -361,4 +362,37 @@ func chromiumPath(t *testing.T) string {
 	}
 	t.Fatal("no chromium in PATH: install it (apt-get install -y chromium) or set WXBOT_SKIP_BROWSER_TEST=1")
 	return ""
+}
+
+// TestInboxPickingIsSafe: the inbox list holds regular issue files only
+// (no FIFO, symlink or hidden file); picking a FIFO, a symlink out of the
+// inbox or a path answers at once with an error, nothing read.
+func TestInboxPickingIsSafe(t *testing.T) {
+	inbox, outside := t.TempDir(), t.TempDir()
+	writeIssueIn(t, inbox, "no60.md", []byte("x"))
+	writeIssueIn(t, inbox, ".no61.md", []byte("x"))
+	writeIssueIn(t, outside, "secret.md", []byte("secret"))
+	if err := syscall.Mkfifo(filepath.Join(inbox, "fifo.md"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "secret.md"), filepath.Join(inbox, "link.md")); err != nil {
+		t.Fatal(err)
+	}
+	p := &pipelinePages{inbox: inbox}
+	files, err := p.InboxFiles(context.Background())
+	if err != nil || len(files) != 1 || files[0].Name != "no60.md" {
+		t.Fatalf("inbox files %v %v", files, err)
+	}
+	for _, name := range []string{"fifo.md", "link.md", "../" + filepath.Base(outside) + "/secret.md", filepath.Join(outside, "secret.md")} {
+		done := make(chan error, 1)
+		go func() { _, err := p.FromInbox(context.Background(), name, "lin"); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("FromInbox(%q) read it", name)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("FromInbox(%q) hangs", name)
+		}
+	}
 }
