@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,7 +120,7 @@ func TestReviewGateUnsentHiddenSentShownRetractedHidden(t *testing.T) {
 		t.Fatalf("withheld reason %q, want %q", why, archive.WithheldRetracted)
 	}
 	last := rt.Record.History[len(rt.Record.History)-1]
-	if last.State != StateRetracted || !strings.Contains(last.Note, "test-editor") {
+	if last.State != StateRetracted || last.By != "test-editor" || last.Action != ActionRetracted {
 		t.Fatalf("history ends with %+v, want the retraction with who did it", last)
 	}
 	if _, err := p.Publish(ctx, e.request(path, GoalNow)); err != nil {
@@ -158,7 +157,7 @@ func TestRetractRefusals(t *testing.T) {
 	if _, err := p.Publish(ctx, e.request(path, GoalDraft)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Retract(ctx, 55, 0, "x"); !errors.As(err, &rf) || rf.Reason != NotSent || rf.State != StatePreviewed {
+	if _, err := p.Retract(ctx, 55, 0, "x"); !errors.As(err, &rf) || rf.Reason != NotSent || rf.State != StateDrafted {
 		t.Fatalf("unsent issue: %v", err)
 	}
 	if _, err := p.Publish(ctx, e.request(path, GoalNow)); err != nil {

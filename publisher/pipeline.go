@@ -68,6 +68,14 @@ const (
 	StepPublished     StepKind = "published"      // IDs: publish_id (freepublish; URLs follow)
 )
 
+// StepKinds lists every step kind, for callers that word each one.
+var StepKinds = []StepKind{StepEdited, StepRendered, StepUploaded, StepDrafted, StepPreviewed, StepPreviewFailed,
+	StepAwaiting, StepScheduled, StepDeferred, StepSent, StepPublished}
+
+// Outcomes lists every outcome, for callers that word each one.
+var Outcomes = []Outcome{OutcomeScheduled, OutcomePending, OutcomeSent, OutcomeFinished, OutcomeDrafted, OutcomeAwaiting,
+	OutcomeRejected, OutcomeFailed, OutcomeAlreadySent, OutcomeSendUnknown, OutcomeOther}
+
 // Detail of a StepDrafted.
 const (
 	DraftAdded       = "added"
@@ -332,6 +340,9 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 	if before.Tag != x.Tag || before.ToAll != x.ToAll {
 		x.TagID = 0
 	}
+	if !req.At.IsZero() && !before.Due.Equal(x.Due) && x.State != StateScheduled {
+		notes = append(notes, "due "+p.fmtTime(x.Due))
+	}
 	if x.State == StateAwaiting {
 		switch {
 		case x.Goal == GoalDraft:
@@ -487,7 +498,7 @@ func (r *run) fail(step string, err error) error {
 			return step + " failed, will be retried: " + expl, nil, nil
 		})
 		r.p.log.Warn("publisher: step failed, will retry", slog.Int("issue", r.rec.Number), slog.String("step", step), slog.Any("error", err))
-		return errors.Join(fmt.Errorf("publisher: No.%d: %s: %w (state stays %s; run it again, or wxbot serve retries)", r.rec.Number, step, err, r.rec.State), werr)
+		return errors.Join(fmt.Errorf("publisher: No.%d: %s: %w (state stays %s; retried by a later run or the scheduler)", r.rec.Number, step, err, r.rec.State), werr)
 	}
 	werr := r.set(func(x *Record) (string, []op, error) {
 		x.State = StateFailed

@@ -75,6 +75,12 @@ const (
 	BadReviewer RefusalReason = "bad_reviewer"
 )
 
+// RefusalReasons lists every reason, for callers that word each one.
+var RefusalReasons = []RefusalReason{NotInPipeline, AlreadyBroadcast, EditAfterSend, EditMaybeSent, SendUnknown,
+	AlreadyCancelled, NotScheduled, NotWaiting, AlreadyApproved, AlreadyRejected, ReasonRequired, NotApproved,
+	AlreadyRetracted, NotSent, OutcomeUnknown, NoSuchArticle, TagUnknown, TagNeedsMass, TimeInPast, NoDraft,
+	NoReviewers, TooManyReviewers, BadReviewer}
+
 // Refusal is a request the pipeline declines: a fact with its reason, for
 // the caller to put into words. It never names a command or a flag.
 type Refusal struct {

@@ -82,7 +82,7 @@ func (r *run) claim() (bool, error) {
 	lag := now.Sub(rec.Due)
 	if lag > p.cfg.MaxDelay {
 		expl := fmt.Sprintf("its slot %s was missed by %s, more than publish.max_delay (%s), while no wxbot serve was running: "+
-			"it was NOT sent. Send it with 'wxbot publish FILE --now' or schedule it again.",
+			"it was NOT sent: send it now or schedule it again.",
 			p.fmtTime(rec.Due), lag.Round(time.Second), p.cfg.MaxDelay)
 		err := r.set(func(x *Record) (string, []op, error) {
 			if x.State != StateScheduled {
@@ -197,11 +197,11 @@ func (r *run) massSend() (bool, error) {
 		// refusal, nothing went out.
 		expl := fmt.Sprintf("the send asked on %s was never confirmed and WeChat's clientmsgid protection (24 h) is running out: "+
 			"wxbot will not ask again. The outcome is unknown — check the WeChat admin page (群发记录). "+
-			"If it did not go out, run 'wxbot publish FILE --force'.", p.fmtTime(rec.SendStarted))
+			"If it did not go out, it may be sent again (forced).", p.fmtTime(rec.SendStarted))
 		broadcast, ops := BroadcastMaybe, []op{opZRem()}
 		if !rec.Unanswered && !rec.AttemptOpen {
 			expl = fmt.Sprintf("WeChat refused the send from %s on (last: %s): it was NOT sent and is not asked again. "+
-				"Run 'wxbot publish FILE --now' to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
+				"Send it now to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
 			broadcast = BroadcastNone
 			ops = append(ops, op{Op: "unquota", Day: rec.QuotaDay})
 		}
