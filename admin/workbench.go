@@ -239,6 +239,9 @@ type issuePageData struct {
 	// QuotaWarn: the issue is due on a day whose broadcast quota is used.
 	QuotaWarn string
 	Workflow  bool
+	// Sent: the broadcast started (nothing to preview, approve, schedule
+	// or send); Retracted: withdrawn; Cancellable: waiting for its time.
+	Sent, Retracted, Cancellable bool
 	Fmt       func(time.Time) string
 }
 
@@ -301,6 +304,9 @@ func (h *Handler) showIssue(w http.ResponseWriter, r *http.Request, status, n in
 	d.Status = st
 	d.Heading = heading(n, iss, st)
 	if st != nil {
+		d.Sent = !st.SentAt.IsZero() || slices.Contains([]string{"sending", "sent", "finished", "retracted"}, st.State)
+		d.Retracted = st.State == "retracted"
+		d.Cancellable = !d.Sent && st.State != "cancelled" && st.State != "failed" && st.State != "rejected"
 		d.When = h.when(lang, st)
 		for _, ev := range st.History {
 			hr := historyRow{At: h.fmt(ev.At), By: cmp.Or(ev.By, say(lang, "system")), State: stateWord(lang, ev.State), Note: ev.Note}

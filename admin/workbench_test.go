@@ -472,7 +472,7 @@ func TestIssuePage(t *testing.T) {
 	for _, want := range []string{
 		`<h1 id="heading">No.55 · 2021.05 · `, `awaiting approval`, `due 2021-05-24 09:00 CST`,
 		`the day&#39;s quota is used (1/1): it will be deferred`, `class="warn slot-used">2021-05-20 18:00 CST`,
-		`<td data-label="By" class="by">lin</td><td data-label="Action">uploaded</td>`,
+		`<td class="by">lin</td><td><b>uploaded</b> → drafted</td>`,
 		`value="2021-05-20T18:00"`, `action="/admin/issues/55/approve"`, `name="csrf" value="` + wangCSRF + `"`,
 	} {
 		if !strings.Contains(body, want) {
