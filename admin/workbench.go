@@ -242,7 +242,7 @@ type issuePageData struct {
 	// Sent: the broadcast started (nothing to preview, approve, schedule
 	// or send); Retracted: withdrawn; Cancellable: waiting for its time.
 	Sent, Retracted, Cancellable bool
-	Fmt       func(time.Time) string
+	Fmt                          func(time.Time) string
 }
 
 type historyRow struct {
