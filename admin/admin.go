@@ -649,8 +649,9 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 	}
 	// The page's own policy (a <meta>, for the file saved by `wxbot
 	// render`) allows https images; the pages also show the sandbox's.
-	page = bytes.Replace(page, []byte("img-src "+render.PreviewCSP[strings.Index(render.PreviewCSP, "img-src ")+len("img-src "):strings.Index(render.PreviewCSP, "; base-uri")]+";"),
-		[]byte("img-src "+h.imgSrc+";"), 1)
+	if d := previewImgDirective(); d != "" {
+		page = bytes.Replace(page, []byte(d), []byte("img-src "+h.imgSrc+";"), 1)
+	}
 	figures := h.figuresLine(r.Context(), n)
 	if c, ok := h.o.Pipeline.(Coverer); ok && fromPipe {
 		if u, err := c.CoverURL(ctx, n); err == nil && u != "" {
@@ -659,6 +660,21 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(withBanner(page, source, figures))
+}
+
+// previewImgDirective is the img-src directive of render's preview
+// policy ("img-src https: data:;"), "" if it has none.
+func previewImgDirective() string {
+	csp := render.PreviewCSP
+	i := strings.Index(csp, "img-src ")
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(csp[i:], ";")
+	if j < 0 {
+		return ""
+	}
+	return csp[i : i+j+1]
 }
 
 // Coverer is a Pipeline that knows where WeChat keeps an issue's cover.

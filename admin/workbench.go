@@ -408,6 +408,11 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.message(w, r, http.StatusServiceUnavailable, say(lang, "readonly"), "/admin")
 		return
 	}
+	if err := h.cross.Check(r); err != nil {
+		// Refused before the body is read: nothing is written to disk.
+		h.forbiddenPage(w, r, "cross-origin upload refused")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+64<<10)
 	// Parts beyond 1 MiB go to a temporary file that ParseMultipartForm
 	// names itself; the client's filename is never used for it.

@@ -628,3 +628,44 @@ func TestCampaignCodes(t *testing.T) {
 		t.Errorf("create without WeChat: %d", resp.StatusCode)
 	}
 }
+
+// TestPreviewImageSources: the sandbox's http image address is allowed by
+// the header and by the preview's own <meta> policy; nothing else is.
+func TestPreviewImageSources(t *testing.T) {
+	if previewImgDirective() == "" {
+		t.Fatal("render.PreviewCSP has no img-src directive")
+	}
+	e := newEnv(t, nil, func(o *Options) {
+		o.ImageSources = []string{"http://127.0.0.1:9/x", "javascript:alert(1)", "http://a b;c"}
+	})
+	req, _ := http.NewRequest("GET", e.srv.URL+"/admin/issues/55/preview", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, body := do(t, req)
+	want := "img-src 'self' https: data: http://127.0.0.1:9;"
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), want) || !strings.Contains(body, want) {
+		t.Fatalf("%d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+	if strings.Contains(body, "javascript") || strings.Contains(resp.Header.Get("Content-Security-Policy"), "a b") {
+		t.Fatal("a bad image source got into the policy")
+	}
+}
+
+// TestUploadFromElsewhere: a cross-site upload is refused before its
+// body is read, even with the right token.
+func TestUploadFromElsewhere(t *testing.T) {
+	e, wf := wbEnv(t)
+	c, csrf := loginAs(t, e, "lin", linPassword)
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	_ = mw.WriteField("csrf", csrf)
+	fw, _ := mw.CreateFormFile("file", "no55.md")
+	_, _ = fw.Write(mustRead(t, "newsletter-no55.md"))
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/upload", &b)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.AddCookie(c)
+	if resp, _ := do(t, req); resp.StatusCode != http.StatusForbidden || len(wf.Calls()) != 0 {
+		t.Fatalf("cross-site upload: %d, %v", resp.StatusCode, wf.Calls())
+	}
+}
