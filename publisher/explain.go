@@ -8,17 +8,15 @@ import (
 )
 
 // explain says in plain words what went wrong: the errcode's meaning
-// (from wechat's one table) when WeChat answered, else the error itself.
+// (wechat.Explain) when WeChat answered, else what is particular to the
+// publisher's errors (no answer, no credentials, a refusal).
 func explain(code int, err error) string {
 	if code != 0 {
-		// One table of errcodes for every caller: wechat.Codes.
+		// One table of errcodes for every caller: wechat.Explain.
 		if s := wechat.ExplainCode(err); s != "" {
 			return s
 		}
-		if c, ok := wechat.LookupCode(code); ok {
-			return c.String()
-		}
-		return fmt.Sprintf("WeChat answered errcode %d", code)
+		return wechat.Explain(code)
 	}
 	var te *wechat.TransportError
 	switch {

@@ -138,6 +138,7 @@ type Publisher struct {
 	renderCf config.RenderConfig
 	rdb      redis.UniversalClient
 	keys     store.Keys
+	recs     records // the pipeline records (state.go)
 	api      API
 	arch     Archive
 	notifier Notifier
@@ -207,6 +208,7 @@ func New(o Options) (*Publisher, error) {
 		mem:    memory{records: map[int]known{}, seen: map[string]string{}},
 		sentOK: map[string]time.Time{},
 	}
+	p.recs = o.Store.Records()
 	if p.cfg.MaxPerDay < 1 {
 		p.cfg.MaxPerDay = 1
 	}

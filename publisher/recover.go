@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -89,41 +88,9 @@ func (p *Publisher) rememberSeen(fields map[string]string) {
 	maps.Copy(p.mem.seen, fields)
 }
 
-// restoreScript writes back a remembered record: when the issue has no
-// record, or only one another replica restored from an older memory. A
-// record written by the pipeline since the loss is never replaced. With
-// the record come its schedule entry, its msg_id and publish_id links and,
-// when the send counted against the day's quota, the count.
-//
-//	KEYS: 1 issue hash, 2 index, 3 schedule, 4 quota day counter, 5 msg link, 6 job link
-//	ARGV: 1 number, 2 updated (ms), 3 schedule score ("" for none), 4 count
-//	      quota (0/1), 5 quota ttl ms, 6 count of fields, then field/value pairs
-var restoreScript = redis.NewScript(`
-local had = redis.call('EXISTS', KEYS[1]) == 1
-if had then
-  if redis.call('HGET', KEYS[1], 'restored') ~= '1' then return 0 end
-  local upd = tonumber(redis.call('HGET', KEYS[1], 'updated') or '0')
-  if upd >= tonumber(ARGV[2]) then return 0 end
-  redis.call('DEL', KEYS[1])
-end
-local n = tonumber(ARGV[6])
-local args = {}
-for j = 7, 6 + 2 * n do args[#args + 1] = ARGV[j] end
-args[#args + 1] = 'restored'
-args[#args + 1] = '1'
-redis.call('HSET', KEYS[1], unpack(args))
-redis.call('SADD', KEYS[2], ARGV[1])
-if ARGV[3] ~= '' then
-  redis.call('ZADD', KEYS[3], 'NX', ARGV[3], ARGV[1])
-end
-if not had and ARGV[4] == '1' then
-  redis.call('INCR', KEYS[4])
-  redis.call('PEXPIRE', KEYS[4], ARGV[5])
-end
-if KEYS[5] ~= '' and redis.call('EXISTS', KEYS[5]) == 0 then redis.call('SET', KEYS[5], ARGV[1]) end
-if KEYS[6] ~= '' and redis.call('EXISTS', KEYS[6]) == 0 then redis.call('SET', KEYS[6], ARGV[1]) end
-return 1
-`)
+// redisRecords is the record store in Redis itself: restoring after a
+// loss is about Redis, whatever the records interface is.
+func (p *Publisher) redisRecords() *store.Records { return store.NewRecords(p.rdb, p.keys) }
 
 // epochField holds the epoch in the store.Keys.PublishEpoch hash; the
 // other fields ("lost:OLD") claim the notice of a loss, once.
@@ -200,14 +167,10 @@ func (p *Publisher) claimLossNotice(ctx context.Context) {
 		return
 	}
 	var restored []*Record
-	nums, _ := p.rdb.SMembers(ctx, p.keys.PublishIssues()).Result()
+	nums, _ := p.redisRecords().Numbers(ctx)
 	have := map[int]bool{}
-	for _, s := range nums {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			continue
-		}
-		if r, _ := p.rdb.HGet(ctx, p.keys.PublishIssue(n), "restored").Result(); r != "1" {
+	for _, n := range nums {
+		if ok, _ := p.redisRecords().Restored(ctx, n); !ok {
 			continue
 		}
 		if rec, err := p.load(ctx, n); err == nil && rec != nil {
@@ -237,37 +200,22 @@ func (p *Publisher) restore(ctx context.Context) (restored, stale []*Record) {
 	p.memMu.Unlock()
 
 	for _, rec := range restored {
-		score := ""
+		r := store.Restore{Number: rec.Number, Fields: rec.fields(), Updated: rec.Updated,
+			MsgID: rec.MsgID, PublishID: rec.PublishID}
 		switch rec.State {
 		case StateScheduled:
 			if !rec.Due.IsZero() {
-				score = strconv.FormatInt(rec.Due.UnixMilli(), 10)
+				r.ScheduleAt = rec.Due
 				break
 			}
 			fallthrough
 		case StateSending, StateSent:
-			score = strconv.FormatInt(p.now().UnixMilli(), 10)
+			r.ScheduleAt = p.now()
 		}
-		quota, day := "0", p.keys.PublishSent("none")
 		if rec.QuotaDay != "" && rec.sendStarted() {
-			quota, day = "1", p.keys.PublishSent(rec.QuotaDay)
+			r.QuotaDay, r.QuotaTTL = rec.QuotaDay, 48*time.Hour
 		}
-		msgLink, jobLink := "", ""
-		if rec.MsgID != 0 {
-			msgLink = p.keys.PublishMsg(strconv.FormatInt(rec.MsgID, 10))
-		}
-		if rec.PublishID != "" {
-			jobLink = p.keys.PublishJob(rec.PublishID)
-		}
-		f := rec.fields()
-		f["rev"] = strconv.FormatInt(rec.Rev, 10)
-		args := []any{strconv.Itoa(rec.Number), strconv.FormatInt(rec.Updated.UnixMilli(), 10), score, quota,
-			(48 * time.Hour).Milliseconds(), len(f)}
-		for _, k := range slices.Sorted(maps.Keys(f)) {
-			args = append(args, k, f[k])
-		}
-		keys := []string{p.keys.PublishIssue(rec.Number), p.keys.PublishIssues(), p.keys.PublishSchedule(), day, msgLink, jobLink}
-		if err := restoreScript.Run(ctx, p.rdb, keys, args...).Err(); err != nil {
+		if _, err := p.redisRecords().RestoreRecord(ctx, r); err != nil {
 			p.log.Warn("publisher: restore issue", slog.Int("issue", rec.Number), slog.Any("error", err))
 		}
 	}

@@ -1,7 +1,9 @@
 // Package store opens wxbot's Redis — one server, Sentinel or Cluster through
 // go-redis's UniversalClient, or an embedded in-process server for trials —
-// and names every key wxbot writes (keys.go), so the layout is documented in
-// one place and every multi-key operation stays on one Cluster slot.
+// names every key wxbot writes (keys.go), so the layout is documented in
+// one place and every multi-key operation stays on one Cluster slot, and
+// holds the Lua scripts behind methods named for what they do (locks,
+// pipeline records, follows, queues, windows).
 package store
 
 import (

@@ -13,8 +13,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/store"
@@ -80,24 +78,6 @@ func New(st *store.Store, api *wechat.Client, cfg config.BotConfig, log *slog.Lo
 	return s
 }
 
-// followScript records a follow or a scan atomically. A scene counts as
-// gained only for a subscribe (ARGV[3] = "1") of an openid not following
-// yet, so WeChat's retry of the subscribe on another replica never counts
-// twice, and a SCAN — WeChat sends it only to people already following,
-// some since before wxbot kept count — never counts at all. All keys share
-// the {qr} hash tag.
-//
-//	KEYS: following, gained:SCENE, scanned:SCENE, scenes   ARGV: openid, scene, gain
-var followScript = redis.NewScript(`
-local was = redis.call("SISMEMBER", KEYS[1], ARGV[1])
-redis.call("SADD", KEYS[1], ARGV[1])
-if ARGV[2] ~= "" then
-  redis.call("SADD", KEYS[3], ARGV[1])
-  redis.call("SADD", KEYS[4], ARGV[2])
-  if was == 0 and ARGV[3] == "1" then redis.call("SADD", KEYS[2], ARGV[1]) end
-end
-return was`)
-
 // Followed records a subscribe through scene ("": not through a parametric
 // QR code) and queues the scene's auto-tags (bot.scenes.<scene>.tags).
 func (s *Service) Followed(ctx context.Context, openid, scene string) error {
@@ -114,13 +94,7 @@ func (s *Service) follow(ctx context.Context, openid, scene string, subscribe bo
 	if openid == "" {
 		return errors.New("subscribers: follow without an openid")
 	}
-	k := s.st.Keys
-	keys := []string{k.QRFollowing(), k.QRGained(scene), k.QRScanned(scene), k.QRScenes()}
-	gain := "0"
-	if subscribe {
-		gain = "1"
-	}
-	if err := followScript.Run(ctx, s.st, keys, openid, scene, gain).Err(); err != nil {
+	if _, err := store.RecordFollow(ctx, s.st, s.st.Keys, openid, scene, subscribe); err != nil {
 		return fmt.Errorf("subscribers: record follow of %s through %q: %w", openid, scene, err)
 	}
 	if scene == "" {

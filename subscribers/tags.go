@@ -176,17 +176,6 @@ func (s *Service) Drain(ctx context.Context) error {
 	return s.drain(ctx, lk)
 }
 
-// takeBatch moves up to ARGV[1] operations from the queue to the
-// processing list, unless an unfinished batch is already there.
-var takeBatch = redis.NewScript(`
-if redis.call("LLEN", KEYS[2]) > 0 then return 0 end
-local n = 0
-for i = 1, tonumber(ARGV[1]) do
-  if not redis.call("LMOVE", KEYS[1], KEYS[2], "RIGHT", "LEFT") then break end
-  n = n + 1
-end
-return n`)
-
 // workerLock is this process's holder of the tag worker lock (store.Lock:
 // taken when free, extended while held, freed only by its holder).
 func (s *Service) workerLock() *store.Lock {
@@ -203,7 +192,7 @@ func release(lk *store.Lock) {
 func (s *Service) drain(ctx context.Context, lk *store.Lock) error {
 	k := s.st.Keys
 	for {
-		if _, err := takeBatch.Run(ctx, s.st, []string{k.TagQueue(), k.TagProcessing()}, batchSize).Result(); err != nil {
+		if _, err := store.TakeBatch(ctx, s.st, k.TagQueue(), k.TagProcessing(), batchSize); err != nil {
 			return fmt.Errorf("subscribers: take tag batch: %w", err)
 		}
 		raw, err := s.st.LRange(ctx, k.TagProcessing(), 0, -1).Result()

@@ -43,44 +43,44 @@ const (
 )
 
 var codes = map[int]Code{
-	-1:    {Meaning: "WeChat is busy", Action: "asked again later, with backoff", Temporary: true, Source: srcGlobal},
-	40001: {Meaning: "WeChat refused the access token (or, when fetching one, the AppSecret)", Action: "the token is fetched again and the call retried once; if it persists, check wechat.app_secret", Source: srcGlobal},
-	40003: {Meaning: "the openid is not a follower of this account", Source: srcGlobal},
-	40007: {Meaning: "WeChat does not know this media_id", Action: "the draft or the cover was deleted on the admin page, or the draft was already sent", Source: srcGlobal},
-	40009: {Meaning: "an image is too large for WeChat", Source: srcGlobal},
-	40013: {Meaning: "the AppID is not valid", Action: "check wechat.app_id", Source: srcGlobal},
-	40014: {Meaning: "the access token is not valid", Action: "it is fetched again and the call retried once", Source: srcGlobal},
-	40066: {Meaning: "WeChat (or the proxy at wechat.api_base) does not know this API path", Action: "check wechat.api_base", Source: srcGlobal},
-	40125: {Meaning: "the AppSecret is wrong", Action: "check wechat.app_secret (it changes when reset on the admin page)", Source: srcGlobal},
-	40164: {Meaning: "this machine's IP is not on the account's API whitelist", Action: "an administrator adds it on the admin page (设置与开发 → 基本配置 → IP白名单), then run again", Source: srcGlobal},
-	41001: {Meaning: "the call carried no access token", Source: srcGlobal},
-	42001: {Meaning: "the access token expired", Action: "it is fetched again and the call retried once", Source: srcGlobal},
-	43004: {Meaning: "the user does not follow the account", Action: "they must follow it to receive previews or messages", Source: srcGlobal},
-	45002: {Meaning: "the content is too long for WeChat", Source: srcGlobal},
-	45003: {Meaning: "an article title is longer than WeChat's 32 characters", Source: srcDraft},
-	45004: {Meaning: "an article digest is longer than WeChat's 128 characters", Source: srcDraft},
-	45008: {Meaning: "more articles than WeChat allows (8 in a draft, 1 in a customer-service news message)", Source: srcCustom},
-	45009: {Meaning: "the account reached this API's daily call quota", Action: "asked again later; the quota resets at midnight, Beijing time", Temporary: true, Source: srcGlobal},
-	45015: {Meaning: "the customer-service window passed (48 h after the user's last message)", Source: srcCustom},
-	45028: {Meaning: "today's mass-send quota is used up — a subscription account gets one broadcast a day, a service account four a month per follower", Source: srcMass},
-	45047: {Meaning: "the customer-service message quota for this user is used up", Source: srcCustom},
-	45065: {Meaning: "WeChat already sent a broadcast with this clientmsgid in the last 24 h", Action: "nothing is sent again", Source: srcMass},
-	45066: {Meaning: "the same clientmsgid was retried too soon", Action: "asked again after a minute", Temporary: true, Source: srcMass},
-	45067: {Meaning: "the clientmsgid is too long for WeChat (documented 64 bytes; refused from 34 in practice, so wxbot uses at most 32)", Source: srcMass + "; " + srcReports},
-	45157: {Meaning: "a tag with this name exists already", Source: srcTags},
-	45159: {Meaning: "the target tag does not exist any more", Action: "check publish.to_tag or --to-tag", Source: srcTags},
-	45166: {Meaning: "WeChat refused the article content: it carries a hyperlink it does not allow (only links to published mp.weixin.qq.com articles are)", Action: "remove the link or let the renderer turn it into a footnote", Source: srcNotes},
-	48001: {Meaning: "the account is not authorised for this API", Action: "since July 2025 personal-subject and unverified accounts lose the publishing APIs (freepublish): use publish.mode mass or verify the account", Source: srcGlobal},
-	48002: {Meaning: "the user blocked messages from the account", Source: srcGlobal},
-	53500: {Meaning: "WeChat does not allow publishing this content or from this account (publish banned)", Action: "see the notice on the admin page", Source: srcPublish + "; " + srcNotes},
-	53501: {Meaning: "publishing too often", Action: "asked again later", Temporary: true, Source: srcPublish + "; " + srcNotes},
-	53502: {Meaning: "WeChat does not know this publish_id", Source: srcPublish + "; " + srcNotes},
-	53503: {Meaning: "WeChat refused the draft for publication (53503: meaning not confirmed; WeChat's own message follows)", Source: srcPublish + "; " + srcNotes},
-	53504: {Meaning: "WeChat wants this draft published from the web platform", Action: "open 草稿箱 on mp.weixin.qq.com and publish it there", Source: srcPublish + "; " + srcNotes},
-	53505: {Meaning: "WeChat wants this draft saved by hand first", Action: "open it in 草稿箱 on mp.weixin.qq.com, save it, then run again", Source: srcPublish + "; " + srcNotes},
-	61500: {Meaning: "the statistics date is not in WeChat's format", Source: srcDatacube},
-	61501: {Meaning: "the statistics date range is too long or reaches today", Source: srcDatacube},
-	89503: {Meaning: "WeChat holds calls from this new or risky IP until an administrator confirms them", Action: "an administrator of the account confirms the prompt WeChat sent them (phone or admin page), then run again", Source: srcNotes},
+	CodeBusy:              {Meaning: "WeChat is busy", Action: "asked again later, with backoff", Temporary: true, Source: srcGlobal},
+	CodeInvalidCredential: {Meaning: "WeChat refused the access token (or, when fetching one, the AppSecret)", Action: "the token is fetched again and the call retried once; if it persists, check wechat.app_secret", Source: srcGlobal},
+	CodeNotFollower:       {Meaning: "the openid is not a follower of this account", Source: srcGlobal},
+	CodeInvalidMediaID:    {Meaning: "WeChat does not know this media_id", Action: "the draft or the cover was deleted on the admin page, or the draft was already sent", Source: srcGlobal},
+	CodeImageTooLarge:     {Meaning: "an image is too large for WeChat", Source: srcGlobal},
+	CodeInvalidAppID:      {Meaning: "the AppID is not valid", Action: "check wechat.app_id", Source: srcGlobal},
+	CodeInvalidToken:      {Meaning: "the access token is not valid", Action: "it is fetched again and the call retried once", Source: srcGlobal},
+	CodeInvalidURL:        {Meaning: "WeChat (or the proxy at wechat.api_base) does not know this API path", Action: "check wechat.api_base", Source: srcGlobal},
+	CodeInvalidSecret:     {Meaning: "the AppSecret is wrong", Action: "check wechat.app_secret (it changes when reset on the admin page)", Source: srcGlobal},
+	CodeIPNotWhitelisted:  {Meaning: "this machine's IP is not on the account's API whitelist", Action: "an administrator adds it on the admin page (设置与开发 → 基本配置 → IP白名单), then run again", Source: srcGlobal},
+	CodeNoToken:           {Meaning: "the call carried no access token", Source: srcGlobal},
+	CodeTokenExpired:      {Meaning: "the access token expired", Action: "it is fetched again and the call retried once", Source: srcGlobal},
+	CodeNotFollowing:      {Meaning: "the user does not follow the account", Action: "they must follow it to receive previews or messages", Source: srcGlobal},
+	CodeTooLong:           {Meaning: "the content is too long for WeChat", Source: srcGlobal},
+	CodeTitleTooLong:      {Meaning: "an article title is longer than WeChat's 32 characters", Source: srcDraft},
+	CodeDigestTooLong:     {Meaning: "an article digest is longer than WeChat's 128 characters", Source: srcDraft},
+	CodeTooManyArticles:   {Meaning: "more articles than WeChat allows (8 in a draft, 1 in a customer-service news message)", Source: srcCustom},
+	CodeQuotaReached:      {Meaning: "the account reached this API's daily call quota", Action: "asked again later; the quota resets at midnight, Beijing time", Temporary: true, Source: srcGlobal},
+	CodeReplyWindow:       {Meaning: "the customer-service window passed (48 h after the user's last message)", Source: srcCustom},
+	CodeNoMassQuota:       {Meaning: "today's mass-send quota is used up — a subscription account gets one broadcast a day, a service account four a month per follower", Source: srcMass},
+	CodeCustomQuota:       {Meaning: "the customer-service message quota for this user is used up", Source: srcCustom},
+	CodeClientMsgIDUsed:   {Meaning: "WeChat already sent a broadcast with this clientmsgid in the last 24 h", Action: "nothing is sent again", Source: srcMass},
+	CodeClientMsgIDFast:   {Meaning: "the same clientmsgid was retried too soon", Action: "asked again after a minute", Temporary: true, Source: srcMass},
+	CodeClientMsgIDLong:   {Meaning: "the clientmsgid is too long for WeChat (documented 64 bytes; refused from 34 in practice, so wxbot uses at most 32)", Source: srcMass + "; " + srcReports},
+	CodeTagExists:         {Meaning: "a tag with this name exists already", Source: srcTags},
+	CodeTagGone:           {Meaning: "the target tag does not exist any more", Action: "check publish.to_tag or --to-tag", Source: srcTags},
+	CodeHyperlink:         {Meaning: "WeChat refused the article content: it carries a hyperlink it does not allow (only links to published mp.weixin.qq.com articles are)", Action: "remove the link or let the renderer turn it into a footnote", Source: srcNotes},
+	CodeUnauthorized:      {Meaning: "the account is not authorised for this API", Action: "since July 2025 personal-subject and unverified accounts lose the publishing APIs (freepublish): use publish.mode mass or verify the account", Source: srcGlobal},
+	CodeUserBlocked:       {Meaning: "the user blocked messages from the account", Source: srcGlobal},
+	CodePublishBanned:     {Meaning: "WeChat does not allow publishing this content or from this account (publish banned)", Action: "see the notice on the admin page", Source: srcPublish + "; " + srcNotes},
+	CodePublishTooOften:   {Meaning: "publishing too often", Action: "asked again later", Temporary: true, Source: srcPublish + "; " + srcNotes},
+	CodeBadPublishID:      {Meaning: "WeChat does not know this publish_id", Source: srcPublish + "; " + srcNotes},
+	CodePublishRefused:    {Meaning: "WeChat refused the draft for publication (53503: meaning not confirmed; WeChat's own message follows)", Source: srcPublish + "; " + srcNotes},
+	CodePublishOnWeb:      {Meaning: "WeChat wants this draft published from the web platform", Action: "open 草稿箱 on mp.weixin.qq.com and publish it there", Source: srcPublish + "; " + srcNotes},
+	CodeSaveDraftFirst:    {Meaning: "WeChat wants this draft saved by hand first", Action: "open it in 草稿箱 on mp.weixin.qq.com, save it, then run again", Source: srcPublish + "; " + srcNotes},
+	CodeBadStatsDate:      {Meaning: "the statistics date is not in WeChat's format", Source: srcDatacube},
+	CodeStatsRange:        {Meaning: "the statistics date range is too long or reaches today", Source: srcDatacube},
+	CodeRiskyIP:           {Meaning: "WeChat holds calls from this new or risky IP until an administrator confirms them", Action: "an administrator of the account confirms the prompt WeChat sent them (phone or admin page), then run again", Source: srcNotes},
 }
 
 // LookupCode returns what wxbot knows about errcode code.
@@ -110,22 +110,33 @@ func (c Code) String() string {
 	return s
 }
 
-// ExplainCode puts a WeChat answer into words: the table's sentence, or
-// for a code the table lacks, WeChat's own errmsg. It returns "" when err
-// carries no errcode.
+// Explain puts errcode code into words for editors and operators: the
+// table's "meaning (code): action", or for a code the table lacks, a
+// sentence saying so. Every caller that shows an errcode reads this.
+func Explain(code int) string {
+	if c, ok := LookupCode(code); ok {
+		return c.String()
+	}
+	return fmt.Sprintf("WeChat answered errcode %d (not in wxbot's table of errcodes)", code)
+}
+
+// ExplainCode is Explain for a WeChat answer, with WeChat's own errmsg
+// where the table's meaning is not enough (a code it lacks, or
+// CodePublishRefused, whose meaning is not confirmed). It returns "" when
+// err carries no errcode.
 func ExplainCode(err error) string {
 	var ae *APIError
 	if !errors.As(err, &ae) {
 		return ""
 	}
-	if c, ok := LookupCode(ae.Code); ok {
-		s := c.String()
-		if ae.Code == 53503 && ae.Msg != "" {
-			s += ": " + ae.Msg
-		}
-		return s
+	if _, ok := codes[ae.Code]; !ok {
+		return fmt.Sprintf("WeChat answered errcode %d: %s", ae.Code, ae.Msg)
 	}
-	return fmt.Sprintf("WeChat answered errcode %d: %s", ae.Code, ae.Msg)
+	s := Explain(ae.Code)
+	if ae.Code == CodePublishRefused && ae.Msg != "" {
+		s += ": " + ae.Msg
+	}
+	return s
 }
 
 // Temporary reports whether err is a WeChat refusal that may succeed when

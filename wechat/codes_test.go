@@ -1,7 +1,11 @@
 package wechat_test
 
 import (
+	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"strings"
 	"testing"
@@ -68,5 +72,61 @@ func TestCodeTable(t *testing.T) {
 		if !strings.Contains(string(readme), row) {
 			t.Errorf("docs/wechat-api.md's errcode table lacks or differs for %d (want a row starting %q)", c.Code, row)
 		}
+	}
+}
+
+// Explain is the one sentence for an errcode: the table's meaning and
+// action with the code, for a code the table lacks a sentence naming it;
+// ExplainCode adds WeChat's errmsg only where the table is not enough.
+func TestExplain(t *testing.T) {
+	for _, c := range wechat.Codes() {
+		got := wechat.Explain(c.Code)
+		if !strings.HasPrefix(got, c.Meaning+fmt.Sprintf(" (%d)", c.Code)) || (c.Action != "" && !strings.HasSuffix(got, ": "+c.Action)) {
+			t.Errorf("Explain(%d) = %q, want the table's meaning and action", c.Code, got)
+		}
+		if c.Code == wechat.CodePublishRefused {
+			continue
+		}
+		if e := wechat.ExplainCode(fmt.Errorf("x: %w", &wechat.APIError{Code: c.Code, Msg: "errmsg"})); e != got {
+			t.Errorf("ExplainCode(%d) = %q, want Explain's %q", c.Code, e, got)
+		}
+	}
+	if got := wechat.Explain(12345); !strings.Contains(got, "12345") || !strings.Contains(got, "not in wxbot's table") {
+		t.Errorf("Explain(12345) = %q", got)
+	}
+	if got := wechat.ExplainCode(errors.New("no errcode")); got != "" {
+		t.Errorf("ExplainCode of a plain error = %q, want \"\"", got)
+	}
+}
+
+// The table is keyed by the named constants of errors.go, so a code the
+// rest of wxbot decides on and its sentence cannot drift apart.
+func TestCodeTableUsesNamedConstants(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "codes.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := 0
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok || len(vs.Names) != 1 || vs.Names[0].Name != "codes" {
+			return true
+		}
+		lit, ok := vs.Values[0].(*ast.CompositeLit)
+		if !ok {
+			t.Fatal("codes is not a map literal")
+		}
+		for _, e := range lit.Elts {
+			kv := e.(*ast.KeyValueExpr)
+			id, ok := kv.Key.(*ast.Ident)
+			if !ok || !strings.HasPrefix(id.Name, "Code") {
+				t.Errorf("codes.go: a key of the table is %T, not a named Code… constant", kv.Key)
+			}
+			keys++
+		}
+		return false
+	})
+	if keys != len(wechat.Codes()) || keys < 30 {
+		t.Fatalf("found %d keys in codes.go, the table has %d", keys, len(wechat.Codes()))
 	}
 }

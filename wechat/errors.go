@@ -12,15 +12,27 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 )
 
-// Error codes the rest of wxbot decides on. What each means, and what to
-// do about it, is in the one table of codes.go.
+// The errcodes wxbot knows, by name. What each means, and what to do
+// about it, is in the one table of codes.go (keyed by these names);
+// Explain puts one into words.
 const (
 	CodeBusy              = -1    // system busy: retry with backoff
 	CodeInvalidCredential = 40001 // access_token invalid (or AppSecret wrong when fetching one)
+	CodeNotFollower       = 40003
 	CodeInvalidMediaID    = 40007
+	CodeImageTooLarge     = 40009
+	CodeInvalidAppID      = 40013
 	CodeInvalidToken      = 40014
+	CodeInvalidURL        = 40066
+	CodeInvalidSecret     = 40125
+	CodeIPNotWhitelisted  = 40164 // the operator adds the IP on the admin page
+	CodeNoToken           = 41001
 	CodeTokenExpired      = 42001
 	CodeNotFollowing      = 43004
+	CodeTooLong           = 45002
+	CodeTitleTooLong      = 45003
+	CodeDigestTooLong     = 45004
+	CodeTooManyArticles   = 45008
 	CodeQuotaReached      = 45009
 	CodeReplyWindow       = 45015
 	CodeNoMassQuota       = 45028
@@ -29,12 +41,18 @@ const (
 	CodeClientMsgIDFast   = 45066 // same clientmsgid retried too fast: wait a minute
 	CodeClientMsgIDLong   = 45067
 	CodeTagExists         = 45157
+	CodeTagGone           = 45159
 	CodeHyperlink         = 45166 // the article content carries a hyperlink WeChat refuses
 	CodeUnauthorized      = 48001
-	CodeIPNotWhitelisted  = 40164 // the operator adds the IP on the admin page
+	CodeUserBlocked       = 48002
 	CodePublishBanned     = 53500
 	CodePublishTooOften   = 53501 // temporary: asked again later
 	CodeBadPublishID      = 53502
+	CodePublishRefused    = 53503 // meaning not confirmed: WeChat's errmsg is shown with it
+	CodePublishOnWeb      = 53504
+	CodeSaveDraftFirst    = 53505
+	CodeBadStatsDate      = 61500
+	CodeStatsRange        = 61501
 	CodeRiskyIP           = 89503 // an administrator must confirm calls from this IP
 )
 

@@ -252,16 +252,12 @@ var unsafeName = regexp.MustCompile(`[^\p{L}\p{N}._-]+`)
 
 func safeFileName(s string) string { return unsafeName.ReplaceAllString(s, "_") }
 
-// explainAPIError adds what the operator can do about a WeChat errcode,
-// from wechat's one table (the publisher's notices read the same).
+// explainAPIError adds what the operator can do about a WeChat errcode
+// (wechat.Explain, which the publisher's notices read too).
 func explainAPIError(err error) error {
 	code, ok := wechat.CodeOf(err)
 	if !ok {
 		return err
 	}
-	c, ok := wechat.LookupCode(code)
-	if !ok {
-		return err
-	}
-	return fmt.Errorf("%w\n  → %s", err, c)
+	return fmt.Errorf("%w\n  → %s", err, wechat.Explain(code))
 }
