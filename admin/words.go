@@ -61,6 +61,7 @@ var words = map[string][2]string{
 
 	"issues":          {"各期", "Issues"},
 	"col.issue":       {"期", "Issue"},
+	"col.problem":     {"问题与修改方法", "What to fix"},
 	"col.state":       {"状态", "State"},
 	"col.when":        {"时间", "When"},
 	"col.items":       {"条目", "Items"},

@@ -277,7 +277,9 @@ func (h *Handler) showIssue(w http.ResponseWriter, r *http.Request, status, n in
 		}
 	}
 	if out != nil {
-		d.Flash = say(lang, "upload.done", "n", strconv.Itoa(out.Number))
+		if status < 400 {
+			d.Flash = say(lang, "upload.done", "n", strconv.Itoa(out.Number))
+		}
 		for _, s := range out.Steps {
 			d.Steps = append(d.Steps, h.stepWords(lang, s))
 		}
