@@ -46,6 +46,8 @@ func TestWorkbenchInChromium(t *testing.T) {
 	inbox := t.TempDir()
 	// An inbox file that does not parse: listed on the front page.
 	writeIssueIn(t, inbox, "no70-draft.md", []byte("# 立方网络安全与数据合规周报\n\nNo.\n"))
+	// And one that does, to pick from the page.
+	writeIssueIn(t, inbox, "no57.md", renumberTest(exampleIssue(t, "newsletter-no54.md"), 54, 57))
 	for k, v := range map[string]string{
 		"WXBOT_ADMIN_TOKEN":           "workbenchAdminToken-0001",
 		"WXBOT_ADMIN_USERS":           "lin:" + hash("lin-password-01") + ",wang:" + hash("wang-password-02"),
@@ -256,6 +258,11 @@ func TestWorkbenchInChromium(t *testing.T) {
 	fixed := writeIssueIn(t, dir, "no56-fixed.md", good)
 	must(submit(lin, "upload the fixed issue", "form#upload button[type=submit]", chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{fixed})),
 		"第 56 期已上传", "the fixed upload")
+
+	// Pick the good inbox file: drafted like an upload.
+	step(lin, "back to the front page", chromedp.Navigate(base+"/admin"), chromedp.WaitVisible(chromedp.CSS("#inbox")))
+	must(submit(lin, "draft the inbox file", "form#inbox button[type=submit]", chromedp.SetValue(chromedp.CSS("#inbox select"), "no57.md")),
+		"第 57 期已上传", "the inbox pick")
 
 	// The preview of No.55 as drafted: its picture and the cover load.
 	step(lin, "open the preview", chromedp.Navigate(base+"/admin/issues/55/preview"), chromedp.WaitVisible(chromedp.CSS("article.phone")))
