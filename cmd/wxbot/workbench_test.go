@@ -119,14 +119,15 @@ func TestWorkbenchInChromium(t *testing.T) {
 	defer acancel()
 	lin, lcancel := chromedp.NewContext(actx)
 	defer lcancel()
-	if err := chromedp.Do(lin); err != nil {
+	// A phone's screen: 390 CSS px wide (headless windows are wider).
+	if err := chromedp.Do(lin, chromedp.EmulateViewport(390, 844)); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	// wang: the same browser, another profile (own cookies); its first
 	// run has no timeout, which would end the tab.
 	wang, wcancel := chromedp.NewContext(lin, chromedp.WithNewBrowserContext())
 	defer wcancel()
-	if err := chromedp.Do(wang); err != nil {
+	if err := chromedp.Do(wang, chromedp.EmulateViewport(390, 844)); err != nil {
 		t.Fatalf("a second browser profile: %v", err)
 	}
 
@@ -163,6 +164,9 @@ func TestWorkbenchInChromium(t *testing.T) {
 		})()`))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if w, _ := chromedp.Run(who, chromedp.Evaluate[float64](`document.documentElement.clientWidth`)); w != 390 {
+			t.Fatalf("%s: the page is %.0f px wide, not a phone's 390", page, w)
 		}
 		if over > 0.5 {
 			t.Errorf("%s: content sticks out of the 390 px screen by %.1f px", page, over)
