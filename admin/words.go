@@ -57,6 +57,7 @@ var words = map[string][2]string{
 	"inbox.none":      {"收件箱里没有文件。", "The inbox holds no file."},
 	"inbox.submit":    {"生成草稿", "Draft it"},
 	"inbox.problems":  {"收件箱中无法解析的文件", "Inbox files that do not parse"},
+	"inbox.err":       {"收件箱暂时无法读取。", "The inbox cannot be read now."},
 	"inbox.fine":      {"收件箱中的文件都能解析。", "Every inbox file parses."},
 
 	"issues":          {"各期", "Issues"},

@@ -166,7 +166,8 @@ func (h *Handler) checkForm(w http.ResponseWriter, r *http.Request) bool {
 	if !ok {
 		return true
 	}
-	if !sess.ValidCSRF(r.FormValue("csrf")) {
+	// From the body only: a token in the address is not taken.
+	if !sess.ValidCSRF(r.PostFormValue("csrf")) {
 		h.forbiddenPage(w, r, "form without the page's CSRF token")
 		return false
 	}
@@ -480,6 +481,8 @@ func (h *Handler) afterRun(w http.ResponseWriter, r *http.Request, out *Outcome,
 			return
 		}
 		h.dashboardWith(w, r, http.StatusBadGateway, say(lang, "failed", "detail", plainError(err)), nil)
+	case out == nil:
+		h.dashboardWith(w, r, http.StatusBadGateway, say(lang, "unavailable"), nil)
 	default:
 		h.o.Log.InfoContext(r.Context(), "admin: issue drafted", slog.String("user", who(r)), slog.Int("issue", out.Number))
 		h.showIssue(w, r, http.StatusOK, out.Number, "", out)

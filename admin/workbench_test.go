@@ -289,6 +289,10 @@ func TestFormsNeedCSRF(t *testing.T) {
 				t.Errorf("%s with the %s token: %d %s", path, name, resp.StatusCode, body)
 			}
 		}
+		// The token in the address instead of the body is not taken.
+		if resp, _ := postForm(t, e, path+"?csrf="+csrf, c, f); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s with the token in the address: %d", path, resp.StatusCode)
+		}
 		// From another site, even with the right token.
 		g := url.Values{"csrf": {csrf}}
 		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(g.Encode()))
