@@ -200,7 +200,8 @@ type Texter interface {
 // Admins sends notices to publish.admins as customer-service messages.
 // WeChat takes them only within 48 h of the admin's last message to the
 // account (wechat.CodeReplyWindow, 45015) and a few per such message
-// (wechat.CodeCustomQuota, 45047): an admin refused so is recorded and skipped until they write again (Wrote) or a day passed.
+// (wechat.CodeCustomQuota, 45047): an admin refused so is recorded and
+// skipped until they write again (Wrote) or a day passed.
 type Admins struct {
 	API    Texter
 	Store  *store.Store // nil: refusals are not remembered
