@@ -385,6 +385,10 @@ func (a *Archive) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// Missing reports that the last Refresh found no archive in Redis (it
+// restarted empty): the inbox writes its issues again at once.
+func (a *Archive) Missing() bool { return a.missing.Load() }
+
 // Replace makes issues the whole archive (the inbox is the source of truth)
 // and reports whether anything changed. Published URLs are kept. When Redis
 // is unreachable the issues still become this process's snapshot, so the

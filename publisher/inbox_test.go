@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/inbox"
 	"github.com/lifang/wxbot/newsletter"
 )
 
-// watchInbox runs the archive Loader on the env's folder with the
-// publisher's hook, as `wxbot serve` does.
+// watchInbox runs the inbox Loader on the env's folder with the
+// publisher as its consumer, as `wxbot serve` does.
 func (e *env) watchInbox(p *Publisher) {
 	e.t.Helper()
 	e.watchInboxSettle(p, 100*time.Millisecond)
@@ -24,10 +24,8 @@ func (e *env) watchInbox(p *Publisher) {
 // watchInboxSettle is watchInbox with newsletter.inbox_settle = settle.
 func (e *env) watchInboxSettle(p *Publisher, settle time.Duration) {
 	e.t.Helper()
-	l := archive.NewLoader(e.arch, e.dir, newsletter.Parse, nil)
-	l.Debounce = 50 * time.Millisecond
-	l.Settle = settle
-	l.OnLoad(p.InboxLoaded)
+	l := inbox.New(inbox.Options{Dir: e.dir, Parse: newsletter.Parse, Archive: e.arch, Consumers: []inbox.Consumer{p},
+		Debounce: 50 * time.Millisecond, Settle: settle})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

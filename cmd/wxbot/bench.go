@@ -33,6 +33,7 @@ import (
 	"github.com/lifang/wxbot/bot/refserver"
 	"github.com/lifang/wxbot/bot/wechatsim"
 	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/inbox"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/store"
@@ -137,7 +138,7 @@ func runBench(cmd *cobra.Command, _ []string) error {
 		benchToken, benchAppID, benchAESKey, ""
 	wcfg.WeChat.MessageMode = string(mode) // the server takes the pushes bench sends
 	arch := archive.New(s.UniversalClient, s.Keys, nil)
-	if err := archive.NewFSLoader(arch, examples.FS, newsletter.Parse, log).Load(ctx); err != nil {
+	if err := inbox.New(inbox.Options{FS: examples.FS, Parse: newsletter.Parse, Archive: arch, Log: log}).Load(ctx); err != nil {
 		return fmt.Errorf("bench: load examples: %w", err)
 	}
 	var b *bot.Bot

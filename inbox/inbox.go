@@ -1,4 +1,11 @@
-package archive
+// Package inbox owns the folder of issue files (newsletter.inbox): it reads
+// each file once, safely (no FIFOs, devices, oversized files or links out
+// of the folder; a file still being written waits until it settles),
+// parses it once, and hands every file's result — content, hash, and the
+// parsed issue or the located error — to the consumers wired in cmd: the
+// publisher's Offer first (it withholds what its review gate takes), then
+// the archive's Replace with the valid issues.
+package inbox
 
 import (
 	"context"
@@ -42,11 +49,11 @@ func (e FileError) Error() string {
 	return e.File + ": " + msg
 }
 
-// FileResult is what one load found in one issue file: its content and its
-// hash, and either the parsed issue or the located error. The publisher
-// receives every file's result after each load (OnLoad) to act on new and
-// changed issues and to show invalid files in `wxbot status`.
-type FileResult struct {
+// File is what one load found in one issue file: its content and its
+// hash, and either the parsed issue or the located error. Every consumer
+// receives every file's result after each load, so none reads or parses
+// a file again.
+type File struct {
 	// File is the file as shown in messages (the path on disk for an inbox).
 	File string
 	// Hash is the hex SHA-256 of Data.
@@ -55,45 +62,90 @@ type FileResult struct {
 	Issue *newsletter.Issue // nil when Err is set
 	Err   error
 	// Settling marks a new or changed file not taken yet (still being
-	// written, see Loader.Settle): the rest of the result is the version
+	// written, see Options.Settle): the rest of the result is the version
 	// taken before, or empty for a file never taken.
 	Settling bool
 }
 
-// Loader keeps the archive in step with a folder of issue files (*.md):
-// everything is parsed at start, and again shortly after any file changes.
-type Loader struct {
-	arch  *Archive
-	fsys  fs.FS
-	dir   string // the folder on disk, "" for an embedded FS (not watched)
-	parse ParseFunc
-	log   *slog.Logger
+// Consumer receives each load's files in file name order (the publisher's
+// Offer). It runs on the loader's goroutine: it should hand long work
+// elsewhere.
+type Consumer interface {
+	Offer(ctx context.Context, files []File)
+}
 
-	// Debounce is how long the folder must be quiet before a reload, so an
-	// editor's save (several events) or a copied batch loads once.
-	Debounce time.Duration
-	// Resync is how often the loaded issues are written to Redis again when
-	// nothing changed on disk, which restores them after Redis lost its data.
-	Resync time.Duration
+// ConsumerFunc is a function as a Consumer.
+type ConsumerFunc func(ctx context.Context, files []File)
+
+// Offer calls f.
+func (f ConsumerFunc) Offer(ctx context.Context, files []File) { f(ctx, files) }
+
+// Archive receives the valid issues of each load (archive.Archive).
+type Archive interface {
+	Replace(ctx context.Context, issues []*newsletter.Issue) (changed bool, err error)
+	// Missing reports that the archive's last refresh found nothing in
+	// Redis (restarted empty): the loader writes the issues again at once.
+	Missing() bool
+}
+
+// Options configures a Loader. Zero values of the durations and sizes
+// other than Settle mean the defaults noted beside them.
+type Options struct {
+	// Dir is the folder on disk, watched for changes. Without it, FS is
+	// loaded once and not watched (the examples built into the binary).
+	Dir string
+	FS  fs.FS
+	// Parse parses one file (newsletter.Parse).
+	Parse ParseFunc
+	// Archive receives the valid issues after the consumers saw them.
+	Archive Archive
+	// Consumers receive every file's result after each load, in order,
+	// before the archive is written (the publisher withholds the new
+	// issues its review gate takes before they reach the chat).
+	Consumers []Consumer
+	Log       *slog.Logger
+
 	// Settle is how long a new or changed file must stay unchanged (size
 	// and modification time) before it is taken, so a file still being
-	// written is never loaded cut short. A file that arrived by rename
-	// (cp issue.md inbox/.issue.md.tmp && mv …) is complete and taken at
-	// once. 0 takes every file as soon as it is seen.
+	// written is never loaded cut short (newsletter.inbox_settle). A file
+	// that arrived by rename (cp issue.md inbox/.issue.md.tmp && mv …) is
+	// complete and taken at once. 0 takes every file as soon as it is seen.
 	Settle time.Duration
+	// Debounce is how long the folder must be quiet before a reload, so an
+	// editor's save (several events) or a copied batch loads once (300 ms).
+	Debounce time.Duration
+	// Resync is how often the loaded issues are written to Redis again when
+	// nothing changed on disk, which restores them after Redis lost its
+	// data (30 s).
+	Resync time.Duration
 	// ParseTimeout bounds the parse of one file: a file that takes longer
 	// is reported and skipped (until its content changes), so one slow
-	// file cannot hold up the start or the other files. 0: no bound.
+	// file cannot hold up the start or the other files (5 s; negative: no
+	// bound).
 	ParseTimeout time.Duration
 	// MaxSize is the largest file read; a larger one is refused from its
-	// size alone, without reading it.
+	// size alone, without reading it (newsletter.MaxFileSize).
 	MaxSize int64
+}
+
+// Loader keeps the archive in step with a folder of issue files (*.md,
+// *.docx): everything is parsed at start, and again shortly after any file
+// changes.
+type Loader struct {
+	arch      Archive
+	consumers []Consumer
+	fsys      fs.FS
+	dir       string // the folder on disk, "" for an embedded FS (not watched)
+	parse     ParseFunc
+	log       *slog.Logger
+
+	debounce, resyncEvery, settle, parseTimeout time.Duration
+	maxSizeOpt                                  int64
 
 	mu       sync.Mutex
 	problems []FileError
 	loaded   []*newsletter.Issue
 	synced   bool
-	onLoad   func(ctx context.Context, results []FileResult)
 	// parsed remembers each file's last parse by content hash, so a reload
 	// after an unrelated change (or Watch's first look) neither parses nor
 	// logs an unchanged file again.
@@ -129,36 +181,37 @@ type observed struct {
 	at    time.Time
 }
 
-// OnLoad registers fn to run after every load with each file's result, in
-// file name order. fn runs on the loader's goroutine: it should hand long
-// work elsewhere. Set it before Load or Watch.
-func (l *Loader) OnLoad(fn func(ctx context.Context, results []FileResult)) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.onLoad = fn
-}
-
-// NewLoader watches dir on disk.
-func NewLoader(arch *Archive, dir string, parse ParseFunc, log *slog.Logger) *Loader {
-	l := newLoader(arch, os.DirFS(dir), parse, log)
-	l.dir = dir
-	return l
-}
-
-// NewFSLoader loads from a read-only file system, such as the examples
-// built into the binary; it is loaded once and not watched.
-func NewFSLoader(arch *Archive, fsys fs.FS, parse ParseFunc, log *slog.Logger) *Loader {
-	return newLoader(arch, fsys, parse, log)
-}
-
-func newLoader(arch *Archive, fsys fs.FS, parse ParseFunc, log *slog.Logger) *Loader {
+// New builds a Loader for opts.Dir (or opts.FS).
+func New(opts Options) *Loader {
+	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Loader{arch: arch, fsys: fsys, parse: parse, log: log,
-		Debounce: 300 * time.Millisecond, Resync: 30 * time.Second,
-		Settle: 2 * time.Second, ParseTimeout: 5 * time.Second, MaxSize: newsletter.MaxFileSize,
+	fsys := opts.FS
+	if opts.Dir != "" {
+		fsys = os.DirFS(opts.Dir)
+	}
+	parse := opts.Parse
+	if parse == nil {
+		parse = newsletter.Parse
+	}
+	l := &Loader{arch: opts.Archive, consumers: opts.Consumers, fsys: fsys, dir: opts.Dir, parse: parse, log: log,
+		debounce: opts.Debounce, resyncEvery: opts.Resync, settle: opts.Settle,
+		parseTimeout: opts.ParseTimeout, maxSizeOpt: opts.MaxSize,
 		seen: map[string]observed{}, renamed: map[string]bool{}}
+	if l.debounce <= 0 {
+		l.debounce = 300 * time.Millisecond
+	}
+	if l.resyncEvery <= 0 {
+		l.resyncEvery = 30 * time.Second
+	}
+	switch {
+	case l.parseTimeout == 0:
+		l.parseTimeout = 5 * time.Second
+	case l.parseTimeout < 0:
+		l.parseTimeout = 0
+	}
+	return l
 }
 
 // Problems lists the files skipped at the last load, with located errors.
@@ -177,17 +230,16 @@ func (l *Loader) Load(ctx context.Context) error {
 	issues, problems, results, fresh := l.parseAll()
 	l.mu.Lock()
 	l.problems, l.loaded = problems, issues
-	onLoad := l.onLoad
 	l.mu.Unlock()
 	for _, p := range problems {
 		if fresh[p.File] {
-			l.log.Error("archive: skipping issue file", slog.String("file", p.File), slog.Any("error", p.Err))
+			l.log.Error("inbox: skipping issue file", slog.String("file", p.File), slog.Any("error", p.Err))
 		}
 	}
-	// The hook runs first: the publisher withholds new issues it takes
-	// (the review gate) before they reach the chat.
-	if onLoad != nil {
-		onLoad(ctx, results)
+	// The consumers come first: the publisher withholds new issues it
+	// takes (the review gate) before they reach the chat.
+	for _, c := range l.consumers {
+		c.Offer(ctx, results)
 	}
 	changed, err := l.arch.Replace(ctx, issues)
 	l.mu.Lock()
@@ -197,14 +249,14 @@ func (l *Loader) Load(ctx context.Context) error {
 		return err
 	}
 	if changed {
-		l.log.Info("archive: loaded", slog.Int("issues", len(issues)), slog.Int("skipped", len(problems)))
+		l.log.Info("inbox: loaded", slog.Int("issues", len(issues)), slog.Int("skipped", len(problems)))
 	}
 	return nil
 }
 
 // parseAll reads every issue file; fresh marks the files parsed this time
 // (new or changed), whose problems are worth logging.
-func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map[string]bool) {
+func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []File, map[string]bool) {
 	var names []string
 	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -241,7 +293,7 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 	}
 	var issues []*newsletter.Issue
 	var problems []FileError
-	var results []FileResult
+	var results []File
 	seen := map[int]string{}
 	fresh := map[string]bool{}
 	parsed := make(map[string]parsedFile, len(names))
@@ -259,15 +311,15 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 		case err == nil && !l.settled(shown, st, old, had, now):
 			// Still being written (or only just): keep the version taken
 			// before, if any, and look again once it may have settled.
-			at := st.mtime.Add(l.Settle)
-			if o := l.seen[shown].at.Add(l.Settle); o.Before(at) {
+			at := st.mtime.Add(l.settle)
+			if o := l.seen[shown].at.Add(l.settle); o.Before(at) {
 				at = o
 			}
 			if settleAt.IsZero() || at.Before(settleAt) {
 				settleAt = at
 			}
 			if !had || old.hash == "" {
-				results = append(results, FileResult{File: shown, Settling: true})
+				results = append(results, File{File: shown, Settling: true})
 				continue
 			}
 			settling[shown] = true
@@ -296,10 +348,10 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 		parsed[shown] = cur
 		if cur.hash == "" {
 			problems = append(problems, FileError{File: shown, Err: cur.err})
-			results = append(results, FileResult{File: shown, Err: cur.err})
+			results = append(results, File{File: shown, Err: cur.err})
 			continue
 		}
-		res := FileResult{File: shown, Hash: cur.hash, Data: cur.data, Settling: settling[shown]}
+		res := File{File: shown, Hash: cur.hash, Data: cur.data, Settling: settling[shown]}
 		switch iss, err := cur.iss, cur.err; {
 		case err != nil:
 			res.Err = err
@@ -338,7 +390,7 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 // since it was last taken, it arrived by rename, or neither its size nor
 // its modification time changed for Settle.
 func (l *Loader) settled(shown string, st stamp, old parsedFile, had bool, now time.Time) bool {
-	if l.Settle <= 0 || l.dir == "" {
+	if l.settle <= 0 || l.dir == "" {
 		return true
 	}
 	if had && old.hash != "" && old.stamp == st {
@@ -347,7 +399,7 @@ func (l *Loader) settled(shown string, st stamp, old parsedFile, had bool, now t
 	l.mu.Lock()
 	renamed := l.renamed[shown]
 	l.mu.Unlock()
-	if renamed || now.Sub(st.mtime) >= l.Settle {
+	if renamed || now.Sub(st.mtime) >= l.settle {
 		return true
 	}
 	o, ok := l.seen[shown]
@@ -355,13 +407,13 @@ func (l *Loader) settled(shown string, st stamp, old parsedFile, had bool, now t
 		l.seen[shown] = observed{stamp: st, at: now}
 		return false
 	}
-	return now.Sub(o.at) >= l.Settle
+	return now.Sub(o.at) >= l.settle
 }
 
 // ErrRefused matches (errors.Is) the error of a file the loader would not
 // read or parse, whatever it holds: not a regular file, a link leading
 // outside the folder, too large, too slow to parse.
-var ErrRefused = errors.New("archive: file refused")
+var ErrRefused = errors.New("inbox: file refused")
 
 type refusal struct{ msg string }
 
@@ -421,8 +473,8 @@ func (l *Loader) check(fi fs.FileInfo) error {
 
 func (l *Loader) maxSize(name string) int64 {
 	limit := int64(newsletter.MaxFileSize)
-	if l.MaxSize > 0 {
-		limit = l.MaxSize
+	if l.maxSizeOpt > 0 {
+		limit = l.maxSizeOpt
 	}
 	if wordFile(name) {
 		// A Word file carries its pictures.
@@ -478,7 +530,7 @@ func byteSize(n int64) string {
 // left to finish on its own and the file reported as skipped, so the load
 // (and serve's start) goes on.
 func (l *Loader) parseGuarded(name string, data []byte) (*newsletter.Issue, error) {
-	if l.ParseTimeout <= 0 {
+	if l.parseTimeout <= 0 {
 		return l.safeParse(name, data)
 	}
 	type parsed struct {
@@ -490,13 +542,13 @@ func (l *Loader) parseGuarded(name string, data []byte) (*newsletter.Issue, erro
 		iss, err := l.safeParse(name, data)
 		done <- parsed{iss, err}
 	}()
-	t := time.NewTimer(l.ParseTimeout)
+	t := time.NewTimer(l.parseTimeout)
 	defer t.Stop()
 	select {
 	case r := <-done:
 		return r.iss, r.err
 	case <-t.C:
-		return nil, refusal{msg: fmt.Sprintf("skipped: parsing took longer than %s (tried again when the file changes)", l.ParseTimeout)}
+		return nil, refusal{msg: fmt.Sprintf("skipped: parsing took longer than %s (tried again when the file changes)", l.parseTimeout)}
 	}
 }
 
@@ -510,7 +562,7 @@ func (l *Loader) safeParse(name string, data []byte) (iss *newsletter.Issue, err
 	}()
 	iss, warnings, err := l.parse(name, data)
 	for _, w := range warnings {
-		l.log.Warn("archive: issue file warning", slog.String("warning", w.String()))
+		l.log.Warn("inbox: issue file warning", slog.String("warning", w.String()))
 	}
 	return iss, err
 }
@@ -547,24 +599,24 @@ func (l *Loader) Watch(ctx context.Context) error {
 	if l.dir != "" {
 		w, err := fsnotify.NewWatcher()
 		if err != nil {
-			return fmt.Errorf("archive: watch %s: %w", l.dir, err)
+			return fmt.Errorf("inbox: watch %s: %w", l.dir, err)
 		}
 		defer w.Close()
 		if err := w.Add(l.dir); err != nil {
-			return fmt.Errorf("archive: watch %s: %w", l.dir, err)
+			return fmt.Errorf("inbox: watch %s: %w", l.dir, err)
 		}
 		events, errs = w.Events, w.Errors
 	}
 	if err := l.Load(ctx); err != nil {
-		l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+		l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
 	}
-	resync := time.NewTicker(l.Resync)
+	resync := time.NewTicker(l.resyncEvery)
 	defer resync.Stop()
 	// While the last write failed (Redis away), or the archive's last
 	// refresh (every second under serve) found Redis without one
 	// (restarted empty), write again every second, so the issues are back
 	// at once rather than at the next resync.
-	retry := time.NewTicker(min(l.Resync, time.Second))
+	retry := time.NewTicker(min(l.resyncEvery, time.Second))
 	defer retry.Stop()
 	var debounce <-chan time.Time
 	var timer *time.Timer
@@ -604,9 +656,9 @@ func (l *Loader) Watch(ctx context.Context) error {
 			}
 			l.mu.Unlock()
 			if timer == nil {
-				timer = time.NewTimer(l.Debounce)
+				timer = time.NewTimer(l.debounce)
 			} else {
-				timer.Reset(l.Debounce)
+				timer.Reset(l.debounce)
 			}
 			debounce = timer.C
 		case err, ok := <-errs:
@@ -614,24 +666,24 @@ func (l *Loader) Watch(ctx context.Context) error {
 				errs = nil
 				continue
 			}
-			l.log.Warn("archive: watch error", slog.Any("error", err))
+			l.log.Warn("inbox: watch error", slog.Any("error", err))
 		case <-debounce:
 			debounce = nil
 			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
-				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+				l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
 			}
 			settle = l.armSettle(&settleTimer)
 		case <-settle:
 			settle = nil
 			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
-				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+				l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
 			}
 			settle = l.armSettle(&settleTimer)
 		case <-retry.C:
 			l.mu.Lock()
 			synced := l.synced
 			l.mu.Unlock()
-			if !synced || l.arch.missing.Load() {
+			if !synced || l.arch.Missing() {
 				l.resync(ctx)
 			}
 		case <-resync.C:
@@ -671,9 +723,9 @@ func (l *Loader) resync(ctx context.Context) {
 	l.synced = err == nil
 	l.mu.Unlock()
 	if err != nil && wasSynced && ctx.Err() == nil {
-		l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+		l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
 	}
 	if err == nil && !wasSynced {
-		l.log.Info("archive: issues stored in redis again", slog.Int("issues", len(issues)))
+		l.log.Info("inbox: issues stored in redis again", slog.Int("issues", len(issues)))
 	}
 }
