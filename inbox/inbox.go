@@ -257,6 +257,48 @@ func (l *Loader) Load(ctx context.Context) error {
 // parseAll reads every issue file; fresh marks the files parsed this time
 // (new or changed), whose problems are worth logging.
 func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []File, map[string]bool) {
+	names, err := l.list()
+	if err != nil {
+		return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("read folder: %w", err)}}, nil,
+			map[string]bool{l.display("."): true}
+	}
+	var root *os.Root
+	var realDir string
+	if l.dir != "" {
+		root, err = os.OpenRoot(l.dir)
+		if err == nil {
+			realDir, err = filepath.EvalSymlinks(l.dir)
+		}
+		if err != nil {
+			return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("open folder: %w", err)}}, nil,
+				map[string]bool{l.display("."): true}
+		}
+		defer root.Close()
+	}
+	sc := &scan{seen: map[int]string{}, fresh: map[string]bool{},
+		parsed: make(map[string]parsedFile, len(names)), present: make(map[string]bool, len(names)), now: time.Now()}
+	for _, name := range names {
+		l.scanFile(sc, root, realDir, name)
+	}
+	l.parsed = sc.parsed
+	for f := range l.seen {
+		if !sc.present[f] {
+			delete(l.seen, f)
+		}
+	}
+	l.mu.Lock()
+	for f := range l.renamed {
+		if !sc.present[f] {
+			delete(l.renamed, f)
+		}
+	}
+	l.settleAt = sc.settleAt
+	l.mu.Unlock()
+	return sc.issues, sc.problems, sc.results, sc.fresh
+}
+
+// list names the issue files in file name order, skipping hidden folders.
+func (l *Loader) list() ([]string, error) {
 	var names []string
 	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -273,117 +315,101 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []File, map[strin
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("read folder: %w", err)}}, nil,
-			map[string]bool{l.display("."): true}
-	}
 	sort.Strings(names)
-	var root *os.Root
-	var realDir string
-	if l.dir != "" {
-		root, err = os.OpenRoot(l.dir)
-		if err == nil {
-			realDir, err = filepath.EvalSymlinks(l.dir)
+	return names, err
+}
+
+// scan is what one load found so far.
+type scan struct {
+	issues   []*newsletter.Issue
+	problems []FileError
+	results  []File
+	seen     map[int]string // issue number → the file it was taken from
+	fresh    map[string]bool
+	parsed   map[string]parsedFile
+	present  map[string]bool
+	now      time.Time
+	settleAt time.Time
+}
+
+// scanFile takes one file into sc: read and parsed when new or changed
+// and settled, the version taken before while it settles.
+func (l *Loader) scanFile(sc *scan, root *os.Root, realDir, name string) {
+	shown := l.display(name)
+	sc.present[shown] = true
+	old, had := l.parsed[shown]
+	cur := old
+	settling := false
+	st, real, err := l.stat(root, realDir, name)
+	switch {
+	case err == nil && !l.settled(shown, st, old, had, sc.now):
+		// Still being written (or only just): keep the version taken
+		// before, if any, and look again once it may have settled.
+		at := st.mtime.Add(l.settle)
+		if o := l.seen[shown].at.Add(l.settle); o.Before(at) {
+			at = o
 		}
-		if err != nil {
-			return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("open folder: %w", err)}}, nil,
-				map[string]bool{l.display("."): true}
+		if sc.settleAt.IsZero() || at.Before(sc.settleAt) {
+			sc.settleAt = at
 		}
-		defer root.Close()
+		if !had || old.hash == "" {
+			sc.results = append(sc.results, File{File: shown, Settling: true})
+			return
+		}
+		settling = true
+	default:
+		delete(l.seen, shown)
+		cur = l.readFile(sc, root, shown, real, st, err, old, had)
 	}
-	var issues []*newsletter.Issue
-	var problems []FileError
-	var results []File
-	seen := map[int]string{}
-	fresh := map[string]bool{}
-	parsed := make(map[string]parsedFile, len(names))
-	present := make(map[string]bool, len(names))
-	settling := map[string]bool{}
-	now := time.Now()
-	var settleAt time.Time
-	for _, name := range names {
-		shown := l.display(name)
-		present[shown] = true
-		old, had := l.parsed[shown]
-		cur := old
-		st, real, err := l.stat(root, realDir, name)
-		switch {
-		case err == nil && !l.settled(shown, st, old, had, now):
-			// Still being written (or only just): keep the version taken
-			// before, if any, and look again once it may have settled.
-			at := st.mtime.Add(l.settle)
-			if o := l.seen[shown].at.Add(l.settle); o.Before(at) {
-				at = o
-			}
-			if settleAt.IsZero() || at.Before(settleAt) {
-				settleAt = at
-			}
-			if !had || old.hash == "" {
-				results = append(results, File{File: shown, Settling: true})
-				continue
-			}
-			settling[shown] = true
-		default:
-			delete(l.seen, shown)
-			var data []byte
-			if err == nil {
-				data, st, err = l.read(root, real)
-			}
-			if err != nil {
-				cur = parsedFile{err: err}
-				if !had || old.err == nil || old.hash != "" || old.err.Error() != err.Error() {
-					fresh[shown] = true
-				}
-				break
-			}
-			sum := sha256.Sum256(data)
-			hash := hex.EncodeToString(sum[:])
-			if !had || old.hash != hash {
-				cur = parsedFile{hash: hash, data: data}
-				cur.iss, cur.err = l.parseGuarded(shown, data)
-				fresh[shown] = true
-			}
-			cur.stamp = st
-		}
-		parsed[shown] = cur
-		if cur.hash == "" {
-			problems = append(problems, FileError{File: shown, Err: cur.err})
-			results = append(results, File{File: shown, Err: cur.err})
-			continue
-		}
-		res := File{File: shown, Hash: cur.hash, Data: cur.data, Settling: settling[shown]}
-		switch iss, err := cur.iss, cur.err; {
-		case err != nil:
-			res.Err = err
-		case iss == nil || iss.Number <= 0:
-			res.Err = errors.New("no issue number (No.N) found")
-		case seen[iss.Number] != "":
-			res.Err = fmt.Errorf("issue No.%d is already loaded from %s", iss.Number, seen[iss.Number])
-		default:
-			seen[iss.Number] = shown
-			issues = append(issues, iss)
-			res.Issue = iss
-		}
-		if res.Err != nil {
-			problems = append(problems, FileError{File: shown, Err: res.Err})
-		}
-		results = append(results, res)
+	sc.parsed[shown] = cur
+	if cur.hash == "" {
+		sc.problems = append(sc.problems, FileError{File: shown, Err: cur.err})
+		sc.results = append(sc.results, File{File: shown, Err: cur.err})
+		return
 	}
-	l.parsed = parsed
-	for f := range l.seen {
-		if !present[f] {
-			delete(l.seen, f)
-		}
+	res := File{File: shown, Hash: cur.hash, Data: cur.data, Settling: settling}
+	switch iss, err := cur.iss, cur.err; {
+	case err != nil:
+		res.Err = err
+	case iss == nil || iss.Number <= 0:
+		res.Err = errors.New("no issue number (No.N) found")
+	case sc.seen[iss.Number] != "":
+		res.Err = fmt.Errorf("issue No.%d is already loaded from %s", iss.Number, sc.seen[iss.Number])
+	default:
+		sc.seen[iss.Number] = shown
+		sc.issues = append(sc.issues, iss)
+		res.Issue = iss
 	}
-	l.mu.Lock()
-	for f := range l.renamed {
-		if !present[f] {
-			delete(l.renamed, f)
-		}
+	if res.Err != nil {
+		sc.problems = append(sc.problems, FileError{File: shown, Err: res.Err})
 	}
-	l.settleAt = settleAt
-	l.mu.Unlock()
-	return issues, problems, results, fresh
+	sc.results = append(sc.results, res)
+}
+
+// readFile reads a settled file (statErr: what stat said) and parses it
+// when its content changed since the last parse.
+func (l *Loader) readFile(sc *scan, root *os.Root, shown, real string, st stamp, statErr error, old parsedFile, had bool) parsedFile {
+	err := statErr
+	var data []byte
+	if err == nil {
+		data, st, err = l.read(root, real)
+	}
+	if err != nil {
+		if !had || old.err == nil || old.hash != "" || old.err.Error() != err.Error() {
+			sc.fresh[shown] = true
+		}
+		return parsedFile{err: err}
+	}
+	cur := old
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	if !had || old.hash != hash {
+		cur = parsedFile{hash: hash, data: data}
+		cur.iss, cur.err = l.parseGuarded(shown, data)
+		sc.fresh[shown] = true
+	}
+	cur.stamp = st
+	return cur
 }
 
 // settled reports whether a file may be taken as it is: it is unchanged
