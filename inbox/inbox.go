@@ -623,14 +623,11 @@ func (l *Loader) Watch(ctx context.Context) error {
 	var events <-chan fsnotify.Event
 	var errs <-chan error
 	if l.dir != "" {
-		w, err := fsnotify.NewWatcher()
+		w, err := l.watcher()
 		if err != nil {
-			return fmt.Errorf("inbox: watch %s: %w", l.dir, err)
+			return err
 		}
 		defer w.Close()
-		if err := w.Add(l.dir); err != nil {
-			return fmt.Errorf("inbox: watch %s: %w", l.dir, err)
-		}
 		events, errs = w.Events, w.Errors
 	}
 	if err := l.Load(ctx); err != nil {
@@ -666,21 +663,9 @@ func (l *Loader) Watch(ctx context.Context) error {
 				events = nil
 				continue
 			}
-			// ..data is the link a Kubernetes ConfigMap swaps to update
-			// every file at once; the files' own links do not change.
-			if base := filepath.Base(ev.Name); !issueFile(base) && ev.Name != l.dir && base != "..data" {
+			if !l.noteEvent(ev) {
 				continue
 			}
-			// A create with no write after it is a file moved in whole
-			// (or an empty one); any write makes it wait to settle.
-			l.mu.Lock()
-			switch {
-			case ev.Has(fsnotify.Write):
-				delete(l.renamed, ev.Name)
-			case ev.Has(fsnotify.Create):
-				l.renamed[ev.Name] = true
-			}
-			l.mu.Unlock()
 			if timer == nil {
 				timer = time.NewTimer(l.debounce)
 			} else {
@@ -695,15 +680,11 @@ func (l *Loader) Watch(ctx context.Context) error {
 			l.log.Warn("inbox: watch error", slog.Any("error", err))
 		case <-debounce:
 			debounce = nil
-			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
-				l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
-			}
+			l.reload(ctx)
 			settle = l.armSettle(&settleTimer)
 		case <-settle:
 			settle = nil
-			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
-				l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
-			}
+			l.reload(ctx)
 			settle = l.armSettle(&settleTimer)
 		case <-retry.C:
 			l.mu.Lock()
@@ -715,6 +696,47 @@ func (l *Loader) Watch(ctx context.Context) error {
 		case <-resync.C:
 			l.resync(ctx)
 		}
+	}
+}
+
+// watcher watches the folder.
+func (l *Loader) watcher() (*fsnotify.Watcher, error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("inbox: watch %s: %w", l.dir, err)
+	}
+	if err := w.Add(l.dir); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("inbox: watch %s: %w", l.dir, err)
+	}
+	return w, nil
+}
+
+// noteEvent reports whether ev concerns the issue files, and remembers
+// whether the file arrived whole.
+func (l *Loader) noteEvent(ev fsnotify.Event) bool {
+	// ..data is the link a Kubernetes ConfigMap swaps to update
+	// every file at once; the files' own links do not change.
+	if base := filepath.Base(ev.Name); !issueFile(base) && ev.Name != l.dir && base != "..data" {
+		return false
+	}
+	// A create with no write after it is a file moved in whole
+	// (or an empty one); any write makes it wait to settle.
+	l.mu.Lock()
+	switch {
+	case ev.Has(fsnotify.Write):
+		delete(l.renamed, ev.Name)
+	case ev.Has(fsnotify.Create):
+		l.renamed[ev.Name] = true
+	}
+	l.mu.Unlock()
+	return true
+}
+
+// reload loads again after a change, logging a failure to store.
+func (l *Loader) reload(ctx context.Context) {
+	if err := l.Load(ctx); err != nil && ctx.Err() == nil {
+		l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
 	}
 }
 
