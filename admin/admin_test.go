@@ -48,7 +48,7 @@ func newEnv(t *testing.T, pipe Pipeline, tweaks ...func(*Options)) *env {
 	if err := inbox.New(inbox.Options{FS: examples.FS, Parse: newsletter.Parse, Archive: arch}).Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	subs := subscribers.New(st, nil, config.BotConfig{}, nil)
+	subs := subscribers.New(subscribers.Options{Store: st})
 	for _, f := range []struct{ openid, scene string }{{"o1", "expo2026"}, {"o2", "expo2026"}, {"o3", "footer"}, {"o1", "footer"}} {
 		if err := subs.Followed(ctx, f.openid, f.scene); err != nil {
 			t.Fatal(err)

@@ -251,7 +251,7 @@ func (m *Main) wireWeChat(ctx context.Context) error {
 	m.API = api
 	// Subscribers are tracked even without credentials: QR attribution and
 	// preferences live in Redis; the tag queue waits for credentials.
-	subs := subscribers.New(m.Store, api, m.Config.Bot, m.Log, subscribers.WithMetrics(m.Metrics))
+	subs := subscribers.New(subscribers.Options{Store: m.Store, API: api, Bot: m.Config.Bot, Metrics: m.Metrics, Log: m.Log})
 	m.Subscribers = subs
 	if m.Audience == nil {
 		m.Audience = subs
