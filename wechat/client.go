@@ -74,7 +74,7 @@ func New(ctx context.Context, cfg config.WeChatConfig, st *store.Store, m *metri
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
-		timeout = 10 * time.Second
+		timeout = config.DefaultWeChatTimeout
 	}
 	cfg.Timeout = timeout
 	if cfg.MaxRetries < 0 {
