@@ -157,3 +157,64 @@ func TestLoaderOffersEachFile(t *testing.T) {
 		t.Fatalf("broken file result %+v", bad)
 	}
 }
+
+// memArchive keeps what the loader hands it, in memory.
+type memArchive struct {
+	calls  []string // "offer" and "replace", in order, shared with the consumer
+	issues []*newsletter.Issue
+}
+
+func (m *memArchive) Replace(_ context.Context, issues []*newsletter.Issue) (bool, error) {
+	m.calls = append(m.calls, "replace")
+	m.issues = issues
+	return true, nil
+}
+
+func (m *memArchive) Missing() bool { return false }
+
+// Each file is read and parsed once: the consumer and then the archive get
+// the same parsed issue, and a load with nothing changed parses nothing.
+func TestEachFileParsedOnceForEveryConsumer(t *testing.T) {
+	dir := t.TempDir()
+	writeExample(t, dir, "a.md", 60)
+	writeExample(t, dir, "b.md", 61)
+	if err := os.WriteFile(filepath.Join(dir, "broken.md"), []byte("not an issue\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	parses := map[string]int{}
+	parse := func(name string, data []byte) (*newsletter.Issue, []newsletter.Warning, error) {
+		parses[filepath.Base(name)]++
+		return newsletter.Parse(name, data)
+	}
+	arch := &memArchive{}
+	var offered []File
+	consumer := ConsumerFunc(func(_ context.Context, files []File) {
+		arch.calls = append(arch.calls, "offer")
+		offered = files
+	})
+	l := New(Options{Dir: dir, Parse: parse, Archive: arch, Consumers: []Consumer{consumer}})
+	for range 2 {
+		if err := l.Load(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if parses["a.md"] != 1 || parses["b.md"] != 1 || parses["broken.md"] != 1 || len(parses) != 3 {
+		t.Fatalf("parses per file over two loads: %v, want one each", parses)
+	}
+	if got := strings.Join(arch.calls, " "); got != "offer replace offer replace" {
+		t.Fatalf("calls %q: the consumer must see each load before the archive", got)
+	}
+	if len(offered) != 3 || len(arch.issues) != 2 {
+		t.Fatalf("offered %d files, archived %d issues", len(offered), len(arch.issues))
+	}
+	for i, f := range offered[:2] {
+		data, _ := os.ReadFile(f.File)
+		sum := sha256.Sum256(data)
+		if f.Issue == nil || f.Issue != arch.issues[i] || string(f.Data) != string(data) || f.Hash != hex.EncodeToString(sum[:]) {
+			t.Fatalf("file %s: issue %p (archive %p), data/hash as read: %v", f.File, f.Issue, arch.issues[i], string(f.Data) == string(data))
+		}
+	}
+	if bad := offered[2]; bad.Issue != nil || bad.Err == nil || !strings.HasSuffix(bad.File, "broken.md") {
+		t.Fatalf("broken file offered as %+v", bad)
+	}
+}
