@@ -184,3 +184,24 @@ func TestInboxTwoPartWriteNotDraftedCutShort(t *testing.T) {
 		t.Fatalf("draft/add %d, draft/update %d, previews %d; want the complete issue drafted and previewed once", a, u, pv)
 	}
 }
+
+// An issue the inbox parsed reaches the pipeline as it is (Request.Parsed):
+// Publish does not parse the file's bytes again.
+func TestPublishTakesTheInboxParse(t *testing.T) {
+	e := newEnv(t)
+	cli := e.publisher("cli")
+	data := example(t, "newsletter-no54.md")
+	iss, _, err := newsletter.Parse("no57.md", renumber(data, 54, 57))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := e.request(e.write("no54.md", data), GoalDraft)
+	req.Parsed = iss
+	res, err := cli.Publish(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Number != 57 || res.Record == nil || res.Record.Number != 57 {
+		t.Fatalf("published No.%d (record %+v), want the parsed No.57 rather than a parse of the bytes (No.54)", res.Number, res.Record)
+	}
+}
