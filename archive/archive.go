@@ -525,7 +525,7 @@ func (a *Archive) write(ctx context.Context, want map[string]string, withheld ma
 // Pin keeps issue iss in the archive even though no inbox file holds it:
 // the publisher pins each issue it broadcasts, so an issue published with
 // `wxbot publish FILE` from outside the inbox reaches the chat and survives
-// the Loader's next Replace. An inbox file with the same number still wins.
+// the inbox's next Replace. An inbox file with the same number still wins.
 func (a *Archive) Pin(ctx context.Context, iss *newsletter.Issue) error {
 	if iss == nil || iss.Number <= 0 {
 		return errors.New("archive: pin: no issue number")

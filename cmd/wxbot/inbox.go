@@ -4,10 +4,14 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/examples"
 	"github.com/lifang/wxbot/inbox"
 	"github.com/lifang/wxbot/newsletter"
 )
+
+// The inbox's consumers (the publisher declares its side in its package).
+var _ inbox.Archive = (*archive.Archive)(nil)
 
 // checkInbox refuses a newsletter.inbox that is not a folder, before
 // anything starts.
