@@ -78,18 +78,7 @@ func (p *Publisher) Offer(ctx context.Context, results []inbox.File) {
 			continue
 		}
 		if res.Err != nil || res.Issue == nil {
-			msg := inbox.FileError{File: res.File, Err: res.Err}.Error()
-			var old InboxProblem
-			if raw, ok := problems[res.File]; ok && json.Unmarshal([]byte(raw), &old) == nil && old.Hash == res.Hash && old.Error == msg {
-				continue
-			}
-			b, _ := json.Marshal(InboxProblem{File: res.File, Error: msg, Hash: res.Hash, At: p.now()})
-			if err := p.rdb.HSet(ctx, p.keys.PublishInbox(), res.File, b).Err(); err != nil {
-				p.log.Warn("publisher: inbox: record problem", slog.Any("error", err))
-			}
-			if auto && p.claimNotice(ctx, res.File, res.Hash) {
-				p.notify(ctx, Notice{Kind: notify.InboxUnparsable, Reason: msg, File: res.File})
-			}
+			p.recordProblem(ctx, res, problems[res.File], auto)
 			continue
 		}
 		if _, had := problems[res.File]; had {
@@ -117,17 +106,41 @@ func (p *Publisher) Offer(ctx context.Context, results []inbox.File) {
 		}
 	}
 	if !baseline && !settling {
-		at := p.now().Format(time.RFC3339)
-		if p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), baselineField, at).Err() == nil {
-			p.rememberSeen(map[string]string{baselineField: at})
-		}
-		if auto {
-			p.log.Info("publisher: inbox looked at for the first time: the issues there are recorded, not published; new and changed files will be",
-				slog.Int("files", len(results)))
-		}
+		p.markBaseline(ctx, auto, len(results))
 	}
 	if queued > 0 {
 		p.log.Info("publisher: inbox: issues queued for the pipeline", slog.Int("issues", queued), slog.String("publish.auto", p.cfg.Auto))
+	}
+}
+
+// recordProblem records an inbox file that cannot be published (shown by
+// `wxbot status`) unless recorded as it is (was: the record before), and
+// with publish.auto tells the editors once per content.
+func (p *Publisher) recordProblem(ctx context.Context, res inbox.File, was string, auto bool) {
+	msg := inbox.FileError{File: res.File, Err: res.Err}.Error()
+	var old InboxProblem
+	if was != "" && json.Unmarshal([]byte(was), &old) == nil && old.Hash == res.Hash && old.Error == msg {
+		return
+	}
+	b, _ := json.Marshal(InboxProblem{File: res.File, Error: msg, Hash: res.Hash, At: p.now()})
+	if err := p.rdb.HSet(ctx, p.keys.PublishInbox(), res.File, b).Err(); err != nil {
+		p.log.Warn("publisher: inbox: record problem", slog.Any("error", err))
+	}
+	if auto && p.claimNotice(ctx, res.File, res.Hash) {
+		p.notify(ctx, Notice{Kind: notify.InboxUnparsable, Reason: msg, File: res.File})
+	}
+}
+
+// markBaseline records the first look at the inbox: the files there then
+// are recorded, never published.
+func (p *Publisher) markBaseline(ctx context.Context, auto bool, files int) {
+	at := p.now().Format(time.RFC3339)
+	if p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), baselineField, at).Err() == nil {
+		p.rememberSeen(map[string]string{baselineField: at})
+	}
+	if auto {
+		p.log.Info("publisher: inbox looked at for the first time: the issues there are recorded, not published; new and changed files will be",
+			slog.Int("files", files))
 	}
 }
 
