@@ -596,14 +596,24 @@ func (b *bodyParser) newSection(zh, en string, line int) {
 	b.secLines = append(b.secLines, line)
 }
 
-func (b *bodyParser) sectionHeading(l line, zh, en string) {
-	p := b.p
+// endBefore ends the paragraph and the item before a section heading or an
+// item title (what); in the disclaimer or footer it reports the line as
+// misplaced instead and is false.
+func (b *bodyParser) endBefore(l line, what string) bool {
 	b.flush()
 	if b.state == inTail {
-		p.errorf(l.num, "the section %q comes after the disclaimer or footer (line %d); move it above the disclaimer", l.text, b.tail[0].line)
-		return
+		b.p.errorf(l.num, "the %s %q comes after the disclaimer or footer (line %d); move it above the disclaimer", what, l.text, b.tail[0].line)
+		return false
 	}
 	b.endItem()
+	return true
+}
+
+func (b *bodyParser) sectionHeading(l line, zh, en string) {
+	p := b.p
+	if !b.endBefore(l, "section") {
+		return
+	}
 	if _, listed := p.sectionKeys[l.key]; !listed {
 		p.warnf(l.num, "the section %q is not in the table of contents", l.text)
 	}
@@ -615,12 +625,9 @@ func (b *bodyParser) sectionHeading(l line, zh, en string) {
 // contents) is line l.
 func (b *bodyParser) itemTitle(l line, e *tocEntry) {
 	p := b.p
-	b.flush()
-	if b.state == inTail {
-		p.errorf(l.num, "the item %q comes after the disclaimer or footer (line %d); move it above the disclaimer", l.text, b.tail[0].line)
+	if !b.endBefore(l, "item") {
 		return
 	}
-	b.endItem()
 	if e.found != 0 {
 		p.errorf(l.num, "the item %q appears twice in the body (also on line %d); remove one of them", l.text, e.found)
 		b.state = skipping
