@@ -222,6 +222,21 @@ func (s *Server) handlePreview(c *apiCall) answer {
 	return ok(map[string]any{"errmsg": "preview success", "msg_id": msg.MsgID})
 }
 
+// sendOf is the mass send a request's msg_id names.
+func (s *Server) sendOf(msgID flexID) (*massSend, *answer) {
+	var id int64
+	if _, err := fmt.Sscan(string(msgID), &id); err != nil {
+		a := fail(40035, "invalid args: msg_id")
+		return nil, &a
+	}
+	m := s.st.sendByID[id]
+	if m == nil {
+		a := fail(40007, fmt.Sprintf("invalid msg_id %d", id))
+		return nil, &a
+	}
+	return m, nil
+}
+
 func (s *Server) handleMassGet(c *apiCall) answer {
 	var req struct {
 		MsgID flexID `json:"msg_id"`
@@ -229,13 +244,9 @@ func (s *Server) handleMassGet(c *apiCall) answer {
 	if a := decodeJSON(c.body, &req); a != nil {
 		return *a
 	}
-	var id int64
-	if _, err := fmt.Sscan(string(req.MsgID), &id); err != nil {
-		return fail(40035, "invalid args: msg_id")
-	}
-	m := s.st.sendByID[id]
-	if m == nil {
-		return fail(40007, fmt.Sprintf("invalid msg_id %d", id))
+	m, bad := s.sendOf(req.MsgID)
+	if bad != nil {
+		return *bad
 	}
 	status := "SEND_SUCCESS"
 	switch {
