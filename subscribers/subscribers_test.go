@@ -51,7 +51,7 @@ func (e *env) replica(t *testing.T, poll ...time.Duration) (*subscribers.Service
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	api, err := wechat.New(context.Background(), e.sb.WeChatConfig(), st, nil, nil)
+	api, err := wechat.New(wechat.Options{Config: e.sb.WeChatConfig(), Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestRunSurvivesRedisRestart(t *testing.T) {
 	st, err := store.Open(context.Background(), config.RedisConfig{Addr: e.redis.Addr, Prefix: "wxtest:"}, nil)
 	must(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	api, err := wechat.New(context.Background(), e.sb.WeChatConfig(), st, nil, nil)
+	api, err := wechat.New(wechat.Options{Config: e.sb.WeChatConfig(), Store: st})
 	must(t, err)
 	api.SetRetryBackoff(5 * time.Millisecond)
 	svc := subscribers.New(subscribers.Options{Store: st, API: api, Bot: botConfig(), Log: slog.New(slog.NewTextHandler(&logs, nil)), PollInterval: 20 * time.Millisecond})

@@ -244,7 +244,7 @@ func (m *Main) Run(ctx context.Context) error {
 // publisher are built when credentials are configured, filling Audience,
 // Messenger and JobEvents before the bot is built.
 func (m *Main) wireWeChat(ctx context.Context) error {
-	api, err := wechat.New(ctx, m.Config.WeChat, m.Store, m.Metrics, m.Log)
+	api, err := wechat.New(wechat.Options{Config: m.Config.WeChat, Store: m.Store, Metrics: m.Metrics, Log: m.Log})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
