@@ -9,7 +9,7 @@ import (
 )
 
 // An issue broadcast from outside the inbox stays in the archive through
-// the Loader's Replace; an inbox file with the same number wins over it.
+// the inbox's Replace; an inbox file with the same number wins over it.
 func TestPinnedIssueSurvivesReplace(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
