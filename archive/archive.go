@@ -1,9 +1,10 @@
 // Package archive holds the newsletter issues the chat answers from and the
 // publisher and admin pages look up: handed over by the inbox package
 // (the folder's one reader and parser, or the built-in examples) through
-// Replace, and pinned by the publisher after a broadcast; kept in Redis so that every replica answers alike, and
-// cached in each process as an immutable Snapshot that is swapped whenever
-// the shared version in Redis changes.
+// Replace, and pinned by the publisher after a broadcast; kept in Redis so
+// that every replica answers alike, and cached in each process as an
+// immutable Snapshot that is swapped whenever the shared version in Redis
+// changes.
 package archive
 
 import (
