@@ -116,17 +116,20 @@ type Bot struct {
 	hints     *langHints
 
 	commits chan *commitReq
-	// The TTL arguments of commitScript, made once.
-	dedupeTTLms, sessionTTLms int64
-	stopCommit                chan struct{}
-	commitWG                  sync.WaitGroup
-	closeOnce                 sync.Once
-	index                     atomic.Pointer[searchIndex]
-	skew                      skewWatch
-	blocked                   blockList
-	indexMu                   sync.Mutex
-	indexing                  atomic.Bool    // a background index build is running
-	background                sync.WaitGroup // background index builds
+	// The TTL arguments of the commit pipeline, made once.
+	dedupeTTLms, sessionTTLms, bodyTTLms int64
+	// digests names reply bodies; bodies keeps them (replyref.go).
+	digests    *digester
+	bodies     *bodyCache
+	stopCommit chan struct{}
+	commitWG   sync.WaitGroup
+	closeOnce  sync.Once
+	index      atomic.Pointer[searchIndex]
+	skew       skewWatch
+	blocked    blockList
+	indexMu    sync.Mutex
+	indexing   atomic.Bool    // a background index build is running
+	background sync.WaitGroup // background index builds
 
 	late     sync.WaitGroup
 	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
@@ -172,6 +175,8 @@ func New(o Options) (*Bot, error) {
 		lateTO:    o.LateTimeout,
 	}
 	b.hints = newLangHints()
+	b.digests = newDigester(o.Config.WeChat.Token)
+	b.bodies = newBodyCache()
 	b.blocked = newBlockList(o.Config.Bot.BlockedWords)
 	b.loc = time.UTC
 	if loc, err := time.LoadLocation(o.Config.Publish.Timezone); err == nil && o.Config.Publish.Timezone != "" {
@@ -273,7 +278,7 @@ func (b *Bot) Close(ctx context.Context) error {
 
 // ReplyTo is the chat's answer to msg with no Redis at all: no dedupe, no
 // session, no stored preferences, no side effects. The reference server of
-// `wxbot bench` answers with it, so both servers do the same chat work.
+// `wxbench` (cmd/wxbench) answers with it, so both servers do the same chat work.
 func (b *Bot) ReplyTo(msg *message.MixMessage) *message.Reply {
 	p := b.route(msg, nil, &userState{})
 	return p.reply

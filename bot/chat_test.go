@@ -331,7 +331,7 @@ func TestEvents(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("prefs/session left after unsubscribe: %d", n)
 	}
-	if keys, _ := h.rdb.Keys(context.Background(), h.keys.Prefix+"{u:oB}:dedupe:*").Result(); len(keys) == 0 {
+	if keys, _ := h.rdb.Keys(context.Background(), h.keys.Prefix+"{u:oB}:d:*").Result(); len(keys) == 0 {
 		t.Fatal("dedupe history was removed")
 	}
 

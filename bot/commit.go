@@ -16,70 +16,50 @@ import (
 // Most messages are questions — latest, an issue, a search, a rule — whose
 // answer depends only on the archive and the subscriber's reply language and
 // which change nothing but the search session. For them the claim and the
-// stored reply are one atomic step, one Redis round trip: the reply is
-// computed first (it is pure: no call to anything else happens), then
-// commitScript claims the dedupe key with the finished reply, provided the
-// language it was computed for is still the subscriber's, and writes the
-// session. A retry or a concurrent first arrival on any replica finds the
-// key taken and gets that reply; whoever loses the race has done nothing
-// but compute an answer it throws away, so no side effect runs twice.
+// stored reply are one step, one Redis round trip with no script: the reply
+// is computed first (it is pure: no call to anything else happens) for the
+// language this replica believes is the subscriber's (langHints), then one
+// pipeline reads the language (HGET) and claims the dedupe key with the
+// finished reply (SET key value NX GET PX ttl). A retry or a concurrent
+// first arrival on any replica finds the key taken and gets that reply;
+// whoever loses the race has done nothing but compute an answer it throws
+// away, so no side effect runs twice. When the language read differs from
+// the one assumed, the winner stores the answer in the right language over
+// its claim (plain SET: the claim is its own) before answering (quick, in
+// handler.go). The search session is written after the claim is won, by the
+// committers' next pipeline, without waiting for it (writeSession).
 // Everything else (events, preference changes, "more") takes the general
 // path: claim first, then act, then store (dedupe.go).
 //
-// One script call commits a whole batch of messages (see committer), each
-// as the single-message script would, one after the other: Redis runs a
-// script atomically, so the batch is at least as atomic as its messages.
-// On Redis Cluster the keys of different subscribers live in different
-// slots, so there every message is a call of its own.
-//
-// KEYS: per message dedupe, prefs, session (one hash tag: one Cluster slot).
-// ARGV: dedupe TTL ms, session TTL ms, then per message: stored reply,
-// assumed language ("" = none), session query ("" = no session write),
-// session page.
-// Returns per message "1" committed, "0"..value already claimed,
-// "2"..lang language differs, "E"..error.
-var commitScript = redis.NewScript(`
-local function commit(k, a)
-  local v = redis.call('GET', KEYS[k + 1])
-  if v then return '0' .. v end
-  local lang = redis.call('HGET', KEYS[k + 2], 'lang') or ''
-  if lang ~= ARGV[a + 2] then return '2' .. lang end
-  redis.call('SET', KEYS[k + 1], ARGV[a + 1], 'PX', ARGV[1])
-  if ARGV[a + 3] ~= '' then
-    redis.call('HSET', KEYS[k + 3], 'q', ARGV[a + 3], 'p', ARGV[a + 4])
-    redis.call('PEXPIRE', KEYS[k + 3], ARGV[2])
-  end
-  return '1'
-end
-local out = {}
-for i = 0, #KEYS / 3 - 1 do
-  -- A message that fails (a key of the wrong type) fails alone.
-  local ok, r = pcall(commit, 3 * i, 2 + 4 * i)
-  if ok then
-    out[i + 1] = r
-  else
-    out[i + 1] = 'E' .. (type(r) == 'table' and r.err or tostring(r))
-  end
-end
-return out
-`)
+// Commits of concurrent messages share one pipeline (see committer); on
+// Redis Cluster go-redis splits it per node.
 
 type commitResult int
 
 const (
 	committed commitResult = iota
 	alreadyClaimed
-	languageDiffers
 )
 
-// commit runs commitScript for one message through the committers. stored
-// is the value to store: markReply and the payload, or markSuccess.
-func (b *Bot) commit(ctx context.Context, key, openid, lang string, stored []byte, s *session) (commitResult, string, error) {
+// What a commitReq asks for.
+const (
+	commitClaim     = iota // HGET lang + SET NX GET (+ the body)
+	commitOverwrite        // SET over our own claim (+ the body)
+	commitSession          // HSET + PEXPIRE of the session; nobody waits
+)
+
+// commit claims (commitClaim) or overwrites (commitOverwrite) the message's
+// dedupe key with ref through the committers. It returns whether the claim
+// was won, the value found when it was not, and the subscriber's stored
+// reply language ("" for none) as read just before the claim.
+func (b *Bot) commit(ctx context.Context, kind int, key, openid string, ref *replyRef) (res commitResult, val, lang string, err error) {
 	req := commitReqPool.Get().(*commitReq)
-	req.keys = [3]string{key, b.keys.Prefs(openid), b.keys.Session(openid)}
-	req.stored, req.lang, req.query, req.page = stored, lang, "", ""
-	if s != nil {
-		req.query, req.page = s.query, strconv.Itoa(s.page)
+	req.kind = kind
+	req.key, req.prefsKey = key, b.keys.Prefs(openid)
+	req.value = ref.value
+	req.bodyKey, req.body, req.digest = "", nil, ""
+	if ref.digest != "" && b.bodies.needsWrite(ref.digest, ref.body, time.Now(), b.cfg.DedupeTTL/2) {
+		req.bodyKey, req.body, req.digest = b.keys.ReplyBody(ref.digest), ref.body, ref.digest
 	}
 	queued := time.Now()
 	t := timerPool.Get().(*time.Timer)
@@ -88,11 +68,13 @@ func (b *Bot) commit(ctx context.Context, key, openid, lang string, stored []byt
 	select {
 	case b.commits <- req:
 	case <-t.C:
+		b.bodies.forget(req.digest)
 		commitReqPool.Put(req)
-		return 0, "", errors.New("dedupe: commit: redis too slow (queue full)")
+		return 0, "", "", errors.New("dedupe: commit: redis too slow (queue full)")
 	case <-ctx.Done():
+		b.bodies.forget(req.digest)
 		commitReqPool.Put(req)
-		return 0, "", ctx.Err()
+		return 0, "", "", ctx.Err()
 	}
 	select {
 	case <-req.done:
@@ -101,32 +83,64 @@ func (b *Bot) commit(ctx context.Context, key, openid, lang string, stored []byt
 		// The batch may still commit this reply later: it is the reply the
 		// subscriber gets now anyway, so a retry would see the same. (req
 		// stays with the committer: it is not reused.)
-		return 0, "", errors.New("dedupe: commit: redis too slow")
+		return 0, "", "", errors.New("dedupe: commit: redis too slow")
 	case <-ctx.Done():
-		return 0, "", ctx.Err()
+		return 0, "", "", ctx.Err()
 	}
-	res, val, err := req.res, req.val, req.err
+	res, val, lang, err = req.res, req.val, req.lang, req.err
 	*req = commitReq{done: req.done}
 	commitReqPool.Put(req)
 	if err != nil {
-		return 0, "", fmt.Errorf("dedupe: commit: %w", err)
+		return 0, "", "", fmt.Errorf("dedupe: commit: %w", err)
 	}
-	return res, val, nil
+	return res, val, lang, nil
+}
+
+// writeSession has the committers write a search session, without waiting
+// for it: the claim is won and the answer given; the subscriber's next
+// "more" comes seconds later. A failure is counted as degraded ("session")
+// and logged; the session is then missing, as after a Redis outage.
+func (b *Bot) writeSession(openid string, s *session) {
+	req := commitReqPool.Get().(*commitReq)
+	req.kind, req.async = commitSession, true
+	req.key = b.keys.Session(openid)
+	req.query, req.page = s.query, strconv.Itoa(s.page)
+	select {
+	case b.commits <- req:
+		return
+	default:
+	}
+	// The queue is full: wait for room, but not for long.
+	t := timerPool.Get().(*time.Timer)
+	t.Reset(b.redisTO)
+	defer func() { t.Stop(); timerPool.Put(t) }()
+	select {
+	case b.commits <- req:
+	case <-t.C:
+		commitReqPool.Put(req)
+		b.redisFailed("session", errors.New("dedupe: session: redis too slow (queue full)"))
+	}
 }
 
 // commitReq is one message's commit waiting for the next batch. done has
 // room for one signal, so a request can be used again once answered.
 type commitReq struct {
-	keys              [3]string
-	stored            storedValue
-	lang, query, page string
-	done              chan struct{}
-	res               commitResult
-	val               string
-	err               error
+	kind            int
+	async           bool // nobody waits: the committer recycles it
+	key, prefsKey   string
+	value           storedValue
+	bodyKey, digest string
+	body            storedValue
+	query, page     string
+	done            chan struct{}
+	res             commitResult
+	val, lang       string
+	err             error
+	cmds            [2]*redis.Cmd
+	bodyCmd         *redis.Cmd
 }
 
-// storedValue is the reply to store, passed to go-redis by pointer (as an
+// storedValue is a value to store, passed to go-redis by pointer (as an
 // encoding.BinaryMarshaler) so that it is neither copied nor boxed.
 type storedValue []byte
 
@@ -141,12 +155,11 @@ var (
 	}}
 )
 
-// Concurrent messages share Redis round trips and script calls: committers
-// take whatever commits are waiting and send them as one script call (one
-// per message on Cluster, pipelined), so under load one write and one read
-// carry many messages, and an idle server still sends each commit at once
-// (no timer, no added latency). Two committers: one gathers while the
-// other waits for Redis.
+// Concurrent messages share Redis round trips: committers take whatever
+// commits are waiting and send them as one pipeline, so under load one
+// write and one read carry many messages, and an idle server still sends
+// each commit at once (no timer, no added latency). Two committers: one
+// gathers while the other waits for Redis.
 const (
 	committers     = 2
 	maxCommitBatch = 128
@@ -155,26 +168,29 @@ const (
 func (b *Bot) startCommitters() {
 	b.commits = make(chan *commitReq, 1024)
 	b.stopCommit = make(chan struct{})
-	_, cluster := b.rdb.(*redis.ClusterClient)
 	b.dedupeTTLms = b.cfg.DedupeTTL.Milliseconds()
 	b.sessionTTLms = b.cfg.SessionTTL.Milliseconds()
+	b.bodyTTLms = 2 * b.dedupeTTLms
 	for i := 0; i < committers; i++ {
 		b.commitWG.Add(1)
-		go b.committer(cluster)
+		go b.committer()
 	}
 }
 
-func (b *Bot) committer(cluster bool) {
+func (b *Bot) committer() {
 	defer b.commitWG.Done()
 	batch := make([]*commitReq, 0, maxCommitBatch)
-	var scratch commitScratch
+	stopping := false
 	for {
 		batch = batch[:0]
-		select {
-		case r := <-b.commits:
-			batch = append(batch, r)
-		case <-b.stopCommit:
-			return
+		if !stopping {
+			select {
+			case r := <-b.commits:
+				batch = append(batch, r)
+			case <-b.stopCommit:
+				// Send what is still queued (sessions, mostly), then stop.
+				stopping = true
+			}
 		}
 	fill:
 		for len(batch) < maxCommitBatch {
@@ -185,123 +201,104 @@ func (b *Bot) committer(cluster bool) {
 				break fill
 			}
 		}
-		b.runBatch(batch, cluster, &scratch)
+		if len(batch) == 0 {
+			return
+		}
+		b.runBatch(batch)
 	}
 }
 
-// commitScratch is a committer's reusable argument space.
-type commitScratch struct {
-	args []any
-	cmds []*redis.Cmd
-	send []int
-}
+// Argument words, made once.
+var (
+	argLang = prefLang
+	argQ    = sessQuery
+	argP    = sessPage
+)
 
-func (b *Bot) runBatch(batch []*commitReq, cluster bool, sc *commitScratch) {
+func (b *Bot) runBatch(batch []*commitReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.redisTO)
 	defer cancel()
-	groups := 1 // messages per script call
-	if cluster {
-		groups = len(batch)
-	}
-	per := len(batch) / groups
-	// sc.cmds[g] is group g's call; send lists the groups still to send.
-	sc.cmds = sc.cmds[:0]
-	for g := 0; g < groups; g++ {
-		sc.cmds = append(sc.cmds, nil)
-	}
-	send := sc.send[:0]
-	for g := 0; g < groups; g++ {
-		send = append(send, g)
-	}
-	for attempt := 0; ; attempt++ {
-		pipe := b.rdb.Pipeline()
-		for _, g := range send {
-			// EVALSHA sha numkeys key… arg…, every argument a pointer into
-			// the requests, so building a call allocates nothing per message.
-			// A command keeps its argument slice: the scratch space serves
-			// the one call of a batch, Cluster's calls have their own.
-			reqs := batch[g*per : (g+1)*per]
-			args := sc.args[:0]
-			if groups > 1 {
-				args = make([]any, 0, 5+7*len(reqs))
-			}
-			args = append(args, "evalsha", commitScript.Hash(), 3*len(reqs))
-			for _, r := range reqs {
-				args = append(args, &r.keys[0], &r.keys[1], &r.keys[2])
-			}
-			args = append(args, &b.dedupeTTLms, &b.sessionTTLms)
-			for _, r := range reqs {
-				args = append(args, &r.stored, &r.lang, &r.query, &r.page)
-			}
-			if groups == 1 {
-				sc.args = args
-			}
-			if attempt == 0 {
-				b.m.CommitBatch.Observe(float64(len(reqs)))
-			}
-			cmd := redis.NewCmd(ctx, args...)
-			_ = pipe.Process(ctx, cmd)
-			sc.cmds[g] = cmd
+	pipe := b.rdb.Pipeline()
+	claims := 0
+	for _, r := range batch {
+		// Every argument a pointer into the request or the bot, so building
+		// a command allocates only the command.
+		switch r.kind {
+		case commitClaim:
+			r.cmds[0] = redis.NewCmd(ctx, "hget", &r.prefsKey, &argLang)
+			r.cmds[1] = redis.NewCmd(ctx, "set", &r.key, &r.value, "nx", "get", "px", &b.dedupeTTLms)
+			claims++
+		case commitOverwrite:
+			r.cmds[0] = nil
+			r.cmds[1] = redis.NewCmd(ctx, "set", &r.key, &r.value, "px", &b.dedupeTTLms)
+		case commitSession:
+			r.cmds[0] = redis.NewCmd(ctx, "hset", &r.key, &argQ, &r.query, &argP, &r.page)
+			r.cmds[1] = redis.NewCmd(ctx, "pexpire", &r.key, &b.sessionTTLms)
 		}
-		_, _ = pipe.Exec(ctx)
-		// A fresh or restarted Redis (on Cluster: some of its nodes) does
-		// not know the script yet: load it and send again only the calls
-		// it refused — the others ran, and must not run twice.
-		retry := send[:0]
-		for _, g := range send {
-			if err := sc.cmds[g].Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-				retry = append(retry, g)
+		for _, c := range r.cmds {
+			if c != nil {
+				_ = pipe.Process(ctx, c)
 			}
 		}
-		if attempt == 0 && len(retry) > 0 {
-			if lerr := commitScript.Load(ctx, b.rdb).Err(); lerr == nil {
-				send = retry
-				continue
+		r.bodyCmd = nil
+		if r.bodyKey != "" {
+			r.bodyCmd = redis.NewCmd(ctx, "set", &r.bodyKey, &r.body, "px", &b.bodyTTLms)
+			_ = pipe.Process(ctx, r.bodyCmd)
+		}
+	}
+	if claims > 0 {
+		b.m.CommitBatch.Observe(float64(claims))
+	}
+	_, _ = pipe.Exec(ctx)
+	for _, r := range batch {
+		b.decodeCommit(r)
+		r.cmds = [2]*redis.Cmd{}
+		r.bodyCmd = nil
+		if r.async {
+			if r.err != nil {
+				b.redisFailed("session", r.err)
 			}
-		}
-		for g, cmd := range sc.cmds {
-			decodeCommits(cmd, batch[g*per:(g+1)*per])
-		}
-		sc.send = send[:0]
-		clear(sc.args) // let go of the requests
-		clear(sc.cmds)
-		for _, r := range batch {
-			r.done <- struct{}{}
-		}
-		return
-	}
-}
-
-// decodeCommits hands each request its part of a script call's answer.
-func decodeCommits(cmd *redis.Cmd, reqs []*commitReq) {
-	res, err := cmd.StringSlice()
-	if err == nil && len(res) != len(reqs) {
-		err = fmt.Errorf("%d answers from redis for %d commits", len(res), len(reqs))
-	}
-	for i, r := range reqs {
-		if err != nil {
-			r.err = err
+			*r = commitReq{done: r.done}
+			commitReqPool.Put(r)
 			continue
 		}
-		r.res, r.val, r.err = decodeCommit(res[i])
+		r.done <- struct{}{}
 	}
 }
 
-func decodeCommit(v string) (commitResult, string, error) {
-	if v == "" {
-		return 0, "", errors.New("empty answer from redis")
+// decodeCommit hands a request its part of the pipeline's answers. Any
+// error of the message's own commands is its error (a key of the wrong
+// type fails that message alone); a failed body write only means a retry
+// elsewhere will not find the body (duplicate rebuilds it).
+func (b *Bot) decodeCommit(r *commitReq) {
+	if r.bodyCmd != nil && r.bodyCmd.Err() != nil {
+		b.bodies.forget(r.digest)
 	}
-	switch v[0] {
-	case '1':
-		return committed, "", nil
-	case '0':
-		return alreadyClaimed, v[1:], nil
-	case '2':
-		return languageDiffers, v[1:], nil
-	case 'E':
-		return 0, "", errors.New(v[1:])
+	switch r.kind {
+	case commitClaim:
+		lang, err := r.cmds[0].Text()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			r.err = err
+			return
+		}
+		old, err := r.cmds[1].Text()
+		switch {
+		case errors.Is(err, redis.Nil):
+			r.res, r.lang = committed, lang
+		case err != nil:
+			r.err = err
+		default:
+			r.res, r.val, r.lang = alreadyClaimed, old, lang
+		}
+	default:
+		for _, c := range r.cmds {
+			if c != nil && c.Err() != nil {
+				r.err = c.Err()
+				return
+			}
+		}
+		r.res = committed
 	}
-	return 0, "", fmt.Errorf("unexpected answer %q", v)
 }
 
 // quickEligible reports whether msg may take the one-round-trip path at all;
@@ -325,8 +322,8 @@ func (p *plan) pure() bool {
 
 // langHints remembers subscribers' reply languages in this process, so the
 // one-round-trip path usually guesses right. A wrong or missing hint costs
-// one more round trip (the script refuses it and names the language); the
-// truth stays in Redis, so replicas never disagree. Only subscribers who
+// one more round trip (the answer in the right language stored over the
+// claim); the truth stays in Redis, so replicas never disagree. Only subscribers who
 // chose a language are kept, at most about langHintMax.
 type langHints struct {
 	seed   maphash.Seed

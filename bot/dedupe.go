@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -16,10 +17,11 @@ import (
 // The dedupe key of a message holds, in turn:
 //
 //	"P"        claimed: the first arrival is working on it
-//	"R<reply>" finished: the plaintext reply payload to send again
+//	"R…", "T…" finished: what rebuilds the plaintext reply payload to send
+//	           again — its body's digest and its CreateTime (replyref.go)
 //	"S"        finished with nothing to say (or answered late): send success
 //
-// The reply is stored in plaintext and sealed per request: a retry may be
+// The reply is rebuilt in plaintext and sealed per request: a retry may be
 // decrypted with the previous key during a rotation, or reach a replica
 // configured for another mode, and must be answered with its own key. The
 // reply is the newsletter's public content, not a secret.
@@ -38,7 +40,9 @@ const (
 // other SDKs).
 func dedupeID(m *message.MixMessage) string {
 	if m.MsgType != message.MsgTypeEvent && m.MsgID != 0 {
-		return "m" + strconv.FormatInt(m.MsgID, 10)
+		// Base 36 keeps a 19-digit MsgId to 13 characters: the key then
+		// fits Redis's 64-byte allocation class (see store.Keys.Dedupe).
+		return "m" + strconv.FormatInt(m.MsgID, 36)
 	}
 	id := "e" + strconv.FormatInt(m.CreateTime, 10) + ":" + string(m.MsgType) + ":" + string(m.Event) + ":" + m.EventKey
 	switch m.Event {
@@ -67,43 +71,45 @@ type userState struct {
 }
 
 // claim takes the message's dedupe key and reads the subscriber's
-// preferences (and session when the message needs it) in one round trip.
+// preferences (and session when the message needs it) in one round trip;
+// SET NX GET also returns what a retry finds.
 func (b *Bot) claim(ctx context.Context, key, openid string, withSession bool) (*userState, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.redisTO)
 	defer cancel()
 	pipe := b.rdb.Pipeline()
-	set := pipe.SetNX(ctx, key, markPending, b.cfg.DedupeTTL)
+	set := pipe.SetArgs(ctx, key, markPending, redis.SetArgs{Mode: "NX", Get: true, TTL: b.cfg.DedupeTTL})
 	prefs := pipe.HGetAll(ctx, b.keys.Prefs(openid))
 	var sess *redis.MapStringStringCmd
 	if withSession {
 		sess = pipe.HGetAll(ctx, b.keys.Session(openid))
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return &userState{}, fmt.Errorf("dedupe: claim: %w", err)
 	}
-	st := &userState{won: set.Val(), prefs: prefs.Val()}
+	old, err := set.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return &userState{}, fmt.Errorf("dedupe: claim: %w", err)
+	}
+	// Won when there was nothing; else a retry, or a concurrent first
+	// arrival on another replica.
+	st := &userState{won: errors.Is(err, redis.Nil), existing: old, prefs: prefs.Val()}
 	if sess != nil {
 		st.session = sess.Val()
-	}
-	if !st.won {
-		// A retry, or a concurrent first arrival on another replica.
-		v, err := b.rdb.Get(ctx, key).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return &userState{}, fmt.Errorf("dedupe: read claim: %w", err)
-		}
-		st.existing = v
 	}
 	return st, nil
 }
 
-// finish stores the reply (stored: see encode) and applies the message's
-// state changes in one round trip. The claim is ours, so no other arrival
-// writes these keys now.
-func (b *Bot) finish(ctx context.Context, key, openid string, stored []byte, p *plan) error {
+// finish stores the reply (see encode) and applies the message's state
+// changes in one round trip. The claim is ours, so no other arrival writes
+// these keys now.
+func (b *Bot) finish(ctx context.Context, key, openid string, ref *replyRef, p *plan) error {
 	ctx, cancel := context.WithTimeout(ctx, b.redisTO)
 	defer cancel()
 	pipe := b.rdb.Pipeline()
-	pipe.Set(ctx, key, stored, b.cfg.DedupeTTL)
+	if ref.digest != "" && b.bodies.needsWrite(ref.digest, ref.body, time.Now(), b.cfg.DedupeTTL/2) {
+		pipe.Set(ctx, b.keys.ReplyBody(ref.digest), ref.body, 2*b.cfg.DedupeTTL)
+	}
+	pipe.Set(ctx, key, ref.value, b.cfg.DedupeTTL)
 	prefsKey, sessKey := b.keys.Prefs(openid), b.keys.Session(openid)
 	if p.clearUser {
 		pipe.Del(ctx, prefsKey, sessKey)
@@ -122,6 +128,9 @@ func (b *Bot) finish(ctx context.Context, key, openid string, stored []byte, p *
 		pipe.PExpire(ctx, sessKey, b.cfg.SessionTTL)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
+		if ref.digest != "" {
+			b.bodies.forget(ref.digest)
+		}
 		return fmt.Errorf("dedupe: store reply: %w", err)
 	}
 	return nil
@@ -129,8 +138,12 @@ func (b *Bot) finish(ctx context.Context, key, openid string, stored []byte, p *
 
 // duplicate answers a retry: the stored reply, or — while the first arrival
 // is still working — the reply once it is stored, waiting up to
-// bot.retry_wait (and never past the deadline), else `success`.
-func (b *Bot) duplicate(ctx context.Context, key, v string, in *inbound) outcome {
+// bot.retry_wait (and never past the deadline), else `success`. lang is the
+// langByte of the subscriber's reply language as this arrival read it: a
+// reply stored for another language is the first arrival's guess, which it
+// is about to correct (quick), and is waited on like a pending claim — and
+// answered as it is if it stays.
+func (b *Bot) duplicate(ctx context.Context, key, v string, in *inbound, lang byte) outcome {
 	b.m.DedupeHits.Inc()
 	wait := b.cfg.RetryWait
 	// Leave room to answer before the deadline: a retry never goes late.
@@ -141,9 +154,9 @@ func (b *Bot) duplicate(ctx context.Context, key, v string, in *inbound) outcome
 	poll := 10 * time.Millisecond
 	for {
 		switch {
-		case len(v) > 0 && v[0] == markReply[0]:
-			return outcome{payload: []byte(v[1:]), result: resDuplicate}
-		case v == markPending && time.Now().Before(until):
+		case isRef(v) && (v[1] == lang || v[1] == langAny || !time.Now().Before(until)):
+			return outcome{payload: b.rebuild(ctx, v, in), result: resDuplicate}
+		case (v == markPending || isRef(v)) && time.Now().Before(until):
 			t := time.NewTimer(min(poll, time.Until(until)))
 			select {
 			case <-ctx.Done():
@@ -161,12 +174,83 @@ func (b *Bot) duplicate(ctx context.Context, key, v string, in *inbound) outcome
 				b.redisFailed("wait", err)
 				return outcome{result: resDuplicate}
 			}
+			if nv == "" && isRef(v) {
+				// Gone (expired, flushed) while we waited: what we had stands.
+				return outcome{payload: b.rebuild(ctx, v, in), result: resDuplicate}
+			}
 			v = nv
 		default:
 			// Success, still pending after the wait, or expired.
 			return outcome{result: resDuplicate}
 		}
 	}
+}
+
+// rebuild turns a stored reply value back into the payload the first
+// arrival sent: the head from this message (the same subscriber, account
+// and CreateTime) and the body by its digest, from memory or Redis. nil
+// (success) when the body is gone — Redis lost it (a flush, a failover,
+// eviction) — and answering afresh is not possible; see rebuildAfresh.
+func (b *Bot) rebuild(ctx context.Context, v string, in *inbound) []byte {
+	if v[0] == markFull {
+		return []byte(v[refHead:])
+	}
+	digest, created, ok := parseRef(v, in.msg.CreateTime)
+	if !ok {
+		b.log.WarnContext(ctx, "webhook: unreadable stored reply; answering success", slog.Int("bytes", len(v)))
+		return nil
+	}
+	body := b.bodies.get(digest)
+	if body == nil {
+		gctx, cancel := context.WithTimeout(ctx, b.redisTO)
+		s, err := b.rdb.Get(gctx, b.keys.ReplyBody(digest)).Result()
+		cancel()
+		switch {
+		case err == nil:
+			body = []byte(s)
+			b.bodies.remember(digest, body)
+		case errors.Is(err, redis.Nil):
+			return b.rebuildAfresh(ctx, digest, created, in)
+		default:
+			b.redisFailed("wait", err)
+			return nil
+		}
+	}
+	openid, account := string(in.msg.FromUserName), string(in.msg.ToUserName)
+	out := appendHead(make([]byte, 0, 256+len(body)), isJSONBody(body), openid, account, created)
+	return append(out, body...)
+}
+
+// rebuildAfresh answers a retry whose reply body Redis no longer has: the
+// answer worked out again, when the message is a question (no side effect,
+// so nothing runs twice), with the first answer's CreateTime — the same
+// bytes unless the archive or the language changed meanwhile (logged).
+func (b *Bot) rebuildAfresh(ctx context.Context, digest string, created int64, in *inbound) []byte {
+	openid := string(in.msg.FromUserName)
+	if !quickEligible(in.msg) {
+		b.log.WarnContext(ctx, "webhook: stored reply body missing in redis; answering the retry success", slog.String("openid", openid))
+		return nil
+	}
+	p, ok := b.pureRoute(in, b.hints.get(openid))
+	if !ok || p.reply == nil {
+		return nil
+	}
+	var payload []byte
+	var err error
+	account := string(in.msg.ToUserName)
+	if in.json {
+		payload, err = appendReplyJSON(nil, p.reply, openid, account, created)
+	} else {
+		payload, err = appendReplyXML(nil, p.reply, openid, account, created)
+	}
+	if err != nil {
+		return nil
+	}
+	if ref := b.refFor(payload, langAny, in.json, openid, account, in.msg.CreateTime, created); ref.digest != digest {
+		b.log.WarnContext(ctx, "webhook: stored reply body missing in redis; the retry is answered afresh, and the answer differs from the first",
+			slog.String("openid", openid))
+	}
+	return payload
 }
 
 // wantsSession reports whether routing msg reads the search session.

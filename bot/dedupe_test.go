@@ -214,14 +214,14 @@ func TestDegradedWithoutRedis(t *testing.T) {
 	waitUntil(t, func() bool { return client.Ping(context.Background()).Err() == nil })
 	contains(t, h.ask(testOpenID, "English", wechatsim.Safe).Content, "English from now on")
 	contains(t, h.logsString(), "redis available again")
-	// The restarted Redis has no scripts: the one-round-trip commit loads
-	// its script again and is not degraded.
+	// The restarted Redis is empty: the one-round-trip commit needs
+	// nothing in it beforehand and is not degraded.
 	before := testutil.ToFloat64(h.m.Degraded.WithLabelValues("claim"))
 	contains(t, h.ask(testOpenID, "latest", wechatsim.Safe).Content, "No.54")
 	if after := testutil.ToFloat64(h.m.Degraded.WithLabelValues("claim")); after != before {
 		t.Fatalf("degraded after the restart: %v → %v", before, after)
 	}
-	if n, _ := client.Exists(context.Background(), h.keys.Prefix+"{u:"+testOpenID+"}:dedupe:m"+itoa64(msgID)).Result(); n != 1 {
+	if n, _ := client.Exists(context.Background(), h.keys.Prefix+"{u:"+testOpenID+"}:d:m"+strconv.FormatInt(msgID, 36)).Result(); n != 1 {
 		t.Fatal("the answer after the restart was not committed")
 	}
 }

@@ -423,7 +423,7 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 	} else {
 		b.redisOK()
 		if !st.won {
-			return b.duplicate(ctx, key, st.existing, in)
+			return b.duplicate(ctx, key, st.existing, in, langByte(st.prefs[prefLang]))
 		}
 		b.hints.set(openid, st.prefs[prefLang])
 	}
@@ -433,9 +433,10 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 		p = b.cannotSave(p)
 	}
 	b.runEffects(ctx, openid, p.effects)
-	payload, stored := b.encode(ctx, &p, in)
+	ref := b.encode(ctx, &p, in, langAny)
+	payload := ref.payload
 	if !degraded {
-		if err := b.finish(ctx, key, openid, stored, &p); err != nil {
+		if err := b.finish(ctx, key, openid, &ref, &p); err != nil {
 			degraded = true
 			b.redisFailed("store", err)
 		} else if p.setLang != "" || p.clearUser {
@@ -466,57 +467,90 @@ func (b *Bot) quickInline(ctx context.Context, in *inbound) (o outcome, ok bool)
 // turns out to need the general path.
 func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *lateness) (o outcome, ok bool) {
 	lang := b.hints.get(openid)
-	for attempt := 0; attempt < 2; attempt++ {
-		st := &userState{}
-		if lang != "" {
-			st.prefs = map[string]string{prefLang: lang}
+	p, ok := b.pureRoute(in, lang)
+	if !ok {
+		return outcome{}, false
+	}
+	ref := b.encode(ctx, &p, in, langByte(lang))
+	res, val, found, err := b.commit(ctx, commitClaim, key, openid, &ref)
+	if err != nil {
+		b.redisFailed("claim", err)
+		return b.conclude(ctx, key, openid, &p, ref.payload, true, ex), true
+	}
+	b.redisOK()
+	if found != lang {
+		// Another replica (or an earlier life of this one) knows better.
+		b.hints.set(openid, found)
+	}
+	if res == alreadyClaimed {
+		return b.duplicate(ctx, key, val, in, langByte(found)), true
+	}
+	if found != lang {
+		// The claim is ours, with the answer in the language this replica
+		// assumed: store the answer in the subscriber's language over it
+		// before answering, so that a retry from now on gets that one. (A
+		// retry that reads the key between the two writes — it would have
+		// to arrive, on another replica, within this one round trip, right
+		// after the subscriber changed language there — gets the first; see
+		// docs/architecture.md.)
+		// Arrivals that found the claim taken and read this language wait
+		// for it (duplicate).
+		p2, ok := b.pureRoute(in, found)
+		ref2 := ref
+		if ok {
+			ref2 = b.encode(ctx, &p2, in, langByte(found))
+		} else if len(ref.value) >= refHead {
+			// Not a question in that language after all (not expected):
+			// the first answer stands, marked as final.
+			p2, ref2.value = p, append([]byte(nil), ref.value...)
+			ref2.value[1] = langAny
 		}
-		p := b.route(in.msg, in.raw, st)
-		if !p.pure() {
-			return outcome{}, false
-		}
-		payload, stored := b.encode(ctx, &p, in)
-		res, val, err := b.commit(ctx, key, openid, lang, stored, p.session)
-		if err != nil {
-			b.redisFailed("claim", err)
-			return b.conclude(ctx, key, openid, &p, payload, true, ex), true
-		}
-		b.redisOK()
-		switch res {
-		case committed:
-			return b.conclude(ctx, key, openid, &p, payload, false, ex), true
-		case alreadyClaimed:
-			return b.duplicate(ctx, key, val, in), true
-		case languageDiffers:
-			// Another replica (or an earlier life of this one) knows better.
-			b.hints.set(openid, val)
-			lang = val
+		if _, _, _, err := b.commit(ctx, commitOverwrite, key, openid, &ref2); err != nil {
+			// What is stored is the first answer: answer that.
+			b.redisFailed("store", err)
+		} else {
+			p, ref = p2, ref2
 		}
 	}
-	return outcome{}, false
+	if p.session != nil {
+		b.writeSession(openid, p.session)
+	}
+	return b.conclude(ctx, key, openid, &p, ref.payload, false, ex), true
 }
 
-// encode writes the plan's reply as the plaintext payload (nil: success),
-// and the value the dedupe key stores for it (markReply and the payload,
-// in one buffer, or markSuccess).
-func (b *Bot) encode(ctx context.Context, p *plan, in *inbound) (payload, stored []byte) {
+// pureRoute routes the message for a subscriber whose reply language is
+// lang; ok is false when the answer needs more than that (plan.pure).
+func (b *Bot) pureRoute(in *inbound, lang string) (plan, bool) {
+	st := &userState{}
+	if lang != "" {
+		st.prefs = map[string]string{prefLang: lang}
+	}
+	p := b.route(in.msg, in.raw, st)
+	return p, p.pure()
+}
+
+// encode writes the plan's reply as the plaintext payload (nil: success)
+// and what the dedupe key stores for it (replyref.go); lang is the langByte
+// of the language it was worked out for.
+func (b *Bot) encode(ctx context.Context, p *plan, in *inbound, lang byte) replyRef {
 	if p.reply == nil {
-		return nil, successStored
+		return replyRef{value: successStored}
 	}
 	var err error
+	var payload []byte
 	openid, account, now := string(in.msg.FromUserName), string(in.msg.ToUserName), b.now().Unix()
-	buf := append(make([]byte, 0, 1024), markReply...)
+	buf := make([]byte, 0, 1024)
 	if in.json {
-		stored, err = appendReplyJSON(buf, p.reply, openid, account, now)
+		payload, err = appendReplyJSON(buf, p.reply, openid, account, now)
 	} else {
-		stored, err = appendReplyXML(buf, p.reply, openid, account, now)
+		payload, err = appendReplyXML(buf, p.reply, openid, account, now)
 	}
 	if err != nil {
 		b.log.ErrorContext(ctx, "webhook: encode reply", slog.Any("error", err))
 		p.reply = nil
-		return nil, successStored
+		return replyRef{value: successStored}
 	}
-	return stored[len(markReply):], stored
+	return b.refFor(payload, lang, in.json, openid, account, in.msg.CreateTime, now)
 }
 
 var successStored = []byte(markSuccess)

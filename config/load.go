@@ -193,6 +193,13 @@ func Load(opts Options) (*Config, error) {
 			v.Set(k, val)
 		}
 	}
+	if val, ok := lookup(EnvName("admin.users")); ok {
+		users, err := parseUsersEnv(val)
+		if err != nil {
+			return nil, err
+		}
+		v.Set("admin.users", users)
+	}
 	for k, f := range opts.Flags {
 		if f != nil && f.Changed {
 			v.Set(k, f.Value.String())
@@ -244,6 +251,7 @@ func stringToSliceHook(from, to reflect.Type, data any) (any, error) {
 // freeForm are keys under which any sub-key is allowed (maps and lists).
 var freeForm = map[string]bool{
 	"bot.rules": true, "bot.scenes": true, "bot.menu": true, "bot.tags.language": true,
+	"admin.users": true,
 }
 
 // checkUnknownKeys refuses misspelt keys in the file, which viper would
@@ -266,4 +274,21 @@ func checkUnknownKeys(m map[string]any, prefix string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// parseUsersEnv reads WXBOT_ADMIN_USERS: "name:hash,name:hash" (a bcrypt
+// hash holds neither ':' nor ',').
+func parseUsersEnv(s string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		name, hash, ok := strings.Cut(part, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("config: %s: each entry is NAME:BCRYPT-HASH, separated by commas", EnvName("admin.users"))
+		}
+		out[strings.ToLower(strings.TrimSpace(name))] = strings.TrimSpace(hash)
+	}
+	return out, nil
 }

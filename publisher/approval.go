@@ -50,19 +50,21 @@ func (p *Publisher) Approve(ctx context.Context, n int, by string) (*Approval, e
 		refusal, out.Scheduled = nil, false
 		switch {
 		case x.State == "":
-			refusal = refuse("No.%d is not in the pipeline: nothing to approve.", n)
+			refusal = p.refusal(NotInPipeline, n, nil)
 		case x.sendStarted() || x.State == StateRetracted:
-			refusal = refuse("No.%d was already broadcast (state %s): nothing to approve.", n, x.State)
+			refusal = p.at(p.refusal(AlreadyBroadcast, n, x), firstNonZero(x.SentAt, x.SendStarted))
 		case x.State == StateFailed || x.State == StateCancelled || x.State == StateRejected:
-			refusal = refuse("No.%d is %s: nothing waits for approval. Run wxbot publish again to take it up.", n, x.State)
+			refusal = p.refusal(NotWaiting, n, x)
 		case x.ApprovedHash == x.ContentHash && x.ApprovedHash != "" && x.State != StateAwaiting:
-			refusal = refuse("No.%d (this content) was already approved by %s on %s.", n, x.ApprovedBy, p.fmtTime(x.ApprovedAt))
+			refusal = p.at(p.refusal(AlreadyApproved, n, x), x.ApprovedAt)
+			refusal.By = x.ApprovedBy
 		}
 		if refusal != nil {
 			return "", nil, errNoChange
 		}
 		x.ApprovedHash, x.ApprovedBy, x.ApprovedAt = x.ContentHash, by, now
 		x.RejectedBy, x.RejectReason = "", ""
+		x.act = audit{Action: ActionApproved, By: by}
 		note := fmt.Sprintf("approved by %s (content %s)", by, short(x.ContentHash))
 		if x.State != StateAwaiting {
 			return note + ", ahead of the schedule", nil, nil
@@ -96,7 +98,7 @@ func (p *Publisher) Approve(ctx context.Context, n int, by string) (*Approval, e
 func (p *Publisher) Reject(ctx context.Context, n int, by, reason string) (*Approval, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		return nil, refuse("a rejection needs a reason, so the editors know what to change")
+		return nil, &Refusal{Reason: ReasonRequired, Number: n}
 	}
 	lk, lctx, err := p.lockIssue(ctx, n, p.lockWait)
 	if err != nil {
@@ -108,17 +110,19 @@ func (p *Publisher) Reject(ctx context.Context, n int, by, reason string) (*Appr
 		refusal = nil
 		switch {
 		case x.State == "":
-			refusal = refuse("No.%d is not in the pipeline: nothing to reject.", n)
+			refusal = p.refusal(NotInPipeline, n, nil)
 		case x.sendStarted() || x.State == StateRetracted:
-			refusal = refuse("No.%d was already broadcast (state %s): it cannot be rejected; wxbot retract %d withdraws it.", n, x.State, n)
+			refusal = p.at(p.refusal(AlreadyBroadcast, n, x), firstNonZero(x.SentAt, x.SendStarted))
 		case x.State == StateRejected:
-			refusal = refuse("No.%d was already rejected by %s: %s", n, x.RejectedBy, x.RejectReason)
+			refusal = p.refusal(AlreadyRejected, n, x)
+			refusal.By, refusal.Detail = x.RejectedBy, x.RejectReason
 		}
 		if refusal != nil {
 			return "", nil, errNoChange
 		}
 		x.State, x.RejectedBy, x.RejectReason = StateRejected, by, reason
 		x.ApprovedHash, x.ApprovedBy = "", ""
+		x.act = audit{Action: ActionRejected, By: by}
 		return fmt.Sprintf("rejected by %s: %s", by, reason), []op{opZRem()}, nil
 	})
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -34,8 +33,8 @@ func TestApprovalRequiredForTheExactContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Record.State != StateAwaiting || !strings.Contains(res.Message, "waits for approval") {
-		t.Fatalf("--now under approval: state %s, message %q", res.Record.State, res.Message)
+	if res.Record.State != StateAwaiting || res.Outcome != OutcomeAwaiting {
+		t.Fatalf("--now under approval: state %s, outcome %q", res.Record.State, res.Outcome)
 	}
 	if !slices.Contains(res.Record.Previewed, "oApprover1") {
 		t.Fatalf("the approver got no preview: previewed %v", res.Record.Previewed)
@@ -69,7 +68,7 @@ func TestApprovalRequiredForTheExactContent(t *testing.T) {
 		t.Fatalf("%d sends after approval, want 1", n)
 	}
 	var rf *Refusal
-	if _, err := p.Approve(ctx, 55, "partner"); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "already broadcast") {
+	if _, err := p.Approve(ctx, 55, "partner"); !errors.As(err, &rf) || rf.Reason != AlreadyBroadcast || rf.State != StateFinished && rf.State != StateSent {
 		t.Fatalf("approving a sent issue: %v", err)
 	}
 }

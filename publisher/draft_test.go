@@ -87,8 +87,8 @@ func TestEditBeforeSendUpdatesDraftAndPreviewsAgain(t *testing.T) {
 	if len(snap.Previews) != 4 {
 		t.Fatalf("%d previews, want 2 + 2 after the edit", len(snap.Previews))
 	}
-	if !strings.Contains(strings.Join(second.Steps, "\n"), "updated") {
-		t.Fatalf("steps %q", second.Steps)
+	if !slices.ContainsFunc(second.Steps, func(s Step) bool { return s.Kind == StepDrafted && s.Detail == DraftUpdated }) {
+		t.Fatalf("steps %+v", second.Steps)
 	}
 
 	// A draft deleted on the admin page is replaced by a new one.
@@ -295,7 +295,7 @@ func TestTargetTag(t *testing.T) {
 	req.Tag = "nosuch"
 	_, err = cli.Publish(ctx, req)
 	var rf *Refusal
-	if !errors.As(err, &rf) || !strings.Contains(rf.Msg, `no WeChat tag named "nosuch"`) || !strings.Contains(rf.Msg, "lang:en") {
+	if !errors.As(err, &rf) || rf.Reason != TagUnknown || rf.Detail != "nosuch" || !slices.Contains(rf.Tags, "lang:en") {
 		t.Fatalf("missing tag: %v", err)
 	}
 	if rec := e.record(cli, 54); rec.State != StateFailed || rec.Broadcast != BroadcastNone || len(e.sb.MassSends()) != 0 {

@@ -31,7 +31,7 @@ func explain(code int, err error) string {
 	}
 	var rf *Refusal
 	if errors.As(err, &rf) {
-		return rf.Msg
+		return rf.Error()
 	}
 	return err.Error()
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -84,7 +83,7 @@ func TestReviewGateUnsentHiddenSentShownRetractedHidden(t *testing.T) {
 	if _, err := p.Publish(ctx, e.request(path, GoalSchedule)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Cancel(ctx, 55); err != nil {
+	if _, err := p.Cancel(ctx, 55, "editor"); err != nil {
 		t.Fatal(err)
 	}
 	if visibleIn(t, e, 55) {
@@ -122,7 +121,7 @@ func TestReviewGateUnsentHiddenSentShownRetractedHidden(t *testing.T) {
 		t.Fatalf("withheld reason %q, want %q", why, archive.WithheldRetracted)
 	}
 	last := rt.Record.History[len(rt.Record.History)-1]
-	if last.State != StateRetracted || !strings.Contains(last.Note, "test-editor") {
+	if last.State != StateRetracted || last.By != "test-editor" || last.Action != ActionRetracted {
 		t.Fatalf("history ends with %+v, want the retraction with who did it", last)
 	}
 	if _, err := p.Publish(ctx, e.request(path, GoalNow)); err != nil {
@@ -132,7 +131,7 @@ func TestReviewGateUnsentHiddenSentShownRetractedHidden(t *testing.T) {
 		t.Fatalf("%d mass sends after publishing a retracted issue again, want still 1", n)
 	}
 	var rf *Refusal
-	if _, err := p.Retract(ctx, 55, 0, "again"); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "already withdrawn") {
+	if _, err := p.Retract(ctx, 55, 0, "again"); !errors.As(err, &rf) || rf.Reason != AlreadyRetracted || rf.By == "" || rf.When.IsZero() {
 		t.Fatalf("second retract: %v, want a refusal", err)
 	}
 	if e.calls("message/mass/delete") != 1 {
@@ -152,20 +151,20 @@ func TestRetractRefusals(t *testing.T) {
 	ctx := context.Background()
 	p := e.publisher("cli")
 	var rf *Refusal
-	if _, err := p.Retract(ctx, 77, 0, "x"); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "not in the pipeline") {
+	if _, err := p.Retract(ctx, 77, 0, "x"); !errors.As(err, &rf) || rf.Reason != NotInPipeline || rf.Number != 77 {
 		t.Fatalf("unknown issue: %v", err)
 	}
 	path := e.write("no55.md", example(t, "newsletter-no55.md"))
 	if _, err := p.Publish(ctx, e.request(path, GoalDraft)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Retract(ctx, 55, 0, "x"); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "was not sent") || !strings.Contains(rf.Msg, "wxbot cancel 55") {
+	if _, err := p.Retract(ctx, 55, 0, "x"); !errors.As(err, &rf) || rf.Reason != NotSent || rf.State != StateDrafted {
 		t.Fatalf("unsent issue: %v", err)
 	}
 	if _, err := p.Publish(ctx, e.request(path, GoalNow)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Retract(ctx, 55, 9, "x"); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "no article 9") {
+	if _, err := p.Retract(ctx, 55, 9, "x"); !errors.As(err, &rf) || rf.Reason != NoSuchArticle || rf.Article != 9 || rf.Articles < 1 {
 		t.Fatalf("article beyond the issue: %v", err)
 	}
 	if e.calls("message/mass/delete") != 0 {

@@ -211,7 +211,7 @@ func (p *Publisher) handleInbox(ctx context.Context, j inboxJob) {
 		return
 	}
 	if rec != nil {
-		if rec.Origin == "cli" && rec.File != j.file {
+		if rec.Origin != "inbox" && rec.File != j.file {
 			p.log.Info("publisher: inbox file ignored: the issue is in the pipeline from another file (wxbot publish)",
 				slog.String("file", j.file), slog.Int("issue", j.iss.Number), slog.String("from", rec.File))
 			markSeen()
@@ -236,11 +236,11 @@ func (p *Publisher) handleInbox(ctx context.Context, j inboxJob) {
 	case ctx.Err() != nil:
 		return
 	case errors.As(err, &rf):
-		p.log.Warn("publisher: inbox file refused", slog.String("file", j.file), slog.String("reason", rf.Msg))
+		p.log.Warn("publisher: inbox file refused", slog.String("file", j.file), slog.String("reason", string(rf.Reason)), slog.Any("refusal", rf))
 	case err != nil:
 		p.log.Warn("publisher: inbox file not published", slog.String("file", j.file), slog.Any("error", err))
 	default:
-		p.log.Info("publisher: inbox file handled", slog.String("file", j.file), slog.Int("issue", j.iss.Number), slog.String("message", res.Message))
+		p.log.Info("publisher: inbox file handled", slog.String("file", j.file), slog.Int("issue", j.iss.Number), slog.String("outcome", string(res.Outcome)))
 	}
 	markSeen()
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,21 +43,91 @@ type Request struct {
 	// sent again, once the editor checked on WeChat's admin page that it
 	// did not go out.
 	Force bool
-	// Origin is "cli" (default) or "inbox".
+	// Origin is "cli" (default), "inbox" or "admin" (the workbench).
 	Origin string
+	// By names who asked, for the issue's history (a user of the
+	// workbench, cli:$USER); empty for the inbox and the scheduler.
+	By string
+	// action is what the history records the request as (ActionUploaded
+	// unless a workbench action says otherwise).
+	action string
 }
+
+// StepKind is what one step of a run did.
+type StepKind string
+
+// The steps a run reports, in pipeline order.
+const (
+	StepEdited        StepKind = "edited"         // IDs: the old and the new short content hash
+	StepRendered      StepKind = "rendered"       // Count: articles
+	StepUploaded      StepKind = "uploaded"       // Count: article images, Fresh: of them uploaded now; Detail "cached" when the cover was already uploaded
+	StepDrafted       StepKind = "drafted"        // IDs[0]: the draft; Detail: DraftAdded, DraftUnchanged, DraftUpdated, DraftReplaced (IDs[1]: the draft replaced) or DraftPublishCopy; Count: articles
+	StepPreviewed     StepKind = "previewed"      // IDs: the reviewers (openids or WeChat IDs) who got it
+	StepPreviewFailed StepKind = "preview_failed" // IDs: the reviewers it failed for; Detail: errcode of the last failure, if any
+	StepAwaiting      StepKind = "awaiting"       // waits for approval; At: due
+	StepScheduled     StepKind = "scheduled"      // At: due (target and mode: the Result's Record)
+	StepDeferred      StepKind = "deferred"       // publish.max_per_day used on Detail (the day): At is the next slot, Count the limit
+	StepSent          StepKind = "sent"           // IDs: msg_id, clientmsgid; Detail "duplicate" when WeChat already had the clientmsgid (45065)
+	StepPublished     StepKind = "published"      // IDs: publish_id (freepublish; URLs follow)
+)
+
+// StepKinds lists every step kind, for callers that word each one.
+var StepKinds = []StepKind{StepEdited, StepRendered, StepUploaded, StepDrafted, StepPreviewed, StepPreviewFailed,
+	StepAwaiting, StepScheduled, StepDeferred, StepSent, StepPublished}
+
+// Outcomes lists every outcome, for callers that word each one.
+var Outcomes = []Outcome{OutcomeScheduled, OutcomePending, OutcomeSent, OutcomeFinished, OutcomeDrafted, OutcomeAwaiting,
+	OutcomeRejected, OutcomeFailed, OutcomeAlreadySent, OutcomeSendUnknown, OutcomeOther}
+
+// Detail of a StepDrafted.
+const (
+	DraftAdded       = "added"
+	DraftUnchanged   = "unchanged"
+	DraftUpdated     = "updated"
+	DraftReplaced    = "replaced"
+	DraftPublishCopy = "publish_copy"
+)
+
+// Step is one thing a run did, as facts.
+type Step struct {
+	Kind   StepKind
+	IDs    []string
+	Detail string
+	Count  int
+	Fresh  int
+	At     time.Time
+}
+
+// Outcome is where an issue stands after a run (the details are in the
+// Result's Record).
+type Outcome string
+
+// Outcomes of a run.
+const (
+	OutcomeScheduled   Outcome = "scheduled"         // Record.Due
+	OutcomePending     Outcome = "pending"           // the send is not confirmed yet; asked again with the same clientmsgid
+	OutcomeSent        Outcome = "sent"              // accepted; WeChat reports shortly (Record.PollsStopped: it never did)
+	OutcomeFinished    Outcome = "finished"          // WeChat reported (Record.MassStatus)
+	OutcomeDrafted     Outcome = "drafted"           // drafted and previewed; nothing scheduled
+	OutcomeAwaiting    Outcome = "awaiting_approval" // nothing is sent until approved
+	OutcomeRejected    Outcome = "rejected"          // Record.RejectedBy, RejectReason
+	OutcomeFailed      Outcome = "failed"            // Record.Explanation
+	OutcomeAlreadySent Outcome = "already_sent"      // broadcast before: nothing sent now
+	OutcomeSendUnknown Outcome = "send_unknown"      // an earlier send's outcome is unknown: nothing sent; Force sends it again
+	OutcomeOther       Outcome = "other"             // another state (Record.State)
+)
 
 // Result is what a run did, for the editor.
 type Result struct {
 	Number int
 	Record *Record
-	// Steps lists what this run did, one line each.
-	Steps []string
+	// Steps lists what this run did.
+	Steps []Step
 	// Warnings are the parser's warnings, the renderer's notes and
 	// preview failures.
 	Warnings []string
-	// Message says where the issue stands now, in one sentence.
-	Message string
+	// Outcome says where the issue stands now.
+	Outcome Outcome
 	// AlreadySent is true when the issue had gone out before: nothing was sent.
 	AlreadySent bool
 	// Pending is true when a send is not confirmed yet and will be retried.
@@ -71,6 +142,9 @@ type run struct {
 	rec *Record
 	iss *newsletter.Issue
 	res *Result
+	// by is who asked for the run (Request.By), for the history of the
+	// steps it takes; empty for the scheduler.
+	by string
 	// coverRetried: the cover was uploaded again once this run after
 	// WeChat no longer knew it (40007); a second 40007 fails the step.
 	coverRetried bool
@@ -97,6 +171,9 @@ func (p *Publisher) Publish(ctx context.Context, req Request) (*Result, error) {
 	if req.Origin == "" {
 		req.Origin = "cli"
 	}
+	if req.action == "" {
+		req.action = ActionUploaded
+	}
 	iss, warns, err := req.Parsed, []newsletter.Warning(nil), error(nil)
 	if iss == nil {
 		iss, warns, err = newsletter.Parse(req.File, req.Data)
@@ -108,7 +185,7 @@ func (p *Publisher) Publish(ctx context.Context, req Request) (*Result, error) {
 		return nil, fmt.Errorf("%s:1: no issue number (No.N) found", req.File)
 	}
 	if req.Tag != "" && p.cfg.Mode == "publish" {
-		return nil, refuse("--to-tag %s: publish.mode is publish (freepublish), which reaches no one directly: targets apply to mass sends", req.Tag)
+		return nil, &Refusal{Reason: TagNeedsMass, Number: iss.Number, Detail: req.Tag}
 	}
 	hash := contentHash(req.Data)
 	res := &Result{Number: iss.Number}
@@ -121,7 +198,7 @@ func (p *Publisher) Publish(ctx context.Context, req Request) (*Result, error) {
 	}
 	defer lk.release()
 
-	r := &run{p: p, ctx: lctx, g: guard{lockToken: lk.token}, iss: iss, res: res}
+	r := &run{p: p, ctx: lctx, g: guard{lockToken: lk.token}, iss: iss, res: res, by: req.By}
 	var verdict admission
 	rec, err := p.update(lctx, r.g, iss.Number, func(x *Record) (string, []op, error) {
 		note, ops, v, err := p.admit(x, req, hash)
@@ -136,12 +213,12 @@ func (p *Publisher) Publish(ctx context.Context, req Request) (*Result, error) {
 	switch verdict.kind {
 	case admitRefused:
 		if verdict.newRefusal && req.Origin == "inbox" {
-			p.notify(ctx, Notice{Kind: notify.Refused, Reason: verdict.msg, File: req.File})
+			p.notify(ctx, Notice{Kind: notify.Refused, Reason: verdict.note, File: req.File})
 		}
-		return res, refuse("%s", verdict.msg)
+		return res, verdict.refusal
 	case admitDone:
 		res.AlreadySent = true
-		res.Message = verdict.msg
+		res.Outcome = verdict.outcome
 		return res, nil
 	}
 	if len(verdict.steps) > 0 {
@@ -158,7 +235,7 @@ func (p *Publisher) Publish(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 	res.Record = r.rec
-	res.Message = p.describe(r.rec)
+	res.Outcome = outcomeOf(r.rec)
 	return res, nil
 }
 
@@ -172,9 +249,11 @@ const (
 
 type admission struct {
 	kind       admitKind
-	msg        string
+	refusal    *Refusal // admitRefused
+	note       string   // admitRefused: the notice's words for the inbox's editors
+	outcome    Outcome  // admitDone
 	newRefusal bool
-	steps      []string
+	steps      []Step
 }
 
 // admit decides what a request means for the issue's current record and
@@ -191,6 +270,7 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 		x.ContentHash, x.ClientMsgID = hash, clientMsgID(x.Number, hash)
 		x.Broadcast = BroadcastNone
 		p.applyRequest(x, req, true)
+		x.act = audit{Action: req.action, By: req.By}
 		return fmt.Sprintf("from %s (content %s)", req.File, short(hash)), nil, v, nil
 	}
 
@@ -198,11 +278,15 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 		when := p.fmtTime(firstNonZero(x.SentAt, x.SendStarted))
 		if x.ContentHash != hash {
 			v.kind = admitRefused
-			v.msg = fmt.Sprintf("No.%d was already broadcast (%s, state %s): the edited file (content %s) is not sent. "+
-				"Corrections go out as a new issue with a new number.", x.Number, when, x.State, short(hash))
+			v.refusal = p.at(p.refusal(EditAfterSend, x.Number, x), firstNonZero(x.SentAt, x.SendStarted))
+			v.refusal.Detail = short(hash)
+			// The inbox's notice (notify words it; the reason is a fact line).
+			v.note = fmt.Sprintf("No.%d was already broadcast (%s, state %s): the edited file (content %s) is not sent; "+
+				"corrections go out as a new issue.", x.Number, when, x.State, short(hash))
 			if x.State == StateFailed && x.Broadcast == BroadcastMaybe {
-				v.msg = fmt.Sprintf("No.%d may have been broadcast (%s; outcome unknown): the edited file (content %s) is not sent. "+
-					"Check WeChat's admin page; corrections go out as a new issue.", x.Number, when, short(hash))
+				v.refusal.Reason = EditMaybeSent
+				v.note = fmt.Sprintf("No.%d may have been broadcast (%s; outcome unknown): the edited file (content %s) is not sent; "+
+					"check WeChat's admin page.", x.Number, when, short(hash))
 			}
 			if x.RefusedHash == hash {
 				return "", nil, v, errNoChange
@@ -216,36 +300,27 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 			// An unfinished send: this run resumes it, with the same clientmsgid.
 			return "", nil, v, errNoChange
 		case StateFailed:
-			v.kind = admitDone
-			v.msg = fmt.Sprintf("No.%d: a send was asked on %s and its outcome is unknown (%s). Nothing was sent now. "+
-				"Check WeChat's admin page (群发记录); if it did not go out, run this again with --force.", x.Number, when, x.Explanation)
+			v.kind, v.outcome = admitDone, OutcomeSendUnknown
 			return "", nil, v, errNoChange
 		}
-		v.kind = admitDone
-		msg := fmt.Sprintf("No.%d was already broadcast on %s", x.Number, when)
-		if x.MsgID != 0 {
-			msg += fmt.Sprintf(" (msg_id %d)", x.MsgID)
-		}
-		if x.PublishID != "" {
-			msg += fmt.Sprintf(" (publish_id %s)", x.PublishID)
-		}
-		v.msg = msg + ", state " + string(x.State) + ": nothing sent."
+		v.kind, v.outcome = admitDone, OutcomeAlreadySent
 		return "", nil, v, errNoChange
 	}
 
 	var notes []string
 	var ops []op
 	if req.Force && x.State == StateFailed && x.Broadcast == BroadcastMaybe {
-		notes = append(notes, "--force: the editor checked the earlier send did not go out")
+		notes = append(notes, "forced: the editor checked the earlier send did not go out")
 		x.Broadcast = BroadcastNone
 		x.SendStarted, x.SendAttempts, x.Unanswered, x.AttemptOpen, x.QuotaDay = time.Time{}, 0, false, false, ""
 	}
-	if req.Origin == "cli" && x.Origin == "inbox" && x.File != req.File {
-		x.Origin = "cli"
+	if req.Origin != "inbox" && x.Origin == "inbox" && x.File != req.File {
+		x.Origin = req.Origin
 	}
+	x.act = audit{Action: req.action, By: req.By}
 	if x.ContentHash != hash {
 		notes = append(notes, fmt.Sprintf("edited: content %s → %s; the draft is updated and previewed again", short(x.ContentHash), short(hash)))
-		v.steps = append(v.steps, fmt.Sprintf("edited     content %s → %s: the draft will be updated, previews sent again", short(x.ContentHash), short(hash)))
+		v.steps = append(v.steps, Step{Kind: StepEdited, IDs: []string{short(x.ContentHash), short(hash)}})
 		x.File, x.Dir, x.Source = req.File, dir, req.Data
 		x.ContentHash, x.ClientMsgID = hash, clientMsgID(x.Number, hash)
 		if x.State == StateScheduled {
@@ -271,6 +346,9 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 	if before.Tag != x.Tag || before.ToAll != x.ToAll {
 		x.TagID = 0
 	}
+	if !req.At.IsZero() && !before.Due.Equal(x.Due) && x.State != StateScheduled {
+		notes = append(notes, "due "+p.fmtTime(x.Due))
+	}
 	if x.State == StateAwaiting {
 		switch {
 		case x.Goal == GoalDraft:
@@ -284,7 +362,7 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 		case x.Goal == GoalDraft:
 			x.State = StatePreviewed
 			ops = append(ops, opZRem())
-			notes = append(notes, "unscheduled (--draft-only)")
+			notes = append(notes, "unscheduled (draft only)")
 		case x.Goal == GoalNow:
 			x.Due = now
 			ops = append(ops, opZAdd(now))
@@ -401,9 +479,7 @@ func (r *run) set(mut mutation) error {
 	return err
 }
 
-func (r *run) step(format string, args ...any) {
-	r.res.Steps = append(r.res.Steps, fmt.Sprintf(format, args...))
-}
+func (r *run) step(s Step) { r.res.Steps = append(r.res.Steps, s) }
 
 // transient reports whether a failed step may succeed when tried again
 // later as it is: WeChat busy or unreachable, a refused token, or a
@@ -428,7 +504,7 @@ func (r *run) fail(step string, err error) error {
 			return step + " failed, will be retried: " + expl, nil, nil
 		})
 		r.p.log.Warn("publisher: step failed, will retry", slog.Int("issue", r.rec.Number), slog.String("step", step), slog.Any("error", err))
-		return errors.Join(fmt.Errorf("publisher: No.%d: %s: %w (state stays %s; run it again, or wxbot serve retries)", r.rec.Number, step, err, r.rec.State), werr)
+		return errors.Join(fmt.Errorf("publisher: No.%d: %s: %w (state stays %s; retried by a later run or the scheduler)", r.rec.Number, step, err, r.rec.State), werr)
 	}
 	werr := r.set(func(x *Record) (string, []op, error) {
 		x.State = StateFailed
@@ -462,7 +538,7 @@ func (r *run) stepRender() error {
 	if err != nil {
 		return r.fail("render", err)
 	}
-	r.step("rendered   %d %s", len(d.Articles), plural(len(d.Articles), "article", "articles"))
+	r.step(Step{Kind: StepRendered, Count: len(d.Articles)})
 	return r.set(func(x *Record) (string, []op, error) {
 		x.State = StateRendered
 		x.Articles = len(d.Articles)
@@ -491,11 +567,11 @@ func (r *run) stepUpload() error {
 			fresh++
 		}
 	}
-	coverNote := "cover uploaded"
+	st := Step{Kind: StepUploaded, IDs: []string{cover}, Count: len(images), Fresh: fresh}
 	if cached {
-		coverNote = "cover (already uploaded)"
+		st.Detail = "cached"
 	}
-	r.step("uploaded   %s, %d %s (%d new)", coverNote, len(images), plural(len(images), "image", "images"), fresh)
+	r.step(st)
 	return r.set(func(x *Record) (string, []op, error) {
 		x.State = StateUploaded
 		x.CoverMediaID = cover
@@ -533,7 +609,7 @@ func (r *run) stepDraft() error {
 	needPublishCopy := rec.Mode == "both"
 	switch {
 	case rec.DraftMediaID != "" && rec.DraftHash == h && (!needPublishCopy || rec.PublishDraft != ""):
-		r.step("drafted    draft %s unchanged", rec.DraftMediaID)
+		r.step(Step{Kind: StepDrafted, IDs: []string{rec.DraftMediaID}, Detail: DraftUnchanged, Count: rec.DraftCount})
 		return r.set(func(x *Record) (string, []op, error) {
 			x.State, x.Notes = StateDrafted, notes
 			return "draft unchanged", nil, nil
@@ -550,7 +626,7 @@ func (r *run) stepDraft() error {
 			}
 		}
 		if updated && pubUpdated {
-			r.step("drafted    draft %s updated (%d %s)", rec.DraftMediaID, len(arts), plural(len(arts), "article", "articles"))
+			r.step(Step{Kind: StepDrafted, IDs: []string{rec.DraftMediaID}, Detail: DraftUpdated, Count: len(arts)})
 			if err := r.set(func(x *Record) (string, []op, error) {
 				x.DraftHash, x.Notes = h, notes
 				return "draft " + x.DraftMediaID + " updated", nil, nil
@@ -625,9 +701,9 @@ func (r *run) addDraft(arts []wechat.Article, h string, notes []string) error {
 			return err
 		}
 		if old != "" {
-			r.step("drafted    new draft %s (replaces %s)", id, old)
+			r.step(Step{Kind: StepDrafted, IDs: []string{id, old}, Detail: DraftReplaced, Count: len(arts)})
 		} else {
-			r.step("drafted    draft %s (%d %s)", id, len(arts), plural(len(arts), "article", "articles"))
+			r.step(Step{Kind: StepDrafted, IDs: []string{id}, Detail: DraftAdded, Count: len(arts)})
 		}
 	}
 	if r.rec.Mode == "both" && r.rec.PublishDraft == "" {
@@ -641,7 +717,7 @@ func (r *run) addDraft(arts []wechat.Article, h string, notes []string) error {
 		}); err != nil {
 			return err
 		}
-		r.step("drafted    publication copy %s (freepublish consumes its draft)", id)
+		r.step(Step{Kind: StepDrafted, IDs: []string{id}, Detail: DraftPublishCopy, Count: len(arts)})
 	}
 	for _, stale := range r.rec.StaleDrafts {
 		err := r.p.api.DeleteDraft(r.ctx, stale)
@@ -690,11 +766,7 @@ func (r *run) resolveTarget() error {
 		}
 		names = append(names, t.Name)
 	}
-	has := "no tags"
-	if len(names) > 0 {
-		has = "tags " + strings.Join(names, ", ")
-	}
-	return r.fail("look up tag", refuse("there is no WeChat tag named %q (the account has %s): check --to-tag or publish.to_tag", rec.Tag, has))
+	return r.fail("look up tag", &Refusal{Reason: TagUnknown, Number: rec.Number, State: rec.State, Detail: rec.Tag, Tags: names})
 }
 
 func (r *run) stepPreview() error {
@@ -707,7 +779,8 @@ func (r *run) stepPreview() error {
 			return err
 		}
 	}
-	var sent, failed []string
+	var sent, failed, failedIDs []string
+	lastCode := 0
 	for _, openid := range r.rec.PreviewTo {
 		if slices.Contains(r.rec.Previewed, openid) || hasPrefixIn(r.rec.PreviewErrors, openid+":") {
 			continue
@@ -734,15 +807,24 @@ func (r *run) stepPreview() error {
 		}
 		if perr != nil {
 			failed = append(failed, openid+" ("+why+")")
+			failedIDs = append(failedIDs, openid)
+			if code != 0 {
+				lastCode = code
+			}
 			r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("preview to %s failed: %s", openid, why))
 		} else {
 			sent = append(sent, openid)
 		}
 	}
 	if len(sent) > 0 {
-		r.step("previewed  to %s", strings.Join(sent, ", "))
+		r.step(Step{Kind: StepPreviewed, IDs: sent})
 	}
 	if len(failed) > 0 {
+		st := Step{Kind: StepPreviewFailed, IDs: failedIDs}
+		if lastCode != 0 {
+			st.Detail = strconv.Itoa(lastCode)
+		}
+		r.step(st)
 		r.p.notify(r.ctx, Notice{Kind: notify.PreviewFailed, Number: r.rec.Number, Reason: strings.Join(failed, "; ")})
 	}
 	return r.set(func(x *Record) (string, []op, error) {
@@ -765,7 +847,7 @@ func (r *run) stepSchedule() error {
 	}
 	target := r.p.describeTarget(r.rec)
 	if r.p.needsApproval(r.rec) {
-		r.step("awaiting   approval of this content (publish.approval: required); due %s", r.p.fmtTime(due))
+		r.step(Step{Kind: StepAwaiting, At: due.In(r.p.loc)})
 		err := r.set(func(x *Record) (string, []op, error) {
 			x.State, x.Due = StateAwaiting, due
 			return fmt.Sprintf("waits for approval; due %s, %s", r.p.fmtTime(due), target), []op{opZRem()}, nil
@@ -776,10 +858,13 @@ func (r *run) stepSchedule() error {
 		return err
 	}
 	if r.rec.Goal != GoalNow {
-		r.step("scheduled  %s, %s, mode %s", r.p.fmtTime(due), target, r.rec.Mode)
+		r.step(Step{Kind: StepScheduled, At: due.In(r.p.loc)})
 	}
 	err := r.set(func(x *Record) (string, []op, error) {
 		x.State, x.Due = StateScheduled, due
+		if x.Goal != GoalNow {
+			x.act = audit{Action: ActionScheduled, By: r.by}
+		}
 		return fmt.Sprintf("for %s, %s, mode %s", r.p.fmtTime(due), target, x.Mode), []op{opZAdd(due)}, nil
 	})
 	if err == nil && r.rec.Goal != GoalNow {
@@ -798,31 +883,27 @@ func (p *Publisher) describeTarget(r *Record) string {
 	return fmt.Sprintf("to tag %q", r.Tag)
 }
 
-// describe says where an issue stands, for the end of a command.
-func (p *Publisher) describe(r *Record) string {
-	n := r.Number
+// outcomeOf says where an issue stands at the end of a run.
+func outcomeOf(r *Record) Outcome {
 	switch r.State {
 	case StateScheduled:
-		return fmt.Sprintf("No.%d is scheduled for %s; wxbot serve sends it then (wxbot status %d).", n, p.fmtTime(r.Due), n)
+		return OutcomeScheduled
 	case StateSending:
-		return fmt.Sprintf("No.%d: the send is not confirmed yet (%s); it is asked again with the same clientmsgid, which WeChat never sends twice (wxbot status %d).", n, r.Explanation, n)
+		return OutcomePending
 	case StateSent:
-		if r.PollsStopped {
-			return fmt.Sprintf("No.%d was broadcast: %s; %s", n, sentWhat(r), r.Explanation)
-		}
-		return fmt.Sprintf("No.%d was broadcast: %s; WeChat reports the outcome shortly (wxbot status %d).", n, sentWhat(r), n)
+		return OutcomeSent
 	case StateFinished:
-		return fmt.Sprintf("No.%d was broadcast and WeChat reported: %s.", n, r.MassStatus)
+		return OutcomeFinished
 	case StateDrafted, StatePreviewed:
-		return fmt.Sprintf("No.%d is drafted (draft %s); nothing was scheduled.", n, r.DraftMediaID)
+		return OutcomeDrafted
 	case StateAwaiting:
-		return fmt.Sprintf("No.%d waits for approval; due %s. Nothing is sent until an approver approves it (wxbot approve %d).", n, p.fmtTime(r.Due), n)
+		return OutcomeAwaiting
 	case StateRejected:
-		return fmt.Sprintf("No.%d was rejected by %s: %s. Nothing was sent; an edited file asks for approval again.", n, r.RejectedBy, r.RejectReason)
+		return OutcomeRejected
 	case StateFailed:
-		return fmt.Sprintf("No.%d failed: %s", n, r.Explanation)
+		return OutcomeFailed
 	}
-	return fmt.Sprintf("No.%d is %s.", n, r.State)
+	return OutcomeOther
 }
 
 func sentWhat(r *Record) string {

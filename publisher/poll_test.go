@@ -49,8 +49,8 @@ func TestOutcomePollingIsBounded(t *testing.T) {
 	if n := e.calls("message/mass/get"); n != 4 {
 		t.Fatalf("message/mass/get asked %d times after polling stopped", n)
 	}
-	if msg := cli.describe(rec); !strings.Contains(msg, "unknown — check the platform") {
-		t.Errorf("status message %q", msg)
+	if outcomeOf(rec) != OutcomeSent || !rec.PollsStopped || !strings.Contains(rec.Explanation, "unknown — check the platform") {
+		t.Errorf("outcome %s, polls stopped %v, explanation %q", outcomeOf(rec), rec.PollsStopped, rec.Explanation)
 	}
 }
 

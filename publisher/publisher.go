@@ -54,6 +54,7 @@ type API interface {
 	GetPublish(ctx context.Context, publishID string) (wechat.PublishJobEvent, error)
 	SendAll(ctx context.Context, s wechat.MassSend) (wechat.MassResult, error)
 	Preview(ctx context.Context, openID, mediaID string) (int64, error)
+	PreviewToWxName(ctx context.Context, wxName, mediaID string) (int64, error)
 	MassStatus(ctx context.Context, msgID int64) (string, error)
 	Tags(ctx context.Context) ([]wechat.Tag, error)
 	DeleteMass(ctx context.Context, msgID int64, article int) error
@@ -290,15 +291,6 @@ func (p *Publisher) notify(ctx context.Context, n Notice) {
 		p.log.Warn("publisher: notice to the editors failed", slog.String("kind", string(n.Kind)), slog.Int("issue", n.Number), slog.Any("error", err))
 	}
 }
-
-// Refusal is a request the pipeline declines, with the reason phrased for
-// the editor: an edit after the send, a cancel once sending started, a
-// time in the past.
-type Refusal struct{ Msg string }
-
-func (r *Refusal) Error() string { return r.Msg }
-
-func refuse(format string, args ...any) *Refusal { return &Refusal{Msg: fmt.Sprintf(format, args...)} }
 
 func short(hash string) string {
 	if len(hash) > 12 {

@@ -42,23 +42,30 @@ func (p *Publisher) Retract(ctx context.Context, n, article int, by string) (*Re
 		return nil, err
 	}
 	if rec == nil {
-		return nil, refuse("No.%d is not in the pipeline: wxbot did not send it, so it cannot withdraw it (WeChat's admin page can).", n)
+		return nil, p.refusal(NotInPipeline, n, nil)
 	}
 	count := max(rec.DraftCount, rec.Articles)
 	massSent := rec.hasMass() && rec.MsgID != 0 && rec.Broadcast == BroadcastYes
 	published := rec.hasPublish() && rec.PublishID != "" && rec.PublishStep == PublishDone
+	retracted := func(article int) *Refusal {
+		rf := p.at(p.refusal(AlreadyRetracted, n, rec), rec.RetractedAt)
+		rf.By, rf.Article, rf.Articles = rec.RetractedBy, article, count
+		return rf
+	}
 	switch {
 	case rec.State == StateRetracted || slices.Contains(rec.Retracted, 0):
-		return nil, refuse("No.%d was already withdrawn on %s by %s.", n, p.fmtTime(rec.RetractedAt), rec.RetractedBy)
+		return nil, retracted(0)
 	case !massSent && !published:
 		if rec.Broadcast == BroadcastMaybe {
-			return nil, refuse("No.%d: whether WeChat sent it is not known yet (state %s): nothing to withdraw yet. Check WeChat's admin page (群发记录).", n, rec.State)
+			return nil, p.refusal(OutcomeUnknown, n, rec)
 		}
-		return nil, refuse("No.%d was not sent (state %s): nothing to withdraw. To stop a scheduled send, use wxbot cancel %d.", n, rec.State, n)
+		return nil, p.refusal(NotSent, n, rec)
 	case article < 0 || (count > 0 && article > count):
-		return nil, refuse("No.%d has %d articles: there is no article %d to withdraw.", n, count, article)
+		rf := p.refusal(NoSuchArticle, n, rec)
+		rf.Article, rf.Articles = article, count
+		return nil, rf
 	case article > 0 && slices.Contains(rec.Retracted, article):
-		return nil, refuse("No.%d: article %d was already withdrawn on %s by %s.", n, article, p.fmtTime(rec.RetractedAt), rec.RetractedBy)
+		return nil, retracted(article)
 	}
 
 	res := &Retraction{}
@@ -100,7 +107,7 @@ func (p *Publisher) Retract(ctx context.Context, n, article int, by string) (*Re
 		parts = append(parts, "publication "+rec.PublishID)
 	}
 	res.Record, err = p.update(lctx, guard{lockToken: lk.token}, n, func(x *Record) (string, []op, error) {
-		note := fmt.Sprintf("withdrew %s (%s) for %s", what, strings.Join(parts, ", "), by)
+		note := fmt.Sprintf("withdrew %s (%s)", what, strings.Join(parts, ", "))
 		if pubErr != nil {
 			// Recorded as not withdrawn, so running retract again finishes it.
 			return note + "; the publication was NOT withdrawn: " + pubErr.Error(), nil, nil
@@ -109,6 +116,7 @@ func (p *Publisher) Retract(ctx context.Context, n, article int, by string) (*Re
 			x.Retracted = append(x.Retracted, article)
 		}
 		x.RetractedAt, x.RetractedBy = p.now(), by
+		x.act = audit{Action: ActionRetracted, By: by}
 		res.Whole = article == 0 || (count > 0 && len(x.Retracted) >= count)
 		if res.Whole {
 			x.State = StateRetracted

@@ -275,7 +275,7 @@ func TestSendWindowRunsOut(t *testing.T) {
 			}
 			e.waitNotice("No.54 needs attention")
 			again, err := cli.Publish(context.Background(), e.request(path, GoalNow))
-			if err != nil || !again.AlreadySent || !strings.Contains(again.Message, "--force") {
+			if err != nil || !again.AlreadySent || again.Outcome != OutcomeSendUnknown {
 				t.Fatalf("re-run: %v %+v", err, again)
 			}
 			if e.calls("message/mass/sendall") != calls {
@@ -295,7 +295,7 @@ func TestCancel(t *testing.T) {
 	if _, err := cli.Publish(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := cli.Cancel(ctx, 54)
+	rec, err := cli.Cancel(ctx, 54, "editor")
 	if err != nil || rec.State != StateCancelled {
 		t.Fatalf("cancel: %v %+v", err, rec)
 	}
@@ -308,17 +308,17 @@ func TestCancel(t *testing.T) {
 		t.Fatal("a cancelled issue was sent")
 	}
 	var rf *Refusal
-	if _, err := cli.Cancel(ctx, 54); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "already cancelled") {
+	if _, err := cli.Cancel(ctx, 54, "editor"); !errors.As(err, &rf) || rf.Reason != AlreadyCancelled {
 		t.Fatalf("cancel twice: %v", err)
 	}
-	if _, err := cli.Cancel(ctx, 99); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "not in the pipeline") {
+	if _, err := cli.Cancel(ctx, 99, "editor"); !errors.As(err, &rf) || rf.Reason != NotInPipeline {
 		t.Fatalf("cancel unknown: %v", err)
 	}
 	// Published again, sent, then cancel is refused.
 	if _, err := cli.Publish(ctx, e.request(req.File, GoalNow)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cli.Cancel(ctx, 54); !errors.As(err, &rf) || !strings.Contains(rf.Msg, "cannot be cancelled") {
+	if _, err := cli.Cancel(ctx, 54, "editor"); !errors.As(err, &rf) || rf.Reason != AlreadyBroadcast || rf.When.IsZero() {
 		t.Fatalf("cancel after send: %v", err)
 	}
 	if len(e.sb.MassSends()) != 1 {
@@ -460,7 +460,7 @@ func TestInterruptedAttemptIsNeverProofOfNotSent(t *testing.T) {
 	edited := e.write("no54.md", append(example(t, "newsletter-no54.md"), '\n', ' '))
 	_, err := cli.Publish(context.Background(), e.request(edited, GoalNow))
 	var rf *Refusal
-	if !errors.As(err, &rf) || !strings.Contains(rf.Msg, "may have been broadcast") {
+	if !errors.As(err, &rf) || rf.Reason != EditMaybeSent {
 		t.Fatalf("edit after a possible send: %v", err)
 	}
 }
@@ -480,7 +480,7 @@ func TestPipelineOnRedisCluster(t *testing.T) {
 	if n := len(e.sb.MassSends()); n != 1 {
 		t.Fatalf("%d sends", n)
 	}
-	if _, err := cli.Cancel(context.Background(), 55); err == nil {
+	if _, err := cli.Cancel(context.Background(), 55, "editor"); err == nil {
 		t.Fatal("cancel after the send accepted")
 	}
 }

@@ -82,7 +82,7 @@ func (r *run) claim() (bool, error) {
 	lag := now.Sub(rec.Due)
 	if lag > p.cfg.MaxDelay {
 		expl := fmt.Sprintf("its slot %s was missed by %s, more than publish.max_delay (%s), while no wxbot serve was running: "+
-			"it was NOT sent. Send it with 'wxbot publish FILE --now' or schedule it again.",
+			"it was NOT sent: send it now or schedule it again.",
 			p.fmtTime(rec.Due), lag.Round(time.Second), p.cfg.MaxDelay)
 		err := r.set(func(x *Record) (string, []op, error) {
 			if x.State != StateScheduled {
@@ -131,7 +131,7 @@ func (r *run) claim() (bool, error) {
 			return "deferred: " + expl, []op{opZAdd(next)}, nil
 		})
 		if err == nil {
-			r.res.Steps = append(r.res.Steps, "deferred   "+expl)
+			r.res.Steps = append(r.res.Steps, Step{Kind: StepDeferred, At: next.In(p.loc), Detail: day, Count: p.cfg.MaxPerDay})
 			p.notify(r.ctx, Notice{Kind: notify.Failed, Number: rec.Number, Reason: expl})
 		}
 		return false, err
@@ -197,11 +197,11 @@ func (r *run) massSend() (bool, error) {
 		// refusal, nothing went out.
 		expl := fmt.Sprintf("the send asked on %s was never confirmed and WeChat's clientmsgid protection (24 h) is running out: "+
 			"wxbot will not ask again. The outcome is unknown — check the WeChat admin page (群发记录). "+
-			"If it did not go out, run 'wxbot publish FILE --force'.", p.fmtTime(rec.SendStarted))
+			"If it did not go out, it may be sent again (forced).", p.fmtTime(rec.SendStarted))
 		broadcast, ops := BroadcastMaybe, []op{opZRem()}
 		if !rec.Unanswered && !rec.AttemptOpen {
 			expl = fmt.Sprintf("WeChat refused the send from %s on (last: %s): it was NOT sent and is not asked again. "+
-				"Run 'wxbot publish FILE --now' to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
+				"Send it now to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
 			broadcast = BroadcastNone
 			ops = append(ops, op{Op: "unquota", Day: rec.QuotaDay})
 		}
@@ -318,6 +318,7 @@ func (r *run) massAccepted(res wechat.MassResult) error {
 	err := r.set(func(x *Record) (string, []op, error) {
 		x.MsgID, x.MsgDataID, x.Duplicate = res.MsgID, res.MsgDataID, res.Duplicate
 		x.Broadcast, x.AttemptOpen = BroadcastYes, false
+		x.act = audit{Action: ActionSent, By: r.by}
 		if x.SentAt.IsZero() {
 			x.SentAt = now
 		}
@@ -330,11 +331,11 @@ func (r *run) massAccepted(res wechat.MassResult) error {
 	if err != nil {
 		return err
 	}
+	st := Step{Kind: StepSent, IDs: []string{strconv.FormatInt(res.MsgID, 10), r.rec.ClientMsgID}}
 	if res.Duplicate {
-		r.res.Steps = append(r.res.Steps, fmt.Sprintf("sent       WeChat already had clientmsgid %s (45065): msg_id %d, not sent again", r.rec.ClientMsgID, res.MsgID))
-	} else {
-		r.res.Steps = append(r.res.Steps, fmt.Sprintf("sent       msg_id %d, %s, clientmsgid %s", res.MsgID, p.describeTarget(r.rec), r.rec.ClientMsgID))
+		st.Detail = "duplicate"
 	}
+	r.res.Steps = append(r.res.Steps, st)
 	r.pin()
 	if res.MsgID != 0 {
 		p.applyEarly(r.ctx, "msg", fmt.Sprint(res.MsgID))
@@ -377,6 +378,7 @@ func (r *run) publishSubmit() (bool, error) {
 		werr := r.set(func(x *Record) (string, []op, error) {
 			x.PublishStep, x.PublishID = PublishSubmitted, id
 			if x.Mode == "publish" {
+				x.act = audit{Action: ActionSent, By: r.by}
 				x.Broadcast = BroadcastYes
 				if x.SentAt.IsZero() {
 					x.SentAt = p.now()
@@ -387,7 +389,7 @@ func (r *run) publishSubmit() (bool, error) {
 		if werr != nil {
 			return false, werr
 		}
-		r.res.Steps = append(r.res.Steps, "published  publish_id "+id+" (URLs follow when WeChat finishes)")
+		r.res.Steps = append(r.res.Steps, Step{Kind: StepPublished, IDs: []string{id}})
 		if rec.Mode == "publish" {
 			r.pin()
 		}

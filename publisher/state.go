@@ -85,6 +85,12 @@ type Transition struct {
 	State State     `json:"state"`
 	At    time.Time `json:"at"`
 	Note  string    `json:"note,omitempty"`
+	// By is who asked (a workbench user, cli:$USER, an approver's
+	// openid); empty for the pipeline's own steps.
+	By string `json:"by,omitempty"`
+	// Action is what was asked (ActionUploaded, ActionApproved, …);
+	// empty for the pipeline's own steps.
+	Action string `json:"action,omitempty"`
 }
 
 // maxHistory bounds the history kept per issue.
@@ -201,6 +207,8 @@ type Record struct {
 	// legacy holds the fields read under an older name (record.go's
 	// aliases), so the next write moves them to the current one.
 	legacy map[string]string
+	// act is the action a mutation records in the history (actions.go).
+	act audit
 }
 
 // visible reports whether subscribers may see the issue in the chat: only
@@ -351,8 +359,9 @@ func (p *Publisher) update(ctx context.Context, g guard, n int, mut mutation) (*
 			return cur, err
 		}
 		now := p.now()
-		if next.State != cur.State || note != "" {
-			next.History = append(next.History, Transition{State: next.State, At: now, Note: note})
+		if next.State != cur.State || note != "" || next.act.Action != "" {
+			next.History = append(next.History, Transition{State: next.State, At: now, Note: note, By: next.act.By, Action: next.act.Action})
+			next.act = audit{}
 			if len(next.History) > maxHistory {
 				next.History = next.History[len(next.History)-maxHistory:]
 			}

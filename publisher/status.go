@@ -63,10 +63,10 @@ func (p *Publisher) NextAction(ctx context.Context, n int) (int64, error) {
 	return int64(score), nil
 }
 
-// Cancel unschedules issue n while it is not being sent: its state becomes
-// cancelled (its draft stays in WeChat's drafts box). Once sending started
-// it is refused: the send cannot be taken back.
-func (p *Publisher) Cancel(ctx context.Context, n int) (*Record, error) {
+// Cancel unschedules issue n for by while it is not being sent: its state
+// becomes cancelled (its draft stays in WeChat's drafts box). Once sending
+// started it is refused (AlreadyBroadcast): the send cannot be taken back.
+func (p *Publisher) Cancel(ctx context.Context, n int, by string) (*Record, error) {
 	lk, lctx, err := p.lockIssue(ctx, n, p.lockWait)
 	if err != nil {
 		return nil, err
@@ -77,20 +77,23 @@ func (p *Publisher) Cancel(ctx context.Context, n int) (*Record, error) {
 		refusal = nil
 		switch {
 		case x.State == "":
-			refusal = refuse("No.%d is not in the pipeline: nothing to cancel.", n)
+			refusal = p.refusal(NotInPipeline, n, nil)
 		case x.State == StateCancelled:
-			refusal = refuse("No.%d is already cancelled.", n)
-		case x.sendStarted() || x.State.rank() >= StateSending.rank():
-			refusal = refuse("No.%d cannot be cancelled: its broadcast started on %s (state %s). A sent broadcast cannot be taken back; "+
-				"WeChat's admin page can delete the articles.", n, p.fmtTime(firstNonZero(x.SendStarted, x.SentAt)), x.State)
+			refusal = p.refusal(AlreadyCancelled, n, x)
+		case x.sendStarted() || x.State.rank() >= StateSending.rank() || x.State == StateRetracted:
+			refusal = p.at(p.refusal(AlreadyBroadcast, n, x), firstNonZero(x.SendStarted, x.SentAt))
 		case x.State == StateFailed:
-			refusal = refuse("No.%d is not scheduled (it failed: %s): nothing to cancel.", n, x.Explanation)
+			refusal = p.refusal(NotScheduled, n, x)
+			if x.ErrCode != 0 {
+				refusal.Detail = strconv.Itoa(x.ErrCode)
+			}
 		}
 		if refusal != nil {
 			return "", nil, errNoChange
 		}
 		x.State = StateCancelled
-		return "cancelled with wxbot cancel", []op{opZRem()}, nil
+		x.act = audit{Action: ActionCancelled, By: by}
+		return "cancelled", []op{opZRem()}, nil
 	})
 	if err != nil {
 		return rec, err

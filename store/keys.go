@@ -10,7 +10,10 @@ import "strconv"
 //
 //	P{u:OPENID}:session             hash  chat session: pending search, page     TTL bot.session_ttl
 //	P{u:OPENID}:prefs               hash  language and topic preferences          no TTL
-//	P{u:OPENID}:dedupe:ID           str   claim, then the stored reply            TTL bot.dedupe_ttl
+//	P{u:OPENID}:d:ID                str   claim, then what identifies the reply
+//	                                      (≤ 18 bytes, bot/dedupe.go)             TTL bot.dedupe_ttl
+//	P{r:DIGEST}                     str   a reply body shared by the dedupe keys
+//	                                      that name its digest                    TTL 2 × bot.dedupe_ttl
 //	P{u:OPENID}:tags                set   WeChat tag names mirrored to the user   no TTL
 //	P{archive}:issues               hash  issue number → issue JSON               no TTL
 //	P{archive}:urls                 hash  issue number → published article URLs   no TTL
@@ -81,7 +84,14 @@ func (k Keys) Session(openid string) string { return k.user(openid, "session") }
 func (k Keys) Prefs(openid string) string { return k.user(openid, "prefs") }
 
 // Dedupe is the claim and stored reply of one WeChat message or event.
-func (k Keys) Dedupe(openid, id string) string { return k.user(openid, "dedupe:"+id) }
+// The name is short on purpose: Redis keeps one per message for
+// bot.dedupe_ttl, and with the default prefix the whole key stays within
+// Redis's 64-byte allocation class (the bot's memory test checks it).
+func (k Keys) Dedupe(openid, id string) string { return k.user(openid, "d:"+id) }
+
+// ReplyBody is a reply body (the part that is the same for every
+// subscriber) held once for all the dedupe keys naming its digest.
+func (k Keys) ReplyBody(digest string) string { return k.Prefix + "{r:" + digest + "}" }
 
 // UserTags holds the WeChat tag names wxbot mirrored to a subscriber.
 func (k Keys) UserTags(openid string) string { return k.user(openid, "tags") }

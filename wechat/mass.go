@@ -107,6 +107,26 @@ func (c *Client) Preview(ctx context.Context, openID, mediaID string) (int64, er
 	return msgID, nil
 }
 
+// PreviewToWxName sends a draft to the phone of the user with this WeChat
+// ID (微信号): message/mass/preview with towxname instead of touser, which
+// also reaches a reviewer whose openid is not known. Not retried after a
+// lost answer.
+func (c *Client) PreviewToWxName(ctx context.Context, wxName, mediaID string) (int64, error) {
+	if wxName == "" || mediaID == "" {
+		return 0, errors.New("wechat: preview: towxname and media_id are required")
+	}
+	body := map[string]any{
+		"towxname": wxName,
+		"mpnews":   map[string]string{"media_id": mediaID},
+		"msgtype":  "mpnews",
+	}
+	var ans massAnswer
+	if err := c.postJSON(ctx, epPreview, body, &ans); err != nil {
+		return 0, fmt.Errorf("wechat: preview draft %s to WeChat ID %s: %w", mediaID, wxName, err)
+	}
+	return parseInt(ans.MsgID), nil
+}
+
 // MassStatus returns the state of a mass send (message/mass/get):
 // SEND_SUCCESS, SENDING, SEND_FAIL or DELETE.
 func (c *Client) MassStatus(ctx context.Context, msgID int64) (string, error) {

@@ -1,4 +1,5 @@
-// Package refserver is the baseline `wxbot bench` measures the webhook
+// Package refserver is the baseline the benchmark (cmd/wxbench, which runs
+// it as its own process with `wxbench serve-ref`) measures the webhook
 // against: the same chat answers served the way a straightforward
 // silenceper/wechat webhook does it — the SDK's own officialaccount/server
 // package handling each request (signature, decryption, reflection-based XML,
@@ -23,7 +24,7 @@ type Handler struct {
 }
 
 // New returns the reference handler for an account; answer computes the
-// reply (wxbot bench passes bot.(*Bot).ReplyTo, the chat without Redis).
+// reply (wxbench passes bot.(*Bot).ReplyTo, the chat without Redis).
 func New(appID, token, encodingAESKey string, answer func(*message.MixMessage) *message.Reply) *Handler {
 	return &Handler{
 		ctx: &offcontext.Context{Config: &offconfig.Config{

@@ -40,7 +40,7 @@ func approvalOutcome(n int, res *publisher.Approval, err error) (bot.ApprovalOut
 	out := bot.ApprovalOutcome{Number: n}
 	var rf *publisher.Refusal
 	if errors.As(err, &rf) {
-		out.Refused = rf.Msg
+		out.Refused = refusalText(rf)
 		return out, nil
 	}
 	if err != nil {

@@ -118,7 +118,7 @@ func TestPublisherOnRedisCluster(t *testing.T) {
 		t.Fatalf("publish: %v\n%s", err, logs.String())
 	}
 	if res.Record.State != publisher.StateScheduled {
-		t.Fatalf("state after publish: %s (%s)", res.Record.State, res.Message)
+		t.Fatalf("state after publish: %s (%s)", res.Record.State, res.Outcome)
 	}
 	waitFor(t, 20*time.Second, "the job report", func() bool {
 		rec, err := m.Publisher.Get(ctx, 54)

@@ -80,7 +80,7 @@ func resMessage(r *publisher.Result) string {
 	if r == nil {
 		return ""
 	}
-	return r.Message
+	return string(r.Outcome)
 }
 
 // runWxbotEnv runs a command in-process with env set for this test.

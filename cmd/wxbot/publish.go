@@ -89,7 +89,7 @@ publish.max_per_day.`,
 				return err
 			}
 			defer env.close()
-			req := publisher.Request{File: file, Data: data, Goal: publisher.GoalSchedule, ToAll: toAll, Tag: toTag, Force: force}
+			req := publisher.Request{File: file, Data: data, Goal: publisher.GoalSchedule, ToAll: toAll, Tag: toTag, Force: force, By: operator("")}
 			switch {
 			case draftOnly:
 				req.Goal = publisher.GoalDraft
@@ -110,7 +110,7 @@ publish.max_per_day.`,
 			res, err := env.pub.Publish(cmd.Context(), req)
 			if res != nil {
 				for _, s := range res.Steps {
-					fmt.Fprintln(out, "  "+s)
+					fmt.Fprintln(out, "  "+stepText(env.pub.Location(), res.Record, s))
 				}
 				for _, w := range res.Warnings {
 					if !strings.HasPrefix(w, file+":") {
@@ -122,7 +122,7 @@ publish.max_per_day.`,
 			if err != nil {
 				return publishError(name, err)
 			}
-			fmt.Fprintln(out, res.Message)
+			fmt.Fprintln(out, outcomeText(env.pub.Location(), res))
 			if res.Pending {
 				return &exitError{code: 3}
 			}
@@ -175,7 +175,7 @@ func publishError(name string, err error) error {
 	var rf *publisher.Refusal
 	switch {
 	case errors.As(err, &rf):
-		return &exitError{code: 1, msg: name + ": " + rf.Msg}
+		return &exitError{code: 1, msg: name + ": " + refusalText(rf)}
 	case errors.Is(err, publisher.ErrUnknownIssue):
 		return &exitError{code: 1, msg: name + ": " + strings.TrimPrefix(err.Error(), "publisher: ")}
 	case errors.Is(err, context.Canceled):

@@ -39,9 +39,8 @@ then WXBOT_* environment variables, then flags. See wxbot.example.yaml.`,
 		newRenderCmd(),
 		newServeCmd(),
 		newChatCmd(),
-		newBenchCmd(),
 		newSandboxCmd(), newQRCodeCmd(), newMenuCmd(),
-		newPublishCmd(), newStatusCmd(), newStatsCmd(), newCancelCmd(), newRetractCmd(), newApproveCmd(), newRejectCmd(),
+		newPublishCmd(), newStatusCmd(), newStatsCmd(), newCancelCmd(), newRetractCmd(), newApproveCmd(), newRejectCmd(), newAdminCmd(),
 		newHealthcheckCmd(),
 	)
 	return root

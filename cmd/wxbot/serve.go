@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +56,7 @@ file that 'wxbot chat' reads: try 'wxbot serve' in one terminal and
 			}
 			log := newLogger(cfg.Log, cmd.ErrOrStderr())
 			quietRedisLog(log)
+			tuneGC(log, os.LookupEnv, readCgroupMemoryLimit)
 			m := NewMain(cfg, log)
 			if err := m.Run(cmd.Context()); err != nil {
 				_ = m.Close()
@@ -68,6 +71,58 @@ file that 'wxbot chat' reads: try 'wxbot serve' in one terminal and
 	cmd.Flags().String("redis", "", "Redis address host:port (key redis.addr; default: an embedded store)")
 	cmd.Flags().String("inbox", "", "folder of issue files to serve and watch (key newsletter.inbox; default: the built-in examples)")
 	return cmd
+}
+
+// serveGOGC is the garbage collector's target for `wxbot serve` unless
+// GOGC is set: measured with cmd/wxbench (docs/benchmarks.md, "Levers"),
+// the webhook's garbage is short-lived per-request buffers over a small
+// live heap (tens of MB), so collecting at 5× the live heap rather than 2×
+// cuts the collector's share of each request several-fold for a few tens
+// of MB more. GOMEMLIMIT, unless set, is 80 % of the container's memory
+// limit (cgroup), so the larger target never runs a replica out of memory:
+// near the limit the collector runs as often as it must.
+const (
+	serveGOGC        = 400
+	serveMemoryShare = 0.8
+)
+
+// tuneGC applies serveGOGC and the memory limit, each unless the
+// environment sets it (GOGC, GOMEMLIMIT: the Go runtime's own variables).
+func tuneGC(log *slog.Logger, env func(string) (string, bool), cgroupLimit func() int64) {
+	gogc, limit := "env", "env"
+	if _, ok := env("GOGC"); !ok {
+		debug.SetGCPercent(serveGOGC)
+		gogc = strconv.Itoa(serveGOGC)
+	}
+	if _, ok := env("GOMEMLIMIT"); !ok {
+		limit = "none"
+		if l := cgroupLimit(); l > 0 {
+			debug.SetMemoryLimit(int64(float64(l) * serveMemoryShare))
+			limit = strconv.FormatInt(int64(float64(l)*serveMemoryShare), 10)
+		}
+	}
+	log.Debug("garbage collector", slog.String("gogc", gogc), slog.String("memory_limit", limit))
+}
+
+// readCgroupMemoryLimit is the memory limit of this process's cgroup (v2,
+// else v1), 0 when there is none.
+func readCgroupMemoryLimit() int64 {
+	for _, p := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		if b, err := os.ReadFile(p); err == nil {
+			return parseMemoryLimit(string(b))
+		}
+	}
+	return 0
+}
+
+// parseMemoryLimit reads a cgroup memory limit: bytes, or "max" (none); an
+// absurd value (v1 writes 2^63 rounded down to the page for none) is none.
+func parseMemoryLimit(s string) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 || n >= 1<<50 {
+		return 0
+	}
+	return n
 }
 
 // Main is the `wxbot serve` program: everything it opens, in the order it

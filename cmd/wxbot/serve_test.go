@@ -6,9 +6,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +216,34 @@ func TestDevToken(t *testing.T) {
 	fresh, created, _ := devToken(path)
 	if !created || fresh == tok {
 		t.Fatal("a corrupt token file was not replaced")
+	}
+}
+
+// serve sets GOGC and a memory limit from the container's, each unless the
+// environment does.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	none := func(string) (string, bool) { return "", false }
+	tuneGC(slog.New(slog.DiscardHandler), none, func() int64 { return 1 << 30 })
+	if got := debug.SetGCPercent(100); got != serveGOGC {
+		t.Errorf("GOGC %d, want %d", got, serveGOGC)
+	}
+	if got, lim := debug.SetMemoryLimit(-1), float64(1<<30); got != int64(lim*serveMemoryShare) {
+		t.Errorf("memory limit %d, want 80%% of 1 GiB", got)
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	set := func(string) (string, bool) { return "x", true }
+	tuneGC(slog.New(slog.DiscardHandler), set, func() int64 { return 1 << 30 })
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC %d: the environment's must stand", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit %d: the environment's must stand", got)
+	}
+	for in, want := range map[string]int64{"max\n": 0, "536870912\n": 536870912, "9223372036854771712": 0, "": 0, "-1": 0, "junk": 0} {
+		if got := parseMemoryLimit(in); got != want {
+			t.Errorf("parseMemoryLimit(%q) = %d, want %d", in, got, want)
+		}
 	}
 }

@@ -28,7 +28,9 @@ was sent, WeChat's msg_id and sent/total counts, the last error — and the
 inbox files that cannot be published, with their FILE:LINE errors. With
 NUMBER it shows that issue in full: file and content hash, clientmsgid,
 draft and cover media_ids, reviewers, target, times, WeChat's report,
-article URLs, the last error explained, and the history of its states.`,
+article URLs, the last error explained, and the history of its states with
+who asked for each action (uploaded, approved, scheduled, cancelled, sent,
+retracted, preview) and when; --json includes them (history[].by, .action).`,
 		Example: `  wxbot status
   wxbot status 53
   wxbot status No.53 --json`,
@@ -275,7 +277,7 @@ func printRecord(w io.Writer, p *publisher.Publisher, r *publisher.Record, next 
 	fmt.Fprintln(w, "history:")
 	hw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, h := range r.History {
-		fmt.Fprintf(hw, "  %s\t%s\t%s\n", fmtIn(p, h.At), h.State, h.Note)
+		fmt.Fprintf(hw, "  %s\t%s\t%s\n", fmtIn(p, h.At), h.State, historyText(h))
 	}
 	_ = hw.Flush()
 }
