@@ -265,10 +265,7 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []File, map[strin
 	var root *os.Root
 	var realDir string
 	if l.dir != "" {
-		root, err = os.OpenRoot(l.dir)
-		if err == nil {
-			realDir, err = filepath.EvalSymlinks(l.dir)
-		}
+		root, realDir, err = l.openRoot()
 		if err != nil {
 			return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("open folder: %w", err)}}, nil,
 				map[string]bool{l.display("."): true}
@@ -295,6 +292,50 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []File, map[strin
 	l.settleAt = sc.settleAt
 	l.mu.Unlock()
 	return sc.issues, sc.problems, sc.results, sc.fresh
+}
+
+// openRoot opens the folder on disk, and says where it really is (links
+// resolved) for the links inside it.
+func (l *Loader) openRoot() (*os.Root, string, error) {
+	root, err := os.OpenRoot(l.dir)
+	if err != nil {
+		return nil, "", err
+	}
+	realDir, err := filepath.EvalSymlinks(l.dir)
+	if err != nil {
+		_ = root.Close()
+		return nil, "", err
+	}
+	return root, realDir, nil
+}
+
+// Names lists the issue files as a load finds them, relative to the folder,
+// in file name order.
+func (l *Loader) Names() ([]string, error) { return l.list() }
+
+// Read reads one issue file, named as Names names it, with every check a
+// load makes (a regular file, or a link that stays inside the folder; at
+// most MaxSize; never blocking on a FIFO) but without waiting for it to
+// settle: for an editor who picks a file to publish now.
+func (l *Loader) Read(name string) ([]byte, error) {
+	if !fs.ValidPath(name) || !issueFile(path.Base(name)) {
+		return nil, refused("not an issue file name")
+	}
+	var root *os.Root
+	var realDir string
+	if l.dir != "" {
+		var err error
+		if root, realDir, err = l.openRoot(); err != nil {
+			return nil, err
+		}
+		defer root.Close()
+	}
+	_, real, err := l.stat(root, realDir, name)
+	if err != nil {
+		return nil, err
+	}
+	data, _, err := l.read(root, real)
+	return data, err
 }
 
 // list names the issue files in file name order, skipping hidden folders.

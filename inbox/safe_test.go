@@ -379,3 +379,52 @@ func TestLoaderFollowsConfigMapSwap(t *testing.T) {
 	}
 	waitFor(t, func() bool { return numbers(a.All()) == "61" })
 }
+
+// Read, for a file an editor picks, makes the load's checks: it reads a
+// good file and a link inside the folder, and refuses a FIFO at once, a
+// link out of the folder, a file too large and a name that is not an
+// issue file's in the folder.
+func TestReadOneFileChecksAsALoad(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	writeExample(t, dir, "a.md", 60)
+	want, _ := os.ReadFile(filepath.Join(dir, "a.md"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.md"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeExample(t, outside, "secret.md", 61)
+	for link, target := range map[string]string{"out.md": filepath.Join(outside, "secret.md"), "in.md": "a.md"} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := New(Options{Dir: dir, MaxSize: 1024 + int64(len(want))})
+	if err := os.WriteFile(filepath.Join(dir, "big.md"), bytes.Repeat([]byte("x"), 2048+len(want)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a.md", "in.md"} {
+		if got, err := l.Read(name); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("Read(%s) = %d bytes, %v", name, len(got), err)
+		}
+	}
+	for _, name := range []string{"fifo.md", "out.md", "big.md", "notes.txt", "../a.md", "missing.md"} {
+		done := make(chan error, 1)
+		go func() { _, err := l.Read(name); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("Read(%s): no error", name)
+			} else if name != "missing.md" && !errors.Is(err, ErrRefused) {
+				t.Errorf("Read(%s) = %v, want ErrRefused", name, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("Read(%s) blocked", name)
+		}
+	}
+	names, err := l.Names()
+	if err != nil || strings.Join(names, " ") != "a.md big.md fifo.md in.md out.md" {
+		t.Fatalf("Names = %v, %v", names, err)
+	}
+}
