@@ -728,12 +728,7 @@ func (l *Loader) Watch(ctx context.Context) error {
 			l.reload(ctx)
 			settle = l.armSettle(&settleTimer)
 		case <-retry.C:
-			l.mu.Lock()
-			synced := l.synced
-			l.mu.Unlock()
-			if !synced || l.arch.Missing() {
-				l.resync(ctx)
-			}
+			l.resyncIfLost(ctx)
 		case <-resync.C:
 			l.resync(ctx)
 		}
@@ -798,6 +793,17 @@ func (l *Loader) armSettle(t **time.Timer) <-chan time.Time {
 		(*t).Reset(d)
 	}
 	return (*t).C
+}
+
+// resyncIfLost writes the loaded issues again when the last write failed
+// or Redis restarted empty.
+func (l *Loader) resyncIfLost(ctx context.Context) {
+	l.mu.Lock()
+	synced := l.synced
+	l.mu.Unlock()
+	if !synced || l.arch.Missing() {
+		l.resync(ctx)
+	}
 }
 
 // resync writes the loaded issues to Redis again, logging a failure once
