@@ -221,7 +221,8 @@ func (l *Loader) Problems() []FileError {
 	return append([]FileError(nil), l.problems...)
 }
 
-// Load parses every *.md file and replaces the archive with the valid
+// Load reads and parses every new or changed issue file once, offers every
+// file's result to the consumers, then replaces the archive with the valid
 // issues. Invalid files are skipped and logged; a number used by two files
 // keeps the first by name. The error is only about Redis.
 func (l *Loader) Load(ctx context.Context) error {
