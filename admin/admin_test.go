@@ -13,6 +13,7 @@ import (
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/inbox"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/render"
@@ -44,10 +45,10 @@ func newEnv(t *testing.T, pipe Pipeline, tweaks ...func(*Options)) *env {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	arch := archive.New(st.UniversalClient, st.Keys, nil)
-	if err := archive.NewFSLoader(arch, examples.FS, newsletter.Parse, nil).Load(ctx); err != nil {
+	if err := inbox.New(inbox.Options{FS: examples.FS, Parse: newsletter.Parse, Archive: arch}).Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	subs := subscribers.New(st, nil, config.BotConfig{}, nil)
+	subs := subscribers.New(subscribers.Options{Store: st})
 	for _, f := range []struct{ openid, scene string }{{"o1", "expo2026"}, {"o2", "expo2026"}, {"o3", "footer"}, {"o1", "footer"}} {
 		if err := subs.Followed(ctx, f.openid, f.scene); err != nil {
 			t.Fatal(err)

@@ -21,6 +21,18 @@ const EnvPrefix = "WXBOT"
 // DefaultFile is looked for in the working directory when --config is not given.
 const DefaultFile = "wxbot.yaml"
 
+// Defaults that packages also fall back on when built from a zero-value
+// configuration (tests, tools): written here once.
+const (
+	DefaultWeChatAPIBase   = "https://api.weixin.qq.com"
+	DefaultWeChatTimeout   = 10 * time.Second
+	DefaultThemeColor      = "#0b4f8a"
+	DefaultThemeTextColor  = "#333333"
+	DefaultThemeFontFamily = "-apple-system, BlinkMacSystemFont, 'PingFang SC', 'Helvetica Neue', 'Microsoft YaHei', sans-serif"
+	DefaultThemeFontSize   = "15px"
+	DefaultBotDeadline     = 4500 * time.Millisecond
+)
+
 // defaults lists every scalar key with its default value. Keys that are not
 // here cannot be set from the environment, so every key must appear.
 var defaults = map[string]any{
@@ -42,9 +54,9 @@ var defaults = map[string]any{
 	"wechat.token":                     "",
 	"wechat.encoding_aes_key":          "",
 	"wechat.previous_encoding_aes_key": "",
-	"wechat.api_base":                  "https://api.weixin.qq.com",
+	"wechat.api_base":                  DefaultWeChatAPIBase,
 	"wechat.stable_token":              true,
-	"wechat.timeout":                   10 * time.Second,
+	"wechat.timeout":                   DefaultWeChatTimeout,
 	"wechat.max_retries":               3,
 	"wechat.timestamp_window":          5 * time.Minute,
 	"wechat.account_type":              "subscription",
@@ -68,12 +80,12 @@ var defaults = map[string]any{
 	"render.source_url":            "",
 	"render.open_comment":          false,
 	"render.only_fans_can_comment": false,
-	"render.theme.color":           "#0b4f8a",
-	"render.theme.text_color":      "#333333",
-	"render.theme.font_family":     "-apple-system, BlinkMacSystemFont, 'PingFang SC', 'Helvetica Neue', 'Microsoft YaHei', sans-serif",
-	"render.theme.font_size":       "15px",
+	"render.theme.color":           DefaultThemeColor,
+	"render.theme.text_color":      DefaultThemeTextColor,
+	"render.theme.font_family":     DefaultThemeFontFamily,
+	"render.theme.font_size":       DefaultThemeFontSize,
 
-	"bot.deadline":           4500 * time.Millisecond,
+	"bot.deadline":           DefaultBotDeadline,
 	"bot.dedupe_ttl":         10 * time.Minute,
 	"bot.retry_wait":         3 * time.Second,
 	"bot.session_ttl":        30 * time.Minute,

@@ -26,6 +26,9 @@ type Request struct {
 	// from its folder.
 	File string
 	Data []byte
+	// Parsed is Data as the inbox parsed it, so it is not parsed again
+	// (shared with the archive: read only); nil: Publish parses Data.
+	Parsed *newsletter.Issue
 	// Goal: GoalDraft, GoalSchedule (default) or GoalNow.
 	Goal Goal
 	// At is the broadcast time for GoalSchedule; zero means the next
@@ -171,7 +174,10 @@ func (p *Publisher) Publish(ctx context.Context, req Request) (*Result, error) {
 	if req.action == "" {
 		req.action = ActionUploaded
 	}
-	iss, warns, err := newsletter.Parse(req.File, req.Data)
+	iss, warns, err := req.Parsed, []newsletter.Warning(nil), error(nil)
+	if iss == nil {
+		iss, warns, err = newsletter.Parse(req.File, req.Data)
+	}
 	if err != nil {
 		return nil, err
 	}

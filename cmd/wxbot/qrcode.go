@@ -81,7 +81,7 @@ qrcode-SCENE.png) and records the campaign for 'wxbot qrcode list' and
 				return err
 			}
 			defer env.close()
-			svc := subscribers.New(env.st, env.api, env.cfg.Bot, env.log)
+			svc := subscribers.New(subscribers.Options{Store: env.st, API: env.api, Bot: env.cfg.Bot, Log: env.log})
 			c, img, err := svc.CreateCampaign(cmd.Context(), scene, permanent, life)
 			if err != nil && c.Ticket == "" {
 				return explainAPIError(fmt.Errorf("qrcode create %s: %w", scene, err))
@@ -132,7 +132,7 @@ func newQRCodeListCmd() *cobra.Command {
 				return err
 			}
 			defer env.close()
-			list, err := subscribers.New(env.st, env.api, env.cfg.Bot, env.log).Campaigns(cmd.Context())
+			list, err := subscribers.New(subscribers.Options{Store: env.st, API: env.api, Bot: env.cfg.Bot, Log: env.log}).Campaigns(cmd.Context())
 			if err != nil && list == nil {
 				return err
 			}
@@ -180,7 +180,7 @@ scanned), how many of them still follow, and how many scanned it at all
 				return err
 			}
 			defer env.close()
-			list, err := subscribers.New(env.st, env.api, env.cfg.Bot, env.log).Stats(cmd.Context())
+			list, err := subscribers.New(subscribers.Options{Store: env.st, API: env.api, Bot: env.cfg.Bot, Log: env.log}).Stats(cmd.Context())
 			if err != nil {
 				return err
 			}
