@@ -220,7 +220,7 @@ func New(o Options) (*Bot, error) {
 		b.window = 5 * time.Minute
 	}
 	if b.cfg.Deadline <= 0 {
-		b.cfg.Deadline = 4500 * time.Millisecond
+		b.cfg.Deadline = config.DefaultBotDeadline
 	}
 	b.small = make(chan struct{}, smallSlots)
 	b.large = make(chan struct{}, largeSlots(b.maxBody))
