@@ -91,7 +91,7 @@ qrcode-SCENE.png) and records the campaign for 'wxbot qrcode list' and
 			if c.Permanent {
 				fmt.Fprintln(w, "kind       permanent")
 			} else {
-				fmt.Fprintf(w, "kind       temporary, expires %s\n", c.Expires.Local().Format(time.DateTime+" MST"))
+				fmt.Fprintf(w, "kind       temporary, expires %s\n", zoneTime(env.cfg.Publish.Timezone, c.Expires))
 			}
 			fmt.Fprintf(w, "ticket     %s\nurl        %s\nimage url  %s\n", c.Ticket, c.URL, c.ImageURL)
 			if err == nil {
@@ -144,12 +144,12 @@ func newQRCodeListCmd() *cobra.Command {
 			for _, c := range list {
 				kind, exp := "permanent", "-"
 				if !c.Permanent {
-					kind, exp = "temporary", c.Expires.Local().Format(time.DateTime)
+					kind, exp = "temporary", zoneTime(env.cfg.Publish.Timezone, c.Expires)
 					if time.Now().After(c.Expires) {
 						exp += " (expired)"
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Scene, kind, c.Created.Local().Format(time.DateTime), exp, c.ImageURL)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Scene, kind, zoneTime(env.cfg.Publish.Timezone, c.Created), exp, c.ImageURL)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -260,4 +260,17 @@ func explainAPIError(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w\n  → %s", err, wechat.Explain(code))
+}
+
+// zoneTime shows t in publish.timezone with the zone named, as the pages
+// and the pipeline commands do (UTC when the zone cannot be loaded).
+func zoneTime(zone string, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 MST")
 }
