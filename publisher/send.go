@@ -189,60 +189,19 @@ func (p *Publisher) retryDelayFor(attempts int, err error) time.Duration {
 // reports whether the mass part is done (accepted).
 func (r *run) massSend() (bool, error) {
 	p := r.p
-	now := p.now()
-	rec := r.rec
-	if now.Sub(rec.SendStarted) > p.sendWindow {
-		// Past the window a repeat could be sent twice if an unanswered
-		// attempt did go out. When every attempt was answered with a
-		// refusal, nothing went out.
-		expl := fmt.Sprintf("the send asked on %s was never confirmed and WeChat's clientmsgid protection (24 h) is running out: "+
-			"wxbot will not ask again. The outcome is unknown — check the WeChat admin page (群发记录). "+
-			"If it did not go out, it may be sent again (forced).", p.fmtTime(rec.SendStarted))
-		broadcast, ops := BroadcastMaybe, []op{opZRem()}
-		if !rec.Unanswered && !rec.AttemptOpen {
-			expl = fmt.Sprintf("WeChat refused the send from %s on (last: %s): it was NOT sent and is not asked again. "+
-				"Send it now to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
-			broadcast = BroadcastNone
-			ops = append(ops, op{Op: "unquota", Day: rec.QuotaDay})
-		}
-		err := r.set(func(x *Record) (string, []op, error) {
-			if x.State != StateSending {
-				return "", nil, errNoChange
-			}
-			x.State, x.Broadcast, x.Explanation = StateFailed, broadcast, expl
-			x.Error = "outcome unknown"
-			if broadcast == BroadcastNone {
-				x.Error = "not confirmed within the send window"
-			}
-			return x.Error, ops, nil
-		})
-		if err == nil {
-			p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
-		}
-		return false, err
+	if p.now().Sub(r.rec.SendStarted) > p.sendWindow {
+		return false, r.sendWindowClosed()
 	}
 	if err := r.ctx.Err(); err != nil {
 		return false, err
 	}
-	if err := r.set(func(x *Record) (string, []op, error) {
-		if x.State != StateSending {
-			return "", nil, errNoChange
-		}
-		x.SendAttempts++
-		if x.AttemptOpen {
-			// The previous attempt's answer was never recorded (a crash, a
-			// lost lock): it may have been sent.
-			x.Unanswered = true
-		}
-		x.AttemptOpen = true
-		return fmt.Sprintf("asking WeChat to send (attempt %d, clientmsgid %s)", x.SendAttempts, x.ClientMsgID), nil, nil
-	}); err != nil {
+	if err := r.openAttempt(); err != nil {
 		return false, err
 	}
 	if r.rec.State != StateSending {
 		return false, nil
 	}
-	rec = r.rec
+	rec := r.rec
 	res, err := p.api.SendAll(r.ctx, wechat.MassSend{
 		MediaID: rec.DraftMediaID, ToAll: rec.ToAll || rec.Tag == "", TagID: rec.TagID,
 		SendIgnoreReprint: p.cfg.SendIgnoreReprint, ClientMsgID: rec.ClientMsgID,
@@ -255,6 +214,68 @@ func (r *run) massSend() (bool, error) {
 		// whoever resumes asks again with the same clientmsgid.
 		return false, err
 	}
+	return false, r.massRefused(err)
+}
+
+// sendWindowClosed ends a send that was not confirmed within the send
+// window: failed, with an outcome unknown unless every attempt was refused.
+func (r *run) sendWindowClosed() error {
+	p := r.p
+	rec := r.rec
+	// Past the window a repeat could be sent twice if an unanswered
+	// attempt did go out. When every attempt was answered with a
+	// refusal, nothing went out.
+	expl := fmt.Sprintf("the send asked on %s was never confirmed and WeChat's clientmsgid protection (24 h) is running out: "+
+		"wxbot will not ask again. The outcome is unknown — check the WeChat admin page (群发记录). "+
+		"If it did not go out, it may be sent again (forced).", p.fmtTime(rec.SendStarted))
+	broadcast, ops := BroadcastMaybe, []op{opZRem()}
+	if !rec.Unanswered && !rec.AttemptOpen {
+		expl = fmt.Sprintf("WeChat refused the send from %s on (last: %s): it was NOT sent and is not asked again. "+
+			"Send it now to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
+		broadcast = BroadcastNone
+		ops = append(ops, op{Op: "unquota", Day: rec.QuotaDay})
+	}
+	err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateSending {
+			return "", nil, errNoChange
+		}
+		x.State, x.Broadcast, x.Explanation = StateFailed, broadcast, expl
+		x.Error = "outcome unknown"
+		if broadcast == BroadcastNone {
+			x.Error = "not confirmed within the send window"
+		}
+		return x.Error, ops, nil
+	})
+	if err == nil {
+		p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
+	}
+	return err
+}
+
+// openAttempt records that a mass send is about to be asked for, so that a
+// crash before its answer is known to leave the attempt unanswered.
+func (r *run) openAttempt() error {
+	return r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateSending {
+			return "", nil, errNoChange
+		}
+		x.SendAttempts++
+		if x.AttemptOpen {
+			// The previous attempt's answer was never recorded (a crash, a
+			// lost lock): it may have been sent.
+			x.Unanswered = true
+		}
+		x.AttemptOpen = true
+		return fmt.Sprintf("asking WeChat to send (attempt %d, clientmsgid %s)", x.SendAttempts, x.ClientMsgID), nil, nil
+	})
+}
+
+// massRefused records a mass send that WeChat did not accept: asked again
+// later when it may be transient or unanswered, rescheduled when the day's
+// mass quota is used, else failed.
+func (r *run) massRefused(err error) error {
+	p := r.p
+	rec := r.rec
 	code, _ := wechat.CodeOf(err)
 	expl := explain(code, err)
 	var te *wechat.TransportError
@@ -270,7 +291,7 @@ func (r *run) massSend() (bool, error) {
 			return fmt.Sprintf("not confirmed (%s); asking again at %s with the same clientmsgid", expl, p.fmtTime(at)), []op{opZAdd(at)}, nil
 		})
 		r.res.Pending = true
-		return false, werr
+		return werr
 	case wechat.IsCode(err, wechat.CodeNoMassQuota) && !rec.Unanswered:
 		next := p.nextDaySlot(p.now())
 		werr := r.set(func(x *Record) (string, []op, error) {
@@ -282,7 +303,7 @@ func (r *run) massSend() (bool, error) {
 		if werr == nil {
 			p.notify(r.ctx, Notice{Kind: notify.Deferred, Number: rec.Number, Reason: expl, When: next})
 		}
-		return false, werr
+		return werr
 	}
 	// A refusal. Only when no earlier attempt went unanswered does it prove
 	// nothing was sent.
@@ -303,7 +324,7 @@ func (r *run) massSend() (bool, error) {
 	if werr == nil {
 		p.notify(r.ctx, Notice{Kind: notify.Failed, Number: rec.Number, Step: "broadcast", Reason: expl, Status: true})
 	}
-	return false, errors.Join(fmt.Errorf("publisher: No.%d: mass send: %w", rec.Number, err), werr)
+	return errors.Join(fmt.Errorf("publisher: No.%d: mass send: %w", rec.Number, err), werr)
 }
 
 // massAccepted records an accepted mass send (or WeChat's 45065: the send
