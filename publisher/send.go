@@ -81,20 +81,7 @@ func (r *run) claim() (bool, error) {
 	}
 	lag := now.Sub(rec.Due)
 	if lag > p.cfg.MaxDelay {
-		expl := fmt.Sprintf("its slot %s was missed by %s, more than publish.max_delay (%s), while no wxbot serve was running: "+
-			"it was NOT sent: send it now or schedule it again.",
-			p.fmtTime(rec.Due), lag.Round(time.Second), p.cfg.MaxDelay)
-		err := r.set(func(x *Record) (string, []op, error) {
-			if x.State != StateScheduled {
-				return "", nil, errNoChange
-			}
-			x.State, x.ErrCode, x.Error, x.Explanation = StateFailed, 0, "missed slot", expl
-			return "missed slot", []op{opZRem()}, nil
-		})
-		if err == nil {
-			p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
-		}
-		return false, err
+		return false, r.missedSlot(lag)
 	}
 	day := p.day(now)
 	err := r.set(func(x *Record) (string, []op, error) {
@@ -121,20 +108,7 @@ func (r *run) claim() (bool, error) {
 		}, nil
 	})
 	if errors.Is(err, errQuotaUsed) {
-		next := p.nextDaySlot(now)
-		expl := fmt.Sprintf("publish.max_per_day (%d) broadcasts already went out on %s: deferred to the next slot, %s", p.cfg.MaxPerDay, day, p.fmtTime(next))
-		err = r.set(func(x *Record) (string, []op, error) {
-			if x.State != StateScheduled {
-				return "", nil, errNoChange
-			}
-			x.Due, x.Explanation = next, expl
-			return "deferred: " + expl, []op{opZAdd(next)}, nil
-		})
-		if err == nil {
-			r.res.Steps = append(r.res.Steps, Step{Kind: StepDeferred, At: next.In(p.loc), Detail: day, Count: p.cfg.MaxPerDay})
-			p.notify(r.ctx, Notice{Kind: notify.Failed, Number: rec.Number, Reason: expl})
-		}
-		return false, err
+		return false, r.deferForQuota(now, day)
 	}
 	if err != nil {
 		return false, err
@@ -144,6 +118,48 @@ func (r *run) claim() (bool, error) {
 	}
 	p.m.ScheduleLag.Observe(lag.Seconds())
 	return true, nil
+}
+
+// missedSlot fails a scheduled record whose slot was missed by lag, more
+// than publish.max_delay.
+func (r *run) missedSlot(lag time.Duration) error {
+	p := r.p
+	rec := r.rec
+	expl := fmt.Sprintf("its slot %s was missed by %s, more than publish.max_delay (%s), while no wxbot serve was running: "+
+		"it was NOT sent: send it now or schedule it again.",
+		p.fmtTime(rec.Due), lag.Round(time.Second), p.cfg.MaxDelay)
+	err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateScheduled {
+			return "", nil, errNoChange
+		}
+		x.State, x.ErrCode, x.Error, x.Explanation = StateFailed, 0, "missed slot", expl
+		return "missed slot", []op{opZRem()}, nil
+	})
+	if err == nil {
+		p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
+	}
+	return err
+}
+
+// deferForQuota moves a scheduled record to the next slot of another day:
+// publish.max_per_day broadcasts already went out on day.
+func (r *run) deferForQuota(now time.Time, day string) error {
+	p := r.p
+	rec := r.rec
+	next := p.nextDaySlot(now)
+	expl := fmt.Sprintf("publish.max_per_day (%d) broadcasts already went out on %s: deferred to the next slot, %s", p.cfg.MaxPerDay, day, p.fmtTime(next))
+	err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateScheduled {
+			return "", nil, errNoChange
+		}
+		x.Due, x.Explanation = next, expl
+		return "deferred: " + expl, []op{opZAdd(next)}, nil
+	})
+	if err == nil {
+		r.res.Steps = append(r.res.Steps, Step{Kind: StepDeferred, At: next.In(p.loc), Detail: day, Count: p.cfg.MaxPerDay})
+		p.notify(r.ctx, Notice{Kind: notify.Failed, Number: rec.Number, Reason: expl})
+	}
+	return err
 }
 
 // deliver asks WeChat for the broadcast parts not yet accepted.
