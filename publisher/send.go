@@ -412,26 +412,7 @@ func (r *run) publishSubmit() (bool, error) {
 	}
 	id, err := p.api.SubmitPublish(r.ctx, draft)
 	if err == nil {
-		werr := r.set(func(x *Record) (string, []op, error) {
-			x.PublishStep, x.PublishID = PublishSubmitted, id
-			if x.Mode == "publish" {
-				x.act = audit{Action: ActionSent, By: r.by}
-				x.Broadcast = BroadcastYes
-				if x.SentAt.IsZero() {
-					x.SentAt = p.now()
-				}
-			}
-			return "WeChat accepted the publication: publish_id " + id, []op{{Op: "link", Link: p.keys.PublishJob(id)}}, nil
-		})
-		if werr != nil {
-			return false, werr
-		}
-		r.res.Steps = append(r.res.Steps, Step{Kind: StepPublished, IDs: []string{id}})
-		if rec.Mode == "publish" {
-			r.pin()
-		}
-		p.applyEarly(r.ctx, "job", id)
-		return true, nil
+		return r.publishAccepted(rec, id)
 	}
 	var te *wechat.TransportError
 	if errors.As(err, &te) || r.ctx.Err() != nil {
@@ -440,6 +421,38 @@ func (r *run) publishSubmit() (bool, error) {
 		}
 		return true, r.publishUnknown("no answer to freepublish/submit (" + err.Error() + ")")
 	}
+	return r.publishRefused(rec, err)
+}
+
+// publishAccepted records the publish_id WeChat gave for the submit of rec.
+func (r *run) publishAccepted(rec *Record, id string) (bool, error) {
+	p := r.p
+	werr := r.set(func(x *Record) (string, []op, error) {
+		x.PublishStep, x.PublishID = PublishSubmitted, id
+		if x.Mode == "publish" {
+			x.act = audit{Action: ActionSent, By: r.by}
+			x.Broadcast = BroadcastYes
+			if x.SentAt.IsZero() {
+				x.SentAt = p.now()
+			}
+		}
+		return "WeChat accepted the publication: publish_id " + id, []op{{Op: "link", Link: p.keys.PublishJob(id)}}, nil
+	})
+	if werr != nil {
+		return false, werr
+	}
+	r.res.Steps = append(r.res.Steps, Step{Kind: StepPublished, IDs: []string{id}})
+	if rec.Mode == "publish" {
+		r.pin()
+	}
+	p.applyEarly(r.ctx, "job", id)
+	return true, nil
+}
+
+// publishRefused records a submit of rec that WeChat answered with an
+// error: asked again later while transient, else the publication failed.
+func (r *run) publishRefused(rec *Record, err error) (bool, error) {
+	p := r.p
 	code, _ := wechat.CodeOf(err)
 	expl := explain(code, err)
 	if transient(err) && rec.PublishAttempts+1 < maxPublishAttempts {
