@@ -568,43 +568,13 @@ func (r *run) pollOutcome() error {
 	var massStatus string
 	asked, later := false, false // later: a daily limit stopped a poll
 	if rec.hasMass() && rec.MassStatus == "" {
-		switch {
-		case rec.MsgID == 0:
-			massStatus = "accepted (WeChat gave no msg_id to ask about)"
-		default:
-			ok, spent := p.pollAllowed(r.ctx, "message/mass/get")
-			later = later || spent
-			if !ok {
-				break
-			}
-			asked = true
-			st, err := p.api.MassStatus(r.ctx, rec.MsgID)
-			switch {
-			case wechat.IsCode(err, wechat.CodeQuotaReached):
-				later = true
-			case err != nil:
-				p.log.Warn("publisher: ask for the mass send's status", slog.Int("issue", rec.Number), slog.Any("error", err))
-			case st != "SENDING" && st != "":
-				massStatus = st
-			}
-		}
+		massStatus, asked, later = r.pollMassStatus(rec)
 	}
 	var pub *wechat.PublishJobEvent
 	if rec.hasPublish() && rec.PublishStep == PublishSubmitted {
-		if ok, spent := p.pollAllowed(r.ctx, "freepublish/get"); !ok {
-			later = later || spent
-		} else {
-			asked = true
-			ev, err := p.api.GetPublish(r.ctx, rec.PublishID)
-			switch {
-			case wechat.IsCode(err, wechat.CodeQuotaReached):
-				later = true
-			case err != nil:
-				p.log.Warn("publisher: ask for the publication's status", slog.Int("issue", rec.Number), slog.Any("error", err))
-			case ev.Status != 1:
-				pub = &ev
-			}
-		}
+		var a, l bool
+		pub, a, l = r.pollPublishStatus(rec)
+		asked, later = asked || a, later || l
 	}
 	var finished, failed, massFailed, stopped bool
 	err := r.set(func(x *Record) (string, []op, error) {
@@ -665,6 +635,51 @@ func (r *run) pollOutcome() error {
 		p.notifyFinished(r.ctx, r.rec)
 	}
 	return nil
+}
+
+// pollMassStatus asks message/mass/get for rec's mass send, when the poll
+// budget allows. It returns the status when WeChat gave a final one, whether
+// WeChat was asked, and whether a daily limit stopped the ask.
+func (r *run) pollMassStatus(rec *Record) (status string, asked, later bool) {
+	p := r.p
+	if rec.MsgID == 0 {
+		return "accepted (WeChat gave no msg_id to ask about)", false, false
+	}
+	ok, spent := p.pollAllowed(r.ctx, "message/mass/get")
+	if !ok {
+		return "", false, spent
+	}
+	st, err := p.api.MassStatus(r.ctx, rec.MsgID)
+	switch {
+	case wechat.IsCode(err, wechat.CodeQuotaReached):
+		return "", true, true
+	case err != nil:
+		p.log.Warn("publisher: ask for the mass send's status", slog.Int("issue", rec.Number), slog.Any("error", err))
+	case st != "SENDING" && st != "":
+		return st, true, spent
+	}
+	return "", true, spent
+}
+
+// pollPublishStatus asks freepublish/get for rec's publication, when the
+// poll budget allows. It returns the event when the publication is no longer
+// in progress, whether WeChat was asked, and whether a daily limit stopped
+// the ask.
+func (r *run) pollPublishStatus(rec *Record) (ev *wechat.PublishJobEvent, asked, later bool) {
+	p := r.p
+	if ok, spent := p.pollAllowed(r.ctx, "freepublish/get"); !ok {
+		return nil, false, spent
+	}
+	got, err := p.api.GetPublish(r.ctx, rec.PublishID)
+	switch {
+	case wechat.IsCode(err, wechat.CodeQuotaReached):
+		return nil, true, true
+	case err != nil:
+		p.log.Warn("publisher: ask for the publication's status", slog.Int("issue", rec.Number), slog.Any("error", err))
+	case got.Status != 1:
+		return &got, true, false
+	}
+	return nil, true, false
 }
 
 // adminRecord names the admin page listing a broadcast.
