@@ -286,19 +286,7 @@ func (h *Handler) showIssue(w http.ResponseWriter, r *http.Request, status, n in
 		}
 		d.Warnings = out.Warnings
 	}
-	var st *Status
-	if h.o.Pipeline != nil {
-		sts, err := h.o.Pipeline.Statuses(ctx)
-		if err != nil {
-			h.o.Log.ErrorContext(ctx, "admin: pipeline status", slog.Any("error", err))
-			d.Problem = cmp.Or(d.Problem, say(lang, "pipe.err"))
-		}
-		for i := range sts {
-			if sts[i].Number == n {
-				st = &sts[i]
-			}
-		}
-	}
+	st := h.issueStatus(ctx, &d, n)
 	iss, inArch := h.o.Issues.Get(n)
 	if st == nil && !inArch {
 		h.message(w, r, http.StatusNotFound, say(lang, "refuse.unknown", "n", strconv.Itoa(n)), "/admin")
@@ -307,49 +295,84 @@ func (h *Handler) showIssue(w http.ResponseWriter, r *http.Request, status, n in
 	d.Status = st
 	d.Heading = heading(n, iss, st)
 	if st != nil {
-		d.Sent = !st.SentAt.IsZero() || slices.Contains([]string{"sending", "sent", "finished", "retracted"}, st.State)
-		d.Retracted = st.State == "retracted"
-		d.Cancellable = !d.Sent && st.State != "cancelled" && st.State != "failed" && st.State != "rejected"
-		d.When = h.when(lang, st)
-		for _, ev := range st.History {
-			hr := historyRow{At: h.fmt(ev.At), By: cmp.Or(ev.By, say(lang, "system")), State: stateWord(lang, ev.State), Note: ev.Note}
-			if ev.Action != "" {
-				hr.Action = say(lang, "action."+ev.Action)
-			}
-			d.History = append(d.History, hr)
-		}
-		slices.Reverse(d.History)
+		h.addIssueHistory(&d, st)
 	}
 	if h.o.Workflow != nil {
-		slots, err := h.o.Workflow.Slots(ctx, h.o.Now(), 5)
-		if err != nil {
-			h.o.Log.WarnContext(ctx, "admin: slots", slog.Any("error", err))
+		h.addSlots(ctx, &d, st)
+	}
+	h.pageStatus(w, r, status, "issue", d)
+}
+
+// issueStatus is issue n's status in the pipeline, nil when the pipeline
+// does not know it (or is not configured, or is away: d says so).
+func (h *Handler) issueStatus(ctx context.Context, d *issuePageData, n int) *Status {
+	if h.o.Pipeline == nil {
+		return nil
+	}
+	lang := d.Lang
+	var st *Status
+	sts, err := h.o.Pipeline.Statuses(ctx)
+	if err != nil {
+		h.o.Log.ErrorContext(ctx, "admin: pipeline status", slog.Any("error", err))
+		d.Problem = cmp.Or(d.Problem, say(lang, "pipe.err"))
+	}
+	for i := range sts {
+		if sts[i].Number == n {
+			st = &sts[i]
 		}
-		for _, s := range slots {
-			row := slotRow{At: h.fmt(s.At), Used: s.QuotaUsed}
-			if s.Max > 0 {
-				if s.QuotaUsed {
-					row.Note = say(lang, "slot.used", "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
-				} else {
-					row.Note = say(lang, "slot.free", "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
-				}
+	}
+	return st
+}
+
+// addIssueHistory adds what st tells: whether the issue went out, what can
+// still be done, and its history, newest first.
+func (h *Handler) addIssueHistory(d *issuePageData, st *Status) {
+	lang := d.Lang
+	d.Sent = !st.SentAt.IsZero() || slices.Contains([]string{"sending", "sent", "finished", "retracted"}, st.State)
+	d.Retracted = st.State == "retracted"
+	d.Cancellable = !d.Sent && st.State != "cancelled" && st.State != "failed" && st.State != "rejected"
+	d.When = h.when(lang, st)
+	for _, ev := range st.History {
+		hr := historyRow{At: h.fmt(ev.At), By: cmp.Or(ev.By, say(lang, "system")), State: stateWord(lang, ev.State), Note: ev.Note}
+		if ev.Action != "" {
+			hr.Action = say(lang, "action."+ev.Action)
+		}
+		d.History = append(d.History, hr)
+	}
+	slices.Reverse(d.History)
+}
+
+// addSlots adds the next publish slots, with their quota, and a warning
+// when st is due on a day whose quota is used.
+func (h *Handler) addSlots(ctx context.Context, d *issuePageData, st *Status) {
+	lang := d.Lang
+	slots, err := h.o.Workflow.Slots(ctx, h.o.Now(), 5)
+	if err != nil {
+		h.o.Log.WarnContext(ctx, "admin: slots", slog.Any("error", err))
+	}
+	for _, s := range slots {
+		row := slotRow{At: h.fmt(s.At), Used: s.QuotaUsed}
+		if s.Max > 0 {
+			if s.QuotaUsed {
+				row.Note = say(lang, "slot.used", "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
+			} else {
+				row.Note = say(lang, "slot.free", "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
 			}
-			d.Slots = append(d.Slots, row)
 		}
-		if len(slots) > 0 {
-			d.NextAt = slots[0].At.In(h.o.Location).Format("2006-01-02T15:04")
-		}
-		if st != nil && !st.Due.IsZero() && (st.State == "scheduled" || st.State == "awaiting_approval") {
-			day := st.Due.In(h.o.Location).Format(time.DateOnly)
-			for _, s := range slots {
-				if s.QuotaUsed && s.At.In(h.o.Location).Format(time.DateOnly) == day {
-					d.QuotaWarn = say(lang, "due.quota", "when", h.fmt(st.Due), "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
-					break
-				}
+		d.Slots = append(d.Slots, row)
+	}
+	if len(slots) > 0 {
+		d.NextAt = slots[0].At.In(h.o.Location).Format("2006-01-02T15:04")
+	}
+	if st != nil && !st.Due.IsZero() && (st.State == "scheduled" || st.State == "awaiting_approval") {
+		day := st.Due.In(h.o.Location).Format(time.DateOnly)
+		for _, s := range slots {
+			if s.QuotaUsed && s.At.In(h.o.Location).Format(time.DateOnly) == day {
+				d.QuotaWarn = say(lang, "due.quota", "when", h.fmt(st.Due), "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
+				break
 			}
 		}
 	}
-	h.pageStatus(w, r, status, "issue", d)
 }
 
 // heading tells issues apart: the number, the masthead month and the
