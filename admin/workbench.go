@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -566,6 +567,7 @@ func (h *Handler) action(act string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { h.act(w, r, act) }
 }
 
+// act checks and runs one of the issue page's forms.
 func (h *Handler) act(w http.ResponseWriter, r *http.Request, act string) {
 	lang := langOf(r)
 	n, ok := issueNumber(r)
@@ -588,57 +590,67 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, act string) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
 	by := who(r)
-	f := r.PostForm
-	var err error
+	status, problem, err := h.runAction(ctx, lang, act, n, by, r.PostForm)
+	if status != 0 {
+		h.showIssue(w, r, status, n, problem, nil)
+		return
+	}
+	h.actionDone(ctx, w, r, lang, act, n, by, err)
+}
+
+// runAction runs act on issue n for by. A form that makes no sense is
+// refused before the workflow is asked: status and problem say why.
+func (h *Handler) runAction(ctx context.Context, lang, act string, n int, by string, f url.Values) (status int, problem string, err error) {
 	switch act {
 	case "approve":
 		if up := h.uploader(ctx, n); up != "" && up == by && by != user {
 			// Four eyes: who uploaded an issue does not approve it.
-			h.showIssue(w, r, http.StatusConflict, n, h.refusalWords(lang, &Refusal{Reason: "self_approval", Number: n, By: by}), nil)
-			return
+			return http.StatusConflict, h.refusalWords(lang, &Refusal{Reason: "self_approval", Number: n, By: by}), nil
 		}
-		err = h.o.Workflow.Approve(ctx, n, by)
+		return 0, "", h.o.Workflow.Approve(ctx, n, by)
 	case "reject":
 		reason := strings.TrimSpace(f.Get("reason"))
 		if reason == "" || utf8.RuneCountInString(reason) > 500 {
-			h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "reject.reason"), nil)
-			return
+			return http.StatusBadRequest, say(lang, "reject.reason"), nil
 		}
-		err = h.o.Workflow.Reject(ctx, n, by, reason)
+		return 0, "", h.o.Workflow.Reject(ctx, n, by, reason)
 	case "schedule":
 		var at time.Time
 		if s := strings.TrimSpace(f.Get("at")); s != "" {
 			t, perr := parseLocal(s, h.o.Location)
 			if perr != nil {
-				h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "bad.when"), nil)
-				return
+				return http.StatusBadRequest, say(lang, "bad.when"), nil
 			}
 			at = t
 		}
 		_, err = h.o.Workflow.Schedule(ctx, n, at, by)
+		return 0, "", err
 	case "send":
 		if f.Get("confirm") != "yes" {
-			h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "sendnow.confirm"), nil)
-			return
+			return http.StatusBadRequest, say(lang, "sendnow.confirm"), nil
 		}
-		err = h.o.Workflow.SendNow(ctx, n, by)
+		return 0, "", h.o.Workflow.SendNow(ctx, n, by)
 	case "cancel":
-		err = h.o.Workflow.Cancel(ctx, n, by)
+		return 0, "", h.o.Workflow.Cancel(ctx, n, by)
 	case "retract":
 		article, aerr := strconv.Atoi(cmp.Or(strings.TrimSpace(f.Get("article")), "0"))
 		if aerr != nil || article < 0 || article > 8 {
-			h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "bad.article"), nil)
-			return
+			return http.StatusBadRequest, say(lang, "bad.article"), nil
 		}
-		err = h.o.Workflow.Retract(ctx, n, article, by)
+		return 0, "", h.o.Workflow.Retract(ctx, n, article, by)
 	case "preview":
 		to, ok := reviewers(f.Get("to"))
 		if !ok {
-			h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "review.bad"), nil)
-			return
+			return http.StatusBadRequest, say(lang, "review.bad"), nil
 		}
-		err = h.o.Workflow.SendPreview(ctx, n, to, by)
+		return 0, "", h.o.Workflow.SendPreview(ctx, n, to, by)
 	}
+	return 0, "", nil
+}
+
+// actionDone shows what became of an action: the issue page with the
+// refusal or the failure, else a redirect to it.
+func (h *Handler) actionDone(ctx context.Context, w http.ResponseWriter, r *http.Request, lang, act string, n int, by string, err error) {
 	var ref *Refusal
 	switch {
 	case errors.As(err, &ref):
