@@ -91,85 +91,103 @@ func (h *Handler) dashboardWith(w http.ResponseWriter, r *http.Request, status i
 		byNum[iss.Number] = &row{Number: iss.Number, Heading: heading(iss.Number, iss, nil), Items: items, InArch: true}
 	}
 	if h.o.Pipeline != nil {
-		d.Pipeline = true
-		d.NextSlot = h.fmt(h.o.Pipeline.NextSlot(now))
-		sts, err := h.o.Pipeline.Statuses(ctx)
-		if err != nil {
-			// Redis may be away: the archive part still shows, from memory.
-			d.PipeErr = true
-			h.o.Log.ErrorContext(r.Context(), "admin: pipeline status", slog.Any("error", err))
-		}
-		for i := range sts {
-			s := sts[i]
-			rw := byNum[s.Number]
-			if rw == nil {
-				rw = &row{Number: s.Number}
-				byNum[s.Number] = rw
-			}
-			iss, _ := h.o.Issues.Get(s.Number)
-			rw.Heading = heading(s.Number, iss, &s)
-			rw.Status = &s
-			rw.State = stateWord(lang, s.State)
-			rw.When = h.when(lang, &s)
-			if s.State == "failed" && s.Explanation != "" {
-				rw.Problem = s.Explanation
-			}
-			if s.State == "scheduled" && !s.Due.IsZero() {
-				d.Schedule = append(d.Schedule, scheduled{Number: s.Number, Heading: rw.Heading, Due: h.fmt(s.Due)})
-			}
-			if !s.SentAt.IsZero() {
-				b := broadcast{Status: s, When: h.fmt(s.SentAt), Heading: rw.Heading}
-				for i := range s.URLs {
-					b.Articles = append(b.Articles, i+1)
-				}
-				d.Broadcasts = append(d.Broadcasts, b)
-			}
-		}
-		slices.SortFunc(d.Schedule, func(a, b scheduled) int { return cmp.Compare(a.Due, b.Due) })
-		slices.SortFunc(d.Broadcasts, func(a, b broadcast) int { return b.SentAt.Compare(a.SentAt) })
-		if len(d.Broadcasts) > maxBroadcasts {
-			d.Broadcasts = d.Broadcasts[:maxBroadcasts]
-		}
+		h.addPipeline(ctx, r, &d, byNum, now)
 	}
 	for _, rw := range byNum {
 		d.Rows = append(d.Rows, *rw)
 	}
 	slices.SortFunc(d.Rows, func(a, b row) int { return cmp.Compare(b.Number, a.Number) })
 	if h.o.Workflow != nil {
-		files, err := h.o.Workflow.InboxFiles(ctx)
-		if err != nil {
-			d.InboxErr = true
-			h.o.Log.WarnContext(ctx, "admin: inbox files", slog.Any("error", err))
-		}
-		d.Inbox = files
-		bad, err := h.o.Workflow.InboxProblems(ctx)
-		if err != nil {
-			d.InboxErr = true
-			h.o.Log.WarnContext(ctx, "admin: inbox problems", slog.Any("error", err))
-		}
-		d.InboxBad = bad
+		h.addInbox(ctx, &d)
 	}
 	if h.o.Campaigns != nil {
-		d.Camp = true
-		st, err := h.o.Campaigns.Stats(ctx)
-		if err != nil {
-			d.CampErr = true
-			h.o.Log.ErrorContext(r.Context(), "admin: campaign stats", slog.Any("error", err))
-		}
-		for _, s := range st {
-			c := campaignRow{SceneStats: s}
-			if s.Campaign != nil {
-				c.Image = s.Campaign.URL != ""
-				if s.Campaign.Permanent {
-					c.Code = say(lang, "permanent")
-				} else {
-					c.Code = say(lang, "expires", "when", h.fmt(s.Campaign.Expires))
-				}
-			}
-			d.Campaigns = append(d.Campaigns, c)
-		}
+		h.addCampaigns(ctx, r, &d)
 	}
 	h.pageStatus(w, r, status, "dashboard", d)
+}
+
+// addPipeline adds the pipeline's statuses to the dashboard: each issue's
+// row (byNum, by number), the schedule and the latest broadcasts.
+func (h *Handler) addPipeline(ctx context.Context, r *http.Request, d *dashboardData, byNum map[int]*row, now time.Time) {
+	lang := d.Lang
+	d.Pipeline = true
+	d.NextSlot = h.fmt(h.o.Pipeline.NextSlot(now))
+	sts, err := h.o.Pipeline.Statuses(ctx)
+	if err != nil {
+		// Redis may be away: the archive part still shows, from memory.
+		d.PipeErr = true
+		h.o.Log.ErrorContext(r.Context(), "admin: pipeline status", slog.Any("error", err))
+	}
+	for i := range sts {
+		s := sts[i]
+		rw := byNum[s.Number]
+		if rw == nil {
+			rw = &row{Number: s.Number}
+			byNum[s.Number] = rw
+		}
+		iss, _ := h.o.Issues.Get(s.Number)
+		rw.Heading = heading(s.Number, iss, &s)
+		rw.Status = &s
+		rw.State = stateWord(lang, s.State)
+		rw.When = h.when(lang, &s)
+		if s.State == "failed" && s.Explanation != "" {
+			rw.Problem = s.Explanation
+		}
+		if s.State == "scheduled" && !s.Due.IsZero() {
+			d.Schedule = append(d.Schedule, scheduled{Number: s.Number, Heading: rw.Heading, Due: h.fmt(s.Due)})
+		}
+		if !s.SentAt.IsZero() {
+			b := broadcast{Status: s, When: h.fmt(s.SentAt), Heading: rw.Heading}
+			for i := range s.URLs {
+				b.Articles = append(b.Articles, i+1)
+			}
+			d.Broadcasts = append(d.Broadcasts, b)
+		}
+	}
+	slices.SortFunc(d.Schedule, func(a, b scheduled) int { return cmp.Compare(a.Due, b.Due) })
+	slices.SortFunc(d.Broadcasts, func(a, b broadcast) int { return b.SentAt.Compare(a.SentAt) })
+	if len(d.Broadcasts) > maxBroadcasts {
+		d.Broadcasts = d.Broadcasts[:maxBroadcasts]
+	}
+}
+
+// addInbox adds the inbox's files and the files that cannot be published.
+func (h *Handler) addInbox(ctx context.Context, d *dashboardData) {
+	files, err := h.o.Workflow.InboxFiles(ctx)
+	if err != nil {
+		d.InboxErr = true
+		h.o.Log.WarnContext(ctx, "admin: inbox files", slog.Any("error", err))
+	}
+	d.Inbox = files
+	bad, err := h.o.Workflow.InboxProblems(ctx)
+	if err != nil {
+		d.InboxErr = true
+		h.o.Log.WarnContext(ctx, "admin: inbox problems", slog.Any("error", err))
+	}
+	d.InboxBad = bad
+}
+
+// addCampaigns adds the QR campaigns and their counts.
+func (h *Handler) addCampaigns(ctx context.Context, r *http.Request, d *dashboardData) {
+	lang := d.Lang
+	d.Camp = true
+	st, err := h.o.Campaigns.Stats(ctx)
+	if err != nil {
+		d.CampErr = true
+		h.o.Log.ErrorContext(r.Context(), "admin: campaign stats", slog.Any("error", err))
+	}
+	for _, s := range st {
+		c := campaignRow{SceneStats: s}
+		if s.Campaign != nil {
+			c.Image = s.Campaign.URL != ""
+			if s.Campaign.Permanent {
+				c.Code = say(lang, "permanent")
+			} else {
+				c.Code = say(lang, "expires", "when", h.fmt(s.Campaign.Expires))
+			}
+		}
+		d.Campaigns = append(d.Campaigns, c)
+	}
 }
 
 // fmtZone is a time with its zone's abbreviation.

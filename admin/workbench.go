@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -286,19 +287,7 @@ func (h *Handler) showIssue(w http.ResponseWriter, r *http.Request, status, n in
 		}
 		d.Warnings = out.Warnings
 	}
-	var st *Status
-	if h.o.Pipeline != nil {
-		sts, err := h.o.Pipeline.Statuses(ctx)
-		if err != nil {
-			h.o.Log.ErrorContext(ctx, "admin: pipeline status", slog.Any("error", err))
-			d.Problem = cmp.Or(d.Problem, say(lang, "pipe.err"))
-		}
-		for i := range sts {
-			if sts[i].Number == n {
-				st = &sts[i]
-			}
-		}
-	}
+	st := h.issueStatus(ctx, &d, n)
 	iss, inArch := h.o.Issues.Get(n)
 	if st == nil && !inArch {
 		h.message(w, r, http.StatusNotFound, say(lang, "refuse.unknown", "n", strconv.Itoa(n)), "/admin")
@@ -307,49 +296,84 @@ func (h *Handler) showIssue(w http.ResponseWriter, r *http.Request, status, n in
 	d.Status = st
 	d.Heading = heading(n, iss, st)
 	if st != nil {
-		d.Sent = !st.SentAt.IsZero() || slices.Contains([]string{"sending", "sent", "finished", "retracted"}, st.State)
-		d.Retracted = st.State == "retracted"
-		d.Cancellable = !d.Sent && st.State != "cancelled" && st.State != "failed" && st.State != "rejected"
-		d.When = h.when(lang, st)
-		for _, ev := range st.History {
-			hr := historyRow{At: h.fmt(ev.At), By: cmp.Or(ev.By, say(lang, "system")), State: stateWord(lang, ev.State), Note: ev.Note}
-			if ev.Action != "" {
-				hr.Action = say(lang, "action."+ev.Action)
-			}
-			d.History = append(d.History, hr)
-		}
-		slices.Reverse(d.History)
+		h.addIssueHistory(&d, st)
 	}
 	if h.o.Workflow != nil {
-		slots, err := h.o.Workflow.Slots(ctx, h.o.Now(), 5)
-		if err != nil {
-			h.o.Log.WarnContext(ctx, "admin: slots", slog.Any("error", err))
+		h.addSlots(ctx, &d, st)
+	}
+	h.pageStatus(w, r, status, "issue", d)
+}
+
+// issueStatus is issue n's status in the pipeline, nil when the pipeline
+// does not know it (or is not configured, or is away: d says so).
+func (h *Handler) issueStatus(ctx context.Context, d *issuePageData, n int) *Status {
+	if h.o.Pipeline == nil {
+		return nil
+	}
+	lang := d.Lang
+	var st *Status
+	sts, err := h.o.Pipeline.Statuses(ctx)
+	if err != nil {
+		h.o.Log.ErrorContext(ctx, "admin: pipeline status", slog.Any("error", err))
+		d.Problem = cmp.Or(d.Problem, say(lang, "pipe.err"))
+	}
+	for i := range sts {
+		if sts[i].Number == n {
+			st = &sts[i]
 		}
-		for _, s := range slots {
-			row := slotRow{At: h.fmt(s.At), Used: s.QuotaUsed}
-			if s.Max > 0 {
-				if s.QuotaUsed {
-					row.Note = say(lang, "slot.used", "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
-				} else {
-					row.Note = say(lang, "slot.free", "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
-				}
+	}
+	return st
+}
+
+// addIssueHistory adds what st tells: whether the issue went out, what can
+// still be done, and its history, newest first.
+func (h *Handler) addIssueHistory(d *issuePageData, st *Status) {
+	lang := d.Lang
+	d.Sent = !st.SentAt.IsZero() || slices.Contains([]string{"sending", "sent", "finished", "retracted"}, st.State)
+	d.Retracted = st.State == "retracted"
+	d.Cancellable = !d.Sent && st.State != "cancelled" && st.State != "failed" && st.State != "rejected"
+	d.When = h.when(lang, st)
+	for _, ev := range st.History {
+		hr := historyRow{At: h.fmt(ev.At), By: cmp.Or(ev.By, say(lang, "system")), State: stateWord(lang, ev.State), Note: ev.Note}
+		if ev.Action != "" {
+			hr.Action = say(lang, "action."+ev.Action)
+		}
+		d.History = append(d.History, hr)
+	}
+	slices.Reverse(d.History)
+}
+
+// addSlots adds the next publish slots, with their quota, and a warning
+// when st is due on a day whose quota is used.
+func (h *Handler) addSlots(ctx context.Context, d *issuePageData, st *Status) {
+	lang := d.Lang
+	slots, err := h.o.Workflow.Slots(ctx, h.o.Now(), 5)
+	if err != nil {
+		h.o.Log.WarnContext(ctx, "admin: slots", slog.Any("error", err))
+	}
+	for _, s := range slots {
+		row := slotRow{At: h.fmt(s.At), Used: s.QuotaUsed}
+		if s.Max > 0 {
+			if s.QuotaUsed {
+				row.Note = say(lang, "slot.used", "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
+			} else {
+				row.Note = say(lang, "slot.free", "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
 			}
-			d.Slots = append(d.Slots, row)
 		}
-		if len(slots) > 0 {
-			d.NextAt = slots[0].At.In(h.o.Location).Format("2006-01-02T15:04")
-		}
-		if st != nil && !st.Due.IsZero() && (st.State == "scheduled" || st.State == "awaiting_approval") {
-			day := st.Due.In(h.o.Location).Format(time.DateOnly)
-			for _, s := range slots {
-				if s.QuotaUsed && s.At.In(h.o.Location).Format(time.DateOnly) == day {
-					d.QuotaWarn = say(lang, "due.quota", "when", h.fmt(st.Due), "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
-					break
-				}
+		d.Slots = append(d.Slots, row)
+	}
+	if len(slots) > 0 {
+		d.NextAt = slots[0].At.In(h.o.Location).Format("2006-01-02T15:04")
+	}
+	if st != nil && !st.Due.IsZero() && (st.State == "scheduled" || st.State == "awaiting_approval") {
+		day := st.Due.In(h.o.Location).Format(time.DateOnly)
+		for _, s := range slots {
+			if s.QuotaUsed && s.At.In(h.o.Location).Format(time.DateOnly) == day {
+				d.QuotaWarn = say(lang, "due.quota", "when", h.fmt(st.Due), "n", strconv.Itoa(s.Sent), "max", strconv.Itoa(s.Max))
+				break
 			}
 		}
 	}
-	h.pageStatus(w, r, status, "issue", d)
 }
 
 // heading tells issues apart: the number, the masthead month and the
@@ -543,6 +567,7 @@ func (h *Handler) action(act string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { h.act(w, r, act) }
 }
 
+// act checks and runs one of the issue page's forms.
 func (h *Handler) act(w http.ResponseWriter, r *http.Request, act string) {
 	lang := langOf(r)
 	n, ok := issueNumber(r)
@@ -565,57 +590,67 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, act string) {
 	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
 	defer cancel()
 	by := who(r)
-	f := r.PostForm
-	var err error
+	status, problem, err := h.runAction(ctx, lang, act, n, by, r.PostForm)
+	if status != 0 {
+		h.showIssue(w, r, status, n, problem, nil)
+		return
+	}
+	h.actionDone(ctx, w, r, lang, act, n, by, err)
+}
+
+// runAction runs act on issue n for by. A form that makes no sense is
+// refused before the workflow is asked: status and problem say why.
+func (h *Handler) runAction(ctx context.Context, lang, act string, n int, by string, f url.Values) (status int, problem string, err error) {
 	switch act {
 	case "approve":
 		if up := h.uploader(ctx, n); up != "" && up == by && by != user {
 			// Four eyes: who uploaded an issue does not approve it.
-			h.showIssue(w, r, http.StatusConflict, n, h.refusalWords(lang, &Refusal{Reason: "self_approval", Number: n, By: by}), nil)
-			return
+			return http.StatusConflict, h.refusalWords(lang, &Refusal{Reason: "self_approval", Number: n, By: by}), nil
 		}
-		err = h.o.Workflow.Approve(ctx, n, by)
+		return 0, "", h.o.Workflow.Approve(ctx, n, by)
 	case "reject":
 		reason := strings.TrimSpace(f.Get("reason"))
 		if reason == "" || utf8.RuneCountInString(reason) > 500 {
-			h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "reject.reason"), nil)
-			return
+			return http.StatusBadRequest, say(lang, "reject.reason"), nil
 		}
-		err = h.o.Workflow.Reject(ctx, n, by, reason)
+		return 0, "", h.o.Workflow.Reject(ctx, n, by, reason)
 	case "schedule":
 		var at time.Time
 		if s := strings.TrimSpace(f.Get("at")); s != "" {
 			t, perr := parseLocal(s, h.o.Location)
 			if perr != nil {
-				h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "bad.when"), nil)
-				return
+				return http.StatusBadRequest, say(lang, "bad.when"), nil
 			}
 			at = t
 		}
 		_, err = h.o.Workflow.Schedule(ctx, n, at, by)
+		return 0, "", err
 	case "send":
 		if f.Get("confirm") != "yes" {
-			h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "sendnow.confirm"), nil)
-			return
+			return http.StatusBadRequest, say(lang, "sendnow.confirm"), nil
 		}
-		err = h.o.Workflow.SendNow(ctx, n, by)
+		return 0, "", h.o.Workflow.SendNow(ctx, n, by)
 	case "cancel":
-		err = h.o.Workflow.Cancel(ctx, n, by)
+		return 0, "", h.o.Workflow.Cancel(ctx, n, by)
 	case "retract":
 		article, aerr := strconv.Atoi(cmp.Or(strings.TrimSpace(f.Get("article")), "0"))
 		if aerr != nil || article < 0 || article > 8 {
-			h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "bad.article"), nil)
-			return
+			return http.StatusBadRequest, say(lang, "bad.article"), nil
 		}
-		err = h.o.Workflow.Retract(ctx, n, article, by)
+		return 0, "", h.o.Workflow.Retract(ctx, n, article, by)
 	case "preview":
 		to, ok := reviewers(f.Get("to"))
 		if !ok {
-			h.showIssue(w, r, http.StatusBadRequest, n, say(lang, "review.bad"), nil)
-			return
+			return http.StatusBadRequest, say(lang, "review.bad"), nil
 		}
-		err = h.o.Workflow.SendPreview(ctx, n, to, by)
+		return 0, "", h.o.Workflow.SendPreview(ctx, n, to, by)
 	}
+	return 0, "", nil
+}
+
+// actionDone shows what became of an action: the issue page with the
+// refusal or the failure, else a redirect to it.
+func (h *Handler) actionDone(ctx context.Context, w http.ResponseWriter, r *http.Request, lang, act string, n int, by string, err error) {
 	var ref *Refusal
 	switch {
 	case errors.As(err, &ref):
