@@ -1,9 +1,10 @@
 // Package bot is the WeChat webhook: it verifies and decrypts each message
 // push in the configured mode (wechat.message_mode: plain, compat or safe —
 // safe and compat accept only the signed ciphertext), recognises WeChat's retries
-// across replicas through Redis, routes messages and events to keyword rules
-// and the built-in chat (latest issue, archive, search, topics, language),
-// and answers inside WeChat's 5-second budget — late work is answered
+// across replicas through Redis, asks the chat (package chat) for the
+// answer, applies its plan — the reply stored with the claim, preferences and
+// search session written, the calls made once — and answers inside
+// WeChat's 5-second budget — late work is answered
 // `success` at once and delivered afterwards as a customer-service message.
 // The HTTP handling is its own; silenceper/wechat contributes the message
 // types and the crypto helpers.
