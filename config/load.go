@@ -31,7 +31,34 @@ const (
 	DefaultThemeFontFamily = "-apple-system, BlinkMacSystemFont, 'PingFang SC', 'Helvetica Neue', 'Microsoft YaHei', sans-serif"
 	DefaultThemeFontSize   = "15px"
 	DefaultBotDeadline     = 4500 * time.Millisecond
+	DefaultDedupeTTL       = 10 * time.Minute
+	DefaultSessionTTL      = 30 * time.Minute
+	DefaultArchiveCount    = 5
+	DefaultPageSize        = 5
+	DefaultMaxBodyBytes    = int64(1 << 20)
+	DefaultTimestampWindow = 5 * time.Minute
 )
+
+// WithDefaults fills the zero durations and counts of a BotConfig built
+// without Load (tests, tools) with the defaults above.
+func (c BotConfig) WithDefaults() BotConfig {
+	if c.Deadline <= 0 {
+		c.Deadline = DefaultBotDeadline
+	}
+	if c.DedupeTTL <= 0 {
+		c.DedupeTTL = DefaultDedupeTTL
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = DefaultSessionTTL
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = DefaultPageSize
+	}
+	if c.ArchiveCount <= 0 {
+		c.ArchiveCount = DefaultArchiveCount
+	}
+	return c
+}
 
 // defaults lists every scalar key with its default value. Keys that are not
 // here cannot be set from the environment, so every key must appear.
@@ -41,7 +68,7 @@ var defaults = map[string]any{
 
 	"http.addr":             ":8080",
 	"http.webhook_path":     "/wechat",
-	"http.max_body_bytes":   int64(1 << 20),
+	"http.max_body_bytes":   DefaultMaxBodyBytes,
 	"http.read_timeout":     10 * time.Second,
 	"http.write_timeout":    10 * time.Second,
 	"http.idle_timeout":     60 * time.Second,
@@ -58,7 +85,7 @@ var defaults = map[string]any{
 	"wechat.stable_token":              true,
 	"wechat.timeout":                   DefaultWeChatTimeout,
 	"wechat.max_retries":               3,
-	"wechat.timestamp_window":          5 * time.Minute,
+	"wechat.timestamp_window":          DefaultTimestampWindow,
 	"wechat.account_type":              "subscription",
 	"wechat.message_mode":              "",
 
@@ -86,12 +113,12 @@ var defaults = map[string]any{
 	"render.theme.font_size":       DefaultThemeFontSize,
 
 	"bot.deadline":           DefaultBotDeadline,
-	"bot.dedupe_ttl":         10 * time.Minute,
+	"bot.dedupe_ttl":         DefaultDedupeTTL,
 	"bot.retry_wait":         3 * time.Second,
-	"bot.session_ttl":        30 * time.Minute,
+	"bot.session_ttl":        DefaultSessionTTL,
 	"bot.welcome":            "",
-	"bot.archive_count":      5,
-	"bot.page_size":          5,
+	"bot.archive_count":      DefaultArchiveCount,
+	"bot.page_size":          DefaultPageSize,
 	"bot.blocked_words":      append([]string(nil), DefaultBlockedWords...),
 	"bot.tags.topic_prefix":  "topic:",
 	"bot.tags.language.zh":   "lang:zh",
