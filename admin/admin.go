@@ -13,7 +13,6 @@ package admin
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -29,10 +28,11 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/render"
@@ -67,6 +67,18 @@ type Status struct {
 	URLs        []string
 	ErrCode     int
 	Explanation string // a failed issue's reason in plain words
+	// Title and Date tell issues apart: the first article's title and the
+	// masthead month (YYYY.MM), from the issue file.
+	Title string
+	Date  string
+	// History is the audit trail: every change, with who made it.
+	History      []Event
+	ApprovedBy   string
+	ApprovedAt   time.Time
+	RejectedBy   string
+	RejectReason string
+	RetractedBy  string
+	RetractedAt  time.Time
 }
 
 // Pipeline is the publisher, read-only.
@@ -80,17 +92,27 @@ type Pipeline interface {
 	NextSlot(t time.Time) time.Time
 }
 
-// Campaigns reports what each QR campaign brought. *subscribers.Service implements it.
+// Campaigns reports what each QR campaign brought and makes new ones.
+// *subscribers.Service implements it.
 type Campaigns interface {
 	Stats(ctx context.Context) ([]subscribers.SceneStats, error)
+	Campaigns(ctx context.Context) ([]subscribers.Campaign, error)
+	CreateCampaign(ctx context.Context, scene string, permanent bool, expire time.Duration) (subscribers.Campaign, []byte, error)
 }
 
 // Options are the pages' sources; Token, Issues, Sessions and Limiter are
 // required.
 type Options struct {
-	// Token is admin.token: typed into the login form, or sent by scripts
-	// as Authorization: Bearer.
+	// Token is admin.token: typed into the login form as the user admin,
+	// or sent by scripts as Authorization: Bearer.
 	Token string
+	// Users are admin.users: name → bcrypt hash of the password.
+	Users map[string]string
+	// Workflow is what the editors may do; nil: the pages are read-only.
+	Workflow Workflow
+	// ImageSources are origins besides https: the preview's images may
+	// come from (the sandbox's http address in tests and demos).
+	ImageSources []string
 	// Sessions keeps the logins; Limiter counts failed ones per client.
 	Sessions *SessionStore
 	Limiter  *LoginLimiter
@@ -115,6 +137,11 @@ type Handler struct {
 	public *http.ServeMux // the login form
 	mux    *http.ServeMux // the pages behind a login
 	cross  *http.CrossOriginProtection
+	// dummy is a bcrypt hash compared against for an unknown name, so a
+	// wrong name takes as long as a wrong password.
+	dummy  []byte
+	csp    string
+	imgSrc string // the CSP's img-src sources
 }
 
 // CookieName is the session cookie set by a login.
@@ -135,7 +162,11 @@ const user = "admin"
 var templateFS embed.FS
 
 var templates = template.Must(template.New("admin").Funcs(template.FuncMap{
-	"join": strings.Join,
+	"join":  strings.Join,
+	"t":     func(lang, key string, kv ...string) string { return say(lang, key, kv...) },
+	"state": stateWord,
+	"itoa":  strconv.Itoa,
+	"inc":   func(i int) int { return i + 1 },
 }).ParseFS(templateFS, "templates/*.tmpl"))
 
 // New builds the pages. An empty token is refused: the caller leaves the
@@ -163,6 +194,27 @@ func New(o Options) (*Handler, error) {
 	mac := hmac.New(sha256.New, []byte(o.Token))
 	mac.Write([]byte("wxbot admin session realm v1"))
 	h := &Handler{o: o, realm: hex.EncodeToString(mac.Sum(nil))[:32], public: http.NewServeMux(), mux: http.NewServeMux(), cross: http.NewCrossOriginProtection()}
+	cost := bcrypt.MinCost
+	for name, hash := range o.Users {
+		c, err := bcrypt.Cost([]byte(hash))
+		if err != nil {
+			return nil, fmt.Errorf("admin: admin.users: %s: not a bcrypt hash", name)
+		}
+		cost = max(cost, c)
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("wxbot: no such user"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("admin: %w", err)
+	}
+	h.dummy = dummy
+	img := "'self' https: data:"
+	for _, src := range o.ImageSources {
+		if u, err := url.Parse(src); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && !strings.ContainsAny(u.Host, " ;'") {
+			img += " " + u.Scheme + "://" + u.Host
+		}
+	}
+	h.imgSrc = img
+	h.csp = "default-src 'none'; style-src 'unsafe-inline'; img-src " + img + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 	h.public.HandleFunc("GET "+LoginPath, h.loginForm)
 	h.public.HandleFunc("POST "+LoginPath, h.login)
 	h.mux.HandleFunc("GET /admin", h.dashboard)
@@ -170,6 +222,7 @@ func New(o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /admin/issues/{n}/preview", h.preview)
 	h.mux.HandleFunc("GET /admin/readership", h.readershipPage)
 	h.mux.HandleFunc("POST /admin/logout", h.logout)
+	h.routeWorkbench()
 	return h, nil
 }
 
@@ -184,7 +237,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The preview shows the articles' own images (WeChat's mmbiz URLs, over
 	// https); nothing else is loaded, no script runs, and forms post only
 	// here (the login and logout).
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+	hd.Set("Content-Security-Policy", h.csp)
+	h.rememberLang(w, r)
 
 	if r.URL.Path == LoginPath {
 		h.public.ServeHTTP(w, r)
@@ -243,7 +297,7 @@ func (h *Handler) session(ctx context.Context, id string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	if sess.Realm != h.realm {
+	if sess.Realm != h.realmOf(sess.User) {
 		if err := h.o.Sessions.Revoke(ctx, id); err != nil {
 			h.o.Log.WarnContext(ctx, "admin: end a session of a previous token", slog.Any("error", err))
 		}
@@ -256,6 +310,36 @@ func (h *Handler) session(ctx context.Context, id string) (Session, error) {
 func sessionOf(r *http.Request) (Session, bool) {
 	s, ok := r.Context().Value(sessionKey{}).(Session)
 	return s, ok
+}
+
+// realmOf binds a user's sessions to admin.token and the user's hash: a
+// new token, a new password or a removed user ends them.
+func (h *Handler) realmOf(name string) string {
+	if name == user {
+		return h.realm
+	}
+	hash, ok := h.o.Users[name]
+	if !ok {
+		return "" // never a stored realm: the session ends
+	}
+	mac := hmac.New(sha256.New, []byte(h.o.Token))
+	mac.Write([]byte("wxbot admin user realm v1\x00" + name + "\x00" + hash))
+	return hex.EncodeToString(mac.Sum(nil))[:32]
+}
+
+// authenticate checks a name and password in constant time as far as the
+// answer goes: an unknown name costs a bcrypt comparison like a known one.
+func (h *Handler) authenticate(name, password string) (string, bool) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" || name == user {
+		return user, h.equal(password)
+	}
+	hash, ok := h.o.Users[name]
+	if !ok || len(password) > 72 {
+		_ = bcrypt.CompareHashAndPassword(h.dummy, []byte(password))
+		return "", false
+	}
+	return name, bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
 func (h *Handler) equal(tok string) bool {
@@ -349,6 +433,7 @@ func safeNext(next string) string {
 }
 
 type loginData struct {
+	base
 	CSRF    string
 	Next    string
 	Problem string
@@ -367,6 +452,14 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	h.showLogin(w, r, http.StatusOK, next, "")
 }
 
+// lang of a login form: the choice on the page or the cookie.
+func loginLang(r *http.Request) string {
+	if l := r.PostFormValue("lang"); l == langEN || l == langZH {
+		return l
+	}
+	return langOf(r)
+}
+
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, next, problem string) {
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -375,7 +468,12 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	tok := base64.RawURLEncoding.EncodeToString(raw[:])
 	http.SetCookie(w, h.cookie(r, loginCookie, tok, LoginPath, 3600))
-	h.pageStatus(w, r, status, "login", loginData{CSRF: tok, Next: next, Problem: problem})
+	b := base{Lang: langOf(r), Path: LoginPath}
+	b.Other = langEN
+	if b.Lang == langEN {
+		b.Other = langZH
+	}
+	h.pageStatus(w, r, status, "login", loginData{base: b, CSRF: tok, Next: next, Problem: problem})
 }
 
 // maxFormBytes bounds a login or logout form.
@@ -398,22 +496,29 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(loginCookie)
 	if err != nil || c.Value == "" || !hmac.Equal([]byte(c.Value), []byte(r.PostForm.Get("csrf"))) {
 		// Not this browser's form (or cookies are off): a new form.
-		h.showLogin(w, r, http.StatusForbidden, next, "The form had expired: log in again.")
+		h.showLogin(w, r, http.StatusForbidden, next, say(loginLang(r), "login.expired"))
 		return
 	}
 	client := clientAddr(r, h.o.TrustedProxies)
 	if !h.allow(w, r, client) {
 		return
 	}
-	if !h.equal(r.PostForm.Get("token")) {
+	// The old form's single field "token" is admin.token.
+	password := r.PostForm.Get("password")
+	if password == "" {
+		password = r.PostForm.Get("token")
+	}
+	name, ok := h.authenticate(r.PostForm.Get("user"), password)
+	if !ok {
 		h.o.Log.WarnContext(ctx, "admin: failed login", slog.String("client", client))
 		wait, err := h.o.Limiter.Failed(ctx, client)
 		if err != nil {
 			h.o.Log.ErrorContext(ctx, "admin: login limit", slog.Any("error", err))
 		}
-		problem := "Wrong token."
+		lang := loginLang(r)
+		problem := say(lang, "login.wrong")
 		if wait > 0 {
-			problem = fmt.Sprintf("Wrong token. Too many failed logins from your address: try again in %d s.", int((wait+time.Second-1)/time.Second))
+			problem += " " + say(lang, "login.blocked", "n", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		}
 		h.showLogin(w, r, http.StatusUnauthorized, next, problem)
 		return
@@ -421,7 +526,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if err := h.o.Limiter.Succeeded(ctx, client); err != nil {
 		h.o.Log.WarnContext(ctx, "admin: login limit", slog.Any("error", err))
 	}
-	sess, err := h.o.Sessions.Create(ctx, user, h.realm)
+	sess, err := h.o.Sessions.Create(ctx, name, h.realmOf(name))
 	if err != nil {
 		h.o.Log.ErrorContext(ctx, "admin: start session", slog.Any("error", err))
 		h.unavailable(w)
@@ -464,121 +569,11 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, why string) 
 	http.Error(w, "403 forbidden: "+why, http.StatusForbidden)
 }
 
-// row is one issue on the dashboard: from the archive, the pipeline or both.
-type row struct {
-	Number   int
-	Month    string
-	Title    string
-	Sections int
-	Items    int
-	InArch   bool
-	Status   *Status
-	When     string // "sent …" or "due …", in the configured zone
-}
-
-type broadcast struct {
-	Status
-	When string
-}
-
-type scheduled struct {
-	Number int
-	Due    string
-	State  string
-}
-
-type dashboardData struct {
-	CSRF       string // the logout form's; empty for a bearer
-	Now        string
-	Zone       string
-	Rows       []row
-	Pipeline   bool
-	PipeErr    string
-	NextSlot   string
-	Schedule   []scheduled
-	Broadcasts []broadcast
-	Campaigns  []subscribers.SceneStats
-	Camp       bool
-	CampErr    string
-}
-
-// maxBroadcasts is how many past broadcasts the dashboard lists.
-const maxBroadcasts = 10
-
-func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	now := h.o.Now()
-	d := dashboardData{Now: h.fmt(now), Zone: h.o.Location.String()}
-	if sess, ok := sessionOf(r); ok {
-		d.CSRF = sess.CSRF()
-	}
-	byNum := map[int]*row{}
-	for _, iss := range h.o.Issues.All() {
-		items := 0
-		for _, s := range iss.Sections {
-			items += len(s.Items)
-		}
-		byNum[iss.Number] = &row{Number: iss.Number, Month: strings.ReplaceAll(iss.Month, "-", "."),
-			Title: cmp.Or(iss.TitleZH, iss.TitleEN), Sections: len(iss.Sections), Items: items, InArch: true}
-	}
-	if h.o.Pipeline != nil {
-		d.Pipeline = true
-		d.NextSlot = h.fmt(h.o.Pipeline.NextSlot(now))
-		sts, err := h.o.Pipeline.Statuses(ctx)
-		if err != nil {
-			// Redis may be away: the archive part still shows, from memory.
-			d.PipeErr = err.Error()
-			h.o.Log.ErrorContext(r.Context(), "admin: pipeline status", slog.Any("error", err))
-		}
-		for i := range sts {
-			s := sts[i]
-			rw := byNum[s.Number]
-			if rw == nil {
-				rw = &row{Number: s.Number, Title: s.File}
-				byNum[s.Number] = rw
-			}
-			rw.Status = &s
-			switch {
-			case !s.SentAt.IsZero():
-				rw.When = "sent " + h.fmt(s.SentAt)
-			case !s.Due.IsZero():
-				rw.When = "due " + h.fmt(s.Due)
-			}
-			if s.State == "scheduled" && !s.Due.IsZero() {
-				d.Schedule = append(d.Schedule, scheduled{Number: s.Number, Due: h.fmt(s.Due), State: s.State})
-			}
-			if !s.SentAt.IsZero() {
-				d.Broadcasts = append(d.Broadcasts, broadcast{Status: s, When: h.fmt(s.SentAt)})
-			}
-		}
-		slices.SortFunc(d.Schedule, func(a, b scheduled) int { return cmp.Compare(a.Due, b.Due) })
-		slices.SortFunc(d.Broadcasts, func(a, b broadcast) int { return b.SentAt.Compare(a.SentAt) })
-		if len(d.Broadcasts) > maxBroadcasts {
-			d.Broadcasts = d.Broadcasts[:maxBroadcasts]
-		}
-	}
-	for _, rw := range byNum {
-		d.Rows = append(d.Rows, *rw)
-	}
-	slices.SortFunc(d.Rows, func(a, b row) int { return cmp.Compare(b.Number, a.Number) })
-	if h.o.Campaigns != nil {
-		d.Camp = true
-		st, err := h.o.Campaigns.Stats(ctx)
-		if err != nil {
-			d.CampErr = err.Error()
-			h.o.Log.ErrorContext(r.Context(), "admin: campaign stats", slog.Any("error", err))
-		}
-		d.Campaigns = st
-	}
-	h.page(w, r, "dashboard", d)
-}
-
 func (h *Handler) fmt(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(h.o.Location).Format("2006-01-02 15:04:05")
+	return t.In(h.o.Location).Format("2006-01-02 15:04 MST")
 }
 
 func (h *Handler) page(w http.ResponseWriter, r *http.Request, name string, data any) {
@@ -612,6 +607,9 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 		draft   *render.Draft
 		source  string
 		pipeErr error
+		// fromPipe: the draft is the pipeline's (WeChat holds it).
+		fromPipe bool
+		lang     = langOf(r)
 	)
 	if h.o.Pipeline != nil {
 		iss, draft, err = h.o.Pipeline.Draft(ctx, n)
@@ -620,7 +618,7 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 			draft, pipeErr = nil, err
 		}
 		if draft != nil {
-			source = "As drafted by the publishing pipeline: the articles WeChat holds, as subscribers will see them."
+			source, fromPipe = say(lang, "preview.drafted"), true
 		}
 	}
 	if draft == nil {
@@ -638,9 +636,9 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 			_, _ = fmt.Fprintf(w, "No.%d cannot be rendered as a WeChat draft: %v\n", n, err)
 			return
 		}
-		source = "Not drafted yet: rendered from the archive with this server's render settings, as it would be drafted."
+		source = say(lang, "preview.archive")
 		if pipeErr != nil {
-			source = "The pipeline's draft cannot be shown (" + pipeErr.Error() + "): rendered from the archive with this server's render settings instead."
+			source = say(lang, "preview.pipeerr")
 		}
 	}
 	page, err := render.PreviewPage(iss, draft)
@@ -649,8 +647,53 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	// The page's own policy (a <meta>, for the file saved by `wxbot
+	// render`) allows https images; the pages also show the sandbox's.
+	if d := previewImgDirective(); d != "" {
+		page = bytes.Replace(page, []byte(d), []byte("img-src "+h.imgSrc+";"), 1)
+	}
+	figures := h.figuresLine(r.Context(), n)
+	if c, ok := h.o.Pipeline.(Coverer); ok && fromPipe {
+		if u, err := c.CoverURL(ctx, n); err == nil && u != "" {
+			figures = coverFigure(u) + figures
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(withBanner(page, source, h.figuresLine(r.Context(), n)))
+	_, _ = w.Write(withBanner(page, source, figures))
+}
+
+// previewImgDirective is the img-src directive of render's preview
+// policy ("img-src https: data:;"), "" if it has none.
+func previewImgDirective() string {
+	csp := render.PreviewCSP
+	i := strings.Index(csp, "img-src ")
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(csp[i:], ";")
+	if j < 0 {
+		return ""
+	}
+	return csp[i : i+j+1]
+}
+
+// Coverer is a Pipeline that knows where WeChat keeps an issue's cover.
+type Coverer interface {
+	CoverURL(ctx context.Context, n int) (string, error)
+}
+
+// coverFigure shows the cover above the articles, as subscribers see it
+// in the chat list; an http WeChat image address is asked over https.
+func coverFigure(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	if u.Scheme == "http" && (strings.HasSuffix(u.Hostname(), ".qpic.cn") || strings.HasSuffix(u.Hostname(), ".qlogo.cn")) {
+		u.Scheme = "https"
+	}
+	return `<figure id="wxbot-cover" style="max-width:375px;margin:0 auto 12px"><img src="` + template.HTMLEscapeString(u.String()) +
+		`" alt="cover" style="display:block;width:100%;height:auto;border-radius:4px"><figcaption style="font-size:12px;color:#888;text-align:center">封面 · cover</figcaption></figure>` + "\n"
 }
 
 // withBanner puts a line above the phone frames saying where the articles

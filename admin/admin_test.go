@@ -13,6 +13,7 @@ import (
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/inbox"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/render"
@@ -44,10 +45,10 @@ func newEnv(t *testing.T, pipe Pipeline, tweaks ...func(*Options)) *env {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	arch := archive.New(st.UniversalClient, st.Keys, nil)
-	if err := archive.NewFSLoader(arch, examples.FS, newsletter.Parse, nil).Load(ctx); err != nil {
+	if err := inbox.New(inbox.Options{FS: examples.FS, Parse: newsletter.Parse, Archive: arch}).Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	subs := subscribers.New(st, nil, config.BotConfig{}, nil)
+	subs := subscribers.New(subscribers.Options{Store: st})
 	for _, f := range []struct{ openid, scene string }{{"o1", "expo2026"}, {"o2", "expo2026"}, {"o3", "footer"}, {"o1", "footer"}} {
 		if err := subs.Followed(ctx, f.openid, f.scene); err != nil {
 			t.Fatal(err)
@@ -186,22 +187,23 @@ func TestDashboard(t *testing.T) {
 		{Number: 56, State: "failed", File: "no56.md", ErrCode: 45028, Explanation: "no broadcast quota left"},
 	}}
 	e := newEnv(t, pipe)
-	code, body := bearer(t, e, "/admin")
+	code, body := bearer(t, e, "/admin?lang=en")
 	if code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
 	for _, want := range []string{
-		// issues, newest first, with their state
-		`<tr id="issue-56">`, `state-failed`, `errcode 45028: no broadcast quota left`,
-		`<tr id="issue-55">`, `2021.05`, `state-scheduled`, `due 2021-05-24 09:00:00`, `href="/admin/issues/55/preview"`,
-		`<tr id="issue-54">`, `sent 2021-05-17 09:00:03`,
+		// issues, newest first, told apart by number, month and first title
+		`<tr id="issue-56">`, `state-failed`, `no broadcast quota left`,
+		`<tr id="issue-55">`, `No.55 · 2021.05 · `, `state-scheduled`, `due 2021-05-24 09:00 CST`, `href="/admin/issues/55/preview"`,
+		`<tr id="issue-54">`, `sent 2021-05-17 09:00 CST`, `All times in Asia/Shanghai (UTC&#43;08:00)`,
 		// schedule: next slot and the scheduled issue, in Asia/Shanghai
-		`Next broadcast slot: <b>2021-05-24 09:00:00</b>`, `<td class="num">55</td><td>2021-05-24 09:00:00</td>`,
-		// broadcasts with WeChat's counts
-		`1000000001`, `SEND_SUCCESS`, `<td class="num">1200</td><td class="num">1180</td><td class="num">1175</td><td class="num">5</td>`,
+		`Next broadcast slot: 2021-05-24 09:00 CST`, `<td data-label="When">2021-05-24 09:00 CST</td>`,
+		// broadcasts with WeChat's counts; the article links say which article
+		`SEND_SUCCESS`, `data-label="Total">1200</td>`, `data-label="After filtering">1180</td>`, `data-label="Sent OK">1175</td>`, `data-label="Errors">5</td>`,
+		`rel="noreferrer">article 1</a>`,
 		// campaigns: expo2026 gained o1, o2 (o2 left); footer gained o3 (o1 already followed)
-		`<tr id="scene-expo2026">`, `<td class="num">2</td><td class="num">1</td><td class="num">2</td>`,
-		`<tr id="scene-footer">`, `<td class="num">1</td><td class="num">1</td><td class="num">2</td>`,
+		`<tr id="scene-expo2026">`, `data-label="Followers gained">2</td><td class="num" data-label="Still following">1</td><td class="num" data-label="Scanned">2</td>`,
+		`<tr id="scene-footer">`, `data-label="Followers gained">1</td><td class="num" data-label="Still following">1</td><td class="num" data-label="Scanned">2</td>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("dashboard lacks %q", want)
@@ -213,10 +215,14 @@ func TestDashboard(t *testing.T) {
 	if strings.Contains(body, "<script") || strings.Contains(body, "src=\"http") {
 		t.Error("the dashboard loads or runs something")
 	}
+	// Chinese by default, with the same figures.
+	if _, zh := bearer(t, e, "/admin"); !strings.Contains(zh, "下一个发送时段：2021-05-24 09:00 CST") || !strings.Contains(zh, "已安排") {
+		t.Error("the default page is not in Chinese")
+	}
 
 	// Redis away: the archive part still shows, the rest says why.
 	pipe.err = context.DeadlineExceeded
-	if code, body := bearer(t, e, "/admin"); code != 200 || !strings.Contains(body, "Pipeline state unavailable") || !strings.Contains(body, `issue-55`) {
+	if code, body := bearer(t, e, "/admin?lang=en"); code != 200 || !strings.Contains(body, "The pipeline state cannot be read now") || !strings.Contains(body, `issue-55`) {
 		t.Fatalf("pipeline error: %d", code)
 	}
 }
@@ -228,12 +234,12 @@ func TestPreview(t *testing.T) {
 	pipe := &memPipeline{drafts: map[int]*render.Draft{54: drafted}, issues: map[int]*newsletter.Issue{54: iss54}}
 	e := newEnv(t, pipe)
 
-	code, body := bearer(t, e, "/admin/issues/54/preview")
-	if code != 200 || !strings.Contains(body, "立方周报 No.54 定稿") || !strings.Contains(body, "drafted body") || !strings.Contains(body, "As drafted by the publishing pipeline") {
+	code, body := bearer(t, e, "/admin/issues/54/preview?lang=en")
+	if code != 200 || !strings.Contains(body, "立方周报 No.54 定稿") || !strings.Contains(body, "drafted body") || !strings.Contains(body, "Exactly as drafted") {
 		t.Fatalf("drafted preview: %d %s", code, body)
 	}
 
-	code, body = bearer(t, e, "/admin/issues/55/preview")
+	code, body = bearer(t, e, "/admin/issues/55/preview?lang=en")
 	if code != 200 || !strings.Contains(body, "Not drafted yet") || !strings.Contains(body, "width:375px") {
 		t.Fatalf("archive preview: %d", code)
 	}

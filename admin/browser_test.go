@@ -162,7 +162,7 @@ func TestPreviewInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"scheduled", "finished", "SEND_SUCCESS", "1175", "expo2026", "Next broadcast slot"} {
+	for _, want := range []string{"已安排", "已送达", "SEND_SUCCESS", "1175", "expo2026", "下一个发送时段"} {
 		if !strings.Contains(dash, want) {
 			t.Errorf("dashboard as shown lacks %q", want)
 		}

@@ -282,10 +282,10 @@ func TestLoginRateLimit(t *testing.T) {
 
 	for i := 1; i <= DefaultMaxFailures; i++ {
 		resp, body := postLogin(t, e, "guess-"+strconv.Itoa(i), attacker)
-		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Wrong token.") || cookieNamed(resp, CookieName) != nil {
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "用户名或密码错误。") || cookieNamed(resp, CookieName) != nil {
 			t.Fatalf("wrong token %d: %d", i, resp.StatusCode)
 		}
-		if i == DefaultMaxFailures && !strings.Contains(body, "try again in") {
+		if i == DefaultMaxFailures && !strings.Contains(body, "秒后再试") {
 			t.Errorf("the last allowed failure does not say to wait")
 		}
 	}
@@ -400,7 +400,7 @@ func TestLoginFormChecks(t *testing.T) {
 	}
 }
 
-// TestAdminCSP: images only over https (or data:), forms only to the pages.
+// TestAdminCSP: images only from the pages or over https (or data:), forms only to the pages.
 func TestAdminCSP(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, path := range []string{"/admin", LoginPath, "/admin/issues/55/preview"} {
@@ -409,7 +409,7 @@ func TestAdminCSP(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+testToken)
 		resp, _ := do(t, req)
 		csp := resp.Header.Get("Content-Security-Policy")
-		if code != 200 || strings.Contains(csp, "http:") || !strings.Contains(csp, "img-src https: data:;") ||
+		if code != 200 || strings.Contains(csp, "http:") || !strings.Contains(csp, "img-src 'self' https: data:;") ||
 			!strings.Contains(csp, "form-action 'self'") || !strings.Contains(csp, "default-src 'none'") {
 			t.Errorf("%s: %d, CSP %q", path, code, csp)
 		}

@@ -179,7 +179,7 @@ func TestIssuePageShowsItsFigures(t *testing.T) {
 	}
 	// Not broadcast, no collector: no line; the store away: the page still shows, saying why.
 	rep.Issues = rep.Issues[1:]
-	if _, body := bearer(t, e, "/admin/issues/55/preview"); figuresOf(body) != "" || !strings.Contains(body, "Not drafted yet") {
+	if _, body := bearer(t, e, "/admin/issues/55/preview?lang=en"); figuresOf(body) != "" || !strings.Contains(body, "Not drafted yet") {
 		t.Errorf("not broadcast: figures %q", figuresOf(body))
 	}
 	if _, body := bearer(t, newEnv(t, nil), "/admin/issues/55/preview"); figuresOf(body) != "" {

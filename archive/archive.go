@@ -1,8 +1,10 @@
 // Package archive holds the newsletter issues the chat answers from and the
-// publisher and admin pages look up: parsed from the inbox folder (or the
-// built-in examples), kept in Redis so that every replica answers alike, and
-// cached in each process as an immutable Snapshot that is swapped whenever
-// the shared version in Redis changes.
+// publisher and admin pages look up: handed over by the inbox package
+// (the folder's one reader and parser, or the built-in examples) through
+// Replace, and pinned by the publisher after a broadcast; kept in Redis so
+// that every replica answers alike, and cached in each process as an
+// immutable Snapshot that is swapped whenever the shared version in Redis
+// changes.
 package archive
 
 import (
@@ -385,24 +387,18 @@ func (a *Archive) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// Missing reports that the last Refresh found no archive in Redis (it
+// restarted empty): the inbox writes its issues again at once.
+func (a *Archive) Missing() bool { return a.missing.Load() }
+
 // Replace makes issues the whole archive (the inbox is the source of truth)
 // and reports whether anything changed. Published URLs are kept. When Redis
 // is unreachable the issues still become this process's snapshot, so the
 // replica answers from them, and the error is returned for a later retry.
 func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool, error) {
-	want := make(map[string]string, len(issues))
-	for _, iss := range issues {
-		if iss == nil {
-			continue
-		}
-		if _, dup := want[issueField(iss.Number)]; dup {
-			continue
-		}
-		raw, err := encode(iss)
-		if err != nil {
-			return false, fmt.Errorf("archive: encode issue %d: %w", iss.Number, err)
-		}
-		want[issueField(iss.Number)] = raw
+	want, err := encodeAll(issues)
+	if err != nil {
+		return false, err
 	}
 	// Issues published from outside the inbox (wxbot publish FILE) stay in
 	// the archive; an inbox file with the same number wins.
@@ -421,24 +417,7 @@ func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool
 		return true, fmt.Errorf("archive: read version: %w", err)
 	}
 	if versionOf(ver) == 0 {
-		a.pinnedMu.Lock()
-		for f, raw := range a.pinned {
-			if _, ok := pinned[f]; !ok {
-				if restorePinned == nil {
-					restorePinned = map[string]string{}
-				}
-				restorePinned[f], pinned[f] = raw, raw
-			}
-		}
-		a.pinnedMu.Unlock()
-		for n, u := range a.Current().urls {
-			if raw, err := urlsJSON(u); err == nil && len(u) > 0 {
-				if restoreURLs == nil {
-					restoreURLs = map[string]string{}
-				}
-				restoreURLs[issueField(n)] = raw
-			}
-		}
+		restorePinned, restoreURLs = a.remembered(pinned)
 	}
 	a.pinnedMu.Lock()
 	a.pinned = pinned
@@ -461,13 +440,69 @@ func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool
 	// After Redis lost the archive, the review gate is written again from
 	// this replica's memory with the issues, so what was withheld stays
 	// withheld.
-	restore := versionOf(ver) == 0
-	withheld := a.Current().withheld
-	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if restore {
-			for n, why := range withheld {
-				p.HSetNX(ctx, a.keys.ArchiveWithheld(), issueField(n), why)
+	var withheld map[int]string
+	if versionOf(ver) == 0 {
+		withheld = a.Current().withheld
+	}
+	if err := a.write(ctx, want, withheld, restorePinned, restoreURLs); err != nil {
+		a.setLocal(issues)
+		return true, fmt.Errorf("archive: write issues: %w", err)
+	}
+	return true, a.Refresh(ctx)
+}
+
+// encodeAll encodes issues as the archive's hash fields; a number seen
+// twice keeps the first.
+func encodeAll(issues []*newsletter.Issue) (map[string]string, error) {
+	want := make(map[string]string, len(issues))
+	for _, iss := range issues {
+		if iss == nil {
+			continue
+		}
+		if _, dup := want[issueField(iss.Number)]; dup {
+			continue
+		}
+		raw, err := encode(iss)
+		if err != nil {
+			return nil, fmt.Errorf("archive: encode issue %d: %w", iss.Number, err)
+		}
+		want[issueField(iss.Number)] = raw
+	}
+	return want, nil
+}
+
+// remembered is what this process knew that Redis lost: the pinned issues
+// missing from pinned (added to it) and the article URLs.
+func (a *Archive) remembered(pinned map[string]string) (restorePinned, restoreURLs map[string]string) {
+	a.pinnedMu.Lock()
+	for f, raw := range a.pinned {
+		if _, ok := pinned[f]; !ok {
+			if restorePinned == nil {
+				restorePinned = map[string]string{}
 			}
+			restorePinned[f], pinned[f] = raw, raw
+		}
+	}
+	a.pinnedMu.Unlock()
+	for n, u := range a.Current().urls {
+		if raw, err := urlsJSON(u); err == nil && len(u) > 0 {
+			if restoreURLs == nil {
+				restoreURLs = map[string]string{}
+			}
+			restoreURLs[issueField(n)] = raw
+		}
+	}
+	return restorePinned, restoreURLs
+}
+
+// write makes want the archive's issues and bumps the version, in one
+// transaction; after Redis lost the archive it also writes back the
+// review gate (withheld), the pinned issues and the URLs, never over
+// what is there.
+func (a *Archive) write(ctx context.Context, want map[string]string, withheld map[int]string, restorePinned, restoreURLs map[string]string) error {
+	_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for n, why := range withheld {
+			p.HSetNX(ctx, a.keys.ArchiveWithheld(), issueField(n), why)
 		}
 		for f, raw := range restorePinned {
 			p.HSetNX(ctx, a.keys.ArchivePinned(), f, raw)
@@ -486,17 +521,13 @@ func (a *Archive) Replace(ctx context.Context, issues []*newsletter.Issue) (bool
 		p.Incr(ctx, a.keys.ArchiveVersion())
 		return nil
 	})
-	if err != nil {
-		a.setLocal(issues)
-		return true, fmt.Errorf("archive: write issues: %w", err)
-	}
-	return true, a.Refresh(ctx)
+	return err
 }
 
 // Pin keeps issue iss in the archive even though no inbox file holds it:
 // the publisher pins each issue it broadcasts, so an issue published with
 // `wxbot publish FILE` from outside the inbox reaches the chat and survives
-// the Loader's next Replace. An inbox file with the same number still wins.
+// the inbox's next Replace. An inbox file with the same number still wins.
 func (a *Archive) Pin(ctx context.Context, iss *newsletter.Issue) error {
 	if iss == nil || iss.Number <= 0 {
 		return errors.New("archive: pin: no issue number")

@@ -1,12 +1,7 @@
 package archive
 
 import (
-	"bytes"
 	"context"
-	"io/fs"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,8 +10,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/lifang/wxbot/examples"
-	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/store"
@@ -124,91 +117,6 @@ func TestRedisDownServesLocally(t *testing.T) {
 	if a.Latest() == nil || a.Latest().Number != 7 {
 		t.Fatal("issues not served locally while redis is down")
 	}
-}
-
-func TestLoaderExamples(t *testing.T) {
-	srv := redistest.Start(t)
-	a := New(srv.Client(), keys, nil)
-	l := NewFSLoader(a, examples.FS, newsletter.Parse, nil)
-	if err := l.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if p := l.Problems(); len(p) != 0 {
-		t.Fatalf("examples do not parse: %v", p)
-	}
-	if got := numbers(a.All()); got != "55 54" {
-		t.Fatalf("examples loaded as %s", got)
-	}
-}
-
-// writeExample copies an example issue into dir under name, with its issue
-// number changed to n.
-func writeExample(t *testing.T, dir, name string, n int) {
-	t.Helper()
-	data, err := fs.ReadFile(examples.FS, "newsletter-no54.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = bytes.Replace(data, []byte("No.54"), []byte("No."+strconv.Itoa(n)), -1)
-	if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestLoaderWatchesInbox(t *testing.T) {
-	srv := redistest.Start(t)
-	dir := t.TempDir()
-	writeExample(t, dir, "a.md", 60)
-	if err := os.WriteFile(filepath.Join(dir, "broken.md"), []byte("这不是一期周报\n\nnot an issue\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	writeExample(t, dir, "z-duplicate.md", 60)
-	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	var logs logtest.Buffer
-	a := New(srv.Client(), keys, nil)
-	l := NewLoader(a, dir, newsletter.Parse, slog.New(slog.NewTextHandler(&logs, nil)))
-	l.Debounce = 50 * time.Millisecond
-	l.Settle = 200 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Watch(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("watch: %v", err)
-		}
-	}()
-
-	waitFor(t, func() bool { return a.Current().Len() == 1 })
-	probs := l.Problems()
-	if len(probs) != 2 {
-		t.Fatalf("problems = %v; want broken.md and the duplicate", probs)
-	}
-	if !strings.HasPrefix(probs[0].Error(), filepath.Join(dir, "broken.md")+":") {
-		t.Errorf("problem not located at the file: %v", probs[0])
-	}
-	if !strings.Contains(probs[1].Error(), "already loaded from "+filepath.Join(dir, "a.md")) {
-		t.Errorf("duplicate not explained: %v", probs[1])
-	}
-	if !strings.Contains(logs.String(), "broken.md") {
-		t.Errorf("skipped file not logged:\n%s", logs.String())
-	}
-
-	// A new file arrives, then an old one is removed.
-	writeExample(t, dir, "b.md", 61)
-	waitFor(t, func() bool { return numbers(a.All()) == "61 60" })
-	if err := os.Remove(filepath.Join(dir, "a.md")); err != nil {
-		t.Fatal(err)
-	}
-	// The duplicate of No.60 now loads in a.md's place.
-	waitFor(t, func() bool { return numbers(a.All()) == "61 60" && len(l.Problems()) == 1 })
-	if err := os.Remove(filepath.Join(dir, "z-duplicate.md")); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, func() bool { return numbers(a.All()) == "61" })
 }
 
 func numbers(issues []*newsletter.Issue) string {

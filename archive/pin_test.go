@@ -2,11 +2,6 @@ package archive
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/lifang/wxbot/internal/redistest"
@@ -14,7 +9,7 @@ import (
 )
 
 // An issue broadcast from outside the inbox stays in the archive through
-// the Loader's Replace; an inbox file with the same number wins over it.
+// the inbox's Replace; an inbox file with the same number wins over it.
 func TestPinnedIssueSurvivesReplace(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
@@ -54,39 +49,6 @@ func TestPinnedIssueSurvivesReplace(t *testing.T) {
 	}
 	if err := a.Pin(ctx, &newsletter.Issue{}); err == nil {
 		t.Fatal("pinning an issue without a number: want an error")
-	}
-}
-
-// OnLoad reports every file of each load: content hash and issue, or the
-// located error.
-func TestLoaderOnLoadReportsEachFile(t *testing.T) {
-	srv := redistest.Start(t)
-	dir := t.TempDir()
-	writeExample(t, dir, "a.md", 60)
-	broken := []byte("这不是一期周报\n\nnot an issue\n")
-	if err := os.WriteFile(filepath.Join(dir, "broken.md"), broken, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	a := New(srv.Client(), keys, nil)
-	l := NewLoader(a, dir, newsletter.Parse, nil)
-	l.Settle = 0 // the files were written just now
-	var got []FileResult
-	l.OnLoad(func(_ context.Context, results []FileResult) { got = results })
-	if err := l.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 {
-		t.Fatalf("results %+v", got)
-	}
-	ok, bad := got[0], got[1]
-	data, _ := os.ReadFile(filepath.Join(dir, "a.md"))
-	sum := sha256.Sum256(data)
-	if ok.File != filepath.Join(dir, "a.md") || ok.Issue == nil || ok.Issue.Number != 60 || ok.Err != nil ||
-		ok.Hash != hex.EncodeToString(sum[:]) || string(ok.Data) != string(data) {
-		t.Fatalf("valid file result %+v", ok)
-	}
-	if bad.Issue != nil || bad.Err == nil || !strings.HasPrefix(FileError{File: bad.File, Err: bad.Err}.Error(), filepath.Join(dir, "broken.md")+":") {
-		t.Fatalf("broken file result %+v", bad)
 	}
 }
 

@@ -1,9 +1,10 @@
 // Package bot is the WeChat webhook: it verifies and decrypts each message
 // push in the configured mode (wechat.message_mode: plain, compat or safe —
 // safe and compat accept only the signed ciphertext), recognises WeChat's retries
-// across replicas through Redis, routes messages and events to keyword rules
-// and the built-in chat (latest issue, archive, search, topics, language),
-// and answers inside WeChat's 5-second budget — late work is answered
+// across replicas through Redis, asks the chat (package chat) for the
+// answer, applies its plan — the reply stored with the claim, preferences and
+// search session written, the calls made once — and answers inside
+// WeChat's 5-second budget — late work is answered
 // `success` at once and delivered afterwards as a customer-service message.
 // The HTTP handling is its own; silenceper/wechat contributes the message
 // types and the crypto helpers.
@@ -21,7 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
-	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/chat"
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/store"
@@ -56,9 +57,7 @@ type JobEvents interface {
 }
 
 // Archive is where the chat finds issues. Implemented by *archive.Archive.
-type Archive interface {
-	Current() *archive.Snapshot
-}
+type Archive = chat.Archive
 
 // Options are a Bot's dependencies. Audience, Messenger and JobEvents may be
 // nil (no WeChat credentials): late replies are then logged and skipped, and
@@ -112,7 +111,7 @@ type Bot struct {
 	now       func() time.Time
 	redisTO   time.Duration
 	lateTO    time.Duration
-	rules     []rule
+	chat      *chat.Chat
 	hints     *langHints
 
 	commits chan *commitReq
@@ -124,12 +123,7 @@ type Bot struct {
 	stopCommit chan struct{}
 	commitWG   sync.WaitGroup
 	closeOnce  sync.Once
-	index      atomic.Pointer[searchIndex]
 	skew       skewWatch
-	blocked    blockList
-	indexMu    sync.Mutex
-	indexing   atomic.Bool    // a background index build is running
-	background sync.WaitGroup // background index builds
 
 	late     sync.WaitGroup
 	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
@@ -142,53 +136,28 @@ type Bot struct {
 	readTO       time.Duration
 }
 
-// New builds a Bot. The configuration must have been validated.
+// New builds a Bot. The configuration must have been validated; zero
+// durations and sizes take config's defaults.
 func New(o Options) (*Bot, error) {
-	if o.Config == nil {
-		return nil, errors.New("bot: no configuration")
+	if err := o.check(); err != nil {
+		return nil, err
 	}
-	if o.Redis == nil {
-		return nil, errors.New("bot: no redis client")
-	}
-	if o.Archive == nil {
-		return nil, errors.New("bot: no archive")
-	}
-	if o.Config.WeChat.Token == "" {
-		return nil, errors.New("bot: wechat.token is empty: the webhook cannot verify WeChat's signatures")
-	}
+	c := o.Config
 	b := &Bot{
-		cfg:       o.Config.Bot,
-		maxBody:   o.Config.HTTP.MaxBodyBytes,
-		window:    o.Config.WeChat.TimestampWindow,
-		rdb:       o.Redis,
-		keys:      o.Keys,
-		arch:      o.Archive,
-		audience:  o.Audience,
-		messenger: o.Messenger,
-		jobs:      o.JobEvents,
-		approvals: o.Approvals,
-		contacts:  o.Contacts,
-		m:         o.Metrics,
-		log:       o.Log,
-		now:       o.Now,
-		redisTO:   o.RedisTimeout,
-		lateTO:    o.LateTimeout,
+		cfg: c.Bot.WithDefaults(), maxBody: c.HTTP.MaxBodyBytes, window: c.WeChat.TimestampWindow,
+		rdb: o.Redis, keys: o.Keys, audience: o.Audience, messenger: o.Messenger, jobs: o.JobEvents,
+		approvals: o.Approvals, contacts: o.Contacts, m: o.Metrics, log: o.Log, now: o.Now,
+		redisTO: o.RedisTimeout, lateTO: o.LateTimeout, mode: c.WeChat.Mode(), loc: time.UTC,
+		hints: newLangHints(), digests: newDigester(c.WeChat.Token), bodies: newBodyCache(),
 	}
-	b.hints = newLangHints()
-	b.digests = newDigester(o.Config.WeChat.Token)
-	b.bodies = newBodyCache()
-	b.blocked = newBlockList(o.Config.Bot.BlockedWords)
-	b.loc = time.UTC
-	if loc, err := time.LoadLocation(o.Config.Publish.Timezone); err == nil && o.Config.Publish.Timezone != "" {
+	if loc, err := time.LoadLocation(c.Publish.Timezone); err == nil && c.Publish.Timezone != "" {
 		b.loc = loc
 	}
-	kr, err := newKeyring(o.Config.WeChat.Token, o.Config.WeChat.AppID,
-		o.Config.WeChat.EncodingAESKey, o.Config.WeChat.PreviousEncodingAESKey)
+	kr, err := newKeyring(c.WeChat.Token, c.WeChat.AppID, c.WeChat.EncodingAESKey, c.WeChat.PreviousEncodingAESKey)
 	if err != nil {
 		return nil, err
 	}
 	b.keyring = kr
-	b.mode = o.Config.WeChat.Mode()
 	switch b.mode {
 	case config.MessageModePlain:
 	case config.MessageModeCompat, config.MessageModeSafe:
@@ -198,6 +167,42 @@ func New(o Options) (*Bot, error) {
 	default:
 		return nil, fmt.Errorf("bot: wechat.message_mode %q is not plain, compat or safe", b.mode)
 	}
+	b.fillDefaults()
+	b.small = make(chan struct{}, smallSlots)
+	b.large = make(chan struct{}, largeSlots(b.maxBody))
+	b.readTO = b.cfg.Deadline
+	if rt := c.HTTP.ReadTimeout; rt > 0 && rt < b.readTO {
+		b.readTO = rt
+	}
+	var isApprover func(string) bool
+	if o.Approvals != nil {
+		isApprover = o.Approvals.IsApprover
+	}
+	b.chat, err = chat.New(chat.Options{Config: b.cfg, Archive: o.Archive, IsApprover: isApprover, Log: b.log})
+	if err != nil {
+		return nil, fmt.Errorf("bot: %w", err)
+	}
+	b.startCommitters()
+	return b, nil
+}
+
+// check refuses Options New cannot work with.
+func (o *Options) check() error {
+	switch {
+	case o.Config == nil:
+		return errors.New("bot: no configuration")
+	case o.Redis == nil:
+		return errors.New("bot: no redis client")
+	case o.Archive == nil:
+		return errors.New("bot: no archive")
+	case o.Config.WeChat.Token == "":
+		return errors.New("bot: wechat.token is empty: the webhook cannot verify WeChat's signatures")
+	}
+	return nil
+}
+
+// fillDefaults gives the options left zero their defaults.
+func (b *Bot) fillDefaults() {
 	if b.m == nil {
 		b.m = metrics.Discard()
 	}
@@ -214,46 +219,11 @@ func New(o Options) (*Bot, error) {
 		b.lateTO = 30 * time.Second
 	}
 	if b.maxBody <= 0 {
-		b.maxBody = 1 << 20
+		b.maxBody = config.DefaultMaxBodyBytes
 	}
 	if b.window <= 0 {
-		b.window = 5 * time.Minute
+		b.window = config.DefaultTimestampWindow
 	}
-	if b.cfg.Deadline <= 0 {
-		b.cfg.Deadline = 4500 * time.Millisecond
-	}
-	b.small = make(chan struct{}, smallSlots)
-	b.large = make(chan struct{}, largeSlots(b.maxBody))
-	b.readTO = b.cfg.Deadline
-	if rt := o.Config.HTTP.ReadTimeout; rt > 0 && rt < b.readTO {
-		b.readTO = rt
-	}
-	if b.cfg.DedupeTTL <= 0 {
-		b.cfg.DedupeTTL = 10 * time.Minute
-	}
-	if b.cfg.SessionTTL <= 0 {
-		b.cfg.SessionTTL = 30 * time.Minute
-	}
-	if b.cfg.PageSize <= 0 {
-		b.cfg.PageSize = 5
-	}
-	if b.cfg.ArchiveCount <= 0 {
-		b.cfg.ArchiveCount = 5
-	}
-	rules, err := compileRules(o.Config.Bot.Rules)
-	if err != nil {
-		return nil, err
-	}
-	b.rules = rules
-	// The search index follows the archive: built now, and again whenever
-	// the archive changes, off the request path.
-	if oc, ok := o.Archive.(interface {
-		OnChange(func(*archive.Snapshot))
-	}); ok {
-		oc.OnChange(func(s *archive.Snapshot) { b.indexFor(s) })
-	}
-	b.startCommitters()
-	return b, nil
 }
 
 // Close waits for the messages still being handled and the late replies
@@ -271,60 +241,14 @@ func (b *Bot) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		close(b.stopCommit)
 		b.commitWG.Wait()
-		b.background.Wait()
+		b.chat.Close()
 	})
 	return err
 }
 
 // ReplyTo is the chat's answer to msg with no Redis at all: no dedupe, no
 // session, no stored preferences, no side effects. The reference server of
-// `wxbot bench` answers with it, so both servers do the same chat work.
+// `wxbench` (cmd/wxbench) answers with it, so both servers do the same chat work.
 func (b *Bot) ReplyTo(msg *message.MixMessage) *message.Reply {
-	p := b.route(msg, nil, &userState{})
-	return p.reply
-}
-
-// snapshot returns the current archive and its search index. The index is
-// built when the archive changes (New registers indexFor with the archive's
-// OnChange), not on the request path: a question that arrives while the
-// new index is still being built is answered from the previous one, and an
-// index that is behind for any other reason (an archive that does not report
-// its changes) is rebuilt in the background. Only the very first question,
-// before any index exists, waits for one.
-func (b *Bot) snapshot() (*archive.Snapshot, *searchIndex) {
-	snap := b.arch.Current()
-	ix := b.index.Load()
-	switch {
-	case ix != nil && ix.snap == snap:
-	case ix == nil:
-		ix = b.indexFor(snap)
-	default:
-		if b.indexing.CompareAndSwap(false, true) {
-			b.background.Add(1)
-			go func() {
-				defer b.background.Done()
-				defer b.indexing.Store(false)
-				b.indexFor(b.arch.Current())
-			}()
-		}
-	}
-	return snap, ix
-}
-
-// indexFor makes the search index of snap the current one, building it
-// unless that is done already. Builds are serialised; a snapshot that is no
-// longer the archive's current one by then is skipped (its successor's
-// build follows).
-func (b *Bot) indexFor(snap *archive.Snapshot) *searchIndex {
-	b.indexMu.Lock()
-	defer b.indexMu.Unlock()
-	if ix := b.index.Load(); ix != nil && (ix.snap == snap || snap != b.arch.Current()) {
-		return ix
-	}
-	start := time.Now()
-	ix := buildIndex(snap)
-	b.index.Store(ix)
-	b.log.Debug("search: index built", slog.Int("issues", snap.Len()), slog.Int("items", len(ix.docs)),
-		slog.Duration("took", time.Since(start)))
-	return ix
+	return b.chat.Answer(msg, chat.State{}).Reply
 }

@@ -11,8 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/lifang/wxbot/bot/wechatsim"
+	"github.com/lifang/wxbot/chat"
 	"github.com/lifang/wxbot/config"
-	"github.com/lifang/wxbot/newsletter"
 )
 
 func TestBuiltins(t *testing.T) {
@@ -257,46 +257,6 @@ func resultLines(s string) []string {
 	return out
 }
 
-func TestSearchIndexRanking(t *testing.T) {
-	item := func(title, body string) newsletter.Item {
-		return newsletter.Item{TitleZH: title, BodyZH: []string{body}}
-	}
-	iss := func(n int, items ...newsletter.Item) *newsletter.Issue {
-		return &newsletter.Issue{Number: n, Sections: []newsletter.Section{{TitleZH: "s", Items: items}}}
-	}
-	h := newHarness(t, harnessOpt{issues: []*newsletter.Issue{
-		iss(10, item("数据出境", "正文提到数据安全法"), item("数据安全法通过", "")),
-		iss(11, item("其他新闻", "数据安全法实施"), item("无关", "无关内容")),
-		iss(12, item("数据安全法征求意见", "")),
-	}})
-	snap, ix := h.bot.snapshot()
-	_ = snap
-	var got []string
-	for _, hit := range ix.search("数据安全法") {
-		d := ix.docs[hit.doc]
-		got = append(got, d.item.TitleZH)
-	}
-	want := "数据安全法征求意见 数据安全法通过 其他新闻 数据出境"
-	if strings.Join(got, " ") != want {
-		t.Fatalf("ranking %q, want %q", strings.Join(got, " "), want)
-	}
-	// One character finds items through the single-character index.
-	if n := len(ix.search("法")); n != 4 {
-		t.Fatalf("one-character search found %d", n)
-	}
-	// The index is rebuilt when the archive changes, not per query.
-	_, again := h.bot.snapshot()
-	if again != ix {
-		t.Fatal("index rebuilt without an archive change")
-	}
-	if _, err := h.arch.Replace(context.Background(), []*newsletter.Issue{iss(13, item("新的一期", ""))}); err != nil {
-		t.Fatal(err)
-	}
-	if _, after := h.bot.snapshot(); after == ix || len(after.search("新的")) != 1 {
-		t.Fatal("index not rebuilt after the archive changed")
-	}
-}
-
 func TestEvents(t *testing.T) {
 	h := newHarness(t, harnessOpt{cfg: func(c *config.Config) {
 		c.Bot.Scenes = map[string]config.Scene{"expo2026": {Welcome: "感谢在展会关注我们！"}}
@@ -434,20 +394,13 @@ func TestNonTextMessages(t *testing.T) {
 }
 
 func TestTextCut(t *testing.T) {
+	// A long reply through the webhook stays under the limit (chat.CutText).
 	long := strings.Repeat("数据合规", 600) // 7,200 bytes
-	got := cutText(long, maxTextBytes)
-	if len(got) > maxTextBytes || !utf8.ValidString(got) || !strings.HasSuffix(got, "…") {
-		t.Fatalf("cut to %d bytes, valid=%v", len(got), utf8.ValidString(got))
-	}
-	if cutText("short", maxTextBytes) != "short" {
-		t.Fatal("short text changed")
-	}
-	// A long reply through the webhook stays under the limit.
 	h := newHarness(t, harnessOpt{cfg: func(c *config.Config) {
 		c.Bot.Rules = []config.Rule{{Match: "exact", Pattern: "long", Reply: config.Reply{Type: "text", Text: long}}}
 	}})
 	r := h.ask(testOpenID, "long", wechatsim.Safe)
-	if len(r.Content) > maxTextBytes || !utf8.ValidString(r.Content) {
+	if len(r.Content) > chat.MaxTextBytes || !utf8.ValidString(r.Content) {
 		t.Fatalf("reply of %d bytes", len(r.Content))
 	}
 }

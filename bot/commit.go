@@ -104,7 +104,7 @@ func (b *Bot) writeSession(openid string, s *session) {
 	req := commitReqPool.Get().(*commitReq)
 	req.kind, req.async = commitSession, true
 	req.key = b.keys.Session(openid)
-	req.query, req.page = s.query, strconv.Itoa(s.page)
+	req.query, req.page = s.Query, strconv.Itoa(s.Page)
 	select {
 	case b.commits <- req:
 		return

@@ -124,7 +124,7 @@ func (b *Bot) finish(ctx context.Context, key, openid string, ref *replyRef, p *
 		pipe.HDel(ctx, prefsKey, prefTopic+t)
 	}
 	if p.session != nil {
-		pipe.HSet(ctx, sessKey, sessQuery, p.session.query, sessPage, strconv.Itoa(p.session.page))
+		pipe.HSet(ctx, sessKey, sessQuery, p.session.Query, sessPage, strconv.Itoa(p.session.Page))
 		pipe.PExpire(ctx, sessKey, b.cfg.SessionTTL)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {

@@ -1,5 +1,9 @@
 package bot
 
+// The job reports WeChat pushes as events (MASSSENDJOBFINISH,
+// PUBLISHJOBFINISH) go to the publisher; their article URLs are read from
+// the raw push, which is the webhook's.
+
 import (
 	"context"
 	"encoding/json"
@@ -12,118 +16,6 @@ import (
 
 	"github.com/lifang/wxbot/wechat"
 )
-
-// routeEvent answers WeChat's event pushes. Events a subscriber did not
-// cause by typing (unsubscribe, VIEW, job reports, anything unknown) are
-// answered `success`.
-func (b *Bot) routeEvent(msg *message.MixMessage, raw []byte, st *userState) plan {
-	openid := string(msg.FromUserName)
-	switch msg.Event {
-	case message.EventSubscribe:
-		scene := ""
-		if strings.HasPrefix(msg.EventKey, "qrscene_") {
-			scene = strings.TrimPrefix(msg.EventKey, "qrscene_")
-		}
-		p := textPlan("subscribe", b.welcome(scene))
-		p.effects = b.followed(openid, scene)
-		return p
-	case message.EventScan:
-		// Already following, scanned a campaign code again: record the scene
-		// and say the campaign's words when it has some.
-		scene := msg.EventKey
-		p := plan{rule: "scan", effects: b.scanned(openid, scene)}
-		if sc, ok := b.cfg.Scenes[scene]; ok && sc.Welcome != "" {
-			p.reply = textReply(sc.Welcome)
-		}
-		return p
-	case message.EventUnsubscribe:
-		// Preferences and session go; dedupe keys, QR attribution and the
-		// rest of the history stay.
-		p := plan{rule: "unsubscribe", clearUser: true}
-		if b.audience != nil {
-			p.effects = []effect{{name: "unfollowed", run: func(ctx context.Context) error {
-				return b.audience.Unfollowed(ctx, openid)
-			}}}
-		}
-		return p
-	case message.EventClick:
-		return b.click(openid, msg.EventKey, st)
-	case message.EventMassSendJobFinish:
-		return b.massSendFinished(msg, raw)
-	case message.EventPublishJobFinish:
-		return b.publishFinished(msg)
-	}
-	// VIEW (the menu opened a URL), LOCATION, template reports, and events
-	// this version does not know.
-	return plan{rule: "event"}
-}
-
-// followed tells the audience of a subscribe.
-func (b *Bot) followed(openid, scene string) []effect {
-	if b.audience == nil {
-		return nil
-	}
-	return []effect{{name: "followed", run: func(ctx context.Context) error {
-		return b.audience.Followed(ctx, openid, scene)
-	}}}
-}
-
-// scanned tells the audience of a SCAN by a follower.
-func (b *Bot) scanned(openid, scene string) []effect {
-	if b.audience == nil {
-		return nil
-	}
-	return []effect{{name: "scanned", run: func(ctx context.Context) error {
-		return b.audience.Scanned(ctx, openid, scene)
-	}}}
-}
-
-// welcome is the scene's welcome (bot.scenes), else bot.welcome, else the
-// built-in bilingual one.
-func (b *Bot) welcome(scene string) string {
-	if sc, ok := b.cfg.Scenes[scene]; ok && scene != "" && sc.Welcome != "" {
-		return sc.Welcome
-	}
-	if b.cfg.Welcome != "" {
-		return b.cfg.Welcome
-	}
-	return "感谢关注立方律师事务所！回复“最新”阅读本期《网络安全与数据合规周报》，回复关键词（如 人脸识别、GDPR）搜索往期内容，回复“帮助”查看更多。\n\n" +
-		"Thank you for following Lifang & Partners! Reply “latest” for this week's Cybersecurity and Data Protection Review, keywords (e.g. GDPR) to search past issues, or “help” for more."
-}
-
-// click maps menu keys to the built-ins; other keys go through bot.rules as
-// if typed, and are answered `success` when no rule matches.
-func (b *Bot) click(openid, key string, st *userState) plan {
-	lang := b.lang(st, "")
-	snap, ix := b.snapshot()
-	switch key {
-	case KeyLatest:
-		return b.latest(snap, lang, true)
-	case KeyArchive:
-		return b.archiveList(snap, lang, true)
-	case KeyHelp:
-		return b.help(lang)
-	case KeyTopics:
-		return b.topicList(snap, st, lang)
-	case KeyLangZH:
-		return b.setLanguage(openid, st, langZH)
-	case KeyLangEN:
-		return b.setLanguage(openid, st, langEN)
-	case KeyLangBoth:
-		return b.setLanguage(openid, st, langBoth)
-	case KeyMore:
-		return b.more(snap, ix, st, lang)
-	}
-	if n, ok := strings.CutPrefix(key, "issue_"); ok {
-		if num, err := strconv.Atoi(n); err == nil {
-			return b.issue(snap, num, lang, true)
-		}
-	}
-	if p, ok := b.matchRules(key, true); ok {
-		return p
-	}
-	return plan{rule: "click"}
-}
 
 // massSendFinished hands MASSSENDJOBFINISH to the publisher.
 func (b *Bot) massSendFinished(msg *message.MixMessage, raw []byte) plan {

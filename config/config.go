@@ -268,6 +268,10 @@ type PublishConfig struct {
 type AdminConfig struct {
 	Token      string        `mapstructure:"token"`
 	SessionTTL time.Duration `mapstructure:"session_ttl"` // a login lasts this long
+	// Users are the named editors: name → bcrypt hash of the password
+	// (`wxbot admin hash-password`). Names are lower case (YAML keys are
+	// read case-insensitively). admin.token stays a login as "admin".
+	Users map[string]string `mapstructure:"users"`
 }
 
 // LogValue lets a Config be logged without its secrets.
@@ -288,6 +292,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("publish.mode", c.Publish.Mode),
 		slog.String("publish.auto", c.Publish.Auto),
 		slog.String("admin.token", redact(c.Admin.Token)),
+		slog.Int("admin.users", len(c.Admin.Users)),
 		slog.String("notify.wecom_webhook", redact(c.Notify.WeComWebhook)),
 		slog.String("notify.smtp.addr", c.Notify.SMTP.Addr),
 		slog.String("notify.smtp.password", redact(c.Notify.SMTP.Password)),

@@ -21,6 +21,45 @@ const EnvPrefix = "WXBOT"
 // DefaultFile is looked for in the working directory when --config is not given.
 const DefaultFile = "wxbot.yaml"
 
+// Defaults that packages also fall back on when built from a zero-value
+// configuration (tests, tools): written here once.
+const (
+	DefaultWeChatAPIBase   = "https://api.weixin.qq.com"
+	DefaultWeChatTimeout   = 10 * time.Second
+	DefaultThemeColor      = "#0b4f8a"
+	DefaultThemeTextColor  = "#333333"
+	DefaultThemeFontFamily = "-apple-system, BlinkMacSystemFont, 'PingFang SC', 'Helvetica Neue', 'Microsoft YaHei', sans-serif"
+	DefaultThemeFontSize   = "15px"
+	DefaultBotDeadline     = 4500 * time.Millisecond
+	DefaultDedupeTTL       = 10 * time.Minute
+	DefaultSessionTTL      = 30 * time.Minute
+	DefaultArchiveCount    = 5
+	DefaultPageSize        = 5
+	DefaultMaxBodyBytes    = int64(1 << 20)
+	DefaultTimestampWindow = 5 * time.Minute
+)
+
+// WithDefaults fills the zero durations and counts of a BotConfig built
+// without Load (tests, tools) with the defaults above.
+func (c BotConfig) WithDefaults() BotConfig {
+	if c.Deadline <= 0 {
+		c.Deadline = DefaultBotDeadline
+	}
+	if c.DedupeTTL <= 0 {
+		c.DedupeTTL = DefaultDedupeTTL
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = DefaultSessionTTL
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = DefaultPageSize
+	}
+	if c.ArchiveCount <= 0 {
+		c.ArchiveCount = DefaultArchiveCount
+	}
+	return c
+}
+
 // defaults lists every scalar key with its default value. Keys that are not
 // here cannot be set from the environment, so every key must appear.
 var defaults = map[string]any{
@@ -29,7 +68,7 @@ var defaults = map[string]any{
 
 	"http.addr":             ":8080",
 	"http.webhook_path":     "/wechat",
-	"http.max_body_bytes":   int64(1 << 20),
+	"http.max_body_bytes":   DefaultMaxBodyBytes,
 	"http.read_timeout":     10 * time.Second,
 	"http.write_timeout":    10 * time.Second,
 	"http.idle_timeout":     60 * time.Second,
@@ -43,11 +82,11 @@ var defaults = map[string]any{
 	"wechat.token":                     "",
 	"wechat.encoding_aes_key":          "",
 	"wechat.previous_encoding_aes_key": "",
-	"wechat.api_base":                  "https://api.weixin.qq.com",
+	"wechat.api_base":                  DefaultWeChatAPIBase,
 	"wechat.stable_token":              true,
-	"wechat.timeout":                   10 * time.Second,
+	"wechat.timeout":                   DefaultWeChatTimeout,
 	"wechat.max_retries":               3,
-	"wechat.timestamp_window":          5 * time.Minute,
+	"wechat.timestamp_window":          DefaultTimestampWindow,
 	"wechat.account_type":              "subscription",
 	"wechat.message_mode":              "",
 
@@ -69,18 +108,18 @@ var defaults = map[string]any{
 	"render.source_url":            "",
 	"render.open_comment":          false,
 	"render.only_fans_can_comment": false,
-	"render.theme.color":           "#0b4f8a",
-	"render.theme.text_color":      "#333333",
-	"render.theme.font_family":     "-apple-system, BlinkMacSystemFont, 'PingFang SC', 'Helvetica Neue', 'Microsoft YaHei', sans-serif",
-	"render.theme.font_size":       "15px",
+	"render.theme.color":           DefaultThemeColor,
+	"render.theme.text_color":      DefaultThemeTextColor,
+	"render.theme.font_family":     DefaultThemeFontFamily,
+	"render.theme.font_size":       DefaultThemeFontSize,
 
-	"bot.deadline":           4500 * time.Millisecond,
-	"bot.dedupe_ttl":         10 * time.Minute,
+	"bot.deadline":           DefaultBotDeadline,
+	"bot.dedupe_ttl":         DefaultDedupeTTL,
 	"bot.retry_wait":         3 * time.Second,
-	"bot.session_ttl":        30 * time.Minute,
+	"bot.session_ttl":        DefaultSessionTTL,
 	"bot.welcome":            "",
-	"bot.archive_count":      5,
-	"bot.page_size":          5,
+	"bot.archive_count":      DefaultArchiveCount,
+	"bot.page_size":          DefaultPageSize,
 	"bot.blocked_words":      append([]string(nil), DefaultBlockedWords...),
 	"bot.tags.topic_prefix":  "topic:",
 	"bot.tags.language.zh":   "lang:zh",
@@ -182,6 +221,13 @@ func Load(opts Options) (*Config, error) {
 			v.Set(k, val)
 		}
 	}
+	if val, ok := lookup(EnvName("admin.users")); ok {
+		users, err := parseUsersEnv(val)
+		if err != nil {
+			return nil, err
+		}
+		v.Set("admin.users", users)
+	}
 	for k, f := range opts.Flags {
 		if f != nil && f.Changed {
 			v.Set(k, f.Value.String())
@@ -233,6 +279,7 @@ func stringToSliceHook(from, to reflect.Type, data any) (any, error) {
 // freeForm are keys under which any sub-key is allowed (maps and lists).
 var freeForm = map[string]bool{
 	"bot.rules": true, "bot.scenes": true, "bot.menu": true, "bot.tags.language": true,
+	"admin.users": true,
 }
 
 // checkUnknownKeys refuses misspelt keys in the file, which viper would
@@ -255,4 +302,21 @@ func checkUnknownKeys(m map[string]any, prefix string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// parseUsersEnv reads WXBOT_ADMIN_USERS: "name:hash,name:hash" (a bcrypt
+// hash holds neither ':' nor ',').
+func parseUsersEnv(s string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		name, hash, ok := strings.Cut(part, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("config: %s: each entry is NAME:BCRYPT-HASH, separated by commas", EnvName("admin.users"))
+		}
+		out[strings.ToLower(strings.TrimSpace(name))] = strings.TrimSpace(hash)
+	}
+	return out, nil
 }

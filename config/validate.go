@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/robfig/cron/v3"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Validate checks every key on its own and across keys. Each problem names
@@ -319,6 +320,32 @@ func (c *Config) checkAdmin(v *checker) {
 	if c.Admin.SessionTTL < time.Minute || c.Admin.SessionTTL > 30*24*time.Hour {
 		bad("admin.session_ttl", "must be between 1m and 720h (got %s)", c.Admin.SessionTTL)
 	}
+	for name, hash := range c.Admin.Users {
+		if !validUserName(name) {
+			bad("admin.users", "names are 1 to 32 lower-case letters, digits, '.', '-' or '_' (got %q)", name)
+		}
+		if name == "admin" {
+			bad("admin.users", "the name admin is admin.token's login: choose another name")
+		}
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+			bad("admin.users", "%s: the value is not a bcrypt hash: make one with `wxbot admin hash-password`", name)
+		}
+	}
+	if len(c.Admin.Users) > 0 && c.Admin.Token == "" {
+		bad("admin.users", "is set but admin.token is empty, so the admin pages are off: set admin.token too")
+	}
+}
+
+func validUserName(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkNotify checks notify.*.

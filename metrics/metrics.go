@@ -152,7 +152,7 @@ func build() *Metrics {
 		}),
 		CommitBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wxbot_webhook_commit_batch_messages",
-			Help:    "Questions committed by one Redis script call.",
+			Help:    "Questions committed by one Redis pipeline.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 		}),
 		APICalls: prometheus.NewCounterVec(prometheus.CounterOpts{

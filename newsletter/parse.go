@@ -476,206 +476,260 @@ type itemRef struct {
 	links          [2][]para // More link targets (zh, en) with their lines
 }
 
+// bodyParser reads the body line by line: section headings, item titles
+// (Chinese, then English), their paragraphs, then the disclaimer and footer.
+type bodyParser struct {
+	p        *parser
+	state    bodyState
+	cur      *itemRef
+	secLines []int // line of each body section heading
+	buf      para
+	tail     []para
+	headless bool // no section heading before the first item
+}
+
 func (p *parser) body(start int) {
-	state := atSection
-	var (
-		cur      *itemRef
-		secLines []int // line of each body section heading
-		buf      para
-		tail     []para
-		headless bool // no section heading before the first item
-	)
-	item := func() *Item { return &p.issue.Sections[cur.sec].Items[cur.item] }
-	flush := func() {
-		if buf.text == "" {
-			return
-		}
-		switch state {
-		case inZH, inEN:
-			lang := 0
-			if state == inEN {
-				lang = 1
-			}
-			text, dests := cutMoreLinks(buf.text)
-			for _, d := range dests {
-				cur.links[lang] = append(cur.links[lang], para{linkTarget(d), buf.line})
-			}
-			if text != "" {
-				if lang == 0 {
-					item().BodyZH = append(item().BodyZH, text)
-				} else {
-					item().BodyEN = append(item().BodyEN, text)
-				}
-			}
-		case inTail:
-			tail = append(tail, buf)
-		}
-		buf = para{}
-	}
-	endItem := func() {
-		if cur != nil && state == inZH {
-			p.errorf(cur.zhLine, "the item %q has no English part: the English title %q from the table of contents (line %d) should follow its Chinese paragraphs", cur.entry.zh, cur.entry.en, cur.entry.enLine)
-		}
-		if cur != nil {
-			p.finishItem(cur)
-		}
-		cur = nil
-	}
-	newSection := func(zh, en string, line int) {
-		if n := len(p.issue.Sections); n > 0 && len(p.issue.Sections[n-1].Items) == 0 {
-			s := p.issue.Sections[n-1]
-			p.errorf(secLines[n-1], "the section %q has no items in the body", s.TitleZH+" "+s.TitleEN)
-		}
-		p.issue.Sections = append(p.issue.Sections, Section{TitleZH: zh, TitleEN: en, Items: []Item{}})
-		secLines = append(secLines, line)
-	}
-
+	b := &bodyParser{p: p, state: atSection}
 	for i := start; i < len(p.lines); i++ {
-		l := p.lines[i]
-
-		if zh, en, ok := splitHeading(l.text); ok && p.isBodyHeading(i) {
-			flush()
-			if state == inTail {
-				p.errorf(l.num, "the section %q comes after the disclaimer or footer (line %d); move it above the disclaimer", l.text, tail[0].line)
-				continue
-			}
-			endItem()
-			if _, listed := p.sectionKeys[l.key]; !listed {
-				p.warnf(l.num, "the section %q is not in the table of contents", l.text)
-			}
-			newSection(zh, en, l.num)
-			state = atSection
+		if b.line(i) {
 			continue
 		}
-
-		if e, ok := p.byZH[l.key]; ok {
-			flush()
-			if state == inTail {
-				p.errorf(l.num, "the item %q comes after the disclaimer or footer (line %d); move it above the disclaimer", l.text, tail[0].line)
-				continue
-			}
-			endItem()
-			if e.found != 0 {
-				p.errorf(l.num, "the item %q appears twice in the body (also on line %d); remove one of them", l.text, e.found)
-				state = skipping
-				continue
-			}
-			e.found = l.num
-			if len(p.issue.Sections) == 0 || headless && p.tocSections[e.section].key != key(p.issue.Sections[len(p.issue.Sections)-1].TitleZH+p.issue.Sections[len(p.issue.Sections)-1].TitleEN) {
-				// No heading in the body: group items as the table of contents does.
-				if !headless {
-					p.warnf(l.num, "the body has no section heading before its first item; using the sections of the table of contents")
-				}
-				headless = true
-				s := p.tocSections[e.section]
-				newSection(s.zh, s.en, l.num)
-			}
-			sec := len(p.issue.Sections) - 1
-			if s := p.issue.Sections[sec]; !headless && e.section >= 0 && key(s.TitleZH+s.TitleEN) != p.tocSections[e.section].key {
-				t := p.tocSections[e.section]
-				p.warnf(l.num, "the item %q is under the section %q in the body but under %q in the table of contents", l.text, s.TitleZH+" "+s.TitleEN, t.zh+" "+t.en)
-			}
-			p.issue.Sections[sec].Items = append(p.issue.Sections[sec].Items, Item{TitleZH: titleText(l.text), BodyZH: []string{}, BodyEN: []string{}})
-			cur = &itemRef{sec: sec, item: len(p.issue.Sections[sec].Items) - 1, entry: e, zhLine: l.num}
-			state = inZH
-			continue
-		}
-
-		switch state {
-		case inZH:
-			if l.key == cur.entry.enKey {
-				flush()
-				item().TitleEN = titleText(l.text)
-				cur.enLine = l.num
-				state = inEN
-				continue
-			}
-			if other, ok := p.byEN[l.key]; ok {
-				p.errorf(l.num, "the English title %q belongs to the item %q in the table of contents (line %d), but the Chinese part above it is %q (line %d)", l.text, other.zh, other.line, cur.entry.zh, cur.zhLine)
-				flush()
-				state = skipping
-				cur = nil
-				continue
-			}
-			if looksLikeENTitle(l) && cur.entry.enKey == "" {
-				// The table of contents lacks this English title (reported there).
-				flush()
-				item().TitleEN = titleText(l.text)
-				cur.enLine = l.num
-				state = inEN
-				continue
-			}
-			if looksLikeENTitle(l) {
-				p.errorf(l.num, "the English title of %q here is %q, but the table of contents (line %d) lists %q (%s); make the two the same", cur.entry.zh, l.text, cur.entry.enLine, cur.entry.en, describeDiff(l.text, cur.entry.en))
-				flush()
-				item().TitleEN = titleText(l.text)
-				cur.enLine = l.num
-				state = inEN
-				continue
-			}
-		case inEN, atSection:
-			if other, ok := p.byEN[l.key]; ok {
-				p.errorf(l.num, "the English title %q appears here without its Chinese title %q (listed on line %d) above it", l.text, other.zh, other.line)
-				flush()
-				endItem()
-				state = skipping
-				continue
-			}
-			if startsTail(l) {
-				flush()
-				endItem()
-				state = inTail
-				break
-			}
-			if state == inEN && l.decorated && !isChinese(l.text) && !isMoreOnly(l.raw) && p.byEN[l.key] == nil {
-				// A sub-heading inside the English text ("**Key
-				// measures**", "### Key measures"): kept as a strong
-				// paragraph of that text.
-				flush()
-				buf = para{text: "**" + escapeEmphasis(l.text) + "**", line: l.num}
-				continue
-			}
-			if state == atSection || looksLikeZHTitle(l) || l.decorated && !isMoreOnly(l.raw) {
-				if e := p.nearEntry(l); e != nil {
-					// A typo on one side: say where the two differ, once
-					// (not also "no item follows" for the entry).
-					e.found = -1
-					p.errorf(l.num, "the item title %q differs slightly from the table of contents' %q (line %d): %s; make the two the same", clip(l.text, 60), clip(e.zh, 60), e.line, describeDiff(l.text, e.zh))
-				} else {
-					p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", clip(l.text, 60))
-				}
-				flush()
-				endItem()
-				state = skipping
-				continue
-			}
-		case skipping:
-			// The unlisted item's own Chinese paragraphs read like the
-			// disclaimer, so only the footer or disclaimer words end it.
-			if !isFooterLine(l.text) && !hasDisclaimerWord(l.text) {
-				continue
-			}
-			state = inTail
-		}
-
 		// Each line is a paragraph: the editors' export writes one per line,
 		// and the footer's office lists are consecutive lines.
-		flush()
-		buf = para{text: l.raw, line: l.num}
+		l := p.lines[i]
+		b.flush()
+		b.buf = para{text: l.raw, line: l.num}
 	}
-	flush()
-	endItem()
-	if n := len(p.issue.Sections); n > 0 && len(p.issue.Sections[n-1].Items) == 0 {
-		s := p.issue.Sections[n-1]
-		p.errorf(secLines[n-1], "the section %q has no items in the body", s.TitleZH+" "+s.TitleEN)
-	}
+	b.flush()
+	b.endItem()
+	b.checkLastSection()
 	for _, e := range p.entries {
 		if e.found == 0 {
 			p.errorf(e.line, "the table of contents lists %q but no item with that title follows in the body", e.zh)
 		}
 	}
-	p.tail(tail, p.lines[len(p.lines)-1].num)
+	p.tail(b.tail, p.lines[len(p.lines)-1].num)
 	p.attachNotes()
+}
+
+// line handles line i when it is a heading, a title or a line the state
+// skips, and reports whether it did; otherwise the line is a paragraph.
+func (b *bodyParser) line(i int) bool {
+	p := b.p
+	l := p.lines[i]
+	if zh, en, ok := splitHeading(l.text); ok && p.isBodyHeading(i) {
+		b.sectionHeading(l, zh, en)
+		return true
+	}
+	if e, ok := p.byZH[l.key]; ok {
+		b.itemTitle(l, e)
+		return true
+	}
+	switch b.state {
+	case inZH:
+		return b.inChinese(l)
+	case inEN, atSection:
+		return b.inEnglish(l)
+	case skipping:
+		// The unlisted item's own Chinese paragraphs read like the
+		// disclaimer, so only the footer or disclaimer words end it.
+		if !isFooterLine(l.text) && !hasDisclaimerWord(l.text) {
+			return true
+		}
+		b.state = inTail
+	}
+	return false
+}
+
+func (b *bodyParser) item() *Item { return &b.p.issue.Sections[b.cur.sec].Items[b.cur.item] }
+
+// flush ends the paragraph being collected.
+func (b *bodyParser) flush() {
+	if b.buf.text == "" {
+		return
+	}
+	switch b.state {
+	case inZH, inEN:
+		lang := 0
+		if b.state == inEN {
+			lang = 1
+		}
+		text, dests := cutMoreLinks(b.buf.text)
+		for _, d := range dests {
+			b.cur.links[lang] = append(b.cur.links[lang], para{linkTarget(d), b.buf.line})
+		}
+		if text != "" {
+			if lang == 0 {
+				b.item().BodyZH = append(b.item().BodyZH, text)
+			} else {
+				b.item().BodyEN = append(b.item().BodyEN, text)
+			}
+		}
+	case inTail:
+		b.tail = append(b.tail, b.buf)
+	}
+	b.buf = para{}
+}
+
+func (b *bodyParser) endItem() {
+	if b.cur != nil && b.state == inZH {
+		e := b.cur.entry
+		b.p.errorf(b.cur.zhLine, "the item %q has no English part: the English title %q from the table of contents (line %d) should follow its Chinese paragraphs", e.zh, e.en, e.enLine)
+	}
+	if b.cur != nil {
+		b.p.finishItem(b.cur)
+	}
+	b.cur = nil
+}
+
+// checkLastSection reports a section left without items.
+func (b *bodyParser) checkLastSection() {
+	if n := len(b.p.issue.Sections); n > 0 && len(b.p.issue.Sections[n-1].Items) == 0 {
+		s := b.p.issue.Sections[n-1]
+		b.p.errorf(b.secLines[n-1], "the section %q has no items in the body", s.TitleZH+" "+s.TitleEN)
+	}
+}
+
+func (b *bodyParser) newSection(zh, en string, line int) {
+	b.checkLastSection()
+	b.p.issue.Sections = append(b.p.issue.Sections, Section{TitleZH: zh, TitleEN: en, Items: []Item{}})
+	b.secLines = append(b.secLines, line)
+}
+
+// endBefore ends the paragraph and the item before a section heading or an
+// item title (what); in the disclaimer or footer it reports the line as
+// misplaced instead and is false.
+func (b *bodyParser) endBefore(l line, what string) bool {
+	b.flush()
+	if b.state == inTail {
+		b.p.errorf(l.num, "the %s %q comes after the disclaimer or footer (line %d); move it above the disclaimer", what, l.text, b.tail[0].line)
+		return false
+	}
+	b.endItem()
+	return true
+}
+
+func (b *bodyParser) sectionHeading(l line, zh, en string) {
+	p := b.p
+	if !b.endBefore(l, "section") {
+		return
+	}
+	if _, listed := p.sectionKeys[l.key]; !listed {
+		p.warnf(l.num, "the section %q is not in the table of contents", l.text)
+	}
+	b.newSection(zh, en, l.num)
+	b.state = atSection
+}
+
+// itemTitle starts the item whose Chinese title (from the table of
+// contents) is line l.
+func (b *bodyParser) itemTitle(l line, e *tocEntry) {
+	p := b.p
+	if !b.endBefore(l, "item") {
+		return
+	}
+	if e.found != 0 {
+		p.errorf(l.num, "the item %q appears twice in the body (also on line %d); remove one of them", l.text, e.found)
+		b.state = skipping
+		return
+	}
+	e.found = l.num
+	if len(p.issue.Sections) == 0 || b.headless && p.tocSections[e.section].key != key(p.issue.Sections[len(p.issue.Sections)-1].TitleZH+p.issue.Sections[len(p.issue.Sections)-1].TitleEN) {
+		// No heading in the body: group items as the table of contents does.
+		if !b.headless {
+			p.warnf(l.num, "the body has no section heading before its first item; using the sections of the table of contents")
+		}
+		b.headless = true
+		s := p.tocSections[e.section]
+		b.newSection(s.zh, s.en, l.num)
+	}
+	sec := len(p.issue.Sections) - 1
+	if s := p.issue.Sections[sec]; !b.headless && e.section >= 0 && key(s.TitleZH+s.TitleEN) != p.tocSections[e.section].key {
+		t := p.tocSections[e.section]
+		p.warnf(l.num, "the item %q is under the section %q in the body but under %q in the table of contents", l.text, s.TitleZH+" "+s.TitleEN, t.zh+" "+t.en)
+	}
+	p.issue.Sections[sec].Items = append(p.issue.Sections[sec].Items, Item{TitleZH: titleText(l.text), BodyZH: []string{}, BodyEN: []string{}})
+	b.cur = &itemRef{sec: sec, item: len(p.issue.Sections[sec].Items) - 1, entry: e, zhLine: l.num}
+	b.state = inZH
+}
+
+// startEnglish makes line l the current item's English title.
+func (b *bodyParser) startEnglish(l line) {
+	b.flush()
+	b.item().TitleEN = titleText(l.text)
+	b.cur.enLine = l.num
+	b.state = inEN
+}
+
+// inChinese handles line l in an item's Chinese paragraphs when it is an
+// English title (the item's, another's, or a mismatched one).
+func (b *bodyParser) inChinese(l line) bool {
+	p, cur := b.p, b.cur
+	if l.key == cur.entry.enKey {
+		b.startEnglish(l)
+		return true
+	}
+	if other, ok := p.byEN[l.key]; ok {
+		p.errorf(l.num, "the English title %q belongs to the item %q in the table of contents (line %d), but the Chinese part above it is %q (line %d)", l.text, other.zh, other.line, cur.entry.zh, cur.zhLine)
+		b.flush()
+		b.state = skipping
+		b.cur = nil
+		return true
+	}
+	if looksLikeENTitle(l) && cur.entry.enKey == "" {
+		// The table of contents lacks this English title (reported there).
+		b.startEnglish(l)
+		return true
+	}
+	if looksLikeENTitle(l) {
+		p.errorf(l.num, "the English title of %q here is %q, but the table of contents (line %d) lists %q (%s); make the two the same", cur.entry.zh, l.text, cur.entry.enLine, cur.entry.en, describeDiff(l.text, cur.entry.en))
+		b.startEnglish(l)
+		return true
+	}
+	return false
+}
+
+// inEnglish handles line l after a section heading or in an item's English
+// paragraphs when it is a stray title, the start of the tail, or an
+// English sub-heading.
+func (b *bodyParser) inEnglish(l line) bool {
+	p := b.p
+	if other, ok := p.byEN[l.key]; ok {
+		p.errorf(l.num, "the English title %q appears here without its Chinese title %q (listed on line %d) above it", l.text, other.zh, other.line)
+		b.flush()
+		b.endItem()
+		b.state = skipping
+		return true
+	}
+	if startsTail(l) {
+		b.flush()
+		b.endItem()
+		b.state = inTail
+		return false
+	}
+	if b.state == inEN && l.decorated && !isChinese(l.text) && !isMoreOnly(l.raw) && p.byEN[l.key] == nil {
+		// A sub-heading inside the English text ("**Key
+		// measures**", "### Key measures"): kept as a strong
+		// paragraph of that text.
+		b.flush()
+		b.buf = para{text: "**" + escapeEmphasis(l.text) + "**", line: l.num}
+		return true
+	}
+	if b.state == atSection || looksLikeZHTitle(l) || l.decorated && !isMoreOnly(l.raw) {
+		if e := p.nearEntry(l); e != nil {
+			// A typo on one side: say where the two differ, once
+			// (not also "no item follows" for the entry).
+			e.found = -1
+			p.errorf(l.num, "the item title %q differs slightly from the table of contents' %q (line %d): %s; make the two the same", clip(l.text, 60), clip(e.zh, 60), e.line, describeDiff(l.text, e.zh))
+		} else {
+			p.errorf(l.num, "the body has an item %q that is not in the table of contents; add its Chinese and English titles to the table of contents, or correct the title here to match it", clip(l.text, 60))
+		}
+		b.flush()
+		b.endItem()
+		b.state = skipping
+		return true
+	}
+	return false
 }
 
 // attachNotes gives each item the footnotes its paragraphs refer to, in

@@ -199,8 +199,9 @@ type Texter interface {
 
 // Admins sends notices to publish.admins as customer-service messages.
 // WeChat takes them only within 48 h of the admin's last message to the
-// account (45015) and a few per such message (45047): an admin refused so
-// is recorded and skipped until they write again (Wrote) or a day passed.
+// account (wechat.CodeReplyWindow, 45015) and a few per such message
+// (wechat.CodeCustomQuota, 45047): an admin refused so is recorded and
+// skipped until they write again (Wrote) or a day passed.
 type Admins struct {
 	API    Texter
 	Store  *store.Store // nil: refusals are not remembered
@@ -245,7 +246,7 @@ func (a *Admins) Send(ctx context.Context, openid string, n Notice, text string)
 	}
 	err := a.API.SendText(ctx, openid, text)
 	var ae *wechat.APIError
-	if errors.As(err, &ae) && (ae.Code == 45015 || ae.Code == 45047) {
+	if errors.As(err, &ae) && (ae.Code == wechat.CodeReplyWindow || ae.Code == wechat.CodeCustomQuota) {
 		if a.Store != nil {
 			b, _ := json.Marshal(Closed{Code: ae.Code, At: time.Now().UTC()})
 			if herr := a.Store.HSet(ctx, a.Store.Keys.NotifyClosed(), openid, b).Err(); herr != nil && a.Log != nil {

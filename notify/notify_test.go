@@ -301,7 +301,7 @@ func TestAdminsOutsideTheWindow(t *testing.T) {
 	rs := redistest.Start(t)
 	st := openStore(t, rs.Addr)
 	sb := sandboxtest.Start(t, sandbox.Options{CustomWindow: true})
-	api, err := wechat.New(context.Background(), sb.WeChatConfig(), st, nil, nil)
+	api, err := wechat.New(wechat.Options{Config: sb.WeChatConfig(), Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,6 +150,54 @@ func (p *Publisher) SendPreview(ctx context.Context, n int, to []Reviewer, by st
 	if p.api == nil {
 		return nil, errors.New("publisher: no WeChat API client configured")
 	}
+	list, err := reviewerList(n, to)
+	if err != nil {
+		return nil, err
+	}
+	lk, lctx, err := p.lockIssue(ctx, n, p.lockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.release()
+	rec, err := p.load(lctx, n)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case rec == nil || rec.State == "":
+		return nil, p.refusal(NotInPipeline, n, nil)
+	case rec.sendStarted() || rec.State == StateRetracted:
+		return nil, p.at(p.refusal(AlreadyBroadcast, n, rec), firstNonZero(rec.SentAt, rec.SendStarted))
+	case rec.DraftMediaID == "" || !hasCurrentDraft(rec):
+		return nil, p.refusal(NoDraft, n, rec)
+	}
+	outs, sent, failed := p.sendPreviews(lctx, list, rec.DraftMediaID)
+	draft := rec.DraftHash
+	_, err = p.update(lctx, guard{lockToken: lk.token}, n, func(x *Record) (string, []op, error) {
+		x.act = audit{Action: ActionPreview, By: by}
+		if x.PreviewedHash == draft {
+			for _, s := range sent {
+				if slices.Contains(x.PreviewTo, s) {
+					x.Previewed = appendUnique(x.Previewed, s)
+				}
+			}
+		}
+		note := fmt.Sprintf("preview of draft %s sent to %d of %d", x.DraftMediaID, len(sent), len(outs))
+		if len(sent) > 0 {
+			note += ": " + strings.Join(sent, ", ")
+		}
+		if len(failed) > 0 {
+			note += "; failed: " + strings.Join(failed, "; ")
+		}
+		return note, nil, nil
+	})
+	return outs, err
+}
+
+// reviewerList is to cleaned for issue n: blanks dropped, an OpenID
+// preferred over a WeChat ID, duplicates removed. It refuses a malformed ID,
+// nobody and too many.
+func reviewerList(n int, to []Reviewer) ([]Reviewer, error) {
 	var list []Reviewer
 	for _, r := range to {
 		r.OpenID, r.WeChatID = strings.TrimSpace(r.OpenID), strings.TrimSpace(r.WeChatID)
@@ -178,35 +226,24 @@ func (p *Publisher) SendPreview(ctx context.Context, n int, to []Reviewer, by st
 	case len(list) > MaxPreviewReviewers:
 		return nil, &Refusal{Reason: TooManyReviewers, Number: n, Articles: MaxPreviewReviewers}
 	}
-	lk, lctx, err := p.lockIssue(ctx, n, p.lockWait)
-	if err != nil {
-		return nil, err
-	}
-	defer lk.release()
-	rec, err := p.load(lctx, n)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case rec == nil || rec.State == "":
-		return nil, p.refusal(NotInPipeline, n, nil)
-	case rec.sendStarted() || rec.State == StateRetracted:
-		return nil, p.at(p.refusal(AlreadyBroadcast, n, rec), firstNonZero(rec.SentAt, rec.SendStarted))
-	case rec.DraftMediaID == "" || !hasCurrentDraft(rec):
-		return nil, p.refusal(NoDraft, n, rec)
-	}
-	outs := make([]PreviewOutcome, 0, len(list))
-	var sent, failed []string
+	return list, nil
+}
+
+// sendPreviews sends draft mediaID to each reviewer until ctx ends. It
+// returns each answer, and the reviewers it reached and those it did not
+// (with WeChat's reason) for the record's history.
+func (p *Publisher) sendPreviews(ctx context.Context, list []Reviewer, mediaID string) (outs []PreviewOutcome, sent, failed []string) {
+	outs = make([]PreviewOutcome, 0, len(list))
 	for _, r := range list {
-		if lctx.Err() != nil {
+		if ctx.Err() != nil {
 			break
 		}
 		var id int64
 		var perr error
 		if r.OpenID != "" {
-			id, perr = p.api.Preview(lctx, r.OpenID, rec.DraftMediaID)
+			id, perr = p.api.Preview(ctx, r.OpenID, mediaID)
 		} else {
-			id, perr = p.api.PreviewToWxName(lctx, r.WeChatID, rec.DraftMediaID)
+			id, perr = p.api.PreviewToWxName(ctx, r.WeChatID, mediaID)
 		}
 		code, _ := wechat.CodeOf(perr)
 		outs = append(outs, PreviewOutcome{To: r, MsgID: id, Err: perr, ErrCode: code})
@@ -216,26 +253,7 @@ func (p *Publisher) SendPreview(ctx context.Context, n int, to []Reviewer, by st
 			sent = append(sent, r.String())
 		}
 	}
-	draft := rec.DraftHash
-	_, err = p.update(lctx, guard{lockToken: lk.token}, n, func(x *Record) (string, []op, error) {
-		x.act = audit{Action: ActionPreview, By: by}
-		if x.PreviewedHash == draft {
-			for _, s := range sent {
-				if slices.Contains(x.PreviewTo, s) {
-					x.Previewed = appendUnique(x.Previewed, s)
-				}
-			}
-		}
-		note := fmt.Sprintf("preview of draft %s sent to %d of %d", x.DraftMediaID, len(sent), len(outs))
-		if len(sent) > 0 {
-			note += ": " + strings.Join(sent, ", ")
-		}
-		if len(failed) > 0 {
-			note += "; failed: " + strings.Join(failed, "; ")
-		}
-		return note, nil, nil
-	})
-	return outs, err
+	return outs, sent, failed
 }
 
 // hasCurrentDraft reports whether the WeChat draft holds the record's

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/inbox"
 	"github.com/lifang/wxbot/newsletter"
 )
 
@@ -186,8 +187,8 @@ func TestReviewGateInboxIssueNeverShown(t *testing.T) {
 		o.publish = func(c *config.PublishConfig) { c.Auto = "draft" }
 	})
 	ctx := context.Background()
-	inbox := t.TempDir()
-	if err := os.WriteFile(filepath.Join(inbox, "no54.md"), example(t, "newsletter-no54.md"), 0o644); err != nil {
+	inboxDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(inboxDir, "no54.md"), example(t, "newsletter-no54.md"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -201,16 +202,15 @@ func TestReviewGateInboxIssueNeverShown(t *testing.T) {
 	})
 	p := e.publisher("serve")
 	e.serve(p)
-	l := archive.NewLoader(e.arch, inbox, newsletter.Parse, nil)
-	l.Settle = 0 // the files are written whole before each Load
-	l.OnLoad(p.InboxLoaded)
+	// The files are written whole before each Load: no settling.
+	l := inbox.New(inbox.Options{Dir: inboxDir, Parse: newsletter.Parse, Archive: e.arch, Consumers: []inbox.Consumer{p}})
 	if err := l.Load(ctx); err != nil { // the first look: No.54 is the back catalogue
 		t.Fatal(err)
 	}
 	if !visibleIn(t, e, 54) {
 		t.Fatal("the back catalogue is hidden")
 	}
-	if err := os.WriteFile(filepath.Join(inbox, "no56.md"), renumber(example(t, "newsletter-no54.md"), 54, 56), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(inboxDir, "no56.md"), renumber(example(t, "newsletter-no54.md"), 54, 56), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Load(ctx); err != nil {

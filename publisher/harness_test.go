@@ -129,7 +129,7 @@ func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 	wc := e.sb.WeChatConfig()
 	wc.MaxRetries = o.maxRetries
 	wc.Timeout = o.timeout
-	e.api, err = wechat.New(context.Background(), wc, e.st, nil, nil)
+	e.api, err = wechat.New(wechat.Options{Config: wc, Store: e.st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/inbox"
+	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/store"
 )
@@ -32,16 +33,20 @@ const baselineField = "*baseline*"
 type inboxJob struct {
 	file, hash string
 	data       []byte
-	number     int
-	notBefore  time.Time
+	// iss is the issue as the inbox parsed data: the pipeline does not
+	// parse it again.
+	iss       *newsletter.Issue
+	notBefore time.Time
 }
 
-// InboxLoaded is the archive Loader's hook (archive.Loader.OnLoad): after
+var _ inbox.Consumer = (*Publisher)(nil)
+
+// Offer is the publisher's side of the inbox (an inbox.Consumer): after
 // every load of newsletter.inbox it records the files that do not parse
 // (shown by `wxbot status`, the editors told once per content), and with
 // publish.auto draft or schedule queues each new or changed valid issue
 // for the pipeline. It returns at once; Run's worker does the work.
-func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResult) {
+func (p *Publisher) Offer(ctx context.Context, results []inbox.File) {
 	// Redis emptied since the last look: the files handled before are
 	// written back first, so they are not taken for a first look.
 	p.checkRedis(ctx)
@@ -73,18 +78,7 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 			continue
 		}
 		if res.Err != nil || res.Issue == nil {
-			msg := archive.FileError{File: res.File, Err: res.Err}.Error()
-			var old InboxProblem
-			if raw, ok := problems[res.File]; ok && json.Unmarshal([]byte(raw), &old) == nil && old.Hash == res.Hash && old.Error == msg {
-				continue
-			}
-			b, _ := json.Marshal(InboxProblem{File: res.File, Error: msg, Hash: res.Hash, At: p.now()})
-			if err := p.rdb.HSet(ctx, p.keys.PublishInbox(), res.File, b).Err(); err != nil {
-				p.log.Warn("publisher: inbox: record problem", slog.Any("error", err))
-			}
-			if auto && p.claimNotice(ctx, res.File, res.Hash) {
-				p.notify(ctx, Notice{Kind: notify.InboxUnparsable, Reason: msg, File: res.File})
-			}
+			p.recordProblem(ctx, res, problems[res.File], auto)
 			continue
 		}
 		if _, had := problems[res.File]; had {
@@ -103,7 +97,7 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 		}
 		// Out of the chat before the loader shows it: the pipeline takes it.
 		p.withholdNew(ctx, res.Issue.Number)
-		p.queueInbox(inboxJob{file: res.File, hash: res.Hash, data: res.Data, number: res.Issue.Number})
+		p.queueInbox(inboxJob{file: res.File, hash: res.Hash, data: res.Data, iss: res.Issue})
 		queued++
 	}
 	for f := range problems {
@@ -112,17 +106,41 @@ func (p *Publisher) InboxLoaded(ctx context.Context, results []archive.FileResul
 		}
 	}
 	if !baseline && !settling {
-		at := p.now().Format(time.RFC3339)
-		if p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), baselineField, at).Err() == nil {
-			p.rememberSeen(map[string]string{baselineField: at})
-		}
-		if auto {
-			p.log.Info("publisher: inbox looked at for the first time: the issues there are recorded, not published; new and changed files will be",
-				slog.Int("files", len(results)))
-		}
+		p.markBaseline(ctx, auto, len(results))
 	}
 	if queued > 0 {
 		p.log.Info("publisher: inbox: issues queued for the pipeline", slog.Int("issues", queued), slog.String("publish.auto", p.cfg.Auto))
+	}
+}
+
+// recordProblem records an inbox file that cannot be published (shown by
+// `wxbot status`) unless recorded as it is (was: the record before), and
+// with publish.auto tells the editors once per content.
+func (p *Publisher) recordProblem(ctx context.Context, res inbox.File, was string, auto bool) {
+	msg := inbox.FileError{File: res.File, Err: res.Err}.Error()
+	var old InboxProblem
+	if was != "" && json.Unmarshal([]byte(was), &old) == nil && old.Hash == res.Hash && old.Error == msg {
+		return
+	}
+	b, _ := json.Marshal(InboxProblem{File: res.File, Error: msg, Hash: res.Hash, At: p.now()})
+	if err := p.rdb.HSet(ctx, p.keys.PublishInbox(), res.File, b).Err(); err != nil {
+		p.log.Warn("publisher: inbox: record problem", slog.Any("error", err))
+	}
+	if auto && p.claimNotice(ctx, res.File, res.Hash) {
+		p.notify(ctx, Notice{Kind: notify.InboxUnparsable, Reason: msg, File: res.File})
+	}
+}
+
+// markBaseline records the first look at the inbox: the files there then
+// are recorded, never published.
+func (p *Publisher) markBaseline(ctx context.Context, auto bool, files int) {
+	at := p.now().Format(time.RFC3339)
+	if p.rdb.HSet(ctx, p.keys.PublishInboxSeen(), baselineField, at).Err() == nil {
+		p.rememberSeen(map[string]string{baselineField: at})
+	}
+	if auto {
+		p.log.Info("publisher: inbox looked at for the first time: the issues there are recorded, not published; new and changed files will be",
+			slog.Int("files", files))
 	}
 }
 
@@ -185,7 +203,7 @@ func (p *Publisher) handleInbox(ctx context.Context, j inboxJob) {
 		}
 		p.rememberSeen(map[string]string{j.file: j.hash})
 	}
-	rec, err := p.load(ctx, j.number)
+	rec, err := p.load(ctx, j.iss.Number)
 	if err != nil {
 		p.log.Warn("publisher: inbox", slog.String("file", j.file), slog.Any("error", err))
 		j.notBefore = p.now().Add(5 * time.Second)
@@ -195,7 +213,7 @@ func (p *Publisher) handleInbox(ctx context.Context, j inboxJob) {
 	if rec != nil {
 		if rec.Origin != "inbox" && rec.File != j.file {
 			p.log.Info("publisher: inbox file ignored: the issue is in the pipeline from another file (wxbot publish)",
-				slog.String("file", j.file), slog.Int("issue", j.number), slog.String("from", rec.File))
+				slog.String("file", j.file), slog.Int("issue", j.iss.Number), slog.String("from", rec.File))
 			markSeen()
 			return
 		}
@@ -208,7 +226,7 @@ func (p *Publisher) handleInbox(ctx context.Context, j inboxJob) {
 	if p.cfg.Auto == "schedule" {
 		goal = GoalSchedule
 	}
-	res, err := p.Publish(ctx, Request{File: j.file, Data: j.data, Goal: goal, Origin: "inbox"})
+	res, err := p.Publish(ctx, Request{File: j.file, Data: j.data, Parsed: j.iss, Goal: goal, Origin: "inbox"})
 	var rf *Refusal
 	switch {
 	case errors.Is(err, ErrBusy):
@@ -222,7 +240,7 @@ func (p *Publisher) handleInbox(ctx context.Context, j inboxJob) {
 	case err != nil:
 		p.log.Warn("publisher: inbox file not published", slog.String("file", j.file), slog.Any("error", err))
 	default:
-		p.log.Info("publisher: inbox file handled", slog.String("file", j.file), slog.Int("issue", j.number), slog.String("outcome", string(res.Outcome)))
+		p.log.Info("publisher: inbox file handled", slog.String("file", j.file), slog.Int("issue", j.iss.Number), slog.String("outcome", string(res.Outcome)))
 	}
 	markSeen()
 }

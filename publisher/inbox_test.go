@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/inbox"
 	"github.com/lifang/wxbot/newsletter"
 )
 
-// watchInbox runs the archive Loader on the env's folder with the
-// publisher's hook, as `wxbot serve` does.
+// watchInbox runs the inbox Loader on the env's folder with the
+// publisher as its consumer, as `wxbot serve` does.
 func (e *env) watchInbox(p *Publisher) {
 	e.t.Helper()
 	e.watchInboxSettle(p, 100*time.Millisecond)
@@ -24,10 +24,8 @@ func (e *env) watchInbox(p *Publisher) {
 // watchInboxSettle is watchInbox with newsletter.inbox_settle = settle.
 func (e *env) watchInboxSettle(p *Publisher, settle time.Duration) {
 	e.t.Helper()
-	l := archive.NewLoader(e.arch, e.dir, newsletter.Parse, nil)
-	l.Debounce = 50 * time.Millisecond
-	l.Settle = settle
-	l.OnLoad(p.InboxLoaded)
+	l := inbox.New(inbox.Options{Dir: e.dir, Parse: newsletter.Parse, Archive: e.arch, Consumers: []inbox.Consumer{p},
+		Debounce: 50 * time.Millisecond, Settle: settle})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -184,5 +182,26 @@ func TestInboxTwoPartWriteNotDraftedCutShort(t *testing.T) {
 	}
 	if a, u, pv := e.calls("draft/add"), e.calls("draft/update"), e.calls("message/mass/preview"); a != 1 || u != 0 || pv != 1 {
 		t.Fatalf("draft/add %d, draft/update %d, previews %d; want the complete issue drafted and previewed once", a, u, pv)
+	}
+}
+
+// An issue the inbox parsed reaches the pipeline as it is (Request.Parsed):
+// Publish does not parse the file's bytes again.
+func TestPublishTakesTheInboxParse(t *testing.T) {
+	e := newEnv(t)
+	cli := e.publisher("cli")
+	data := example(t, "newsletter-no54.md")
+	iss, _, err := newsletter.Parse("no57.md", renumber(data, 54, 57))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := e.request(e.write("no54.md", data), GoalDraft)
+	req.Parsed = iss
+	res, err := cli.Publish(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Number != 57 || res.Record == nil || res.Record.Number != 57 {
+		t.Fatalf("published No.%d (record %+v), want the parsed No.57 rather than a parse of the bytes (No.54)", res.Number, res.Record)
 	}
 }

@@ -26,6 +26,9 @@ type Request struct {
 	// from its folder.
 	File string
 	Data []byte
+	// Parsed is Data as the inbox parsed it, so it is not parsed again
+	// (shared with the archive: read only); nil: Publish parses Data.
+	Parsed *newsletter.Issue
 	// Goal: GoalDraft, GoalSchedule (default) or GoalNow.
 	Goal Goal
 	// At is the broadcast time for GoalSchedule; zero means the next
@@ -171,7 +174,10 @@ func (p *Publisher) Publish(ctx context.Context, req Request) (*Result, error) {
 	if req.action == "" {
 		req.action = ActionUploaded
 	}
-	iss, warns, err := newsletter.Parse(req.File, req.Data)
+	iss, warns, err := req.Parsed, []newsletter.Warning(nil), error(nil)
+	if iss == nil {
+		iss, warns, err = newsletter.Parse(req.File, req.Data)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -255,52 +261,70 @@ type admission struct {
 // more than once, to fresh copies, when another writer intervenes.
 func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, admission, error) {
 	now := p.now()
-	var v admission
 	dir, _ := filepath.Abs(filepath.Dir(req.File))
 	if x.State == "" {
-		x.State = StateParsed
-		x.Origin = req.Origin
-		x.File, x.Dir, x.Source = req.File, dir, req.Data
-		x.ContentHash, x.ClientMsgID = hash, clientMsgID(x.Number, hash)
-		x.Broadcast = BroadcastNone
-		p.applyRequest(x, req, true)
-		x.act = audit{Action: req.action, By: req.By}
-		return fmt.Sprintf("from %s (content %s)", req.File, short(hash)), nil, v, nil
+		return p.admitNew(x, req, hash, dir)
 	}
-
 	if x.sendStarted() && !(req.Force && x.State == StateFailed && x.Broadcast == BroadcastMaybe) {
-		when := p.fmtTime(firstNonZero(x.SentAt, x.SendStarted))
-		if x.ContentHash != hash {
-			v.kind = admitRefused
-			v.refusal = p.at(p.refusal(EditAfterSend, x.Number, x), firstNonZero(x.SentAt, x.SendStarted))
-			v.refusal.Detail = short(hash)
-			// The inbox's notice (notify words it; the reason is a fact line).
-			v.note = fmt.Sprintf("No.%d was already broadcast (%s, state %s): the edited file (content %s) is not sent; "+
-				"corrections go out as a new issue.", x.Number, when, x.State, short(hash))
-			if x.State == StateFailed && x.Broadcast == BroadcastMaybe {
-				v.refusal.Reason = EditMaybeSent
-				v.note = fmt.Sprintf("No.%d may have been broadcast (%s; outcome unknown): the edited file (content %s) is not sent; "+
-					"check WeChat's admin page.", x.Number, when, short(hash))
-			}
-			if x.RefusedHash == hash {
-				return "", nil, v, errNoChange
-			}
-			v.newRefusal = true
-			x.RefusedHash = hash
-			return fmt.Sprintf("edited file (content %s) refused: the issue was already sent", short(hash)), nil, v, nil
+		return p.admitAfterSend(x, hash)
+	}
+	return p.admitAgain(x, req, hash, dir, now)
+}
+
+// admitNew starts the record of an issue the pipeline has not seen.
+func (p *Publisher) admitNew(x *Record, req Request, hash, dir string) (string, []op, admission, error) {
+	var v admission
+	x.State = StateParsed
+	x.Origin = req.Origin
+	x.File, x.Dir, x.Source = req.File, dir, req.Data
+	x.ContentHash, x.ClientMsgID = hash, clientMsgID(x.Number, hash)
+	x.Broadcast = BroadcastNone
+	p.applyRequest(x, req, true)
+	x.act = audit{Action: req.action, By: req.By}
+	return fmt.Sprintf("from %s (content %s)", req.File, short(hash)), nil, v, nil
+}
+
+// admitAfterSend is a request for an issue whose send started: nothing to
+// do, a send to resume, or an edit refused.
+func (p *Publisher) admitAfterSend(x *Record, hash string) (string, []op, admission, error) {
+	var v admission
+	when := p.fmtTime(firstNonZero(x.SentAt, x.SendStarted))
+	if x.ContentHash != hash {
+		v.kind = admitRefused
+		v.refusal = p.at(p.refusal(EditAfterSend, x.Number, x), firstNonZero(x.SentAt, x.SendStarted))
+		v.refusal.Detail = short(hash)
+		// The inbox's notice (notify words it; the reason is a fact line).
+		v.note = fmt.Sprintf("No.%d was already broadcast (%s, state %s): the edited file (content %s) is not sent; "+
+			"corrections go out as a new issue.", x.Number, when, x.State, short(hash))
+		if x.State == StateFailed && x.Broadcast == BroadcastMaybe {
+			v.refusal.Reason = EditMaybeSent
+			v.note = fmt.Sprintf("No.%d may have been broadcast (%s; outcome unknown): the edited file (content %s) is not sent; "+
+				"check WeChat's admin page.", x.Number, when, short(hash))
 		}
-		switch x.State {
-		case StateSending:
-			// An unfinished send: this run resumes it, with the same clientmsgid.
-			return "", nil, v, errNoChange
-		case StateFailed:
-			v.kind, v.outcome = admitDone, OutcomeSendUnknown
+		if x.RefusedHash == hash {
 			return "", nil, v, errNoChange
 		}
-		v.kind, v.outcome = admitDone, OutcomeAlreadySent
+		v.newRefusal = true
+		x.RefusedHash = hash
+		return fmt.Sprintf("edited file (content %s) refused: the issue was already sent", short(hash)), nil, v, nil
+	}
+	switch x.State {
+	case StateSending:
+		// An unfinished send: this run resumes it, with the same clientmsgid.
+		return "", nil, v, errNoChange
+	case StateFailed:
+		v.kind, v.outcome = admitDone, OutcomeSendUnknown
 		return "", nil, v, errNoChange
 	}
+	v.kind, v.outcome = admitDone, OutcomeAlreadySent
+	return "", nil, v, errNoChange
+}
 
+// admitAgain is a request for an issue not sent yet (or forced after an
+// unknown outcome): the record takes the edit and the request's choices, and
+// goes back to the step they undo.
+func (p *Publisher) admitAgain(x *Record, req Request, hash, dir string, now time.Time) (string, []op, admission, error) {
+	var v admission
 	var notes []string
 	var ops []op
 	if req.Force && x.State == StateFailed && x.Broadcast == BroadcastMaybe {
@@ -343,6 +367,13 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 	if !req.At.IsZero() && !before.Due.Equal(x.Due) && x.State != StateScheduled {
 		notes = append(notes, "due "+p.fmtTime(x.Due))
 	}
+	gnotes, gops := p.admitGoal(x, req, now)
+	return strings.Join(append(notes, gnotes...), "; "), append(ops, gops...), v, nil
+}
+
+// admitGoal moves an awaiting or scheduled record to where its goal puts
+// it: previewed for a draft only, due now for a send now, or rescheduled.
+func (p *Publisher) admitGoal(x *Record, req Request, now time.Time) (notes []string, ops []op) {
 	if x.State == StateAwaiting {
 		switch {
 		case x.Goal == GoalDraft:
@@ -365,7 +396,7 @@ func (p *Publisher) admit(x *Record, req Request, hash string) (string, []op, ad
 			notes = append(notes, "rescheduled for "+p.fmtTime(x.Due))
 		}
 	}
-	return strings.Join(notes, "; "), ops, v, nil
+	return notes, ops
 }
 
 // applyRequest copies the request's choices (goal, target, reviewers,

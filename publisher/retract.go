@@ -47,52 +47,12 @@ func (p *Publisher) Retract(ctx context.Context, n, article int, by string) (*Re
 	count := max(rec.DraftCount, rec.Articles)
 	massSent := rec.hasMass() && rec.MsgID != 0 && rec.Broadcast == BroadcastYes
 	published := rec.hasPublish() && rec.PublishID != "" && rec.PublishStep == PublishDone
-	retracted := func(article int) *Refusal {
-		rf := p.at(p.refusal(AlreadyRetracted, n, rec), rec.RetractedAt)
-		rf.By, rf.Article, rf.Articles = rec.RetractedBy, article, count
-		return rf
+	if err := p.retractRefusal(n, rec, article, count, massSent, published); err != nil {
+		return nil, err
 	}
-	switch {
-	case rec.State == StateRetracted || slices.Contains(rec.Retracted, 0):
-		return nil, retracted(0)
-	case !massSent && !published:
-		if rec.Broadcast == BroadcastMaybe {
-			return nil, p.refusal(OutcomeUnknown, n, rec)
-		}
-		return nil, p.refusal(NotSent, n, rec)
-	case article < 0 || (count > 0 && article > count):
-		rf := p.refusal(NoSuchArticle, n, rec)
-		rf.Article, rf.Articles = article, count
-		return nil, rf
-	case article > 0 && slices.Contains(rec.Retracted, article):
-		return nil, retracted(article)
-	}
-
-	res := &Retraction{}
-	var pubErr error // the publication could not be withdrawn after the mass send was
-	if massSent {
-		if err := p.api.DeleteMass(lctx, rec.MsgID, article); err != nil {
-			return nil, fmt.Errorf("publisher: No.%d: withdraw the mass send: %w", n, err)
-		}
-		res.Mass = true
-	}
-	if published {
-		pub, err := p.api.GetPublish(lctx, rec.PublishID)
-		if err == nil && pub.ArticleID == "" {
-			err = errors.New("WeChat gave no article_id for the publication")
-		}
-		if err == nil {
-			err = p.api.DeletePublication(lctx, pub.ArticleID, article)
-		}
-		switch {
-		case err == nil:
-			res.Publication = true
-		case res.Mass:
-			// What was withdrawn is recorded below; the error says what was not.
-			pubErr = fmt.Errorf("publisher: No.%d: the mass send was withdrawn but not the publication: %w", n, err)
-		default:
-			return nil, fmt.Errorf("publisher: No.%d: withdraw the publication: %w", n, err)
-		}
+	res, pubErr, err := p.withdraw(lctx, n, rec, article, massSent, published)
+	if err != nil {
+		return nil, err
 	}
 
 	what := "the whole issue"
@@ -128,4 +88,62 @@ func (p *Publisher) Retract(ctx context.Context, n, article int, by string) (*Re
 	}
 	p.notify(ctx, Notice{Kind: notify.Retracted, Number: n, What: what, By: by, Reason: strings.Join(parts, ", ")})
 	return res, pubErr
+}
+
+// retractRefusal refuses retracting article of issue n (rec) (of count articles) when
+// it is already withdrawn, was not sent, or does not exist.
+func (p *Publisher) retractRefusal(n int, rec *Record, article, count int, massSent, published bool) error {
+	retracted := func(article int) *Refusal {
+		rf := p.at(p.refusal(AlreadyRetracted, n, rec), rec.RetractedAt)
+		rf.By, rf.Article, rf.Articles = rec.RetractedBy, article, count
+		return rf
+	}
+	switch {
+	case rec.State == StateRetracted || slices.Contains(rec.Retracted, 0):
+		return retracted(0)
+	case !massSent && !published:
+		if rec.Broadcast == BroadcastMaybe {
+			return p.refusal(OutcomeUnknown, n, rec)
+		}
+		return p.refusal(NotSent, n, rec)
+	case article < 0 || (count > 0 && article > count):
+		rf := p.refusal(NoSuchArticle, n, rec)
+		rf.Article, rf.Articles = article, count
+		return rf
+	case article > 0 && slices.Contains(rec.Retracted, article):
+		return retracted(article)
+	}
+	return nil
+}
+
+// withdraw asks WeChat to delete article of issue n (rec): the mass send
+// and the publication, whichever went out. pubErr is the publication's failure after
+// the mass send was withdrawn: recorded, and returned with what was done.
+func (p *Publisher) withdraw(ctx context.Context, n int, rec *Record, article int, massSent, published bool) (res *Retraction, pubErr, err error) {
+	res = &Retraction{}
+	if massSent {
+		if err := p.api.DeleteMass(ctx, rec.MsgID, article); err != nil {
+			return nil, nil, fmt.Errorf("publisher: No.%d: withdraw the mass send: %w", n, err)
+		}
+		res.Mass = true
+	}
+	if published {
+		pub, err := p.api.GetPublish(ctx, rec.PublishID)
+		if err == nil && pub.ArticleID == "" {
+			err = errors.New("WeChat gave no article_id for the publication")
+		}
+		if err == nil {
+			err = p.api.DeletePublication(ctx, pub.ArticleID, article)
+		}
+		switch {
+		case err == nil:
+			res.Publication = true
+		case res.Mass:
+			// What was withdrawn is recorded by Retract; the error says what was not.
+			pubErr = fmt.Errorf("publisher: No.%d: the mass send was withdrawn but not the publication: %w", n, err)
+		default:
+			return nil, nil, fmt.Errorf("publisher: No.%d: withdraw the publication: %w", n, err)
+		}
+	}
+	return res, pubErr, nil
 }

@@ -81,20 +81,7 @@ func (r *run) claim() (bool, error) {
 	}
 	lag := now.Sub(rec.Due)
 	if lag > p.cfg.MaxDelay {
-		expl := fmt.Sprintf("its slot %s was missed by %s, more than publish.max_delay (%s), while no wxbot serve was running: "+
-			"it was NOT sent: send it now or schedule it again.",
-			p.fmtTime(rec.Due), lag.Round(time.Second), p.cfg.MaxDelay)
-		err := r.set(func(x *Record) (string, []op, error) {
-			if x.State != StateScheduled {
-				return "", nil, errNoChange
-			}
-			x.State, x.ErrCode, x.Error, x.Explanation = StateFailed, 0, "missed slot", expl
-			return "missed slot", []op{opZRem()}, nil
-		})
-		if err == nil {
-			p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
-		}
-		return false, err
+		return false, r.missedSlot(lag)
 	}
 	day := p.day(now)
 	err := r.set(func(x *Record) (string, []op, error) {
@@ -121,20 +108,7 @@ func (r *run) claim() (bool, error) {
 		}, nil
 	})
 	if errors.Is(err, errQuotaUsed) {
-		next := p.nextDaySlot(now)
-		expl := fmt.Sprintf("publish.max_per_day (%d) broadcasts already went out on %s: deferred to the next slot, %s", p.cfg.MaxPerDay, day, p.fmtTime(next))
-		err = r.set(func(x *Record) (string, []op, error) {
-			if x.State != StateScheduled {
-				return "", nil, errNoChange
-			}
-			x.Due, x.Explanation = next, expl
-			return "deferred: " + expl, []op{opZAdd(next)}, nil
-		})
-		if err == nil {
-			r.res.Steps = append(r.res.Steps, Step{Kind: StepDeferred, At: next.In(p.loc), Detail: day, Count: p.cfg.MaxPerDay})
-			p.notify(r.ctx, Notice{Kind: notify.Failed, Number: rec.Number, Reason: expl})
-		}
-		return false, err
+		return false, r.deferForQuota(now, day)
 	}
 	if err != nil {
 		return false, err
@@ -144,6 +118,48 @@ func (r *run) claim() (bool, error) {
 	}
 	p.m.ScheduleLag.Observe(lag.Seconds())
 	return true, nil
+}
+
+// missedSlot fails a scheduled record whose slot was missed by lag, more
+// than publish.max_delay.
+func (r *run) missedSlot(lag time.Duration) error {
+	p := r.p
+	rec := r.rec
+	expl := fmt.Sprintf("its slot %s was missed by %s, more than publish.max_delay (%s), while no wxbot serve was running: "+
+		"it was NOT sent: send it now or schedule it again.",
+		p.fmtTime(rec.Due), lag.Round(time.Second), p.cfg.MaxDelay)
+	err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateScheduled {
+			return "", nil, errNoChange
+		}
+		x.State, x.ErrCode, x.Error, x.Explanation = StateFailed, 0, "missed slot", expl
+		return "missed slot", []op{opZRem()}, nil
+	})
+	if err == nil {
+		p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
+	}
+	return err
+}
+
+// deferForQuota moves a scheduled record to the next slot of another day:
+// publish.max_per_day broadcasts already went out on day.
+func (r *run) deferForQuota(now time.Time, day string) error {
+	p := r.p
+	rec := r.rec
+	next := p.nextDaySlot(now)
+	expl := fmt.Sprintf("publish.max_per_day (%d) broadcasts already went out on %s: deferred to the next slot, %s", p.cfg.MaxPerDay, day, p.fmtTime(next))
+	err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateScheduled {
+			return "", nil, errNoChange
+		}
+		x.Due, x.Explanation = next, expl
+		return "deferred: " + expl, []op{opZAdd(next)}, nil
+	})
+	if err == nil {
+		r.res.Steps = append(r.res.Steps, Step{Kind: StepDeferred, At: next.In(p.loc), Detail: day, Count: p.cfg.MaxPerDay})
+		p.notify(r.ctx, Notice{Kind: notify.Failed, Number: rec.Number, Reason: expl})
+	}
+	return err
 }
 
 // deliver asks WeChat for the broadcast parts not yet accepted.
@@ -189,60 +205,19 @@ func (p *Publisher) retryDelayFor(attempts int, err error) time.Duration {
 // reports whether the mass part is done (accepted).
 func (r *run) massSend() (bool, error) {
 	p := r.p
-	now := p.now()
-	rec := r.rec
-	if now.Sub(rec.SendStarted) > p.sendWindow {
-		// Past the window a repeat could be sent twice if an unanswered
-		// attempt did go out. When every attempt was answered with a
-		// refusal, nothing went out.
-		expl := fmt.Sprintf("the send asked on %s was never confirmed and WeChat's clientmsgid protection (24 h) is running out: "+
-			"wxbot will not ask again. The outcome is unknown — check the WeChat admin page (群发记录). "+
-			"If it did not go out, it may be sent again (forced).", p.fmtTime(rec.SendStarted))
-		broadcast, ops := BroadcastMaybe, []op{opZRem()}
-		if !rec.Unanswered && !rec.AttemptOpen {
-			expl = fmt.Sprintf("WeChat refused the send from %s on (last: %s): it was NOT sent and is not asked again. "+
-				"Send it now to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
-			broadcast = BroadcastNone
-			ops = append(ops, op{Op: "unquota", Day: rec.QuotaDay})
-		}
-		err := r.set(func(x *Record) (string, []op, error) {
-			if x.State != StateSending {
-				return "", nil, errNoChange
-			}
-			x.State, x.Broadcast, x.Explanation = StateFailed, broadcast, expl
-			x.Error = "outcome unknown"
-			if broadcast == BroadcastNone {
-				x.Error = "not confirmed within the send window"
-			}
-			return x.Error, ops, nil
-		})
-		if err == nil {
-			p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
-		}
-		return false, err
+	if p.now().Sub(r.rec.SendStarted) > p.sendWindow {
+		return false, r.sendWindowClosed()
 	}
 	if err := r.ctx.Err(); err != nil {
 		return false, err
 	}
-	if err := r.set(func(x *Record) (string, []op, error) {
-		if x.State != StateSending {
-			return "", nil, errNoChange
-		}
-		x.SendAttempts++
-		if x.AttemptOpen {
-			// The previous attempt's answer was never recorded (a crash, a
-			// lost lock): it may have been sent.
-			x.Unanswered = true
-		}
-		x.AttemptOpen = true
-		return fmt.Sprintf("asking WeChat to send (attempt %d, clientmsgid %s)", x.SendAttempts, x.ClientMsgID), nil, nil
-	}); err != nil {
+	if err := r.openAttempt(); err != nil {
 		return false, err
 	}
 	if r.rec.State != StateSending {
 		return false, nil
 	}
-	rec = r.rec
+	rec := r.rec
 	res, err := p.api.SendAll(r.ctx, wechat.MassSend{
 		MediaID: rec.DraftMediaID, ToAll: rec.ToAll || rec.Tag == "", TagID: rec.TagID,
 		SendIgnoreReprint: p.cfg.SendIgnoreReprint, ClientMsgID: rec.ClientMsgID,
@@ -255,6 +230,68 @@ func (r *run) massSend() (bool, error) {
 		// whoever resumes asks again with the same clientmsgid.
 		return false, err
 	}
+	return false, r.massRefused(err)
+}
+
+// sendWindowClosed ends a send that was not confirmed within the send
+// window: failed, with an outcome unknown unless every attempt was refused.
+func (r *run) sendWindowClosed() error {
+	p := r.p
+	rec := r.rec
+	// Past the window a repeat could be sent twice if an unanswered
+	// attempt did go out. When every attempt was answered with a
+	// refusal, nothing went out.
+	expl := fmt.Sprintf("the send asked on %s was never confirmed and WeChat's clientmsgid protection (24 h) is running out: "+
+		"wxbot will not ask again. The outcome is unknown — check the WeChat admin page (群发记录). "+
+		"If it did not go out, it may be sent again (forced).", p.fmtTime(rec.SendStarted))
+	broadcast, ops := BroadcastMaybe, []op{opZRem()}
+	if !rec.Unanswered && !rec.AttemptOpen {
+		expl = fmt.Sprintf("WeChat refused the send from %s on (last: %s): it was NOT sent and is not asked again. "+
+			"Send it now to try again.", p.fmtTime(rec.SendStarted), rec.Explanation)
+		broadcast = BroadcastNone
+		ops = append(ops, op{Op: "unquota", Day: rec.QuotaDay})
+	}
+	err := r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateSending {
+			return "", nil, errNoChange
+		}
+		x.State, x.Broadcast, x.Explanation = StateFailed, broadcast, expl
+		x.Error = "outcome unknown"
+		if broadcast == BroadcastNone {
+			x.Error = "not confirmed within the send window"
+		}
+		return x.Error, ops, nil
+	})
+	if err == nil {
+		p.notify(r.ctx, Notice{Kind: notify.Attention, Number: rec.Number, Reason: expl})
+	}
+	return err
+}
+
+// openAttempt records that a mass send is about to be asked for, so that a
+// crash before its answer is known to leave the attempt unanswered.
+func (r *run) openAttempt() error {
+	return r.set(func(x *Record) (string, []op, error) {
+		if x.State != StateSending {
+			return "", nil, errNoChange
+		}
+		x.SendAttempts++
+		if x.AttemptOpen {
+			// The previous attempt's answer was never recorded (a crash, a
+			// lost lock): it may have been sent.
+			x.Unanswered = true
+		}
+		x.AttemptOpen = true
+		return fmt.Sprintf("asking WeChat to send (attempt %d, clientmsgid %s)", x.SendAttempts, x.ClientMsgID), nil, nil
+	})
+}
+
+// massRefused records a mass send that WeChat did not accept: asked again
+// later when it may be transient or unanswered, rescheduled when the day's
+// mass quota is used, else failed.
+func (r *run) massRefused(err error) error {
+	p := r.p
+	rec := r.rec
 	code, _ := wechat.CodeOf(err)
 	expl := explain(code, err)
 	var te *wechat.TransportError
@@ -270,7 +307,7 @@ func (r *run) massSend() (bool, error) {
 			return fmt.Sprintf("not confirmed (%s); asking again at %s with the same clientmsgid", expl, p.fmtTime(at)), []op{opZAdd(at)}, nil
 		})
 		r.res.Pending = true
-		return false, werr
+		return werr
 	case wechat.IsCode(err, wechat.CodeNoMassQuota) && !rec.Unanswered:
 		next := p.nextDaySlot(p.now())
 		werr := r.set(func(x *Record) (string, []op, error) {
@@ -282,7 +319,7 @@ func (r *run) massSend() (bool, error) {
 		if werr == nil {
 			p.notify(r.ctx, Notice{Kind: notify.Deferred, Number: rec.Number, Reason: expl, When: next})
 		}
-		return false, werr
+		return werr
 	}
 	// A refusal. Only when no earlier attempt went unanswered does it prove
 	// nothing was sent.
@@ -303,7 +340,7 @@ func (r *run) massSend() (bool, error) {
 	if werr == nil {
 		p.notify(r.ctx, Notice{Kind: notify.Failed, Number: rec.Number, Step: "broadcast", Reason: expl, Status: true})
 	}
-	return false, errors.Join(fmt.Errorf("publisher: No.%d: mass send: %w", rec.Number, err), werr)
+	return errors.Join(fmt.Errorf("publisher: No.%d: mass send: %w", rec.Number, err), werr)
 }
 
 // massAccepted records an accepted mass send (or WeChat's 45065: the send
@@ -375,26 +412,7 @@ func (r *run) publishSubmit() (bool, error) {
 	}
 	id, err := p.api.SubmitPublish(r.ctx, draft)
 	if err == nil {
-		werr := r.set(func(x *Record) (string, []op, error) {
-			x.PublishStep, x.PublishID = PublishSubmitted, id
-			if x.Mode == "publish" {
-				x.act = audit{Action: ActionSent, By: r.by}
-				x.Broadcast = BroadcastYes
-				if x.SentAt.IsZero() {
-					x.SentAt = p.now()
-				}
-			}
-			return "WeChat accepted the publication: publish_id " + id, []op{{Op: "link", Link: p.keys.PublishJob(id)}}, nil
-		})
-		if werr != nil {
-			return false, werr
-		}
-		r.res.Steps = append(r.res.Steps, Step{Kind: StepPublished, IDs: []string{id}})
-		if rec.Mode == "publish" {
-			r.pin()
-		}
-		p.applyEarly(r.ctx, "job", id)
-		return true, nil
+		return r.publishAccepted(rec, id)
 	}
 	var te *wechat.TransportError
 	if errors.As(err, &te) || r.ctx.Err() != nil {
@@ -403,6 +421,38 @@ func (r *run) publishSubmit() (bool, error) {
 		}
 		return true, r.publishUnknown("no answer to freepublish/submit (" + err.Error() + ")")
 	}
+	return r.publishRefused(rec, err)
+}
+
+// publishAccepted records the publish_id WeChat gave for the submit of rec.
+func (r *run) publishAccepted(rec *Record, id string) (bool, error) {
+	p := r.p
+	werr := r.set(func(x *Record) (string, []op, error) {
+		x.PublishStep, x.PublishID = PublishSubmitted, id
+		if x.Mode == "publish" {
+			x.act = audit{Action: ActionSent, By: r.by}
+			x.Broadcast = BroadcastYes
+			if x.SentAt.IsZero() {
+				x.SentAt = p.now()
+			}
+		}
+		return "WeChat accepted the publication: publish_id " + id, []op{{Op: "link", Link: p.keys.PublishJob(id)}}, nil
+	})
+	if werr != nil {
+		return false, werr
+	}
+	r.res.Steps = append(r.res.Steps, Step{Kind: StepPublished, IDs: []string{id}})
+	if rec.Mode == "publish" {
+		r.pin()
+	}
+	p.applyEarly(r.ctx, "job", id)
+	return true, nil
+}
+
+// publishRefused records a submit of rec that WeChat answered with an
+// error: asked again later while transient, else the publication failed.
+func (r *run) publishRefused(rec *Record, err error) (bool, error) {
+	p := r.p
 	code, _ := wechat.CodeOf(err)
 	expl := explain(code, err)
 	if transient(err) && rec.PublishAttempts+1 < maxPublishAttempts {
@@ -518,43 +568,13 @@ func (r *run) pollOutcome() error {
 	var massStatus string
 	asked, later := false, false // later: a daily limit stopped a poll
 	if rec.hasMass() && rec.MassStatus == "" {
-		switch {
-		case rec.MsgID == 0:
-			massStatus = "accepted (WeChat gave no msg_id to ask about)"
-		default:
-			ok, spent := p.pollAllowed(r.ctx, "message/mass/get")
-			later = later || spent
-			if !ok {
-				break
-			}
-			asked = true
-			st, err := p.api.MassStatus(r.ctx, rec.MsgID)
-			switch {
-			case wechat.IsCode(err, wechat.CodeQuotaReached):
-				later = true
-			case err != nil:
-				p.log.Warn("publisher: ask for the mass send's status", slog.Int("issue", rec.Number), slog.Any("error", err))
-			case st != "SENDING" && st != "":
-				massStatus = st
-			}
-		}
+		massStatus, asked, later = r.pollMassStatus(rec)
 	}
 	var pub *wechat.PublishJobEvent
 	if rec.hasPublish() && rec.PublishStep == PublishSubmitted {
-		if ok, spent := p.pollAllowed(r.ctx, "freepublish/get"); !ok {
-			later = later || spent
-		} else {
-			asked = true
-			ev, err := p.api.GetPublish(r.ctx, rec.PublishID)
-			switch {
-			case wechat.IsCode(err, wechat.CodeQuotaReached):
-				later = true
-			case err != nil:
-				p.log.Warn("publisher: ask for the publication's status", slog.Int("issue", rec.Number), slog.Any("error", err))
-			case ev.Status != 1:
-				pub = &ev
-			}
-		}
+		var a, l bool
+		pub, a, l = r.pollPublishStatus(rec)
+		asked, later = asked || a, later || l
 	}
 	var finished, failed, massFailed, stopped bool
 	err := r.set(func(x *Record) (string, []op, error) {
@@ -615,6 +635,51 @@ func (r *run) pollOutcome() error {
 		p.notifyFinished(r.ctx, r.rec)
 	}
 	return nil
+}
+
+// pollMassStatus asks message/mass/get for rec's mass send, when the poll
+// budget allows. It returns the status when WeChat gave a final one, whether
+// WeChat was asked, and whether a daily limit stopped the ask.
+func (r *run) pollMassStatus(rec *Record) (status string, asked, later bool) {
+	p := r.p
+	if rec.MsgID == 0 {
+		return "accepted (WeChat gave no msg_id to ask about)", false, false
+	}
+	ok, spent := p.pollAllowed(r.ctx, "message/mass/get")
+	if !ok {
+		return "", false, spent
+	}
+	st, err := p.api.MassStatus(r.ctx, rec.MsgID)
+	switch {
+	case wechat.IsCode(err, wechat.CodeQuotaReached):
+		return "", true, true
+	case err != nil:
+		p.log.Warn("publisher: ask for the mass send's status", slog.Int("issue", rec.Number), slog.Any("error", err))
+	case st != "SENDING" && st != "":
+		return st, true, spent
+	}
+	return "", true, spent
+}
+
+// pollPublishStatus asks freepublish/get for rec's publication, when the
+// poll budget allows. It returns the event when the publication is no longer
+// in progress, whether WeChat was asked, and whether a daily limit stopped
+// the ask.
+func (r *run) pollPublishStatus(rec *Record) (ev *wechat.PublishJobEvent, asked, later bool) {
+	p := r.p
+	if ok, spent := p.pollAllowed(r.ctx, "freepublish/get"); !ok {
+		return nil, false, spent
+	}
+	got, err := p.api.GetPublish(r.ctx, rec.PublishID)
+	switch {
+	case wechat.IsCode(err, wechat.CodeQuotaReached):
+		return nil, true, true
+	case err != nil:
+		p.log.Warn("publisher: ask for the publication's status", slog.Int("issue", rec.Number), slog.Any("error", err))
+	case got.Status != 1:
+		return &got, true, false
+	}
+	return nil, true, false
 }
 
 // adminRecord names the admin page listing a broadcast.

@@ -43,7 +43,7 @@ func setup(t *testing.T) *env {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	sb := sandboxtest.Start(t, sandbox.Options{Followers: []string{"o1", "o2", "o3", "o4", "o5", "o6", "o7", "o8"}})
-	api, err := wechat.New(context.Background(), sb.WeChatConfig(), st, nil, nil)
+	api, err := wechat.New(wechat.Options{Config: sb.WeChatConfig(), Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,10 +91,10 @@ type Options struct {
 
 // DefaultTheme is the theme of the configuration defaults.
 var DefaultTheme = Theme{
-	Color:      "#0b4f8a",
-	TextColor:  "#333333",
-	FontFamily: "-apple-system, BlinkMacSystemFont, 'PingFang SC', 'Helvetica Neue', 'Microsoft YaHei', sans-serif",
-	FontSize:   "15px",
+	Color:      config.DefaultThemeColor,
+	TextColor:  config.DefaultThemeTextColor,
+	FontFamily: config.DefaultThemeFontFamily,
+	FontSize:   config.DefaultThemeFontSize,
 }
 
 // OptionsFrom builds Options from the render.* configuration.

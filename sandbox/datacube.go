@@ -90,33 +90,52 @@ func FollowerFigures(date string) FollowerDay {
 }
 
 func (s *Server) handleDatacube(c *apiCall) answer {
+	dates, bad := s.datacubeDates(c)
+	if bad != nil {
+		return *bad
+	}
+	return ok(map[string]any{"list": s.datacubeList(c, dates)})
+}
+
+// datacubeDates is the request's range of days, refused outside what
+// WeChat answers: at most the endpoint's span, up to yesterday.
+func (s *Server) datacubeDates(c *apiCall) ([]string, *answer) {
+	refuse := func(code int, msg string) ([]string, *answer) {
+		a := fail(code, msg)
+		return nil, &a
+	}
 	var req struct {
 		Begin string `json:"begin_date"`
 		End   string `json:"end_date"`
 	}
 	if err := json.Unmarshal(c.body, &req); err != nil {
-		return fail(47001, "data format error: "+err.Error())
+		return refuse(47001, "data format error: "+err.Error())
 	}
 	b, err1 := time.ParseInLocation(dateLayout, req.Begin, shanghai)
 	e, err2 := time.ParseInLocation(dateLayout, req.End, shanghai)
 	if err1 != nil || err2 != nil {
-		return fail(61500, "date format error")
+		return refuse(61500, "date format error")
 	}
 	today := c.now.In(shanghai).Format(dateLayout)
 	span := DatacubeSpans[c.endpoint]
 	days := int(math.Round(e.Sub(b).Hours()/24)) + 1
 	switch {
 	case days < 1:
-		return fail(61501, "date range error: end_date is before begin_date")
+		return refuse(61501, "date range error: end_date is before begin_date")
 	case days > span:
-		return fail(61501, fmt.Sprintf("date range error: %s takes at most %d days", c.endpoint, span))
+		return refuse(61501, fmt.Sprintf("date range error: %s takes at most %d days", c.endpoint, span))
 	case req.End >= today:
-		return fail(61501, "date range error: figures are available up to yesterday")
+		return refuse(61501, "date range error: figures are available up to yesterday")
 	}
 	var dates []string
 	for d := b; !d.After(e); d = d.AddDate(0, 0, 1) {
 		dates = append(dates, d.Format(dateLayout))
 	}
+	return dates, nil
+}
+
+// datacubeList is the endpoint's rows for dates.
+func (s *Server) datacubeList(c *apiCall, dates []string) []map[string]any {
 	list := []map[string]any{}
 	switch c.endpoint {
 	case "datacube/getarticlesummary":
@@ -135,24 +154,7 @@ func (s *Server) handleDatacube(c *apiCall) answer {
 	case "datacube/getarticletotal":
 		yesterday := c.now.In(shanghai).AddDate(0, 0, -1).Format(dateLayout)
 		for _, date := range dates {
-			s.eachArticle(func(m *massSend, idx int, sent string) {
-				if sent != date {
-					return
-				}
-				details := []map[string]any{}
-				var acc ArticleDay
-				for day := 0; day < articleDays; day++ {
-					stat := shift(sent, day)
-					if stat > yesterday {
-						break
-					}
-					acc = addDay(acc, ArticleFigures(m.MsgDataID, idx, day, m.Recipients))
-					row := figureFields(acc)
-					row["stat_date"], row["target_user"] = stat, m.Recipients
-					details = append(details, row)
-				}
-				list = append(list, map[string]any{"ref_date": date, "msgid": msgID(m, idx), "title": m.Titles[idx-1], "details": details})
-			})
+			list = append(list, s.articleTotals(date, yesterday)...)
 		}
 	case "datacube/getuserread", "datacube/getusershare":
 		for _, date := range dates {
@@ -180,7 +182,32 @@ func (s *Server) handleDatacube(c *apiCall) answer {
 			list = append(list, map[string]any{"ref_date": date, "cumulate_user": FollowerFigures(date).Cumulate})
 		}
 	}
-	return ok(map[string]any{"list": list})
+	return list
+}
+
+// articleTotals is getarticletotal's rows for the articles sent on date:
+// each with its figures accumulated day by day up to yesterday.
+func (s *Server) articleTotals(date, yesterday string) []map[string]any {
+	var list []map[string]any
+	s.eachArticle(func(m *massSend, idx int, sent string) {
+		if sent != date {
+			return
+		}
+		details := []map[string]any{}
+		var acc ArticleDay
+		for day := 0; day < articleDays; day++ {
+			stat := shift(sent, day)
+			if stat > yesterday {
+				break
+			}
+			acc = addDay(acc, ArticleFigures(m.MsgDataID, idx, day, m.Recipients))
+			row := figureFields(acc)
+			row["stat_date"], row["target_user"] = stat, m.Recipients
+			details = append(details, row)
+		}
+		list = append(list, map[string]any{"ref_date": date, "msgid": msgID(m, idx), "title": m.Titles[idx-1], "details": details})
+	})
+	return list
 }
 
 // eachArticle calls fn for every article of every mass send not withdrawn

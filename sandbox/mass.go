@@ -20,51 +20,32 @@ const (
 	maxTextBytes      = 2048
 )
 
+// sendAllRequest is message/mass/sendall's body.
+type sendAllRequest struct {
+	Filter *struct {
+		IsToAll bool `json:"is_to_all"`
+		TagID   *int `json:"tag_id"`
+	} `json:"filter"`
+	MsgType string `json:"msgtype"`
+	MPNews  *struct {
+		MediaID string `json:"media_id"`
+	} `json:"mpnews"`
+	SendIgnoreReprint int    `json:"send_ignore_reprint"`
+	ClientMsgID       string `json:"clientmsgid"`
+}
+
 func (s *Server) handleSendAll(c *apiCall) answer {
-	var req struct {
-		Filter *struct {
-			IsToAll bool `json:"is_to_all"`
-			TagID   *int `json:"tag_id"`
-		} `json:"filter"`
-		MsgType string `json:"msgtype"`
-		MPNews  *struct {
-			MediaID string `json:"media_id"`
-		} `json:"mpnews"`
-		SendIgnoreReprint int    `json:"send_ignore_reprint"`
-		ClientMsgID       string `json:"clientmsgid"`
-	}
+	var req sendAllRequest
 	if a := decodeJSON(c.body, &req); a != nil {
 		return *a
 	}
 	st := s.st
-
 	// At most 60 mass-send requests a minute, counted before anything else.
-	recent := st.sendTimes[:0]
-	for _, t := range st.sendTimes {
-		if c.now.Sub(t) < time.Minute {
-			recent = append(recent, t)
-		}
+	if a := s.countSend(c); a != nil {
+		return *a
 	}
-	st.sendTimes = append(recent, c.now)
-	if len(st.sendTimes) > massPerMinute {
-		return fail(45009, "reach max api minute quota: at most 60 mass-send requests a minute")
-	}
-
-	if limit := s.opts.MaxClientMsgID; len(req.ClientMsgID) > limit {
-		return fail(45067, fmt.Sprintf("clientmsgid size out of limit: %d bytes, at most %d", len(req.ClientMsgID), limit))
-	}
-	var prior *clientMsg
-	if req.ClientMsgID != "" {
-		prior = st.clientMsgIDs[req.ClientMsgID]
-		if prior != nil && !prior.Sent.IsZero() && c.now.Sub(prior.Sent) < clientMsgIDWindow {
-			a := fail(45065, "clientmsgid exist: a mass send with this clientmsgid was made within 24 hours")
-			a.json["msg_id"] = prior.MsgID
-			a.json["msg_data_id"] = prior.MsgDataID
-			return a
-		}
-		if prior != nil && !prior.Failed.IsZero() && c.now.Sub(prior.Failed) < clientMsgIDFast {
-			return fail(45066, "same clientmsgid retry too fast: wait a minute after a failed send")
-		}
+	if a := s.checkClientMsgID(c, req.ClientMsgID); a != nil {
+		return *a
 	}
 	if req.MsgType != "mpnews" || req.MPNews == nil {
 		return fail(40008, fmt.Sprintf("invalid message type %q: the sandbox mass-sends mpnews only", req.MsgType))
@@ -76,21 +57,9 @@ func (s *Server) handleSendAll(c *apiCall) answer {
 	if req.Filter == nil {
 		return fail(40035, "invalid args: filter is required")
 	}
-	recipients := len(st.followers)
-	if !st.strictFollowers {
-		recipients = 100 // an account of a hundred followers when none are listed
-	}
-	tagID := 0
-	if !req.Filter.IsToAll {
-		if req.Filter.TagID == nil {
-			return fail(40035, "invalid args: filter.tag_id is required when is_to_all is false")
-		}
-		tagID = *req.Filter.TagID
-		t := st.tags[tagID]
-		if t == nil {
-			return fail(45159, fmt.Sprintf("invalid tag_id %d", tagID))
-		}
-		recipients = len(t.Members)
+	recipients, tagID, bad := s.recipients(req.Filter.IsToAll, req.Filter.TagID)
+	if bad != nil {
+		return *bad
 	}
 	if s.quotaUsed(c.now) {
 		if req.ClientMsgID != "" {
@@ -127,6 +96,69 @@ func (s *Server) handleSendAll(c *apiCall) answer {
 	sent := *m
 	a.after = func() { s.schedulePush(massEventXML(s.opts, sent)) }
 	return a
+}
+
+// countSend counts a mass-send request and refuses the 61st in a minute.
+func (s *Server) countSend(c *apiCall) *answer {
+	st := s.st
+	recent := st.sendTimes[:0]
+	for _, t := range st.sendTimes {
+		if c.now.Sub(t) < time.Minute {
+			recent = append(recent, t)
+		}
+	}
+	st.sendTimes = append(recent, c.now)
+	if len(st.sendTimes) > massPerMinute {
+		a := fail(45009, "reach max api minute quota: at most 60 mass-send requests a minute")
+		return &a
+	}
+	return nil
+}
+
+// checkClientMsgID refuses a clientmsgid too long, used by a send within
+// 24 hours (with that send's ids), or retried within a minute of a failure.
+func (s *Server) checkClientMsgID(c *apiCall, id string) *answer {
+	if limit := s.opts.MaxClientMsgID; len(id) > limit {
+		a := fail(45067, fmt.Sprintf("clientmsgid size out of limit: %d bytes, at most %d", len(id), limit))
+		return &a
+	}
+	if id == "" {
+		return nil
+	}
+	prior := s.st.clientMsgIDs[id]
+	if prior != nil && !prior.Sent.IsZero() && c.now.Sub(prior.Sent) < clientMsgIDWindow {
+		a := fail(45065, "clientmsgid exist: a mass send with this clientmsgid was made within 24 hours")
+		a.json["msg_id"] = prior.MsgID
+		a.json["msg_data_id"] = prior.MsgDataID
+		return &a
+	}
+	if prior != nil && !prior.Failed.IsZero() && c.now.Sub(prior.Failed) < clientMsgIDFast {
+		a := fail(45066, "same clientmsgid retry too fast: wait a minute after a failed send")
+		return &a
+	}
+	return nil
+}
+
+// recipients counts who a send to everyone or to one tag reaches.
+func (s *Server) recipients(toAll bool, tag *int) (n, tagID int, bad *answer) {
+	st := s.st
+	n = len(st.followers)
+	if !st.strictFollowers {
+		n = 100 // an account of a hundred followers when none are listed
+	}
+	if toAll {
+		return n, 0, nil
+	}
+	if tag == nil {
+		a := fail(40035, "invalid args: filter.tag_id is required when is_to_all is false")
+		return 0, 0, &a
+	}
+	t := st.tags[*tag]
+	if t == nil {
+		a := fail(45159, fmt.Sprintf("invalid tag_id %d", *tag))
+		return 0, 0, &a
+	}
+	return len(t.Members), *tag, nil
 }
 
 // quotaUsed reports whether today's mass-send quota is used up: one
@@ -190,6 +222,21 @@ func (s *Server) handlePreview(c *apiCall) answer {
 	return ok(map[string]any{"errmsg": "preview success", "msg_id": msg.MsgID})
 }
 
+// sendOf is the mass send a request's msg_id names.
+func (s *Server) sendOf(msgID flexID) (*massSend, *answer) {
+	var id int64
+	if _, err := fmt.Sscan(string(msgID), &id); err != nil {
+		a := fail(40035, "invalid args: msg_id")
+		return nil, &a
+	}
+	m := s.st.sendByID[id]
+	if m == nil {
+		a := fail(40007, fmt.Sprintf("invalid msg_id %d", id))
+		return nil, &a
+	}
+	return m, nil
+}
+
 func (s *Server) handleMassGet(c *apiCall) answer {
 	var req struct {
 		MsgID flexID `json:"msg_id"`
@@ -197,13 +244,9 @@ func (s *Server) handleMassGet(c *apiCall) answer {
 	if a := decodeJSON(c.body, &req); a != nil {
 		return *a
 	}
-	var id int64
-	if _, err := fmt.Sscan(string(req.MsgID), &id); err != nil {
-		return fail(40035, "invalid args: msg_id")
-	}
-	m := s.st.sendByID[id]
-	if m == nil {
-		return fail(40007, fmt.Sprintf("invalid msg_id %d", id))
+	m, bad := s.sendOf(req.MsgID)
+	if bad != nil {
+		return *bad
 	}
 	status := "SEND_SUCCESS"
 	switch {

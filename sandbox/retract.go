@@ -16,13 +16,9 @@ func (s *Server) handleMassDelete(c *apiCall) answer {
 	if a := decodeJSON(c.body, &req); a != nil {
 		return *a
 	}
-	var id int64
-	if _, err := fmt.Sscan(string(req.MsgID), &id); err != nil {
-		return fail(40035, "invalid args: msg_id")
-	}
-	m := s.st.sendByID[id]
-	if m == nil {
-		return fail(40007, fmt.Sprintf("invalid msg_id %d", id))
+	m, bad := s.sendOf(req.MsgID)
+	if bad != nil {
+		return *bad
 	}
 	if req.ArticleIdx < 0 || req.ArticleIdx > len(m.Titles) {
 		return fail(40035, fmt.Sprintf("invalid args: article_idx %d of a send with %d articles", req.ArticleIdx, len(m.Titles)))

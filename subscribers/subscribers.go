@@ -33,47 +33,44 @@ type Service struct {
 	now  func() time.Time
 }
 
-// Option adjusts a Service.
-type Option func(*Service)
-
-// WithMetrics sets the collectors the service counts in.
-func WithMetrics(m *metrics.Metrics) Option {
-	return func(s *Service) {
-		if m != nil {
-			s.m = m
-		}
-	}
+// Options is what a Service is built from.
+type Options struct {
+	Store *store.Store
+	// API may be nil or not configured (no WeChat credentials): follows
+	// and campaigns are still recorded, tag operations wait in the queue,
+	// and notices are skipped.
+	API *wechat.Client
+	// Bot holds the scenes (bot.scenes) and their auto-tags.
+	Bot     config.BotConfig
+	Metrics *metrics.Metrics // nil: not counted
+	Log     *slog.Logger
+	// PollInterval is how often an idle tag worker looks for work queued
+	// by other replicas (0: 1 s; work queued by this process wakes it at
+	// once).
+	PollInterval time.Duration
 }
 
-// WithPollInterval sets how often an idle tag worker looks for work queued
-// by other replicas (default 1 s; work queued by this process wakes it at once).
-func WithPollInterval(d time.Duration) Option {
-	return func(s *Service) {
-		if d > 0 {
-			s.poll = d
-		}
-	}
-}
-
-// New builds the service. api may be nil when no WeChat credentials are
-// configured: follows and campaigns are still recorded, tag operations wait
-// in the queue, and notices are skipped.
-func New(st *store.Store, api *wechat.Client, cfg config.BotConfig, log *slog.Logger, opts ...Option) *Service {
+// New builds the service.
+func New(o Options) *Service {
+	log := o.Log
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Service{
-		st:   st,
-		api:  api,
-		cfg:  cfg,
+		st:   o.Store,
+		api:  o.API,
+		cfg:  o.Bot,
 		log:  log,
 		m:    metrics.Discard(),
 		poll: time.Second,
 		wake: make(chan struct{}, 1),
 		now:  time.Now,
 	}
-	for _, o := range opts {
-		o(s)
+	if o.Metrics != nil {
+		s.m = o.Metrics
+	}
+	if o.PollInterval > 0 {
+		s.poll = o.PollInterval
 	}
 	return s
 }

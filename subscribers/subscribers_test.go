@@ -44,19 +44,23 @@ func newEnv(t *testing.T, opts sandbox.Options) *env {
 
 // replica builds what one wxbot process has: its own store connection,
 // WeChat client and service, on the shared Redis and sandbox.
-func (e *env) replica(t *testing.T, opts ...subscribers.Option) (*subscribers.Service, *store.Store, *wechat.Client) {
+func (e *env) replica(t *testing.T, poll ...time.Duration) (*subscribers.Service, *store.Store, *wechat.Client) {
 	t.Helper()
 	st, err := store.Open(context.Background(), config.RedisConfig{Addr: e.redis.Addr, Prefix: "wxtest:"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	api, err := wechat.New(context.Background(), e.sb.WeChatConfig(), st, nil, nil)
+	api, err := wechat.New(wechat.Options{Config: e.sb.WeChatConfig(), Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
 	api.SetRetryBackoff(5 * time.Millisecond)
-	return subscribers.New(st, api, botConfig(), nil, opts...), st, api
+	o := subscribers.Options{Store: st, API: api, Bot: botConfig()}
+	if len(poll) > 0 {
+		o.PollInterval = poll[0]
+	}
+	return subscribers.New(o), st, api
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -238,8 +242,8 @@ func TestQueueSurvivesWorkerRestart(t *testing.T) {
 // Run drains what any replica queues; one replica works at a time.
 func TestRunAcrossReplicas(t *testing.T) {
 	e := newEnv(t, sandbox.Options{})
-	a, _, _ := e.replica(t, subscribers.WithPollInterval(20*time.Millisecond))
-	b, _, _ := e.replica(t, subscribers.WithPollInterval(20*time.Millisecond))
+	a, _, _ := e.replica(t, 20*time.Millisecond)
+	b, _, _ := e.replica(t, 20*time.Millisecond)
 	ctx, cancel := context.WithCancel(ctxT(t))
 	var wg sync.WaitGroup
 	for _, s := range []*subscribers.Service{a, b} {
@@ -287,7 +291,7 @@ func TestQueueAccumulatesWithoutCredentials(t *testing.T) {
 	must(t, err)
 	t.Cleanup(func() { _ = st.Close() })
 	var logs logtest.Buffer
-	svc := subscribers.New(st, nil, botConfig(), slog.New(slog.NewTextHandler(&logs, nil)))
+	svc := subscribers.New(subscribers.Options{Store: st, Bot: botConfig(), Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	ctx := ctxT(t)
 	must(t, svc.Followed(ctx, "o1", "expo2026"))
 	must(t, svc.TopicChanged(ctx, "o1", "国内要闻", true))
@@ -398,10 +402,10 @@ func TestRunSurvivesRedisRestart(t *testing.T) {
 	st, err := store.Open(context.Background(), config.RedisConfig{Addr: e.redis.Addr, Prefix: "wxtest:"}, nil)
 	must(t, err)
 	t.Cleanup(func() { _ = st.Close() })
-	api, err := wechat.New(context.Background(), e.sb.WeChatConfig(), st, nil, nil)
+	api, err := wechat.New(wechat.Options{Config: e.sb.WeChatConfig(), Store: st})
 	must(t, err)
 	api.SetRetryBackoff(5 * time.Millisecond)
-	svc := subscribers.New(st, api, botConfig(), slog.New(slog.NewTextHandler(&logs, nil)), subscribers.WithPollInterval(20*time.Millisecond))
+	svc := subscribers.New(subscribers.Options{Store: st, API: api, Bot: botConfig(), Log: slog.New(slog.NewTextHandler(&logs, nil)), PollInterval: 20 * time.Millisecond})
 	ctx, cancel := context.WithCancel(ctxT(t))
 	done := make(chan struct{})
 	go func() { defer close(done); _ = svc.Run(ctx) }()

@@ -53,12 +53,22 @@ type Client struct {
 	custom   *message.Manager
 }
 
-// New builds the client. Without wechat.app_id/app_secret it returns a
-// client whose Configured is false and whose calls return ErrNotConfigured,
-// so serve runs without an account. st shares the access token between
-// replicas (key store.Keys.Token(appID)); m and log may be nil. New does
-// no I/O: the first call fetches the token.
-func New(ctx context.Context, cfg config.WeChatConfig, st *store.Store, m *metrics.Metrics, log *slog.Logger) (*Client, error) {
+// Options is what a Client is built from.
+type Options struct {
+	// Config is wechat.*: without app_id/app_secret the client's
+	// Configured is false and its calls return ErrNotConfigured, so serve
+	// runs without an account.
+	Config config.WeChatConfig
+	// Store shares the access token between replicas (key
+	// store.Keys.Token(appID)); nil keeps it in the process.
+	Store   *store.Store
+	Metrics *metrics.Metrics // nil: not counted
+	Log     *slog.Logger
+}
+
+// New builds the client. New does no I/O: the first call fetches the token.
+func New(o Options) (*Client, error) {
+	cfg, st, m, log := o.Config, o.Store, o.Metrics, o.Log
 	if m == nil {
 		m = metrics.Discard()
 	}
@@ -74,7 +84,7 @@ func New(ctx context.Context, cfg config.WeChatConfig, st *store.Store, m *metri
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
-		timeout = 10 * time.Second
+		timeout = config.DefaultWeChatTimeout
 	}
 	cfg.Timeout = timeout
 	if cfg.MaxRetries < 0 {

@@ -67,7 +67,7 @@ func newClient(t *testing.T, sb *sandboxtest.Sandbox, st *store.Store, edit ...f
 		f(&cfg)
 	}
 	m := metrics.Discard()
-	c, err := wechat.New(context.Background(), cfg, st, m, nil)
+	c, err := wechat.New(wechat.Options{Config: cfg, Store: st, Metrics: m})
 	if err != nil {
 		t.Fatalf("wechat.New: %v", err)
 	}

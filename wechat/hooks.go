@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/silenceper/wechat/v2/util"
+
+	"github.com/lifang/wxbot/config"
 )
 
 // The SDK hard-codes https://api.weixin.qq.com in every URL and offers only
@@ -33,7 +35,7 @@ import (
 // calls wxbot builds itself also carry a per-call context deadline from
 // their own Client's configuration.
 const (
-	wechatAPIBase  = "https://api.weixin.qq.com"
+	wechatAPIBase  = config.DefaultWeChatAPIBase
 	wechatShowQR   = "https://mp.weixin.qq.com/cgi-bin/showqrcode"
 	routeRetention = 3 * time.Hour // access tokens live 2 h
 )

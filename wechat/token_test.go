@@ -159,7 +159,7 @@ func TestTokenBadCredentials(t *testing.T) {
 }
 
 func TestNotConfigured(t *testing.T) {
-	c, err := wechat.New(context.Background(), config.WeChatConfig{APIBase: "https://api.weixin.qq.com"}, nil, metrics.Discard(), nil)
+	c, err := wechat.New(wechat.Options{Config: config.WeChatConfig{APIBase: "https://api.weixin.qq.com"}, Metrics: metrics.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

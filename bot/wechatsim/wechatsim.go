@@ -1,7 +1,7 @@
 // Package wechatsim plays WeChat's side of the message push: it writes
 // messages and events as WeChat does, signs them, encrypts them in
 // compatible and safe modes, and checks and decrypts the answers. `wxbot
-// chat`, `wxbot bench` and the webhook's tests use it to talk to the webhook
+// chat`, `wxbench` and the webhook's tests use it to talk to the webhook
 // over real HTTP exactly as WeChat would.
 package wechatsim
 

@@ -23,6 +23,7 @@ import (
 	"github.com/lifang/wxbot/bot/wechatsim"
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/inbox"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/store"
@@ -121,7 +122,7 @@ func newReference(ctx context.Context) (http.Handler, func(), error) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	arch := archive.New(s.UniversalClient, s.Keys, log)
-	if err := archive.NewFSLoader(arch, examples.FS, newsletter.Parse, log).Load(ctx); err != nil {
+	if err := inbox.New(inbox.Options{FS: examples.FS, Parse: newsletter.Parse, Archive: arch, Log: log}).Load(ctx); err != nil {
 		_ = s.Close()
 		return nil, nil, fmt.Errorf("serve-ref: load examples: %w", err)
 	}

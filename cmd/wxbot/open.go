@@ -71,7 +71,7 @@ func openWeChatCmd(cmd *cobra.Command, name string, n needs) (*wechatCmd, error)
 	if err != nil {
 		return nil, &exitError{code: 1, msg: fmt.Sprintf("%s: %v", name, err)}
 	}
-	api, err := wechat.New(ctx, cfg.WeChat, st, metrics.Discard(), log)
+	api, err := wechat.New(wechat.Options{Config: cfg.WeChat, Store: st, Metrics: metrics.Discard(), Log: log})
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)

@@ -21,11 +21,7 @@ import (
 var _ bot.JobEvents = (*publisher.Publisher)(nil)
 
 func newPublishCmd() *cobra.Command {
-	var (
-		now, draftOnly, toAll, force bool
-		at, toTag                    string
-		previewTo                    []string
-	)
+	var o publishFlags
 	cmd := &cobra.Command{
 		Use:   "publish FILE [--now | --at TIME] [--draft-only] [--preview-to OPENID,…] [--to-tag NAME | --to-all]",
 		Short: "Draft, preview and schedule an issue (or send it now) — exactly once",
@@ -64,82 +60,110 @@ publish.max_per_day.`,
     WXBOT_WECHAT_APP_SECRET=sandboxsecret00000000000000000001 WXBOT_REDIS_ADDR=127.0.0.1:6379 \
     wxbot publish examples/newsletter-no54.md --now`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			const name = "wxbot publish"
-			switch {
-			case now && at != "":
-				return &exitError{code: 2, msg: name + ": give --now or --at TIME, not both"}
-			case draftOnly && (now || at != ""):
-				return &exitError{code: 2, msg: name + ": --draft-only stops before scheduling: it cannot be combined with --now or --at"}
-			case toAll && toTag != "":
-				return &exitError{code: 2, msg: name + ": give --to-tag NAME or --to-all, not both"}
-			}
-			file := args[0]
-			data, err := readIssueFile(file)
-			if err != nil {
-				return &exitError{code: 1, msg: fmt.Sprintf("%s:1: %s", file, err)}
-			}
-			// A file that does not parse is reported before anything is opened.
-			iss, _, err := newsletter.Parse(file, data)
-			if err != nil {
-				return &exitError{code: 1, msg: err.Error()}
-			}
-			env, err := openPublisher(cmd, name, true)
-			if err != nil {
-				return err
-			}
-			defer env.close()
-			req := publisher.Request{File: file, Data: data, Goal: publisher.GoalSchedule, ToAll: toAll, Tag: toTag, Force: force, By: operator("")}
-			switch {
-			case draftOnly:
-				req.Goal = publisher.GoalDraft
-			case now:
-				req.Goal = publisher.GoalNow
-			case at != "":
-				t, err := publisher.ParseAt(at, env.pub.Location(), time.Now(), time.Minute)
-				if err != nil {
-					return &exitError{code: 2, msg: name + ": " + err.Error()}
-				}
-				req.At = t
-			}
-			if cmd.Flags().Changed("preview-to") {
-				req.PreviewTo = append([]string{}, previewTo...)
-			}
-			stderr, out := cmd.ErrOrStderr(), cmd.OutOrStdout()
-			fmt.Fprintf(out, "No.%d · %s (%s)\n", iss.Number, joinTitle(iss), file)
-			res, err := env.pub.Publish(cmd.Context(), req)
-			if res != nil {
-				for _, s := range res.Steps {
-					fmt.Fprintln(out, "  "+stepText(env.pub.Location(), res.Record, s))
-				}
-				for _, w := range res.Warnings {
-					if !strings.HasPrefix(w, file+":") {
-						w = file + ": note: " + w
-					}
-					fmt.Fprintln(stderr, w)
-				}
-			}
-			if err != nil {
-				return publishError(name, err)
-			}
-			fmt.Fprintln(out, outcomeText(env.pub.Location(), res))
-			if res.Pending {
-				return &exitError{code: 3}
-			}
-			if req.Goal == publisher.GoalNow {
-				return notSentNow(name, res)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runPublish(cmd, args[0], &o) },
 	}
-	cmd.Flags().BoolVar(&now, "now", false, "send at once from this command")
-	cmd.Flags().StringVar(&at, "at", "", `send at this time: RFC 3339, "2026-11-30 09:00" in publish.timezone, a delay like +90s, or Unix seconds`)
-	cmd.Flags().BoolVar(&draftOnly, "draft-only", false, "draft and preview only; do not schedule")
-	cmd.Flags().StringSliceVar(&previewTo, "preview-to", nil, "reviewers' openids for the preview (default publish.preview_to)")
-	cmd.Flags().StringVar(&toTag, "to-tag", "", "broadcast to the followers with this WeChat tag (default publish.to_tag)")
-	cmd.Flags().BoolVar(&toAll, "to-all", false, "broadcast to every follower")
-	cmd.Flags().BoolVar(&force, "force", false, "send again an issue whose earlier send has an unknown outcome, after checking WeChat's admin page that it did not go out")
+	cmd.Flags().BoolVar(&o.now, "now", false, "send at once from this command")
+	cmd.Flags().StringVar(&o.at, "at", "", `send at this time: RFC 3339, "2026-11-30 09:00" in publish.timezone, a delay like +90s, or Unix seconds`)
+	cmd.Flags().BoolVar(&o.draftOnly, "draft-only", false, "draft and preview only; do not schedule")
+	cmd.Flags().StringSliceVar(&o.previewTo, "preview-to", nil, "reviewers' openids for the preview (default publish.preview_to)")
+	cmd.Flags().StringVar(&o.toTag, "to-tag", "", "broadcast to the followers with this WeChat tag (default publish.to_tag)")
+	cmd.Flags().BoolVar(&o.toAll, "to-all", false, "broadcast to every follower")
+	cmd.Flags().BoolVar(&o.force, "force", false, "send again an issue whose earlier send has an unknown outcome, after checking WeChat's admin page that it did not go out")
 	return cmd
+}
+
+// publishFlags are wxbot publish's flags.
+type publishFlags struct {
+	now, draftOnly, toAll, force bool
+	at, toTag                    string
+	previewTo                    []string
+}
+
+// runPublish is wxbot publish FILE: the flags checked, the file parsed, the
+// pipeline run and its steps, warnings and outcome printed.
+func runPublish(cmd *cobra.Command, file string, o *publishFlags) error {
+	const name = "wxbot publish"
+	if err := o.check(name); err != nil {
+		return err
+	}
+	data, err := readIssueFile(file)
+	if err != nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("%s:1: %s", file, err)}
+	}
+	// A file that does not parse is reported before anything is opened.
+	iss, _, err := newsletter.Parse(file, data)
+	if err != nil {
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	env, err := openPublisher(cmd, name, true)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	req, err := o.request(cmd, name, file, data, env.pub.Location())
+	if err != nil {
+		return err
+	}
+	stderr, out := cmd.ErrOrStderr(), cmd.OutOrStdout()
+	fmt.Fprintf(out, "No.%d · %s (%s)\n", iss.Number, joinTitle(iss), file)
+	res, err := env.pub.Publish(cmd.Context(), req)
+	if res != nil {
+		for _, s := range res.Steps {
+			fmt.Fprintln(out, "  "+stepText(env.pub.Location(), res.Record, s))
+		}
+		for _, w := range res.Warnings {
+			if !strings.HasPrefix(w, file+":") {
+				w = file + ": note: " + w
+			}
+			fmt.Fprintln(stderr, w)
+		}
+	}
+	if err != nil {
+		return publishError(name, err)
+	}
+	fmt.Fprintln(out, outcomeText(env.pub.Location(), res))
+	if res.Pending {
+		return &exitError{code: 3}
+	}
+	if req.Goal == publisher.GoalNow {
+		return notSentNow(name, res)
+	}
+	return nil
+}
+
+// check refuses flags that contradict each other.
+func (o *publishFlags) check(name string) error {
+	switch {
+	case o.now && o.at != "":
+		return &exitError{code: 2, msg: name + ": give --now or --at TIME, not both"}
+	case o.draftOnly && (o.now || o.at != ""):
+		return &exitError{code: 2, msg: name + ": --draft-only stops before scheduling: it cannot be combined with --now or --at"}
+	case o.toAll && o.toTag != "":
+		return &exitError{code: 2, msg: name + ": give --to-tag NAME or --to-all, not both"}
+	}
+	return nil
+}
+
+// request is the pipeline request the flags ask for; --at is read in the
+// publisher's time zone.
+func (o *publishFlags) request(cmd *cobra.Command, name, file string, data []byte, loc *time.Location) (publisher.Request, error) {
+	req := publisher.Request{File: file, Data: data, Goal: publisher.GoalSchedule, ToAll: o.toAll, Tag: o.toTag, Force: o.force, By: operator("")}
+	switch {
+	case o.draftOnly:
+		req.Goal = publisher.GoalDraft
+	case o.now:
+		req.Goal = publisher.GoalNow
+	case o.at != "":
+		t, err := publisher.ParseAt(o.at, loc, time.Now(), time.Minute)
+		if err != nil {
+			return req, &exitError{code: 2, msg: name + ": " + err.Error()}
+		}
+		req.At = t
+	}
+	if cmd.Flags().Changed("preview-to") {
+		req.PreviewTo = append([]string{}, o.previewTo...)
+	}
+	return req, nil
 }
 
 func joinTitle(iss *newsletter.Issue) string {

@@ -37,11 +37,7 @@ account's wechat.app_id and wechat.app_secret.`,
 }
 
 func newQRCodeCreateCmd() *cobra.Command {
-	var (
-		permanent bool
-		expire    string
-		out       string
-	)
+	var o qrCreateFlags
 	cmd := &cobra.Command{
 		Use:   "create SCENE (--permanent | --expire DURATION) [-o FILE.png]",
 		Short: "Create a QR code for a scene, save its image and record the campaign",
@@ -54,70 +50,90 @@ qrcode-SCENE.png) and records the campaign for 'wxbot qrcode list' and
 		Example: `  wxbot qrcode create expo2026 --expire 720h -o expo.png
   wxbot qrcode create business-card --permanent`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			scene := args[0]
-			if n := len([]rune(scene)); n < 1 || n > 64 {
-				return &exitError{code: 2, msg: fmt.Sprintf("wxbot qrcode create: the scene must be 1 to 64 characters (got %d)", n)}
-			}
-			if permanent == (expire != "") {
-				return &exitError{code: 2, msg: "wxbot qrcode create: give exactly one of --permanent or --expire DURATION (e.g. --expire 720h)"}
-			}
-			var life time.Duration
-			if !permanent {
-				d, err := parseLife(expire)
-				if err != nil {
-					return &exitError{code: 2, msg: "wxbot qrcode create: --expire " + err.Error()}
-				}
-				if d > wechat.MaxQRExpire {
-					return &exitError{code: 2, msg: fmt.Sprintf("wxbot qrcode create: --expire %s is longer than WeChat allows: a temporary QR code lives at most 720h (30 days); use --permanent for a code that does not expire", expire)}
-				}
-				life = d
-			}
-			if out == "" {
-				out = "qrcode-" + safeFileName(scene) + ".png"
-			}
-			env, err := openWeChatCmd(cmd, "wxbot qrcode create", needs{redis: campaignsInRedis, api: true})
-			if err != nil {
-				return err
-			}
-			defer env.close()
-			svc := subscribers.New(env.st, env.api, env.cfg.Bot, env.log)
-			c, img, err := svc.CreateCampaign(cmd.Context(), scene, permanent, life)
-			if err != nil && c.Ticket == "" {
-				return explainAPIError(fmt.Errorf("qrcode create %s: %w", scene, err))
-			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "scene      %s\n", c.Scene)
-			if c.Permanent {
-				fmt.Fprintln(w, "kind       permanent")
-			} else {
-				fmt.Fprintf(w, "kind       temporary, expires %s\n", c.Expires.Local().Format(time.DateTime+" MST"))
-			}
-			fmt.Fprintf(w, "ticket     %s\nurl        %s\nimage url  %s\n", c.Ticket, c.URL, c.ImageURL)
-			if err == nil {
-				img, err = asPNG(img)
-			}
-			if err != nil {
-				// WeChat gives the URL the code encodes so that one can draw
-				// it oneself: the same code, when showqrcode fails.
-				drawn, derr := drawQR(c.URL)
-				if derr != nil {
-					return fmt.Errorf("qrcode create %s: code created and recorded, but its image could not be fetched (%v) nor drawn: %w", scene, err, derr)
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "wxbot qrcode create: showqrcode failed (%v); the image is drawn from the code's url instead\n", err)
-				img = drawn
-			}
-			if err := os.WriteFile(out, img, 0o644); err != nil {
-				return fmt.Errorf("qrcode create %s: code created and recorded, but the image could not be saved: %w", scene, err)
-			}
-			fmt.Fprintf(w, "image      %s (%d bytes)\n", out, len(img))
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runQRCodeCreate(cmd, args[0], &o) },
 	}
-	cmd.Flags().BoolVar(&permanent, "permanent", false, "a permanent code (QR_LIMIT_STR_SCENE)")
-	cmd.Flags().StringVar(&expire, "expire", "", "a temporary code living this long, at most 720h (e.g. 72h, 30d, or seconds: 2592000)")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "where to save the PNG (default qrcode-SCENE.png)")
+	cmd.Flags().BoolVar(&o.permanent, "permanent", false, "a permanent code (QR_LIMIT_STR_SCENE)")
+	cmd.Flags().StringVar(&o.expire, "expire", "", "a temporary code living this long, at most 720h (e.g. 72h, 30d, or seconds: 2592000)")
+	cmd.Flags().StringVarP(&o.out, "output", "o", "", "where to save the PNG (default qrcode-SCENE.png)")
 	return cmd
+}
+
+// qrCreateFlags are wxbot qrcode create's flags.
+type qrCreateFlags struct {
+	permanent bool
+	expire    string
+	out       string
+}
+
+// runQRCodeCreate is wxbot qrcode create SCENE: the code asked of WeChat and
+// recorded, then printed and its image saved.
+func runQRCodeCreate(cmd *cobra.Command, scene string, o *qrCreateFlags) error {
+	life, err := o.check(scene)
+	if err != nil {
+		return err
+	}
+	out := o.out
+	if out == "" {
+		out = "qrcode-" + safeFileName(scene) + ".png"
+	}
+	env, err := openWeChatCmd(cmd, "wxbot qrcode create", needs{redis: campaignsInRedis, api: true})
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	svc := subscribers.New(subscribers.Options{Store: env.st, API: env.api, Bot: env.cfg.Bot, Log: env.log})
+	c, img, err := svc.CreateCampaign(cmd.Context(), scene, o.permanent, life)
+	if err != nil && c.Ticket == "" {
+		return explainAPIError(fmt.Errorf("qrcode create %s: %w", scene, err))
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "scene      %s\n", c.Scene)
+	if c.Permanent {
+		fmt.Fprintln(w, "kind       permanent")
+	} else {
+		fmt.Fprintf(w, "kind       temporary, expires %s\n", zoneTime(env.cfg.Publish.Timezone, c.Expires))
+	}
+	fmt.Fprintf(w, "ticket     %s\nurl        %s\nimage url  %s\n", c.Ticket, c.URL, c.ImageURL)
+	if err == nil {
+		img, err = asPNG(img)
+	}
+	if err != nil {
+		// WeChat gives the URL the code encodes so that one can draw
+		// it oneself: the same code, when showqrcode fails.
+		drawn, derr := drawQR(c.URL)
+		if derr != nil {
+			return fmt.Errorf("qrcode create %s: code created and recorded, but its image could not be fetched (%v) nor drawn: %w", scene, err, derr)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "wxbot qrcode create: showqrcode failed (%v); the image is drawn from the code's url instead\n", err)
+		img = drawn
+	}
+	if err := os.WriteFile(out, img, 0o644); err != nil {
+		return fmt.Errorf("qrcode create %s: code created and recorded, but the image could not be saved: %w", scene, err)
+	}
+	fmt.Fprintf(w, "image      %s (%d bytes)\n", out, len(img))
+	return nil
+}
+
+// check refuses a bad scene or life and returns the life of a temporary
+// code (0 for a permanent one).
+func (o *qrCreateFlags) check(scene string) (time.Duration, error) {
+	if n := len([]rune(scene)); n < 1 || n > 64 {
+		return 0, &exitError{code: 2, msg: fmt.Sprintf("wxbot qrcode create: the scene must be 1 to 64 characters (got %d)", n)}
+	}
+	if o.permanent == (o.expire != "") {
+		return 0, &exitError{code: 2, msg: "wxbot qrcode create: give exactly one of --permanent or --expire DURATION (e.g. --expire 720h)"}
+	}
+	if o.permanent {
+		return 0, nil
+	}
+	d, err := parseLife(o.expire)
+	if err != nil {
+		return 0, &exitError{code: 2, msg: "wxbot qrcode create: --expire " + err.Error()}
+	}
+	if d > wechat.MaxQRExpire {
+		return 0, &exitError{code: 2, msg: fmt.Sprintf("wxbot qrcode create: --expire %s is longer than WeChat allows: a temporary QR code lives at most 720h (30 days); use --permanent for a code that does not expire", o.expire)}
+	}
+	return d, nil
 }
 
 func newQRCodeListCmd() *cobra.Command {
@@ -132,7 +148,7 @@ func newQRCodeListCmd() *cobra.Command {
 				return err
 			}
 			defer env.close()
-			list, err := subscribers.New(env.st, env.api, env.cfg.Bot, env.log).Campaigns(cmd.Context())
+			list, err := subscribers.New(subscribers.Options{Store: env.st, API: env.api, Bot: env.cfg.Bot, Log: env.log}).Campaigns(cmd.Context())
 			if err != nil && list == nil {
 				return err
 			}
@@ -144,12 +160,12 @@ func newQRCodeListCmd() *cobra.Command {
 			for _, c := range list {
 				kind, exp := "permanent", "-"
 				if !c.Permanent {
-					kind, exp = "temporary", c.Expires.Local().Format(time.DateTime)
+					kind, exp = "temporary", zoneTime(env.cfg.Publish.Timezone, c.Expires)
 					if time.Now().After(c.Expires) {
 						exp += " (expired)"
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Scene, kind, c.Created.Local().Format(time.DateTime), exp, c.ImageURL)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Scene, kind, zoneTime(env.cfg.Publish.Timezone, c.Created), exp, c.ImageURL)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -180,7 +196,7 @@ scanned), how many of them still follow, and how many scanned it at all
 				return err
 			}
 			defer env.close()
-			list, err := subscribers.New(env.st, env.api, env.cfg.Bot, env.log).Stats(cmd.Context())
+			list, err := subscribers.New(subscribers.Options{Store: env.st, API: env.api, Bot: env.cfg.Bot, Log: env.log}).Stats(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -260,4 +276,17 @@ func explainAPIError(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w\n  → %s", err, wechat.Explain(code))
+}
+
+// zoneTime shows t in publish.timezone with the zone named, as the pages
+// and the pipeline commands do (UTC when the zone cannot be loaded).
+func zoneTime(zone string, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 MST")
 }

@@ -242,3 +242,18 @@ func TestQRCodeDrawnWhenShowQRCodeFails(t *testing.T) {
 		t.Fatalf("codes %+v, output %s", codes, stdout)
 	}
 }
+
+// TestQRCodeTimesInPublishZone: campaign times are shown in
+// publish.timezone with the zone named, not in the machine's zone.
+func TestQRCodeTimesInPublishZone(t *testing.T) {
+	at := time.Date(2026, 12, 2, 20, 30, 0, 0, time.UTC)
+	if got := zoneTime("Asia/Shanghai", at); got != "2026-12-03 04:30:00 CST" {
+		t.Errorf("zoneTime(Asia/Shanghai) = %q", got)
+	}
+	if got := zoneTime("Nowhere/Else", at); got != "2026-12-02 20:30:00 UTC" {
+		t.Errorf("zoneTime(bad zone) = %q", got)
+	}
+	if got := zoneTime("Asia/Shanghai", time.Time{}); got != "-" {
+		t.Errorf("zoneTime(zero) = %q", got)
+	}
+}

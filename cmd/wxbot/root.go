@@ -40,7 +40,7 @@ then WXBOT_* environment variables, then flags. See wxbot.example.yaml.`,
 		newServeCmd(),
 		newChatCmd(),
 		newSandboxCmd(), newQRCodeCmd(), newMenuCmd(),
-		newPublishCmd(), newStatusCmd(), newStatsCmd(), newCancelCmd(), newRetractCmd(), newApproveCmd(), newRejectCmd(),
+		newPublishCmd(), newStatusCmd(), newStatsCmd(), newCancelCmd(), newRetractCmd(), newApproveCmd(), newRejectCmd(), newAdminCmd(),
 		newHealthcheckCmd(),
 	)
 	return root

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -11,21 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/sandbox"
 )
 
 func newSandboxCmd() *cobra.Command {
-	var (
-		addr, webhook           string
-		pushDelay, tokenTTL     time.Duration
-		followers               []string
-		unverified              bool
-		emptyURLs, massUnlisted bool
-		publishStatus           int
-		massStatus              string
-		fails, loses, latencies []string
-		revokes                 []string
-	)
+	var o sandboxFlags
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run a local fake of the WeChat API to try wxbot without an account",
@@ -61,91 +53,133 @@ Faults (each flag may be repeated; ENDPOINT is a path under /cgi-bin/ or *):
   WXBOT_WECHAT_API_BASE=http://127.0.0.1:8090 WXBOT_WECHAT_APP_ID=wxsandbox00000001 \
     WXBOT_WECHAT_APP_SECRET=sandboxsecret00000000000000000001 WXBOT_WECHAT_TOKEN=sandboxtoken wxbot serve`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			// The flags override the configuration here rather than through
-			// loadConfig: the sandbox's own defaults fill what neither sets
-			// (--aes-key alone is fine, with the built-in AppID).
-			cfg, err := loadConfig(cmd, nil)
-			if err != nil {
-				return err
-			}
-			for flag, dst := range map[string]*string{
-				"app-id": &cfg.WeChat.AppID, "app-secret": &cfg.WeChat.AppSecret, "token": &cfg.WeChat.Token,
-				"aes-key": &cfg.WeChat.EncodingAESKey, "account-type": &cfg.WeChat.AccountType,
-			} {
-				if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
-					*dst = f.Value.String()
-				}
-			}
-			if k := cfg.WeChat.EncodingAESKey; k != "" && len(k) != 43 {
-				return &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: the EncodingAESKey must be 43 characters (got %d)", len(k))}
-			}
-			if t := cfg.WeChat.AccountType; t != "subscription" && t != "service" {
-				return &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: --account-type is subscription or service (got %q)", t)}
-			}
-			if publishStatus != 0 && (publishStatus < 2 || publishStatus > 6) {
-				return &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: --publish-status is 0 (published) or a failure from 2 to 6 (got %d)", publishStatus)}
-			}
-			log := newLogger(cfg.Log, cmd.ErrOrStderr())
-			opts := sandbox.Options{
-				AppID:                 cfg.WeChat.AppID,
-				AppSecret:             cfg.WeChat.AppSecret,
-				Token:                 cfg.WeChat.Token,
-				EncodingAESKey:        cfg.WeChat.EncodingAESKey,
-				AccountType:           cfg.WeChat.AccountType,
-				PushDelay:             pushDelay,
-				TokenTTL:              tokenTTL,
-				Followers:             followers,
-				Unverified:            unverified,
-				EmptyArticleURLResult: emptyURLs,
-				MassSendsUnlisted:     massUnlisted,
-				PublishStatus:         publishStatus,
-				MassStatus:            massStatus,
-				Log:                   log,
-			}
-			switch webhook {
-			case "none":
-			case "":
-				opts.Webhook = defaultWebhook(cfg.HTTP.Addr, cfg.HTTP.WebhookPath)
-			default:
-				opts.Webhook = webhook
-			}
-			for _, group := range []struct {
-				kind  string
-				specs []string
-			}{{sandbox.FaultFail, fails}, {sandbox.FaultLose, loses}, {sandbox.FaultLatency, latencies}, {sandbox.FaultRevoke, revokes}} {
-				for _, spec := range group.specs {
-					f, err := sandbox.ParseFault(group.kind, spec)
-					if err != nil {
-						return &exitError{code: 2, msg: "wxbot sandbox: " + strings.TrimPrefix(err.Error(), "sandbox: ")}
-					}
-					opts.Faults = append(opts.Faults, f)
-				}
-			}
-			return runSandbox(cmd.Context(), cmd, addr, opts)
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSandboxCmd(cmd, &o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&addr, "addr", "127.0.0.1:8090", "listen address")
-	f.StringVar(&webhook, "webhook", "", "where to push MASSSENDJOBFINISH/PUBLISHJOBFINISH (default: wxbot serve's webhook from http.addr; none: no pushes)")
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8090", "listen address")
+	f.StringVar(&o.webhook, "webhook", "", "where to push MASSSENDJOBFINISH/PUBLISHJOBFINISH (default: wxbot serve's webhook from http.addr; none: no pushes)")
 	f.String("app-id", "", "AppID to accept (default: wechat.app_id, else "+sandbox.DefaultAppID+")")
 	f.String("app-secret", "", "AppSecret to accept (default: wechat.app_secret, else the sandbox's built-in one)")
 	f.String("token", "", "token that signs the pushes (default: wechat.token, else "+sandbox.DefaultToken+")")
 	f.String("aes-key", "", "EncodingAESKey: encrypt the pushes as in safe mode (default: wechat.encoding_aes_key, else plaintext pushes)")
 	f.String("account-type", "", "subscription (1 mass send a day) or service (default: wechat.account_type)")
-	f.DurationVar(&tokenTTL, "token-ttl", 2*time.Hour, "life of an access token")
-	f.DurationVar(&pushDelay, "push-delay", time.Second, "how long a mass send or publication takes before its push")
-	f.StringSliceVar(&followers, "followers", nil, "openids that follow the account (others get 43004/40003); default: every openid follows")
-	f.BoolVar(&unverified, "unverified", false, "behave as an unverified account: freepublish answers 48001")
-	f.BoolVar(&emptyURLs, "empty-article-urls", false, "MASSSENDJOBFINISH carries an empty ArticleUrlResult (as reported of WeChat): the URLs are only in freepublish/batchget")
-	f.BoolVar(&massUnlisted, "mass-unlisted", false, "leave mass sends out of freepublish/batchget (publications only)")
-	f.StringVar(&massStatus, "mass-status", "", `how every mass send ends in MASSSENDJOBFINISH: "send success" (default), or a failure such as "send fail" or "err(10001)"`)
-	f.IntVar(&publishStatus, "publish-status", 0, "how every freepublish ends: 0 published, or a failure 2 (original check), 3 (failed), 4 (review), 5 (deleted), 6 (banned)")
-	f.StringArrayVar(&fails, "fail", nil, "fail calls with an errcode: ENDPOINT[=N[:ERRCODE]] (repeatable)")
-	f.StringArrayVar(&loses, "lose", nil, "do the call, then drop the answer: ENDPOINT[=N] (repeatable)")
-	f.StringArrayVar(&latencies, "latency", nil, "delay calls: ENDPOINT=DURATION[:N] (repeatable)")
-	f.StringArrayVar(&revokes, "revoke-token", nil, "revoke every token before a call: ENDPOINT[=AFTER] (repeatable)")
+	f.DurationVar(&o.tokenTTL, "token-ttl", 2*time.Hour, "life of an access token")
+	f.DurationVar(&o.pushDelay, "push-delay", time.Second, "how long a mass send or publication takes before its push")
+	f.StringSliceVar(&o.followers, "followers", nil, "openids that follow the account (others get 43004/40003); default: every openid follows")
+	f.BoolVar(&o.unverified, "unverified", false, "behave as an unverified account: freepublish answers 48001")
+	f.BoolVar(&o.emptyURLs, "empty-article-urls", false, "MASSSENDJOBFINISH carries an empty ArticleUrlResult (as reported of WeChat): the URLs are only in freepublish/batchget")
+	f.BoolVar(&o.massUnlisted, "mass-unlisted", false, "leave mass sends out of freepublish/batchget (publications only)")
+	f.StringVar(&o.massStatus, "mass-status", "", `how every mass send ends in MASSSENDJOBFINISH: "send success" (default), or a failure such as "send fail" or "err(10001)"`)
+	f.IntVar(&o.publishStatus, "publish-status", 0, "how every freepublish ends: 0 published, or a failure 2 (original check), 3 (failed), 4 (review), 5 (deleted), 6 (banned)")
+	f.StringArrayVar(&o.fails, "fail", nil, "fail calls with an errcode: ENDPOINT[=N[:ERRCODE]] (repeatable)")
+	f.StringArrayVar(&o.loses, "lose", nil, "do the call, then drop the answer: ENDPOINT[=N] (repeatable)")
+	f.StringArrayVar(&o.latencies, "latency", nil, "delay calls: ENDPOINT=DURATION[:N] (repeatable)")
+	f.StringArrayVar(&o.revokes, "revoke-token", nil, "revoke every token before a call: ENDPOINT[=AFTER] (repeatable)")
 	return cmd
+}
+
+// sandboxFlags are wxbot sandbox's flags other than the credentials, which
+// override the configuration (see sandboxConfig).
+type sandboxFlags struct {
+	addr, webhook           string
+	pushDelay, tokenTTL     time.Duration
+	followers               []string
+	unverified              bool
+	emptyURLs, massUnlisted bool
+	publishStatus           int
+	massStatus              string
+	fails, loses, latencies []string
+	revokes                 []string
+}
+
+// runSandboxCmd is wxbot sandbox: the configuration and flags checked, then
+// the fake served until ctx ends.
+func runSandboxCmd(cmd *cobra.Command, o *sandboxFlags) error {
+	cfg, err := sandboxConfig(cmd)
+	if err != nil {
+		return err
+	}
+	if o.publishStatus != 0 && (o.publishStatus < 2 || o.publishStatus > 6) {
+		return &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: --publish-status is 0 (published) or a failure from 2 to 6 (got %d)", o.publishStatus)}
+	}
+	opts := o.options(cfg, newLogger(cfg.Log, cmd.ErrOrStderr()))
+	if opts.Faults, err = o.faults(); err != nil {
+		return err
+	}
+	return runSandbox(cmd.Context(), cmd, o.addr, opts)
+}
+
+// sandboxConfig loads the configuration with the credential flags applied.
+// The flags override the configuration here rather than through
+// loadConfig: the sandbox's own defaults fill what neither sets
+// (--aes-key alone is fine, with the built-in AppID).
+func sandboxConfig(cmd *cobra.Command) (*config.Config, error) {
+	cfg, err := loadConfig(cmd, nil)
+	if err != nil {
+		return nil, err
+	}
+	for flag, dst := range map[string]*string{
+		"app-id": &cfg.WeChat.AppID, "app-secret": &cfg.WeChat.AppSecret, "token": &cfg.WeChat.Token,
+		"aes-key": &cfg.WeChat.EncodingAESKey, "account-type": &cfg.WeChat.AccountType,
+	} {
+		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
+			*dst = f.Value.String()
+		}
+	}
+	if k := cfg.WeChat.EncodingAESKey; k != "" && len(k) != 43 {
+		return nil, &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: the EncodingAESKey must be 43 characters (got %d)", len(k))}
+	}
+	if t := cfg.WeChat.AccountType; t != "subscription" && t != "service" {
+		return nil, &exitError{code: 2, msg: fmt.Sprintf("wxbot sandbox: --account-type is subscription or service (got %q)", t)}
+	}
+	return cfg, nil
+}
+
+// options are the sandbox's options from the configuration and the flags,
+// without the faults.
+func (o *sandboxFlags) options(cfg *config.Config, log *slog.Logger) sandbox.Options {
+	opts := sandbox.Options{
+		AppID:                 cfg.WeChat.AppID,
+		AppSecret:             cfg.WeChat.AppSecret,
+		Token:                 cfg.WeChat.Token,
+		EncodingAESKey:        cfg.WeChat.EncodingAESKey,
+		AccountType:           cfg.WeChat.AccountType,
+		PushDelay:             o.pushDelay,
+		TokenTTL:              o.tokenTTL,
+		Followers:             o.followers,
+		Unverified:            o.unverified,
+		EmptyArticleURLResult: o.emptyURLs,
+		MassSendsUnlisted:     o.massUnlisted,
+		PublishStatus:         o.publishStatus,
+		MassStatus:            o.massStatus,
+		Log:                   log,
+	}
+	switch o.webhook {
+	case "none":
+	case "":
+		opts.Webhook = defaultWebhook(cfg.HTTP.Addr, cfg.HTTP.WebhookPath)
+	default:
+		opts.Webhook = o.webhook
+	}
+	return opts
+}
+
+// faults parses the --fail, --lose, --latency and --revoke-token flags.
+func (o *sandboxFlags) faults() ([]sandbox.Fault, error) {
+	var faults []sandbox.Fault
+	for _, group := range []struct {
+		kind  string
+		specs []string
+	}{{sandbox.FaultFail, o.fails}, {sandbox.FaultLose, o.loses}, {sandbox.FaultLatency, o.latencies}, {sandbox.FaultRevoke, o.revokes}} {
+		for _, spec := range group.specs {
+			f, err := sandbox.ParseFault(group.kind, spec)
+			if err != nil {
+				return nil, &exitError{code: 2, msg: "wxbot sandbox: " + strings.TrimPrefix(err.Error(), "sandbox: ")}
+			}
+			faults = append(faults, f)
+		}
+	}
+	return faults, nil
 }
 
 // defaultWebhook is where a local `wxbot serve` listens for WeChat's pushes.

@@ -24,9 +24,8 @@ import (
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/bot"
 	"github.com/lifang/wxbot/config"
-	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/inbox"
 	"github.com/lifang/wxbot/metrics"
-	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/notify"
 	"github.com/lifang/wxbot/publisher"
 	"github.com/lifang/wxbot/readership"
@@ -161,7 +160,7 @@ type Main struct {
 	Metrics *metrics.Metrics
 	Store   *store.Store
 	Archive *archive.Archive
-	Loader  *archive.Loader
+	Loader  *inbox.Loader
 	Bot     *bot.Bot
 	// Admin serves the editor's pages; nil when admin.token is empty.
 	Admin http.Handler
@@ -235,21 +234,13 @@ func (m *Main) Run(ctx context.Context) error {
 	m.cancel = cancel
 
 	m.Archive = archive.New(s.UniversalClient, s.Keys, m.Log)
-	if inbox := cfg.Newsletter.Inbox; inbox != "" {
-		if fi, err := os.Stat(inbox); err != nil || !fi.IsDir() {
-			return fmt.Errorf("serve: newsletter.inbox %q is not a folder", inbox)
-		}
-		m.Loader = archive.NewLoader(m.Archive, inbox, newsletter.Parse, m.Log)
-		m.Loader.Settle = cfg.Newsletter.InboxSettle
-	} else {
-		m.Loader = archive.NewFSLoader(m.Archive, examples.FS, newsletter.Parse, m.Log)
-		m.Log.Info("newsletter.inbox is not set: answering from the built-in example issues")
+	if err := m.checkInbox(); err != nil {
+		return err
 	}
-	// The WeChat side (and the publisher, whose inbox hook must see the
-	// loader's first load) is wired before the inbox is loaded.
 	if err := m.wireWeChat(wctx); err != nil {
 		return err
 	}
+	m.wireInbox() // inbox.go: the inbox's consumers are the publisher and the archive
 
 	lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
 	err = m.Loader.Load(lctx)
@@ -315,14 +306,14 @@ func (m *Main) Run(ctx context.Context) error {
 // publisher are built when credentials are configured, filling Audience,
 // Messenger and JobEvents before the bot is built.
 func (m *Main) wireWeChat(ctx context.Context) error {
-	api, err := wechat.New(ctx, m.Config.WeChat, m.Store, m.Metrics, m.Log)
+	api, err := wechat.New(wechat.Options{Config: m.Config.WeChat, Store: m.Store, Metrics: m.Metrics, Log: m.Log})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	m.API = api
 	// Subscribers are tracked even without credentials: QR attribution and
 	// preferences live in Redis; the tag queue waits for credentials.
-	subs := subscribers.New(m.Store, api, m.Config.Bot, m.Log, subscribers.WithMetrics(m.Metrics))
+	subs := subscribers.New(subscribers.Options{Store: m.Store, API: api, Bot: m.Config.Bot, Metrics: m.Metrics, Log: m.Log})
 	m.Subscribers = subs
 	if m.Audience == nil {
 		m.Audience = subs
@@ -354,9 +345,6 @@ func (m *Main) wireWeChat(ctx context.Context) error {
 	m.Publisher = pub
 	if m.JobEvents == nil {
 		m.JobEvents = pub
-	}
-	if m.Config.Newsletter.Inbox != "" {
-		m.Loader.OnLoad(pub.InboxLoaded)
 	}
 	// Run resumes unfinished issues, leads the scheduler when this replica
 	// holds the lock, and releases it when the workers stop (Close).

@@ -57,7 +57,7 @@ once a day (08:00 Beijing) and fills in missing days of the last 30;
 			defer env.close()
 			col, err := readership.New(readership.Options{
 				Source: env.api, Store: env.st, Records: env.pub,
-				Scenes: subscribers.New(env.st, env.api, env.cfg.Bot, env.log), Log: env.log,
+				Scenes: subscribers.New(subscribers.Options{Store: env.st, API: env.api, Bot: env.cfg.Bot, Log: env.log}), Log: env.log,
 				Tags: env.api, TopicPrefix: env.cfg.Bot.Tags.TopicPrefix,
 			})
 			if err != nil {

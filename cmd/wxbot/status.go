@@ -197,9 +197,28 @@ func cutText(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// printRecord prints one issue's record: what it is and where it stands,
+// then its history.
 func printRecord(w io.Writer, p *publisher.Publisher, r *publisher.Record, next int64) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	recordDraftRows(row, p, r)
+	recordSendRows(row, p, r, next)
+	_ = tw.Flush()
+	fmt.Fprintln(w, "history:")
+	hw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, h := range r.History {
+		fmt.Fprintf(hw, "  %s\t%s\t%s\n", fmtIn(p, h.At), h.State, historyText(h))
+	}
+	_ = hw.Flush()
+}
+
+// rowFunc prints one "key  value" row of printRecord's table.
+type rowFunc func(k, format string, args ...any)
+
+// recordDraftRows are the rows up to the send: the issue, its target, draft,
+// previews, due time, approval and retraction.
+func recordDraftRows(row rowFunc, p *publisher.Publisher, r *publisher.Record) {
 	row(fmt.Sprintf("No.%d", r.Number), "%s (goal %s, mode %s, from %s)", strings.ToUpper(string(r.State)), r.Goal, r.Mode, r.Origin)
 	row("file", "%s (content %s)", r.File, shortHash(r.ContentHash))
 	row("clientmsgid", "%s", r.ClientMsgID)
@@ -238,6 +257,11 @@ func printRecord(w io.Writer, p *publisher.Publisher, r *publisher.Record, next 
 	if len(r.Retracted) > 0 {
 		row("retracted", "%s by %s, %s", retractedWhat(r.Retracted), r.RetractedBy, fmtIn(p, r.RetractedAt))
 	}
+}
+
+// recordSendRows are the rows from the send on: the send, WeChat's report,
+// the publication, the URLs, the last error and the next action.
+func recordSendRows(row rowFunc, p *publisher.Publisher, r *publisher.Record, next int64) {
 	if !r.SendStarted.IsZero() {
 		row("send asked", "%s (%d %s)", fmtIn(p, r.SendStarted), r.SendAttempts, plural(r.SendAttempts, "attempt", "attempts"))
 	}
@@ -273,13 +297,6 @@ func printRecord(w io.Writer, p *publisher.Publisher, r *publisher.Record, next 
 	if next != 0 {
 		row("next action", "%s (wxbot serve)", fmtIn(p, time.UnixMilli(next)))
 	}
-	_ = tw.Flush()
-	fmt.Fprintln(w, "history:")
-	hw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, h := range r.History {
-		fmt.Fprintf(hw, "  %s\t%s\t%s\n", fmtIn(p, h.At), h.State, historyText(h))
-	}
-	_ = hw.Flush()
 }
 
 func retractedWhat(arts []int) string {

@@ -313,6 +313,18 @@ func (c *converter) start(t *tokens, e xml.StartElement) error {
 		c.textMode = 1
 	case "instrText":
 		c.textMode = 2
+	case "Fallback", "del", "moveFrom", "sectPr", "sdtPr", "commentRangeStart", "footnotePr", "endnotePr", "rubyPr", "rt":
+		return t.skip()
+	default:
+		return c.startInline(e)
+	}
+	return nil
+}
+
+// startInline handles what a start element adds to the text: special
+// characters, fields, links, footnote references and pictures.
+func (c *converter) startInline(e xml.StartElement) error {
+	switch e.Name.Local {
 	case "tab":
 		if !c.inPPr {
 			return c.add(seg{text: "\t"})
@@ -330,65 +342,13 @@ func (c *converter) start(t *tokens, e xml.StartElement) error {
 			}
 		}
 	case "fldChar":
-		switch attr(e, "fldCharType") {
-		case "begin":
-			if len(c.fields) >= 32 {
-				return c.errAt("fields nested more than 32 deep")
-			}
-			c.fields = append(c.fields, &field{})
-		case "separate":
-			if n := len(c.fields); n > 0 {
-				c.fields[n-1].sep = true
-				if k, _ := c.fields[n-1].kind(); k == "TOC" {
-					if p := c.cur(); p != nil {
-						p.toc = true
-					}
-				}
-			}
-		case "end":
-			c.popField(false)
-		}
+		return c.fieldChar(e)
 	case "fldSimple":
-		if len(c.fields) >= 32 {
-			return c.errAt("fields nested more than 32 deep")
-		}
-		f := &field{sep: true, simple: true}
-		f.instr.WriteString(attr(e, "instr"))
-		c.fields = append(c.fields, f)
-		if p := c.cur(); p != nil {
-			if n, _ := f.kind(); n == "TOC" {
-				p.toc = true
-			}
-		}
+		return c.simpleField(e)
 	case "hyperlink":
-		target := ""
-		if id := attr(e, "id"); id != "" {
-			if r, ok := c.rels[id]; ok && r.external {
-				target = r.target
-			}
-		}
-		if a := attr(e, "anchor"); a != "" && target == "" {
-			target = "#" + a
-		} else if a != "" {
-			target += "#" + a
-		}
-		if len(c.links) >= 32 {
-			return c.errAt("hyperlinks nested more than 32 deep")
-		}
-		c.links = append(c.links, target)
+		return c.hyperlink(e)
 	case "footnoteReference":
-		if c.notesMode {
-			return nil
-		}
-		id := attr(e, "id")
-		n, ok := c.noteRefs[id]
-		if !ok {
-			n = len(c.noteOrder) + 1
-			c.noteRefs[id] = n
-			c.noteOrder = append(c.noteOrder, id)
-			c.notePara = append(c.notePara, c.paras)
-		}
-		return c.add(seg{text: "[^" + strconv.Itoa(n) + "]", md: true})
+		return c.noteRef(e)
 	case "docPr":
 		if a := attr(e, "descr"); a != "" {
 			c.alt = a
@@ -396,29 +356,107 @@ func (c *converter) start(t *tokens, e xml.StartElement) error {
 			c.alt = a
 		}
 	case "blip", "imagedata":
-		id := attr(e, "embed")
-		if e.Name.Local == "imagedata" {
-			id = attr(e, "id")
-		}
-		if id == "" {
-			id = attr(e, "link")
-		}
-		r, ok := c.rels[id]
-		if !ok || r.target == "" {
-			return nil
-		}
-		src := r.target
-		if !r.external && !c.seenImg[src] {
-			c.seenImg[src] = true
-			c.images = append(c.images, src)
-		}
-		alt := c.alt
-		c.alt = ""
-		return c.add(seg{text: "![" + escapeText(oneLine(alt), false) + "](" + escapeDest(src) + ")", md: true, alt: alt})
-	case "Fallback", "del", "moveFrom", "sectPr", "sdtPr", "commentRangeStart", "footnotePr", "endnotePr", "rubyPr", "rt":
-		return t.skip()
+		return c.image(e)
 	}
 	return nil
+}
+
+// fieldChar begins, separates or ends a complex field (TOC, HYPERLINK …).
+func (c *converter) fieldChar(e xml.StartElement) error {
+	switch attr(e, "fldCharType") {
+	case "begin":
+		if len(c.fields) >= 32 {
+			return c.errAt("fields nested more than 32 deep")
+		}
+		c.fields = append(c.fields, &field{})
+	case "separate":
+		if n := len(c.fields); n > 0 {
+			c.fields[n-1].sep = true
+			if k, _ := c.fields[n-1].kind(); k == "TOC" {
+				if p := c.cur(); p != nil {
+					p.toc = true
+				}
+			}
+		}
+	case "end":
+		c.popField(false)
+	}
+	return nil
+}
+
+// simpleField opens a field given whole in its instr attribute.
+func (c *converter) simpleField(e xml.StartElement) error {
+	if len(c.fields) >= 32 {
+		return c.errAt("fields nested more than 32 deep")
+	}
+	f := &field{sep: true, simple: true}
+	f.instr.WriteString(attr(e, "instr"))
+	c.fields = append(c.fields, f)
+	if p := c.cur(); p != nil {
+		if n, _ := f.kind(); n == "TOC" {
+			p.toc = true
+		}
+	}
+	return nil
+}
+
+// hyperlink opens a link to its relationship's target or anchor.
+func (c *converter) hyperlink(e xml.StartElement) error {
+	target := ""
+	if id := attr(e, "id"); id != "" {
+		if r, ok := c.rels[id]; ok && r.external {
+			target = r.target
+		}
+	}
+	if a := attr(e, "anchor"); a != "" && target == "" {
+		target = "#" + a
+	} else if a != "" {
+		target += "#" + a
+	}
+	if len(c.links) >= 32 {
+		return c.errAt("hyperlinks nested more than 32 deep")
+	}
+	c.links = append(c.links, target)
+	return nil
+}
+
+// noteRef writes a footnote reference, numbered in order of first use.
+func (c *converter) noteRef(e xml.StartElement) error {
+	if c.notesMode {
+		return nil
+	}
+	id := attr(e, "id")
+	n, ok := c.noteRefs[id]
+	if !ok {
+		n = len(c.noteOrder) + 1
+		c.noteRefs[id] = n
+		c.noteOrder = append(c.noteOrder, id)
+		c.notePara = append(c.notePara, c.paras)
+	}
+	return c.add(seg{text: "[^" + strconv.Itoa(n) + "]", md: true})
+}
+
+// image writes a picture's Markdown and lists the picture for extraction.
+func (c *converter) image(e xml.StartElement) error {
+	id := attr(e, "embed")
+	if e.Name.Local == "imagedata" {
+		id = attr(e, "id")
+	}
+	if id == "" {
+		id = attr(e, "link")
+	}
+	r, ok := c.rels[id]
+	if !ok || r.target == "" {
+		return nil
+	}
+	src := r.target
+	if !r.external && !c.seenImg[src] {
+		c.seenImg[src] = true
+		c.images = append(c.images, src)
+	}
+	alt := c.alt
+	c.alt = ""
+	return c.add(seg{text: "![" + escapeText(oneLine(alt), false) + "](" + escapeDest(src) + ")", md: true, alt: alt})
 }
 
 func (c *converter) popField(simple bool) {

@@ -1,4 +1,4 @@
-package bot
+package chat
 
 import (
 	"fmt"
@@ -36,8 +36,8 @@ type searchDoc struct {
 	item  *newsletter.Item
 }
 
-// searchIndex is built once per archive snapshot.
-type searchIndex struct {
+// Index is built once per archive snapshot.
+type Index struct {
 	snap    *archive.Snapshot
 	docs    []searchDoc
 	terms   map[string][]posting
@@ -47,8 +47,8 @@ type searchIndex struct {
 // maxQueryTokens bounds the work one message can cause.
 const maxQueryTokens = 32
 
-func buildIndex(snap *archive.Snapshot) *searchIndex {
-	ix := &searchIndex{snap: snap, terms: map[string][]posting{}}
+func buildIndex(snap *archive.Snapshot) *Index {
+	ix := &Index{snap: snap, terms: map[string][]posting{}}
 	for _, iss := range snap.All() {
 		for si := range iss.Sections {
 			for ii := range iss.Sections[si].Items {
@@ -138,7 +138,7 @@ type hit struct {
 }
 
 // search returns the matching items, best first.
-func (ix *searchIndex) search(q string) []hit {
+func (ix *Index) search(q string) []hit {
 	var toks []string
 	seen := map[string]bool{}
 	tokenize(q, false, func(t string) {
@@ -202,41 +202,41 @@ func (ix *searchIndex) search(q string) []hit {
 
 // search answers a query with page `page` of its results and remembers
 // the query in the session for "下一页"/"more".
-func (b *Bot) search(snap *archive.Snapshot, ix *searchIndex, query string, page int, lang string) plan {
-	query = cutText(strings.TrimSpace(query), 200)
+func (c *Chat) search(snap *archive.Snapshot, ix *Index, query string, page int, lang string) Plan {
+	query = CutText(strings.TrimSpace(query), 200)
 	// A query holding a word of bot.blocked_words is never quoted back:
 	// nothing found answers the help text, results come without the query.
-	quiet := b.blocked.blocks(query)
-	a := ix.answer(query, page, b.cfg.PageSize, lang, quiet)
+	quiet := c.blocked.blocks(query)
+	a := ix.answer(query, page, c.cfg.PageSize, lang, quiet)
 	if quiet && a.hits == 0 {
-		p := b.help(lang)
-		p.rule = "search"
+		p := c.help(lang)
+		p.Rule = "search"
 		return p
 	}
 	p := textPlan("search", a.text)
 	if a.hits > 0 {
-		p.session = &session{query: query, page: a.page}
+		p.Session = &Session{Query: query, Page: a.page}
 	}
 	return p
 }
 
 // more shows the next page of the session's search.
-func (b *Bot) more(snap *archive.Snapshot, ix *searchIndex, st *userState, lang string) plan {
-	q := st.session[sessQuery]
+func (c *Chat) more(snap *archive.Snapshot, ix *Index, st State, lang string) Plan {
+	q := st.Session[SessQuery]
 	if q == "" {
 		p := textPlan("more", tr(lang, "没有正在进行的搜索。请先回复关键词，如 GDPR。",
 			"There is no search to continue. Reply with keywords first, e.g. GDPR."))
-		p.needsState = true
+		p.NeedsState = true
 		return p
 	}
-	page, _ := strconv.Atoi(st.session[sessPage])
-	if a := ix.answer(q, page+1, b.cfg.PageSize, lang, b.blocked.blocks(q)); page*b.cfg.PageSize >= a.hits {
+	page, _ := strconv.Atoi(st.Session[SessPage])
+	if a := ix.answer(q, page+1, c.cfg.PageSize, lang, c.blocked.blocks(q)); page*c.cfg.PageSize >= a.hits {
 		p := textPlan("more", tr(lang, "没有更多结果了。", "No more results."))
-		p.needsState = true
+		p.NeedsState = true
 		return p
 	}
-	p := b.search(snap, ix, q, page+1, lang)
-	p.rule, p.needsState = "more", true
+	p := c.search(snap, ix, q, page+1, lang)
+	p.Rule, p.NeedsState = "more", true
 	return p
 }
 
@@ -297,7 +297,7 @@ func (c *answerCache) putLocked(k answerKey, a answer) {
 // answer returns page `page` (from 1) of query's results, size per page,
 // in lang: from the cache, else searched and formatted. quiet leaves the
 // query out of the text.
-func (ix *searchIndex) answer(query string, page, size int, lang string, quiet bool) answer {
+func (ix *Index) answer(query string, page, size int, lang string, quiet bool) answer {
 	k := answerKey{query: query, lang: lang, page: page, size: size, quiet: quiet}
 	if a, ok := ix.answers.get(k); ok {
 		return a
@@ -307,7 +307,7 @@ func (ix *searchIndex) answer(query string, page, size int, lang string, quiet b
 	return a
 }
 
-func (ix *searchIndex) format(query string, page, size int, lang string, quiet bool) answer {
+func (ix *Index) format(query string, page, size int, lang string, quiet bool) answer {
 	hits := ix.search(query)
 	if len(hits) == 0 {
 		if quiet {

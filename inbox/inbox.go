@@ -1,4 +1,11 @@
-package archive
+// Package inbox owns the folder of issue files (newsletter.inbox): it reads
+// each file once, safely (no FIFOs, devices, oversized files or links out
+// of the folder; a file still being written waits until it settles),
+// parses it once, and hands every file's result — content, hash, and the
+// parsed issue or the located error — to the consumers wired in cmd: the
+// publisher's Offer first (it withholds what its review gate takes), then
+// the archive's Replace with the valid issues.
+package inbox
 
 import (
 	"context"
@@ -42,11 +49,11 @@ func (e FileError) Error() string {
 	return e.File + ": " + msg
 }
 
-// FileResult is what one load found in one issue file: its content and its
-// hash, and either the parsed issue or the located error. The publisher
-// receives every file's result after each load (OnLoad) to act on new and
-// changed issues and to show invalid files in `wxbot status`.
-type FileResult struct {
+// File is what one load found in one issue file: its content and its
+// hash, and either the parsed issue or the located error. Every consumer
+// receives every file's result after each load, so none reads or parses
+// a file again.
+type File struct {
 	// File is the file as shown in messages (the path on disk for an inbox).
 	File string
 	// Hash is the hex SHA-256 of Data.
@@ -55,45 +62,90 @@ type FileResult struct {
 	Issue *newsletter.Issue // nil when Err is set
 	Err   error
 	// Settling marks a new or changed file not taken yet (still being
-	// written, see Loader.Settle): the rest of the result is the version
+	// written, see Options.Settle): the rest of the result is the version
 	// taken before, or empty for a file never taken.
 	Settling bool
 }
 
-// Loader keeps the archive in step with a folder of issue files (*.md):
-// everything is parsed at start, and again shortly after any file changes.
-type Loader struct {
-	arch  *Archive
-	fsys  fs.FS
-	dir   string // the folder on disk, "" for an embedded FS (not watched)
-	parse ParseFunc
-	log   *slog.Logger
+// Consumer receives each load's files in file name order (the publisher's
+// Offer). It runs on the loader's goroutine: it should hand long work
+// elsewhere.
+type Consumer interface {
+	Offer(ctx context.Context, files []File)
+}
 
-	// Debounce is how long the folder must be quiet before a reload, so an
-	// editor's save (several events) or a copied batch loads once.
-	Debounce time.Duration
-	// Resync is how often the loaded issues are written to Redis again when
-	// nothing changed on disk, which restores them after Redis lost its data.
-	Resync time.Duration
+// ConsumerFunc is a function as a Consumer.
+type ConsumerFunc func(ctx context.Context, files []File)
+
+// Offer calls f.
+func (f ConsumerFunc) Offer(ctx context.Context, files []File) { f(ctx, files) }
+
+// Archive receives the valid issues of each load (archive.Archive).
+type Archive interface {
+	Replace(ctx context.Context, issues []*newsletter.Issue) (changed bool, err error)
+	// Missing reports that the archive's last refresh found nothing in
+	// Redis (restarted empty): the loader writes the issues again at once.
+	Missing() bool
+}
+
+// Options configures a Loader. Zero values of the durations and sizes
+// other than Settle mean the defaults noted beside them.
+type Options struct {
+	// Dir is the folder on disk, watched for changes. Without it, FS is
+	// loaded once and not watched (the examples built into the binary).
+	Dir string
+	FS  fs.FS
+	// Parse parses one file (newsletter.Parse).
+	Parse ParseFunc
+	// Archive receives the valid issues after the consumers saw them.
+	Archive Archive
+	// Consumers receive every file's result after each load, in order,
+	// before the archive is written (the publisher withholds the new
+	// issues its review gate takes before they reach the chat).
+	Consumers []Consumer
+	Log       *slog.Logger
+
 	// Settle is how long a new or changed file must stay unchanged (size
 	// and modification time) before it is taken, so a file still being
-	// written is never loaded cut short. A file that arrived by rename
-	// (cp issue.md inbox/.issue.md.tmp && mv …) is complete and taken at
-	// once. 0 takes every file as soon as it is seen.
+	// written is never loaded cut short (newsletter.inbox_settle). A file
+	// that arrived by rename (cp issue.md inbox/.issue.md.tmp && mv …) is
+	// complete and taken at once. 0 takes every file as soon as it is seen.
 	Settle time.Duration
+	// Debounce is how long the folder must be quiet before a reload, so an
+	// editor's save (several events) or a copied batch loads once (300 ms).
+	Debounce time.Duration
+	// Resync is how often the loaded issues are written to Redis again when
+	// nothing changed on disk, which restores them after Redis lost its
+	// data (30 s).
+	Resync time.Duration
 	// ParseTimeout bounds the parse of one file: a file that takes longer
 	// is reported and skipped (until its content changes), so one slow
-	// file cannot hold up the start or the other files. 0: no bound.
+	// file cannot hold up the start or the other files (5 s; negative: no
+	// bound).
 	ParseTimeout time.Duration
 	// MaxSize is the largest file read; a larger one is refused from its
-	// size alone, without reading it.
+	// size alone, without reading it (newsletter.MaxFileSize).
 	MaxSize int64
+}
+
+// Loader keeps the archive in step with a folder of issue files (*.md,
+// *.docx): everything is parsed at start, and again shortly after any file
+// changes.
+type Loader struct {
+	arch      Archive
+	consumers []Consumer
+	fsys      fs.FS
+	dir       string // the folder on disk, "" for an embedded FS (not watched)
+	parse     ParseFunc
+	log       *slog.Logger
+
+	debounce, resyncEvery, settle, parseTimeout time.Duration
+	maxSizeOpt                                  int64
 
 	mu       sync.Mutex
 	problems []FileError
 	loaded   []*newsletter.Issue
 	synced   bool
-	onLoad   func(ctx context.Context, results []FileResult)
 	// parsed remembers each file's last parse by content hash, so a reload
 	// after an unrelated change (or Watch's first look) neither parses nor
 	// logs an unchanged file again.
@@ -129,36 +181,37 @@ type observed struct {
 	at    time.Time
 }
 
-// OnLoad registers fn to run after every load with each file's result, in
-// file name order. fn runs on the loader's goroutine: it should hand long
-// work elsewhere. Set it before Load or Watch.
-func (l *Loader) OnLoad(fn func(ctx context.Context, results []FileResult)) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.onLoad = fn
-}
-
-// NewLoader watches dir on disk.
-func NewLoader(arch *Archive, dir string, parse ParseFunc, log *slog.Logger) *Loader {
-	l := newLoader(arch, os.DirFS(dir), parse, log)
-	l.dir = dir
-	return l
-}
-
-// NewFSLoader loads from a read-only file system, such as the examples
-// built into the binary; it is loaded once and not watched.
-func NewFSLoader(arch *Archive, fsys fs.FS, parse ParseFunc, log *slog.Logger) *Loader {
-	return newLoader(arch, fsys, parse, log)
-}
-
-func newLoader(arch *Archive, fsys fs.FS, parse ParseFunc, log *slog.Logger) *Loader {
+// New builds a Loader for opts.Dir (or opts.FS).
+func New(opts Options) *Loader {
+	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Loader{arch: arch, fsys: fsys, parse: parse, log: log,
-		Debounce: 300 * time.Millisecond, Resync: 30 * time.Second,
-		Settle: 2 * time.Second, ParseTimeout: 5 * time.Second, MaxSize: newsletter.MaxFileSize,
+	fsys := opts.FS
+	if opts.Dir != "" {
+		fsys = os.DirFS(opts.Dir)
+	}
+	parse := opts.Parse
+	if parse == nil {
+		parse = newsletter.Parse
+	}
+	l := &Loader{arch: opts.Archive, consumers: opts.Consumers, fsys: fsys, dir: opts.Dir, parse: parse, log: log,
+		debounce: opts.Debounce, resyncEvery: opts.Resync, settle: opts.Settle,
+		parseTimeout: opts.ParseTimeout, maxSizeOpt: opts.MaxSize,
 		seen: map[string]observed{}, renamed: map[string]bool{}}
+	if l.debounce <= 0 {
+		l.debounce = 300 * time.Millisecond
+	}
+	if l.resyncEvery <= 0 {
+		l.resyncEvery = 30 * time.Second
+	}
+	switch {
+	case l.parseTimeout == 0:
+		l.parseTimeout = 5 * time.Second
+	case l.parseTimeout < 0:
+		l.parseTimeout = 0
+	}
+	return l
 }
 
 // Problems lists the files skipped at the last load, with located errors.
@@ -168,7 +221,8 @@ func (l *Loader) Problems() []FileError {
 	return append([]FileError(nil), l.problems...)
 }
 
-// Load parses every *.md file and replaces the archive with the valid
+// Load reads and parses every new or changed issue file once, offers every
+// file's result to the consumers, then replaces the archive with the valid
 // issues. Invalid files are skipped and logged; a number used by two files
 // keeps the first by name. The error is only about Redis.
 func (l *Loader) Load(ctx context.Context) error {
@@ -177,17 +231,16 @@ func (l *Loader) Load(ctx context.Context) error {
 	issues, problems, results, fresh := l.parseAll()
 	l.mu.Lock()
 	l.problems, l.loaded = problems, issues
-	onLoad := l.onLoad
 	l.mu.Unlock()
 	for _, p := range problems {
 		if fresh[p.File] {
-			l.log.Error("archive: skipping issue file", slog.String("file", p.File), slog.Any("error", p.Err))
+			l.log.Error("inbox: skipping issue file", slog.String("file", p.File), slog.Any("error", p.Err))
 		}
 	}
-	// The hook runs first: the publisher withholds new issues it takes
-	// (the review gate) before they reach the chat.
-	if onLoad != nil {
-		onLoad(ctx, results)
+	// The consumers come first: the publisher withholds new issues it
+	// takes (the review gate) before they reach the chat.
+	for _, c := range l.consumers {
+		c.Offer(ctx, results)
 	}
 	changed, err := l.arch.Replace(ctx, issues)
 	l.mu.Lock()
@@ -197,14 +250,97 @@ func (l *Loader) Load(ctx context.Context) error {
 		return err
 	}
 	if changed {
-		l.log.Info("archive: loaded", slog.Int("issues", len(issues)), slog.Int("skipped", len(problems)))
+		l.log.Info("inbox: loaded", slog.Int("issues", len(issues)), slog.Int("skipped", len(problems)))
 	}
 	return nil
 }
 
 // parseAll reads every issue file; fresh marks the files parsed this time
 // (new or changed), whose problems are worth logging.
-func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map[string]bool) {
+func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []File, map[string]bool) {
+	names, err := l.list()
+	if err != nil {
+		return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("read folder: %w", err)}}, nil,
+			map[string]bool{l.display("."): true}
+	}
+	var root *os.Root
+	var realDir string
+	if l.dir != "" {
+		root, realDir, err = l.openRoot()
+		if err != nil {
+			return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("open folder: %w", err)}}, nil,
+				map[string]bool{l.display("."): true}
+		}
+		defer root.Close()
+	}
+	sc := &scan{seen: map[int]string{}, fresh: map[string]bool{},
+		parsed: make(map[string]parsedFile, len(names)), present: make(map[string]bool, len(names)), now: time.Now()}
+	for _, name := range names {
+		l.scanFile(sc, root, realDir, name)
+	}
+	l.parsed = sc.parsed
+	for f := range l.seen {
+		if !sc.present[f] {
+			delete(l.seen, f)
+		}
+	}
+	l.mu.Lock()
+	for f := range l.renamed {
+		if !sc.present[f] {
+			delete(l.renamed, f)
+		}
+	}
+	l.settleAt = sc.settleAt
+	l.mu.Unlock()
+	return sc.issues, sc.problems, sc.results, sc.fresh
+}
+
+// openRoot opens the folder on disk, and says where it really is (links
+// resolved) for the links inside it.
+func (l *Loader) openRoot() (*os.Root, string, error) {
+	root, err := os.OpenRoot(l.dir)
+	if err != nil {
+		return nil, "", err
+	}
+	realDir, err := filepath.EvalSymlinks(l.dir)
+	if err != nil {
+		_ = root.Close()
+		return nil, "", err
+	}
+	return root, realDir, nil
+}
+
+// Names lists the issue files as a load finds them, relative to the folder,
+// in file name order.
+func (l *Loader) Names() ([]string, error) { return l.list() }
+
+// Read reads one issue file, named as Names names it, with every check a
+// load makes (a regular file, or a link that stays inside the folder; at
+// most MaxSize; never blocking on a FIFO) but without waiting for it to
+// settle: for an editor who picks a file to publish now.
+func (l *Loader) Read(name string) ([]byte, error) {
+	if !fs.ValidPath(name) || !issueFile(path.Base(name)) {
+		return nil, refused("not an issue file name")
+	}
+	var root *os.Root
+	var realDir string
+	if l.dir != "" {
+		var err error
+		if root, realDir, err = l.openRoot(); err != nil {
+			return nil, err
+		}
+		defer root.Close()
+	}
+	_, real, err := l.stat(root, realDir, name)
+	if err != nil {
+		return nil, err
+	}
+	data, _, err := l.read(root, real)
+	return data, err
+}
+
+// list names the issue files in file name order, skipping hidden folders.
+func (l *Loader) list() ([]string, error) {
 	var names []string
 	err := fs.WalkDir(l.fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -221,124 +357,108 @@ func (l *Loader) parseAll() ([]*newsletter.Issue, []FileError, []FileResult, map
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("read folder: %w", err)}}, nil,
-			map[string]bool{l.display("."): true}
-	}
 	sort.Strings(names)
-	var root *os.Root
-	var realDir string
-	if l.dir != "" {
-		root, err = os.OpenRoot(l.dir)
-		if err == nil {
-			realDir, err = filepath.EvalSymlinks(l.dir)
+	return names, err
+}
+
+// scan is what one load found so far.
+type scan struct {
+	issues   []*newsletter.Issue
+	problems []FileError
+	results  []File
+	seen     map[int]string // issue number → the file it was taken from
+	fresh    map[string]bool
+	parsed   map[string]parsedFile
+	present  map[string]bool
+	now      time.Time
+	settleAt time.Time
+}
+
+// scanFile takes one file into sc: read and parsed when new or changed
+// and settled, the version taken before while it settles.
+func (l *Loader) scanFile(sc *scan, root *os.Root, realDir, name string) {
+	shown := l.display(name)
+	sc.present[shown] = true
+	old, had := l.parsed[shown]
+	cur := old
+	settling := false
+	st, real, err := l.stat(root, realDir, name)
+	switch {
+	case err == nil && !l.settled(shown, st, old, had, sc.now):
+		// Still being written (or only just): keep the version taken
+		// before, if any, and look again once it may have settled.
+		at := st.mtime.Add(l.settle)
+		if o := l.seen[shown].at.Add(l.settle); o.Before(at) {
+			at = o
 		}
-		if err != nil {
-			return nil, []FileError{{File: l.display("."), Err: fmt.Errorf("open folder: %w", err)}}, nil,
-				map[string]bool{l.display("."): true}
+		if sc.settleAt.IsZero() || at.Before(sc.settleAt) {
+			sc.settleAt = at
 		}
-		defer root.Close()
+		if !had || old.hash == "" {
+			sc.results = append(sc.results, File{File: shown, Settling: true})
+			return
+		}
+		settling = true
+	default:
+		delete(l.seen, shown)
+		cur = l.readFile(sc, root, shown, real, st, err, old, had)
 	}
-	var issues []*newsletter.Issue
-	var problems []FileError
-	var results []FileResult
-	seen := map[int]string{}
-	fresh := map[string]bool{}
-	parsed := make(map[string]parsedFile, len(names))
-	present := make(map[string]bool, len(names))
-	settling := map[string]bool{}
-	now := time.Now()
-	var settleAt time.Time
-	for _, name := range names {
-		shown := l.display(name)
-		present[shown] = true
-		old, had := l.parsed[shown]
-		cur := old
-		st, real, err := l.stat(root, realDir, name)
-		switch {
-		case err == nil && !l.settled(shown, st, old, had, now):
-			// Still being written (or only just): keep the version taken
-			// before, if any, and look again once it may have settled.
-			at := st.mtime.Add(l.Settle)
-			if o := l.seen[shown].at.Add(l.Settle); o.Before(at) {
-				at = o
-			}
-			if settleAt.IsZero() || at.Before(settleAt) {
-				settleAt = at
-			}
-			if !had || old.hash == "" {
-				results = append(results, FileResult{File: shown, Settling: true})
-				continue
-			}
-			settling[shown] = true
-		default:
-			delete(l.seen, shown)
-			var data []byte
-			if err == nil {
-				data, st, err = l.read(root, real)
-			}
-			if err != nil {
-				cur = parsedFile{err: err}
-				if !had || old.err == nil || old.hash != "" || old.err.Error() != err.Error() {
-					fresh[shown] = true
-				}
-				break
-			}
-			sum := sha256.Sum256(data)
-			hash := hex.EncodeToString(sum[:])
-			if !had || old.hash != hash {
-				cur = parsedFile{hash: hash, data: data}
-				cur.iss, cur.err = l.parseGuarded(shown, data)
-				fresh[shown] = true
-			}
-			cur.stamp = st
-		}
-		parsed[shown] = cur
-		if cur.hash == "" {
-			problems = append(problems, FileError{File: shown, Err: cur.err})
-			results = append(results, FileResult{File: shown, Err: cur.err})
-			continue
-		}
-		res := FileResult{File: shown, Hash: cur.hash, Data: cur.data, Settling: settling[shown]}
-		switch iss, err := cur.iss, cur.err; {
-		case err != nil:
-			res.Err = err
-		case iss == nil || iss.Number <= 0:
-			res.Err = errors.New("no issue number (No.N) found")
-		case seen[iss.Number] != "":
-			res.Err = fmt.Errorf("issue No.%d is already loaded from %s", iss.Number, seen[iss.Number])
-		default:
-			seen[iss.Number] = shown
-			issues = append(issues, iss)
-			res.Issue = iss
-		}
-		if res.Err != nil {
-			problems = append(problems, FileError{File: shown, Err: res.Err})
-		}
-		results = append(results, res)
+	sc.parsed[shown] = cur
+	if cur.hash == "" {
+		sc.problems = append(sc.problems, FileError{File: shown, Err: cur.err})
+		sc.results = append(sc.results, File{File: shown, Err: cur.err})
+		return
 	}
-	l.parsed = parsed
-	for f := range l.seen {
-		if !present[f] {
-			delete(l.seen, f)
-		}
+	res := File{File: shown, Hash: cur.hash, Data: cur.data, Settling: settling}
+	switch iss, err := cur.iss, cur.err; {
+	case err != nil:
+		res.Err = err
+	case iss == nil || iss.Number <= 0:
+		res.Err = errors.New("no issue number (No.N) found")
+	case sc.seen[iss.Number] != "":
+		res.Err = fmt.Errorf("issue No.%d is already loaded from %s", iss.Number, sc.seen[iss.Number])
+	default:
+		sc.seen[iss.Number] = shown
+		sc.issues = append(sc.issues, iss)
+		res.Issue = iss
 	}
-	l.mu.Lock()
-	for f := range l.renamed {
-		if !present[f] {
-			delete(l.renamed, f)
-		}
+	if res.Err != nil {
+		sc.problems = append(sc.problems, FileError{File: shown, Err: res.Err})
 	}
-	l.settleAt = settleAt
-	l.mu.Unlock()
-	return issues, problems, results, fresh
+	sc.results = append(sc.results, res)
+}
+
+// readFile reads a settled file (statErr: what stat said) and parses it
+// when its content changed since the last parse.
+func (l *Loader) readFile(sc *scan, root *os.Root, shown, real string, st stamp, statErr error, old parsedFile, had bool) parsedFile {
+	err := statErr
+	var data []byte
+	if err == nil {
+		data, st, err = l.read(root, real)
+	}
+	if err != nil {
+		if !had || old.err == nil || old.hash != "" || old.err.Error() != err.Error() {
+			sc.fresh[shown] = true
+		}
+		return parsedFile{err: err}
+	}
+	cur := old
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
+	if !had || old.hash != hash {
+		cur = parsedFile{hash: hash, data: data}
+		cur.iss, cur.err = l.parseGuarded(shown, data)
+		sc.fresh[shown] = true
+	}
+	cur.stamp = st
+	return cur
 }
 
 // settled reports whether a file may be taken as it is: it is unchanged
 // since it was last taken, it arrived by rename, or neither its size nor
 // its modification time changed for Settle.
 func (l *Loader) settled(shown string, st stamp, old parsedFile, had bool, now time.Time) bool {
-	if l.Settle <= 0 || l.dir == "" {
+	if l.settle <= 0 || l.dir == "" {
 		return true
 	}
 	if had && old.hash != "" && old.stamp == st {
@@ -347,7 +467,7 @@ func (l *Loader) settled(shown string, st stamp, old parsedFile, had bool, now t
 	l.mu.Lock()
 	renamed := l.renamed[shown]
 	l.mu.Unlock()
-	if renamed || now.Sub(st.mtime) >= l.Settle {
+	if renamed || now.Sub(st.mtime) >= l.settle {
 		return true
 	}
 	o, ok := l.seen[shown]
@@ -355,13 +475,13 @@ func (l *Loader) settled(shown string, st stamp, old parsedFile, had bool, now t
 		l.seen[shown] = observed{stamp: st, at: now}
 		return false
 	}
-	return now.Sub(o.at) >= l.Settle
+	return now.Sub(o.at) >= l.settle
 }
 
 // ErrRefused matches (errors.Is) the error of a file the loader would not
 // read or parse, whatever it holds: not a regular file, a link leading
 // outside the folder, too large, too slow to parse.
-var ErrRefused = errors.New("archive: file refused")
+var ErrRefused = errors.New("inbox: file refused")
 
 type refusal struct{ msg string }
 
@@ -421,8 +541,8 @@ func (l *Loader) check(fi fs.FileInfo) error {
 
 func (l *Loader) maxSize(name string) int64 {
 	limit := int64(newsletter.MaxFileSize)
-	if l.MaxSize > 0 {
-		limit = l.MaxSize
+	if l.maxSizeOpt > 0 {
+		limit = l.maxSizeOpt
 	}
 	if wordFile(name) {
 		// A Word file carries its pictures.
@@ -478,7 +598,7 @@ func byteSize(n int64) string {
 // left to finish on its own and the file reported as skipped, so the load
 // (and serve's start) goes on.
 func (l *Loader) parseGuarded(name string, data []byte) (*newsletter.Issue, error) {
-	if l.ParseTimeout <= 0 {
+	if l.parseTimeout <= 0 {
 		return l.safeParse(name, data)
 	}
 	type parsed struct {
@@ -490,13 +610,13 @@ func (l *Loader) parseGuarded(name string, data []byte) (*newsletter.Issue, erro
 		iss, err := l.safeParse(name, data)
 		done <- parsed{iss, err}
 	}()
-	t := time.NewTimer(l.ParseTimeout)
+	t := time.NewTimer(l.parseTimeout)
 	defer t.Stop()
 	select {
 	case r := <-done:
 		return r.iss, r.err
 	case <-t.C:
-		return nil, refusal{msg: fmt.Sprintf("skipped: parsing took longer than %s (tried again when the file changes)", l.ParseTimeout)}
+		return nil, refusal{msg: fmt.Sprintf("skipped: parsing took longer than %s (tried again when the file changes)", l.parseTimeout)}
 	}
 }
 
@@ -510,7 +630,7 @@ func (l *Loader) safeParse(name string, data []byte) (iss *newsletter.Issue, err
 	}()
 	iss, warnings, err := l.parse(name, data)
 	for _, w := range warnings {
-		l.log.Warn("archive: issue file warning", slog.String("warning", w.String()))
+		l.log.Warn("inbox: issue file warning", slog.String("warning", w.String()))
 	}
 	return iss, err
 }
@@ -545,26 +665,23 @@ func (l *Loader) Watch(ctx context.Context) error {
 	var events <-chan fsnotify.Event
 	var errs <-chan error
 	if l.dir != "" {
-		w, err := fsnotify.NewWatcher()
+		w, err := l.watcher()
 		if err != nil {
-			return fmt.Errorf("archive: watch %s: %w", l.dir, err)
+			return err
 		}
 		defer w.Close()
-		if err := w.Add(l.dir); err != nil {
-			return fmt.Errorf("archive: watch %s: %w", l.dir, err)
-		}
 		events, errs = w.Events, w.Errors
 	}
 	if err := l.Load(ctx); err != nil {
-		l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+		l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
 	}
-	resync := time.NewTicker(l.Resync)
+	resync := time.NewTicker(l.resyncEvery)
 	defer resync.Stop()
 	// While the last write failed (Redis away), or the archive's last
 	// refresh (every second under serve) found Redis without one
 	// (restarted empty), write again every second, so the issues are back
 	// at once rather than at the next resync.
-	retry := time.NewTicker(min(l.Resync, time.Second))
+	retry := time.NewTicker(min(l.resyncEvery, time.Second))
 	defer retry.Stop()
 	var debounce <-chan time.Time
 	var timer *time.Timer
@@ -588,25 +705,13 @@ func (l *Loader) Watch(ctx context.Context) error {
 				events = nil
 				continue
 			}
-			// ..data is the link a Kubernetes ConfigMap swaps to update
-			// every file at once; the files' own links do not change.
-			if base := filepath.Base(ev.Name); !issueFile(base) && ev.Name != l.dir && base != "..data" {
+			if !l.noteEvent(ev) {
 				continue
 			}
-			// A create with no write after it is a file moved in whole
-			// (or an empty one); any write makes it wait to settle.
-			l.mu.Lock()
-			switch {
-			case ev.Has(fsnotify.Write):
-				delete(l.renamed, ev.Name)
-			case ev.Has(fsnotify.Create):
-				l.renamed[ev.Name] = true
-			}
-			l.mu.Unlock()
 			if timer == nil {
-				timer = time.NewTimer(l.Debounce)
+				timer = time.NewTimer(l.debounce)
 			} else {
-				timer.Reset(l.Debounce)
+				timer.Reset(l.debounce)
 			}
 			debounce = timer.C
 		case err, ok := <-errs:
@@ -614,29 +719,61 @@ func (l *Loader) Watch(ctx context.Context) error {
 				errs = nil
 				continue
 			}
-			l.log.Warn("archive: watch error", slog.Any("error", err))
+			l.log.Warn("inbox: watch error", slog.Any("error", err))
 		case <-debounce:
 			debounce = nil
-			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
-				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
-			}
+			l.reload(ctx)
 			settle = l.armSettle(&settleTimer)
 		case <-settle:
 			settle = nil
-			if err := l.Load(ctx); err != nil && ctx.Err() == nil {
-				l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
-			}
+			l.reload(ctx)
 			settle = l.armSettle(&settleTimer)
 		case <-retry.C:
-			l.mu.Lock()
-			synced := l.synced
-			l.mu.Unlock()
-			if !synced || l.arch.missing.Load() {
-				l.resync(ctx)
-			}
+			l.resyncIfLost(ctx)
 		case <-resync.C:
 			l.resync(ctx)
 		}
+	}
+}
+
+// watcher watches the folder.
+func (l *Loader) watcher() (*fsnotify.Watcher, error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("inbox: watch %s: %w", l.dir, err)
+	}
+	if err := w.Add(l.dir); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("inbox: watch %s: %w", l.dir, err)
+	}
+	return w, nil
+}
+
+// noteEvent reports whether ev concerns the issue files, and remembers
+// whether the file arrived whole.
+func (l *Loader) noteEvent(ev fsnotify.Event) bool {
+	// ..data is the link a Kubernetes ConfigMap swaps to update
+	// every file at once; the files' own links do not change.
+	if base := filepath.Base(ev.Name); !issueFile(base) && ev.Name != l.dir && base != "..data" {
+		return false
+	}
+	// A create with no write after it is a file moved in whole
+	// (or an empty one); any write makes it wait to settle.
+	l.mu.Lock()
+	switch {
+	case ev.Has(fsnotify.Write):
+		delete(l.renamed, ev.Name)
+	case ev.Has(fsnotify.Create):
+		l.renamed[ev.Name] = true
+	}
+	l.mu.Unlock()
+	return true
+}
+
+// reload loads again after a change, logging a failure to store.
+func (l *Loader) reload(ctx context.Context) {
+	if err := l.Load(ctx); err != nil && ctx.Err() == nil {
+		l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
 	}
 }
 
@@ -659,6 +796,17 @@ func (l *Loader) armSettle(t **time.Timer) <-chan time.Time {
 	return (*t).C
 }
 
+// resyncIfLost writes the loaded issues again when the last write failed
+// or Redis restarted empty.
+func (l *Loader) resyncIfLost(ctx context.Context) {
+	l.mu.Lock()
+	synced := l.synced
+	l.mu.Unlock()
+	if !synced || l.arch.Missing() {
+		l.resync(ctx)
+	}
+}
+
 // resync writes the loaded issues to Redis again, logging a failure once
 // per outage.
 func (l *Loader) resync(ctx context.Context) {
@@ -671,9 +819,9 @@ func (l *Loader) resync(ctx context.Context) {
 	l.synced = err == nil
 	l.mu.Unlock()
 	if err != nil && wasSynced && ctx.Err() == nil {
-		l.log.Warn("archive: could not store issues in redis; will retry", slog.Any("error", err))
+		l.log.Warn("inbox: could not store issues in redis; will retry", slog.Any("error", err))
 	}
 	if err == nil && !wasSynced {
-		l.log.Info("archive: issues stored in redis again", slog.Int("issues", len(issues)))
+		l.log.Info("inbox: issues stored in redis again", slog.Int("issues", len(issues)))
 	}
 }

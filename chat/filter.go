@@ -1,4 +1,4 @@
-package bot
+package chat
 
 import (
 	"strings"
@@ -174,7 +174,7 @@ func (bl blockList) blocks(q string) bool {
 	if len(bl.han) == 0 && len(bl.words) == 0 {
 		return false
 	}
-	l := strings.ToLower(normalize(q))
+	l := strings.ToLower(Normalize(q))
 	for _, w := range bl.han {
 		if strings.Contains(l, w) {
 			return true

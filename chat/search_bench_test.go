@@ -1,4 +1,4 @@
-package bot
+package chat
 
 import (
 	"fmt"
@@ -53,7 +53,7 @@ var searchQueries = []string{"GDPR", "个人信息保护", "数据安全法", "p
 // query with strings.Contains (what a search without an index does).
 // Compare the two in one run:
 //
-//	go test ./bot -run '^$' -bench 'Search|BuildIndex' -benchmem
+//	go test ./chat -run '^$' -bench 'Search|BuildIndex' -benchmem
 func BenchmarkSearch(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		snap := syntheticArchive(b, n)
@@ -72,12 +72,12 @@ func BenchmarkSearch(b *testing.B) {
 		// the formatted answer from the index's cache.
 		b.Run(fmt.Sprintf("answer-cached/issues=%d", n), func(b *testing.B) {
 			for _, q := range searchQueries {
-				ix.answer(q, 1, 5, langZH, false)
+				ix.answer(q, 1, 5, LangZH, false)
 			}
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if a := ix.answer(searchQueries[i%len(searchQueries)], 1, 5, langZH, false); a.hits == 0 {
+				if a := ix.answer(searchQueries[i%len(searchQueries)], 1, 5, LangZH, false); a.hits == 0 {
 					b.Fatal("no hits")
 				}
 				i++
@@ -88,7 +88,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if a := ix.format(searchQueries[i%len(searchQueries)], 1, 5, langZH, false); a.hits == 0 {
+				if a := ix.format(searchQueries[i%len(searchQueries)], 1, 5, LangZH, false); a.hits == 0 {
 					b.Fatal("no hits")
 				}
 				i++

@@ -1,12 +1,23 @@
-package bot
+// Package chat is what the account says to its subscribers: it reads a
+// message (text, recognised voice, a menu click, a follow) and the
+// subscriber's stored preferences and search session, and decides the
+// answer — keyword rules, the built-ins (latest issue, archive, issue
+// numbers, search with paging, topics, language, help), the approvers'
+// 批准/驳回 — as a Plan: the reply and, as data, the state to write and the
+// calls to make. It does no I/O: the webhook (package bot) claims the
+// message, applies the plan and answers WeChat. Search runs over an index
+// of the archive that follows the archive's changes.
+package chat
 
 import (
-	"context"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -20,21 +31,21 @@ import (
 
 // Fields of the prefs and session hashes (store.Keys.Prefs, .Session).
 const (
-	prefLang  = "lang"   // zh | en | both
-	prefTopic = "topic:" // + the section's Chinese title → "1"
-	sessQuery = "q"      // the search being paged
-	sessPage  = "p"      // the page shown last, from 1
+	PrefLang  = "lang"   // zh | en | both
+	PrefTopic = "topic:" // + the section's Chinese title → "1"
+	SessQuery = "q"      // the search being paged
+	SessPage  = "p"      // the page shown last, from 1
 )
 
 // Reply languages.
 const (
-	langZH   = "zh"
-	langEN   = "en"
-	langBoth = "both"
+	LangZH   = "zh"
+	LangEN   = "en"
+	LangBoth = "both"
 )
 
-// maxTextBytes keeps text replies under the ~2,048 bytes WeChat clients show.
-const maxTextBytes = 2047
+// MaxTextBytes keeps text replies under the ~2,048 bytes WeChat clients show.
+const MaxTextBytes = 2047
 
 // Menu keys the CLICK event understands (bot.menu's click buttons use them).
 // Any other key is looked up in bot.rules as if the subscriber had typed it.
@@ -49,129 +60,233 @@ const (
 	KeyMore     = "more"
 )
 
-// plan is the outcome of routing: the reply, the state to write with it
+// Plan is the outcome of answering: the reply, the state to write with it
 // (under the message's dedupe claim) and the calls to make once.
-type plan struct {
-	reply        *message.Reply
-	rule         string // metrics label: the built-in or rule that answered
-	setLang      string
-	topicsOn     []string
-	topicsOff    []string
-	session      *session
-	clearUser    bool
-	changesState bool
-	// needsState: the answer read preferences or the session beyond the
+type Plan struct {
+	Reply        *message.Reply // nil: answer `success`
+	Rule         string         // metrics label: the built-in or rule that answered
+	SetLang      string
+	TopicsOn     []string
+	TopicsOff    []string
+	Session      *Session
+	ClearUser    bool
+	ChangesState bool
+	// NeedsState: the answer read preferences or the session beyond the
 	// reply language, so it must take the claim-first path.
-	needsState bool
-	effects    []effect
+	NeedsState bool
+	Effects    []Effect
 }
 
-type session struct {
-	query string
-	page  int
+// Session is the search being paged.
+type Session struct {
+	Query string
+	Page  int
 }
 
-// effect is a call to another part of wxbot that must happen once per message.
-type effect struct {
-	name string
-	run  func(context.Context) error
+// State is what is stored about a subscriber: the prefs and session hashes.
+// Either may be nil.
+type State struct {
+	Prefs   map[string]string
+	Session map[string]string
 }
 
-// route decides the answer to a message. It reads only st and the archive;
-// everything it wants done is in the plan.
-func (b *Bot) route(msg *message.MixMessage, raw []byte, st *userState) plan {
+// EffectKind names a call to another part of wxbot.
+type EffectKind uint8
+
+const (
+	Followed        EffectKind = iota + 1 // Scene: "" without a parametric QR code
+	Scanned                               // Scene
+	Unfollowed                            //
+	LanguageChanged                       // Lang
+	TopicChanged                          // Section (Chinese title), On
+	Approve                               // Issue, Lang (of the reply)
+	Reject                                // Issue, Reason, Lang
+)
+
+var effectNames = [...]string{"", "followed", "scanned", "unfollowed", "language changed", "topic changed", "approve", "reject"}
+
+func (k EffectKind) String() string {
+	if int(k) < len(effectNames) {
+		return effectNames[k]
+	}
+	return "effect" + strconv.Itoa(int(k))
+}
+
+// Effect is a call that must happen once per message, as data: the webhook
+// makes it (Approve and Reject then set the reply's text, ApprovalText).
+type Effect struct {
+	Kind    EffectKind
+	Scene   string
+	Lang    string
+	Section string
+	On      bool
+	Issue   int
+	Reason  string
+}
+
+// Archive is where the chat finds issues. Implemented by *archive.Archive;
+// when it also has OnChange(func(*archive.Snapshot)), the search index
+// follows its changes.
+type Archive interface {
+	Current() *archive.Snapshot
+}
+
+// Options are a Chat's configuration and collaborators.
+type Options struct {
+	// Config: archive_count, page_size, welcome, scenes, rules,
+	// blocked_words (defaults filled in by config.Load).
+	Config  config.BotConfig
+	Archive Archive
+	// IsApprover says whether openid is one of publish.approvers, whose
+	// 批准/驳回 N are commands (nil: nobody). It is asked for every text,
+	// so it must be an in-memory check.
+	IsApprover func(openid string) bool
+	Log        *slog.Logger
+}
+
+// Chat answers subscribers. Build it with New.
+type Chat struct {
+	cfg        config.BotConfig
+	arch       Archive
+	isApprover func(string) bool
+	rules      []rule
+	blocked    blockList
+	log        *slog.Logger
+
+	index      atomic.Pointer[Index]
+	indexMu    sync.Mutex
+	indexing   atomic.Bool    // a background index build is running
+	background sync.WaitGroup // background index builds
+}
+
+// New builds a Chat; the rules' expressions are compiled here.
+func New(o Options) (*Chat, error) {
+	if o.Archive == nil {
+		return nil, fmt.Errorf("chat: no archive")
+	}
+	rules, err := compileRules(o.Config.Rules)
+	if err != nil {
+		return nil, err
+	}
+	c := &Chat{cfg: o.Config, arch: o.Archive, isApprover: o.IsApprover, rules: rules,
+		blocked: newBlockList(o.Config.BlockedWords), log: o.Log}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.cfg.PageSize <= 0 {
+		c.cfg.PageSize = config.DefaultPageSize
+	}
+	if c.cfg.ArchiveCount <= 0 {
+		c.cfg.ArchiveCount = config.DefaultArchiveCount
+	}
+	// The search index follows the archive: built now, and again whenever
+	// the archive changes, off the request path.
+	if oc, ok := o.Archive.(interface {
+		OnChange(func(*archive.Snapshot))
+	}); ok {
+		oc.OnChange(func(s *archive.Snapshot) { c.indexFor(s) })
+	}
+	return c, nil
+}
+
+// Close waits for background index builds.
+func (c *Chat) Close() { c.background.Wait() }
+
+// Answer decides the answer to msg for a subscriber whose stored state is
+// st. It reads only st and the archive; everything it wants done is in the
+// plan. Job reports (MASSSENDJOBFINISH, PUBLISHJOBFINISH) are the webhook's
+// and answered `success` here.
+func (c *Chat) Answer(msg *message.MixMessage, st State) Plan {
 	if msg.MsgType == message.MsgTypeEvent {
-		return b.routeEvent(msg, raw, st)
+		return c.event(msg, st)
 	}
 	text := msg.Content
 	if msg.MsgType == message.MsgTypeVoice && msg.Recognition != "" {
 		text = msg.Recognition
 	}
 	if msg.MsgType != message.MsgTypeText && !(msg.MsgType == message.MsgTypeVoice && msg.Recognition != "") {
-		lang := b.lang(st, "")
+		lang := c.lang(st, "")
 		return textPlan("unsupported", tr(lang,
 			"暂时只能读懂文字。回复“帮助”查看可用的关键词。",
 			"I can only read text for now. Reply “help” for the keywords I know."))
 	}
-	return b.routeText(string(msg.FromUserName), text, st, false)
+	return c.text(string(msg.FromUserName), text, st, false)
 }
 
-// routeText answers what a subscriber typed (or a menu key standing for it).
-func (b *Bot) routeText(openid, text string, st *userState, event bool) plan {
+// text answers what a subscriber typed (or a menu key standing for it).
+func (c *Chat) text(openid, text string, st State, event bool) Plan {
 	raw := strings.TrimSpace(text)
 	// WeChat's emoji arrive as text (/::) [微笑]): not part of any keyword,
 	// nor a sign of the language.
 	plain := stripEmoji(raw)
-	lang := b.lang(st, plain)
+	lang := c.lang(st, plain)
 	if !event {
 		// Before the keyword rules: an approver's 批准 N is never a rule's.
-		if p, ok := b.approval(openid, raw, lang); ok {
+		if p, ok := c.approval(openid, raw, lang); ok {
 			return p
 		}
 	}
-	if p, ok := b.matchRules(raw, event); ok {
+	if p, ok := c.matchRules(raw, event); ok {
 		return p
 	}
 	raw = plain
-	n := normalize(raw)
-	snap, ix := b.snapshot()
+	n := Normalize(raw)
+	snap, ix := c.snapshot()
 	switch {
 	case n == "":
-		return b.help(lang)
+		return c.help(lang)
 	case isLatest(n):
-		return b.latest(snap, lang, event)
+		return c.latest(snap, lang, event)
 	case isArchive(n):
-		return b.archiveList(snap, lang, event)
+		return c.archiveList(snap, lang, event)
 	case isHelp(n):
-		return b.help(lang)
-	case isMore(n):
-		return b.more(snap, ix, st, lang)
+		return c.help(lang)
+	case IsMore(n):
+		return c.more(snap, ix, st, lang)
 	}
 	if num, ok := issueNumber(n); ok {
-		return b.issue(snap, num, lang, event)
+		return c.issue(snap, num, lang, event)
 	}
 	if l, ok := languageCommand(n); ok {
-		return b.setLanguage(openid, st, l)
+		return c.setLanguage(st, l)
 	}
 	if on, arg, ok := topicCommand(raw); ok {
-		return b.topic(openid, snap, st, lang, on, arg)
+		return c.topic(snap, st, lang, on, arg)
 	}
 	if isTopics(n) {
-		return b.topicList(snap, st, lang)
+		return c.topicList(snap, st, lang)
 	}
-	return b.search(snap, ix, raw, 1, lang)
+	return c.search(snap, ix, raw, 1, lang)
 }
 
 // lang is the reply language: the subscriber's choice, else the script of
 // what they wrote (Chinese characters → Chinese, Latin letters → English),
 // else Chinese.
-func (b *Bot) lang(st *userState, text string) string {
-	if st != nil {
-		if l := st.prefs[prefLang]; l == langZH || l == langEN || l == langBoth {
-			return l
-		}
+func (c *Chat) lang(st State, text string) string {
+	if l := st.Prefs[PrefLang]; l == LangZH || l == LangEN || l == LangBoth {
+		return l
 	}
 	latin := false
 	for _, r := range text {
 		if unicode.Is(unicode.Han, r) {
-			return langZH
+			return LangZH
 		}
 		if r < utf8.RuneSelf && unicode.IsLetter(r) {
 			latin = true
 		}
 	}
 	if latin {
-		return langEN
+		return LangEN
 	}
-	return langZH
+	return LangZH
 }
 
 // tr picks the text for a language; both languages join Chinese and English.
 func tr(lang, zh, en string) string {
 	switch lang {
-	case langEN:
+	case LangEN:
 		return en
-	case langBoth:
+	case LangBoth:
 		return zh + "\n\n" + en
 	default:
 		return zh
@@ -180,7 +295,7 @@ func tr(lang, zh, en string) string {
 
 // normalize lower-cases, trims and folds full-width ASCII (ｌａｔｅｓｔ,
 // ？) so commands match however they were typed.
-func normalize(s string) string {
+func Normalize(s string) string {
 	s = strings.TrimSpace(s)
 	var sb strings.Builder
 	for _, r := range s {
@@ -223,7 +338,7 @@ func isArchive(n string) bool {
 func isHelp(n string) bool {
 	return oneOf(n, "帮助", "菜单", "help", "?", "h", "menu", "hi", "hello", "你好", "您好")
 }
-func isMore(n string) bool {
+func IsMore(n string) bool {
 	return oneOf(n, "下一页", "更多", "下页", "more", "next", "n")
 }
 func isTopics(n string) bool {
@@ -245,11 +360,11 @@ func issueNumber(n string) (int, bool) {
 func languageCommand(n string) (string, bool) {
 	switch n {
 	case "english", "英文", "英语", "en":
-		return langEN, true
+		return LangEN, true
 	case "中文", "chinese", "汉语", "zh", "cn":
-		return langZH, true
+		return LangZH, true
 	case "双语", "中英", "中英文", "bilingual", "both":
-		return langBoth, true
+		return LangBoth, true
 	}
 	return "", false
 }
@@ -275,14 +390,14 @@ func topicCommand(raw string) (on bool, arg string, ok bool) {
 }
 
 func textReply(s string) *message.Reply {
-	return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(cutText(s, maxTextBytes))}
+	return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(CutText(s, MaxTextBytes))}
 }
 
-func textPlan(rule, s string) plan { return plan{reply: textReply(s), rule: rule} }
+func textPlan(rule, s string) Plan { return Plan{Reply: textReply(s), Rule: rule} }
 
 // cutText shortens s to at most max bytes at a character boundary, ending
 // with "…" when something was cut.
-func cutText(s string, max int) string {
+func CutText(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
@@ -309,7 +424,7 @@ func newsReply(articles []wechat.NewsArticle, event bool) *message.Reply {
 	return &message.Reply{MsgType: message.MsgTypeNews, MsgData: message.NewNews(list)}
 }
 
-func newsArticles(n *message.News) []wechat.NewsArticle {
+func NewsArticles(n *message.News) []wechat.NewsArticle {
 	out := make([]wechat.NewsArticle, len(n.Articles))
 	for i, a := range n.Articles {
 		out[i] = wechat.NewsArticle{Title: a.Title, Description: a.Description, URL: a.URL, PicURL: a.PicURL}
@@ -319,21 +434,21 @@ func newsArticles(n *message.News) []wechat.NewsArticle {
 
 // ---- issues ----
 
-func (b *Bot) latest(snap *archive.Snapshot, lang string, event bool) plan {
+func (c *Chat) latest(snap *archive.Snapshot, lang string, event bool) Plan {
 	iss := snap.Latest()
 	if iss == nil {
 		return textPlan("latest", tr(lang, "还没有发布任何一期。", "No issue has been published yet."))
 	}
-	p := b.issueAnswer(snap, iss, lang, event)
-	p.rule = "latest"
+	p := c.issueAnswer(snap, iss, lang, event)
+	p.Rule = "latest"
 	return p
 }
 
-func (b *Bot) issue(snap *archive.Snapshot, n int, lang string, event bool) plan {
+func (c *Chat) issue(snap *archive.Snapshot, n int, lang string, event bool) Plan {
 	iss, ok := snap.Get(n)
 	if !ok {
 		var nums []string
-		for _, r := range snap.Recent(b.cfg.ArchiveCount) {
+		for _, r := range snap.Recent(c.cfg.ArchiveCount) {
 			nums = append(nums, strconv.Itoa(r.Number))
 		}
 		list := strings.Join(nums, ", ")
@@ -344,18 +459,18 @@ func (b *Bot) issue(snap *archive.Snapshot, n int, lang string, event bool) plan
 			fmt.Sprintf("没有第%d期。最近几期：%s。回复期号查看。", n, list),
 			fmt.Sprintf("There is no issue No.%d. Recent issues: %s. Reply with a number to see one.", n, list)))
 	}
-	p := b.issueAnswer(snap, iss, lang, event)
-	p.rule = "issue"
+	p := c.issueAnswer(snap, iss, lang, event)
+	p.Rule = "issue"
 	return p
 }
 
 // issueAnswer is a news card linking to the published article when there is
 // one, else the issue's table of contents as text.
-func (b *Bot) issueAnswer(snap *archive.Snapshot, iss *newsletter.Issue, lang string, event bool) plan {
+func (c *Chat) issueAnswer(snap *archive.Snapshot, iss *newsletter.Issue, lang string, event bool) Plan {
 	if urls := snap.URLs(iss.Number); len(urls) > 0 {
-		return plan{reply: newsReply([]wechat.NewsArticle{issueCard(iss, urls[0], lang)}, event)}
+		return Plan{Reply: newsReply([]wechat.NewsArticle{issueCard(iss, urls[0], lang)}, event)}
 	}
-	return plan{reply: textReply(issueTOC(iss, lang))}
+	return Plan{Reply: textReply(issueTOC(iss, lang))}
 }
 
 func issueTitle(iss *newsletter.Issue, lang string) string {
@@ -367,9 +482,9 @@ func issueTitle(iss *newsletter.Issue, lang string) string {
 		en = "Weekly Cybersecurity and Data Protection Review"
 	}
 	switch lang {
-	case langEN:
+	case LangEN:
 		return en
-	case langBoth:
+	case LangBoth:
 		return zh + " " + en
 	}
 	return zh
@@ -395,9 +510,9 @@ func inLanguage(zh, en, lang, sep string) string {
 		en = zh
 	}
 	switch lang {
-	case langEN:
+	case LangEN:
 		return en
-	case langBoth:
+	case LangBoth:
 		return zh + sep + en
 	}
 	return zh
@@ -414,7 +529,7 @@ func issueCard(iss *newsletter.Issue, url, lang string) wechat.NewsArticle {
 	}
 	return wechat.NewsArticle{
 		Title:       fmt.Sprintf("No.%d %s", iss.Number, issueTitle(iss, lang)),
-		Description: cutText(strings.Join(desc, "\n"), 500),
+		Description: CutText(strings.Join(desc, "\n"), 500),
 		URL:         url,
 	}
 }
@@ -439,8 +554,8 @@ func issueTOC(iss *newsletter.Issue, lang string) string {
 	return sb.String()
 }
 
-func (b *Bot) archiveList(snap *archive.Snapshot, lang string, event bool) plan {
-	recent := snap.Recent(b.cfg.ArchiveCount)
+func (c *Chat) archiveList(snap *archive.Snapshot, lang string, event bool) Plan {
+	recent := snap.Recent(c.cfg.ArchiveCount)
 	if len(recent) == 0 {
 		return textPlan("archive", tr(lang, "还没有发布任何一期。", "No issue has been published yet."))
 	}
@@ -454,7 +569,7 @@ func (b *Bot) archiveList(snap *archive.Snapshot, lang string, event bool) plan 
 			}
 		}
 		if len(cards) == len(recent) {
-			return plan{reply: newsReply(cards, true), rule: "archive"}
+			return Plan{Reply: newsReply(cards, true), Rule: "archive"}
 		}
 	}
 	var sb strings.Builder
@@ -485,27 +600,23 @@ func leadItem(iss *newsletter.Issue) *newsletter.Item {
 
 // ---- help, language, topics ----
 
-func (b *Bot) help(lang string) plan {
+func (c *Chat) help(lang string) Plan {
 	return textPlan("help", tr(lang,
 		"您可以回复：\n· 最新 — 本期周报\n· 往期 — 最近几期\n· 期号，如 53 — 该期目录\n· 关键词，如 人脸识别、GDPR — 搜索往期内容（“下一页”翻页）\n· 订阅 栏目名 / 退订 栏目名 — 按栏目订阅\n· English / 中文 / 双语 — 回复语言",
 		"You can reply:\n· latest — this week's issue\n· archive — recent issues\n· a number, e.g. 53 — that issue\n· keywords, e.g. GDPR — search past issues (“more” for the next page)\n· subscribe SECTION / unsubscribe SECTION — topics\n· English / 中文 / 双语 — reply language"))
 }
 
-func (b *Bot) setLanguage(openid string, st *userState, l string) plan {
+func (c *Chat) setLanguage(st State, l string) Plan {
 	msg := map[string]string{
-		langZH:   "好的，以后用中文回复。",
-		langEN:   "OK, I will reply in English from now on.",
-		langBoth: "好的，以后中英双语回复。\n\nOK, I will reply in both Chinese and English.",
+		LangZH:   "好的，以后用中文回复。",
+		LangEN:   "OK, I will reply in English from now on.",
+		LangBoth: "好的，以后中英双语回复。\n\nOK, I will reply in both Chinese and English.",
 	}[l]
 	p := textPlan("language", msg)
-	p.changesState, p.needsState = true, true
-	if st.prefs[prefLang] != l {
-		p.setLang = l
-		if b.audience != nil {
-			p.effects = append(p.effects, effect{name: "language changed", run: func(ctx context.Context) error {
-				return b.audience.LanguageChanged(ctx, openid, l)
-			}})
-		}
+	p.ChangesState, p.NeedsState = true, true
+	if st.Prefs[PrefLang] != l {
+		p.SetLang = l
+		p.Effects = []Effect{{Kind: LanguageChanged, Lang: l}}
 	}
 	return p
 }
@@ -535,11 +646,11 @@ func sections(snap *archive.Snapshot) []newsletter.Section {
 // findSection matches a section by its Chinese or English title, exactly
 // (ignoring case and spaces) or, failing that, as the only title containing arg.
 func findSection(all []newsletter.Section, arg string) (newsletter.Section, bool) {
-	a := strings.ReplaceAll(normalize(arg), " ", "")
+	a := strings.ReplaceAll(Normalize(arg), " ", "")
 	if a == "" {
 		return newsletter.Section{}, false
 	}
-	flat := func(s string) string { return strings.ReplaceAll(normalize(s), " ", "") }
+	flat := func(s string) string { return strings.ReplaceAll(Normalize(s), " ", "") }
 	for _, s := range all {
 		if flat(s.TitleZH) == a || flat(s.TitleEN) == a {
 			return s, true
@@ -557,55 +668,50 @@ func findSection(all []newsletter.Section, arg string) (newsletter.Section, bool
 	return newsletter.Section{}, false
 }
 
-func subscribed(st *userState) []string {
+func subscribed(st State) []string {
 	var out []string
-	for k, v := range st.prefs {
-		if strings.HasPrefix(k, prefTopic) && v == "1" {
-			out = append(out, strings.TrimPrefix(k, prefTopic))
+	for k, v := range st.Prefs {
+		if strings.HasPrefix(k, PrefTopic) && v == "1" {
+			out = append(out, strings.TrimPrefix(k, PrefTopic))
 		}
 	}
 	sort.Strings(out)
 	return out
 }
 
-func (b *Bot) topic(openid string, snap *archive.Snapshot, st *userState, lang string, on bool, arg string) plan {
+func (c *Chat) topic(snap *archive.Snapshot, st State, lang string, on bool, arg string) Plan {
 	all := sections(snap)
 	sec, ok := findSection(all, arg)
 	if !ok {
-		p := b.topicList(snap, st, lang)
+		p := c.topicList(snap, st, lang)
 		head := tr(lang, "没有找到栏目“"+arg+"”。", "There is no section “"+arg+"”.")
-		p.reply = textReply(head + "\n" + string(p.reply.MsgData.(*message.Text).Content))
+		p.Reply = textReply(head + "\n" + string(p.Reply.MsgData.(*message.Text).Content))
 		return p
 	}
 	name := sectionTitle(sec, lang)
-	has := st.prefs[prefTopic+sec.TitleZH] == "1"
-	p := plan{rule: "topic", changesState: true, needsState: true}
+	has := st.Prefs[PrefTopic+sec.TitleZH] == "1"
+	p := Plan{Rule: "topic", ChangesState: true, NeedsState: true}
 	var msg string
 	switch {
 	case on && has:
 		msg = tr(lang, "您已订阅栏目：", "You already follow the section: ") + name
 	case on:
 		msg = tr(lang, "已订阅栏目：", "You now follow the section: ") + name
-		p.topicsOn = []string{sec.TitleZH}
+		p.TopicsOn = []string{sec.TitleZH}
 	case has:
 		msg = tr(lang, "已退订栏目：", "You no longer follow the section: ") + name
-		p.topicsOff = []string{sec.TitleZH}
+		p.TopicsOff = []string{sec.TitleZH}
 	default:
 		msg = tr(lang, "您没有订阅栏目：", "You do not follow the section: ") + name
 	}
 	if (on && !has) || (!on && has) {
-		if b.audience != nil {
-			zh := sec.TitleZH
-			p.effects = append(p.effects, effect{name: "topic changed", run: func(ctx context.Context) error {
-				return b.audience.TopicChanged(ctx, openid, zh, on)
-			}})
-		}
+		p.Effects = []Effect{{Kind: TopicChanged, Section: sec.TitleZH, On: on}}
 	}
-	p.reply = textReply(msg)
+	p.Reply = textReply(msg)
 	return p
 }
 
-func (b *Bot) topicList(snap *archive.Snapshot, st *userState, lang string) plan {
+func (c *Chat) topicList(snap *archive.Snapshot, st State, lang string) Plan {
 	all := sections(snap)
 	var names []string
 	for _, s := range all {
@@ -624,16 +730,16 @@ func (b *Bot) topicList(snap *archive.Snapshot, st *userState, lang string) plan
 	}
 	sb.WriteString(tr(lang, "回复“订阅 栏目名”或“退订 栏目名”。", "Reply “subscribe SECTION” or “unsubscribe SECTION”."))
 	p := textPlan("topics", sb.String())
-	p.needsState = true
+	p.NeedsState = true
 	return p
 }
 
-// cannotSave replaces the reply of a command that changes preferences when
-// Redis is unavailable: saying "done" would be untrue.
-func (b *Bot) cannotSave(p plan) plan {
-	return plan{
-		reply: textReply("暂时无法保存您的设置，请稍后再试。\n\nYour setting could not be saved just now; please try again later."),
-		rule:  p.rule,
+// CannotSave replaces the reply of a command that changes preferences when
+// they cannot be stored (Redis is unavailable): saying "done" would be untrue.
+func CannotSave(p Plan) Plan {
+	return Plan{
+		Reply: textReply("暂时无法保存您的设置，请稍后再试。\n\nYour setting could not be saved just now; please try again later."),
+		Rule:  p.Rule,
 	}
 }
 
@@ -663,12 +769,12 @@ func compileRules(rules []config.Rule) ([]rule, error) {
 
 // matchRules runs bot.rules in order; the first match answers. exact,
 // prefix and contains ignore case; regex is as written.
-func (b *Bot) matchRules(text string, event bool) (plan, bool) {
-	if len(b.rules) == 0 {
-		return plan{}, false
+func (c *Chat) matchRules(text string, event bool) (Plan, bool) {
+	if len(c.rules) == 0 {
+		return Plan{}, false
 	}
 	low := strings.ToLower(text)
-	for i, r := range b.rules {
+	for i, r := range c.rules {
 		var ok bool
 		switch r.cfg.Match {
 		case "exact":
@@ -690,12 +796,12 @@ func (b *Bot) matchRules(text string, event bool) (plan, bool) {
 			for j, a := range r.cfg.Reply.Articles {
 				arts[j] = wechat.NewsArticle{Title: a.Title, Description: a.Description, URL: a.URL, PicURL: a.PicURL}
 			}
-			return plan{reply: newsReply(arts, event), rule: name}, true
+			return Plan{Reply: newsReply(arts, event), Rule: name}, true
 		case "image":
-			return plan{reply: &message.Reply{MsgType: message.MsgTypeImage, MsgData: message.NewImage(r.cfg.Reply.MediaID)}, rule: name}, true
+			return Plan{Reply: &message.Reply{MsgType: message.MsgTypeImage, MsgData: message.NewImage(r.cfg.Reply.MediaID)}, Rule: name}, true
 		default:
 			return textPlan(name, r.cfg.Reply.Text), true
 		}
 	}
-	return plan{}, false
+	return Plan{}, false
 }

@@ -1,4 +1,4 @@
-package archive
+package inbox
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/examples"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
@@ -93,9 +94,8 @@ func TestLoaderRefusesWhatIsNotAnIssueFile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := New(srv.Client(), keys, nil)
-	l := NewLoader(a, dir, newsletter.Parse, nil)
-	l.Settle = 0
+	a := archive.New(srv.Client(), keys, nil)
+	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse})
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	loadWithin(t, l, 5*time.Second)
@@ -142,9 +142,8 @@ func TestLoaderFileReplacedByFIFO(t *testing.T) {
 	srv := redistest.Start(t)
 	dir := t.TempDir()
 	writeExample(t, dir, "a.md", 60)
-	a := New(srv.Client(), keys, nil)
-	l := NewLoader(a, dir, newsletter.Parse, nil)
-	l.Settle = 0
+	a := archive.New(srv.Client(), keys, nil)
+	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse})
 	loadWithin(t, l, 5*time.Second)
 	if err := os.Remove(filepath.Join(dir, "a.md")); err != nil {
 		t.Fatal(err)
@@ -185,10 +184,8 @@ func TestLoaderParseTimeout(t *testing.T) {
 		}
 		return newsletter.Parse(name, data)
 	}
-	a := New(srv.Client(), keys, nil)
-	l := NewLoader(a, dir, parse, nil)
-	l.Settle = 0
-	l.ParseTimeout = 300 * time.Millisecond
+	a := archive.New(srv.Client(), keys, nil)
+	l := New(Options{Archive: a, Dir: dir, Parse: parse, ParseTimeout: 300 * time.Millisecond})
 	start := time.Now()
 	loadWithin(t, l, 5*time.Second)
 	if took := time.Since(start); took > 2*time.Second {
@@ -239,12 +236,11 @@ func TestLoaderWaitsForFileToSettle(t *testing.T) {
 	srv := redistest.Start(t)
 	dir := t.TempDir()
 	full, part := truncated(t)
-	a := New(srv.Client(), keys, nil)
-	l := NewLoader(a, dir, newsletter.Parse, nil)
-	l.Debounce = 50 * time.Millisecond
+	a := archive.New(srv.Client(), keys, nil)
+	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Debounce: 50 * time.Millisecond, Settle: 2 * time.Second})
 	var mu sync.Mutex
 	var hashes []string
-	l.OnLoad(func(_ context.Context, results []FileResult) {
+	l.consumers = append(l.consumers, ConsumerFunc(func(_ context.Context, results []File) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, r := range results {
@@ -252,7 +248,7 @@ func TestLoaderWaitsForFileToSettle(t *testing.T) {
 				hashes = append(hashes, r.Hash)
 			}
 		}
-	})
+	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Watch(ctx) }()
@@ -295,10 +291,8 @@ func TestLoaderWaitsForFileToSettle(t *testing.T) {
 func TestLoaderTakesRenamedFileAtOnce(t *testing.T) {
 	srv := redistest.Start(t)
 	dir := t.TempDir()
-	a := New(srv.Client(), keys, nil)
-	l := NewLoader(a, dir, newsletter.Parse, nil)
-	l.Debounce = 50 * time.Millisecond
-	l.Settle = 10 * time.Second
+	a := archive.New(srv.Client(), keys, nil)
+	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Debounce: 50 * time.Millisecond, Settle: 10 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Watch(ctx) }()
@@ -335,7 +329,7 @@ func TestReadDoesNotBlockOnFIFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	l := NewLoader(New(nil, keys, nil), dir, newsletter.Parse, nil)
+	l := New(Options{Archive: archive.New(nil, keys, nil), Dir: dir, Parse: newsletter.Parse, Settle: 2 * time.Second})
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := l.read(root, "a.md")
@@ -370,10 +364,8 @@ func TestLoaderFollowsConfigMapSwap(t *testing.T) {
 	if err := os.Symlink("..data/no.md", filepath.Join(dir, "no.md")); err != nil {
 		t.Fatal(err)
 	}
-	a := New(srv.Client(), keys, nil)
-	l := NewLoader(a, dir, newsletter.Parse, nil)
-	l.Debounce = 50 * time.Millisecond
-	l.Settle = 100 * time.Millisecond
+	a := archive.New(srv.Client(), keys, nil)
+	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Debounce: 50 * time.Millisecond, Settle: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Watch(ctx) }()
@@ -386,4 +378,53 @@ func TestLoaderFollowsConfigMapSwap(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return numbers(a.All()) == "61" })
+}
+
+// Read, for a file an editor picks, makes the load's checks: it reads a
+// good file and a link inside the folder, and refuses a FIFO at once, a
+// link out of the folder, a file too large and a name that is not an
+// issue file's in the folder.
+func TestReadOneFileChecksAsALoad(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	writeExample(t, dir, "a.md", 60)
+	want, _ := os.ReadFile(filepath.Join(dir, "a.md"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.md"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeExample(t, outside, "secret.md", 61)
+	for link, target := range map[string]string{"out.md": filepath.Join(outside, "secret.md"), "in.md": "a.md"} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l := New(Options{Dir: dir, MaxSize: 1024 + int64(len(want))})
+	if err := os.WriteFile(filepath.Join(dir, "big.md"), bytes.Repeat([]byte("x"), 2048+len(want)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a.md", "in.md"} {
+		if got, err := l.Read(name); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("Read(%s) = %d bytes, %v", name, len(got), err)
+		}
+	}
+	for _, name := range []string{"fifo.md", "out.md", "big.md", "notes.txt", "../a.md", "missing.md"} {
+		done := make(chan error, 1)
+		go func() { _, err := l.Read(name); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("Read(%s): no error", name)
+			} else if name != "missing.md" && !errors.Is(err, ErrRefused) {
+				t.Errorf("Read(%s) = %v, want ErrRefused", name, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("Read(%s) blocked", name)
+		}
+	}
+	names, err := l.Names()
+	if err != nil || strings.Join(names, " ") != "a.md big.md fifo.md in.md out.md" {
+		t.Fatalf("Names = %v, %v", names, err)
+	}
 }

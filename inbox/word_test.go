@@ -1,4 +1,4 @@
-package archive
+package inbox
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 )
@@ -26,9 +27,8 @@ func TestLoaderTakesWordFiles(t *testing.T) {
 		}
 	}
 	writeExample(t, dir, "no54.md", 54)
-	a := New(srv.Client(), keys, nil)
-	l := NewLoader(a, dir, newsletter.Parse, nil)
-	l.Settle = 0
+	a := archive.New(srv.Client(), keys, nil)
+	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse})
 	if err := l.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

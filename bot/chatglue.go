@@ -1,0 +1,140 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"github.com/lifang/wxbot/chat"
+	"github.com/lifang/wxbot/wechat"
+)
+
+// The chat (package chat) decides what to answer; the webhook applies its
+// plan. These are the names the webhook's files use for it.
+
+// Fields of the prefs and session hashes, and the reply languages.
+const (
+	prefLang  = chat.PrefLang
+	prefTopic = chat.PrefTopic
+	sessQuery = chat.SessQuery
+	sessPage  = chat.SessPage
+	langZH    = chat.LangZH
+	langEN    = chat.LangEN
+	langBoth  = chat.LangBoth
+)
+
+// Menu keys the CLICK event understands (see chat.KeyLatest …).
+const (
+	KeyLatest   = chat.KeyLatest
+	KeyArchive  = chat.KeyArchive
+	KeyHelp     = chat.KeyHelp
+	KeyTopics   = chat.KeyTopics
+	KeyLangZH   = chat.KeyLangZH
+	KeyLangEN   = chat.KeyLangEN
+	KeyLangBoth = chat.KeyLangBoth
+	KeyMore     = chat.KeyMore
+)
+
+// plan is a chat.Plan as the webhook applies it: its effects made into
+// calls to the Bot's collaborators.
+type plan struct {
+	reply        *message.Reply
+	rule         string // metrics label: the built-in or rule that answered
+	setLang      string
+	topicsOn     []string
+	topicsOff    []string
+	session      *session
+	clearUser    bool
+	changesState bool
+	// needsState: the answer read preferences or the session beyond the
+	// reply language, so it must take the claim-first path.
+	needsState bool
+	effects    []effect
+}
+
+type session = chat.Session
+
+// effect is a call to another part of wxbot that must happen once per message.
+type effect struct {
+	name string
+	run  func(context.Context) error
+}
+
+func normalize(s string) string { return chat.Normalize(s) }
+func isMore(n string) bool      { return chat.IsMore(n) }
+
+func newsArticles(n *message.News) []wechat.NewsArticle { return chat.NewsArticles(n) }
+
+// route decides the answer to a message: the job reports are the
+// webhook's (they carry what only the raw push holds), the rest the chat's.
+func (b *Bot) route(msg *message.MixMessage, raw []byte, st *userState) plan {
+	if msg.MsgType == message.MsgTypeEvent {
+		switch msg.Event {
+		case message.EventMassSendJobFinish:
+			return b.massSendFinished(msg, raw)
+		case message.EventPublishJobFinish:
+			return b.publishFinished(msg)
+		}
+	}
+	var cs chat.State
+	if st != nil {
+		cs = chat.State{Prefs: st.prefs, Session: st.session}
+	}
+	return b.apply(string(msg.FromUserName), b.chat.Answer(msg, cs))
+}
+
+// cannotSave replaces the reply of a command that changes preferences when
+// Redis is unavailable.
+func (b *Bot) cannotSave(p plan) plan {
+	c := chat.CannotSave(chat.Plan{Rule: p.rule})
+	return plan{reply: c.Reply, rule: c.Rule}
+}
+
+// apply turns the chat's plan into the webhook's; effects whose
+// collaborator is missing (no WeChat credentials, no approvals) are dropped.
+func (b *Bot) apply(openid string, c chat.Plan) plan {
+	p := plan{reply: c.Reply, rule: c.Rule, setLang: c.SetLang, topicsOn: c.TopicsOn, topicsOff: c.TopicsOff,
+		session: c.Session, clearUser: c.ClearUser, changesState: c.ChangesState, needsState: c.NeedsState}
+	for _, e := range c.Effects {
+		if run := b.effectFunc(openid, e, p.reply); run != nil {
+			p.effects = append(p.effects, effect{name: e.Kind.String(), run: run})
+		}
+	}
+	return p
+}
+
+// effectFunc is the call that makes e happen, nil when nobody is there to
+// make it. reply is the plan's, which Approve and Reject fill in.
+func (b *Bot) effectFunc(openid string, e chat.Effect, reply *message.Reply) func(context.Context) error {
+	a := b.audience
+	switch e.Kind {
+	case chat.Followed:
+		if a != nil {
+			return func(ctx context.Context) error { return a.Followed(ctx, openid, e.Scene) }
+		}
+	case chat.Scanned:
+		if a != nil {
+			return func(ctx context.Context) error { return a.Scanned(ctx, openid, e.Scene) }
+		}
+	case chat.Unfollowed:
+		if a != nil {
+			return func(ctx context.Context) error { return a.Unfollowed(ctx, openid) }
+		}
+	case chat.LanguageChanged:
+		if a != nil {
+			return func(ctx context.Context) error { return a.LanguageChanged(ctx, openid, e.Lang) }
+		}
+	case chat.TopicChanged:
+		if a != nil {
+			return func(ctx context.Context) error { return a.TopicChanged(ctx, openid, e.Section, e.On) }
+		}
+	case chat.Approve, chat.Reject:
+		if b.approvals != nil {
+			return func(ctx context.Context) error { return b.decide(ctx, openid, e, reply) }
+		}
+	default:
+		b.log.Warn("webhook: the chat asked for an unknown effect", slog.String("effect", e.Kind.String()))
+	}
+	return nil
+}
