@@ -284,20 +284,12 @@ func (a *Archive) Refresh(ctx context.Context) error {
 		// Nothing in Redis yet (fresh server) but issues held locally: keep them.
 		return nil
 	}
-	var verCmd *redis.StringCmd
-	var issuesCmd, urlsCmd, withheldCmd *redis.MapStringStringCmd
-	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		verCmd = p.Get(ctx, a.keys.ArchiveVersion())
-		issuesCmd = p.HGetAll(ctx, a.keys.ArchiveIssues())
-		urlsCmd = p.HGetAll(ctx, a.keys.ArchiveURLs())
-		withheldCmd = p.HGetAll(ctx, a.keys.ArchiveWithheld())
-		return nil
-	})
-	if err != nil && !isNil(err) {
+	got, err := store.ReadArchive(ctx, a.rdb, a.keys)
+	if err != nil {
 		return fmt.Errorf("archive: read: %w", err)
 	}
-	issues := make([]*newsletter.Issue, 0, len(issuesCmd.Val()))
-	for field, raw := range issuesCmd.Val() {
+	issues := make([]*newsletter.Issue, 0, len(got.Issues))
+	for field, raw := range got.Issues {
 		iss, err := decodeIssue(raw)
 		if err != nil || iss == nil {
 			a.log.Error("archive: skipping an undecodable issue in redis", slog.String("field", field), slog.Any("error", err))
@@ -306,7 +298,7 @@ func (a *Archive) Refresh(ctx context.Context) error {
 		issues = append(issues, iss)
 	}
 	urls := map[int][]string{}
-	for field, raw := range urlsCmd.Val() {
+	for field, raw := range got.URLs {
 		n, err1 := strconv.Atoi(field)
 		u, err2 := decodeURLs(raw)
 		if err1 != nil || err2 != nil {
@@ -316,7 +308,7 @@ func (a *Archive) Refresh(ctx context.Context) error {
 		urls[n] = u
 	}
 	withheld := map[int]string{}
-	for field, why := range withheldCmd.Val() {
+	for field, why := range got.Withheld {
 		n, err := strconv.Atoi(field)
 		if err != nil {
 			a.log.Error("archive: skipping an undecodable withheld entry in redis", slog.String("field", field))
@@ -324,7 +316,7 @@ func (a *Archive) Refresh(ctx context.Context) error {
 		}
 		withheld[n] = why
 	}
-	a.swap(newSnapshot(versionOf(verCmd.Val()), issues, urls, withheld))
+	a.swap(newSnapshot(got.Version, issues, urls, withheld))
 	return nil
 }
 
@@ -339,12 +331,7 @@ func (a *Archive) Withhold(ctx context.Context, n int, why string) error {
 	if cur, ok := a.Current().Withheld(n); ok && cur == why {
 		return nil
 	}
-	_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, a.keys.ArchiveWithheld(), issueField(n), why)
-		p.Incr(ctx, a.keys.ArchiveVersion())
-		return nil
-	})
-	if err != nil {
+	if err := store.WithholdIssue(ctx, a.rdb, a.keys, n, why); err != nil {
 		return fmt.Errorf("archive: withhold issue %d: %w", n, err)
 	}
 	return a.Refresh(ctx)
@@ -353,14 +340,8 @@ func (a *Archive) Withhold(ctx context.Context, n int, why string) error {
 // Release lets subscribers see issue n again: the publisher releases an
 // issue once WeChat accepted its broadcast.
 func (a *Archive) Release(ctx context.Context, n int) error {
-	removed, err := a.rdb.HDel(ctx, a.keys.ArchiveWithheld(), issueField(n)).Result()
-	if err != nil {
+	if err := store.ReleaseIssue(ctx, a.rdb, a.keys, n); err != nil {
 		return fmt.Errorf("archive: release issue %d: %w", n, err)
-	}
-	if removed > 0 {
-		if err := a.rdb.Incr(ctx, a.keys.ArchiveVersion()).Err(); err != nil {
-			return fmt.Errorf("archive: release issue %d: %w", n, err)
-		}
 	}
 	return a.Refresh(ctx)
 }
@@ -500,28 +481,8 @@ func (a *Archive) remembered(pinned map[string]string) (restorePinned, restoreUR
 // review gate (withheld), the pinned issues and the URLs, never over
 // what is there.
 func (a *Archive) write(ctx context.Context, want map[string]string, withheld map[int]string, restorePinned, restoreURLs map[string]string) error {
-	_, err := a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for n, why := range withheld {
-			p.HSetNX(ctx, a.keys.ArchiveWithheld(), issueField(n), why)
-		}
-		for f, raw := range restorePinned {
-			p.HSetNX(ctx, a.keys.ArchivePinned(), f, raw)
-		}
-		for f, raw := range restoreURLs {
-			p.HSetNX(ctx, a.keys.ArchiveURLs(), f, raw)
-		}
-		p.Del(ctx, a.keys.ArchiveIssues())
-		if len(want) > 0 {
-			args := make([]any, 0, 2*len(want))
-			for k, v := range want {
-				args = append(args, k, v)
-			}
-			p.HSet(ctx, a.keys.ArchiveIssues(), args...)
-		}
-		p.Incr(ctx, a.keys.ArchiveVersion())
-		return nil
-	})
-	return err
+	return store.ReplaceArchiveIssues(ctx, a.rdb, a.keys, store.ArchiveWrite{
+		Issues: want, Withheld: withheld, Pinned: restorePinned, URLs: restoreURLs})
 }
 
 // Pin keeps issue iss in the archive even though no inbox file holds it:
@@ -542,19 +503,8 @@ func (a *Archive) Pin(ctx context.Context, iss *newsletter.Issue) error {
 	}
 	a.pinned[issueField(iss.Number)] = raw
 	a.pinnedMu.Unlock()
-	var added *redis.BoolCmd
-	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, a.keys.ArchivePinned(), issueField(iss.Number), raw)
-		added = p.HSetNX(ctx, a.keys.ArchiveIssues(), issueField(iss.Number), raw)
-		return nil
-	})
-	if err != nil {
+	if _, err := store.PinIssue(ctx, a.rdb, a.keys, iss.Number, raw); err != nil {
 		return fmt.Errorf("archive: pin issue %d: %w", iss.Number, err)
-	}
-	if added.Val() {
-		if err := a.rdb.Incr(ctx, a.keys.ArchiveVersion()).Err(); err != nil {
-			return fmt.Errorf("archive: pin issue %d: %w", iss.Number, err)
-		}
 	}
 	return a.Refresh(ctx)
 }
@@ -566,16 +516,10 @@ func (a *Archive) SetURLs(ctx context.Context, number int, urls []string) error 
 	if err != nil {
 		return fmt.Errorf("archive: encode urls of issue %d: %w", number, err)
 	}
-	_, err = a.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if len(urls) == 0 {
-			p.HDel(ctx, a.keys.ArchiveURLs(), issueField(number))
-		} else {
-			p.HSet(ctx, a.keys.ArchiveURLs(), issueField(number), raw)
-		}
-		p.Incr(ctx, a.keys.ArchiveVersion())
-		return nil
-	})
-	if err != nil {
+	if len(urls) == 0 {
+		raw = ""
+	}
+	if err := store.SetIssueURLs(ctx, a.rdb, a.keys, number, raw); err != nil {
 		return fmt.Errorf("archive: set urls of issue %d: %w", number, err)
 	}
 	return a.Refresh(ctx)

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/store"
 )
@@ -228,13 +226,7 @@ func (n *Notifier) recordFailure(channel string, nt Notice, err error, tries int
 	b, _ := json.Marshal(Failure{At: time.Now().UTC(), Kind: nt.Kind, Number: nt.Number, Tries: tries, Error: err.Error()})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	key := n.o.Store.Keys.NotifyFailures(channel)
-	_, rerr := n.o.Store.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.LPush(ctx, key, b)
-		p.LTrim(ctx, key, 0, keepFailures-1)
-		return nil
-	})
-	if rerr != nil {
+	if rerr := store.RecordNoticeFailure(ctx, n.o.Store.UniversalClient, n.o.Store.Keys, channel, b, keepFailures); rerr != nil {
 		n.log.Warn("notify: cannot record the failure", slog.String("channel", channel), slog.Any("error", rerr))
 	}
 }

@@ -185,11 +185,7 @@ func (p *Publisher) applyEarly(ctx context.Context, kind, id string) {
 		p.log.Warn("publisher: apply an early job report", slog.String("kind", kind), slog.String("id", id), slog.Any("error", err))
 		return
 	}
-	_, _ = p.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		pipe.HDel(ctx, p.keys.PublishEarly(), field)
-		pipe.ZRem(ctx, p.keys.PublishEarlyAt(), field)
-		return nil
-	})
+	_ = store.DropBounded(ctx, p.rdb, p.keys.PublishEarly(), p.keys.PublishEarlyAt(), field)
 }
 
 // massOK reads MASSSENDJOBFINISH's Status ("send success") and

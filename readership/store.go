@@ -35,26 +35,17 @@ type DayFigures struct {
 
 // saveDay writes one day's figures and marks it collected.
 func (s *Store) saveDay(ctx context.Context, date string, articles []wechat.ArticleDay, day DayFigures, totals []wechat.ArticleTotal) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		ak := s.keys.ReadershipArticles(date)
-		p.Del(ctx, ak)
-		for _, a := range articles {
-			b, _ := json.Marshal(a)
-			p.HSet(ctx, ak, a.MsgID, b)
-		}
-		uk := s.keys.ReadershipUsers(date)
-		for field, v := range map[string]any{"read": day.Read, "share": day.Share, "summary": day.Summary, "cumulate": day.Cumulate} {
-			b, _ := json.Marshal(v)
-			p.HSet(ctx, uk, field, b)
-		}
-		for _, t := range totals {
-			b, _ := json.Marshal(t)
-			p.HSet(ctx, s.keys.ReadershipTotals(), t.MsgID, b)
-		}
-		p.SAdd(ctx, s.keys.ReadershipDays(), date)
-		return nil
-	})
-	if err != nil {
+	d := store.ReadershipDay{Date: date, Articles: map[string][]byte{}, Users: map[string][]byte{}, Totals: map[string][]byte{}}
+	for _, a := range articles {
+		d.Articles[a.MsgID], _ = json.Marshal(a)
+	}
+	for field, v := range map[string]any{"read": day.Read, "share": day.Share, "summary": day.Summary, "cumulate": day.Cumulate} {
+		d.Users[field], _ = json.Marshal(v)
+	}
+	for _, t := range totals {
+		d.Totals[t.MsgID], _ = json.Marshal(t)
+	}
+	if err := store.SaveReadershipDay(ctx, s.rdb, s.keys, d); err != nil {
 		return fmt.Errorf("readership: store %s: %w", date, err)
 	}
 	return nil

@@ -56,3 +56,14 @@ func SetIfChanged(ctx context.Context, rdb redis.Scripter, key, field, value str
 	n, err := setIfChangedScript.Run(ctx, rdb, []string{key}, field, value).Int()
 	return n == 1, err
 }
+
+// DropBounded takes field out of the bounded set KeepBounded keeps at
+// values and arrivals, in one MULTI.
+func DropBounded(ctx context.Context, rdb redis.Cmdable, values, arrivals, field string) error {
+	_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HDel(ctx, values, field)
+		p.ZRem(ctx, arrivals, field)
+		return nil
+	})
+	return err
+}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/lifang/wxbot/internal/redistest"
 )
 
@@ -50,6 +52,33 @@ func TestSetIfChangedIsTrueOncePerValue(t *testing.T) {
 		got, err := SetIfChanged(ctx, rdb, "wxbot:{p}:seen", "!notified:no54.md", c.val)
 		if err != nil || got != c.want {
 			t.Fatalf("call %d (%s): %v %v, want %v", i, c.val, got, err, c.want)
+		}
+	}
+}
+
+// A dropped field leaves both keys; the others stay. On Cluster the keys
+// share a hash tag, as the publisher's {publish}:early and :early:at do.
+func TestDropBounded(t *testing.T) {
+	for name, rdb := range map[string]redis.UniversalClient{
+		"single":  redistest.Start(t).Client(),
+		"cluster": redistest.StartCluster(t).Client(t),
+	} {
+		ctx := context.Background()
+		k := Keys{Prefix: "wxbot:"}
+		vals, at := k.PublishEarly(), k.PublishEarlyAt()
+		for _, f := range []string{"msg:1", "job:2"} {
+			if err := KeepBounded(ctx, rdb, vals, at, f, []byte("v"), time.Now(), time.Hour, 8); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		if err := DropBounded(ctx, rdb, vals, at, "msg:1"); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if rdb.HExists(ctx, vals, "msg:1").Val() || rdb.ZScore(ctx, at, "msg:1").Err() == nil {
+			t.Fatalf("%s: the dropped field is still there", name)
+		}
+		if !rdb.HExists(ctx, vals, "job:2").Val() || rdb.ZCard(ctx, at).Val() != 1 {
+			t.Fatalf("%s: the other field went too", name)
 		}
 	}
 }
