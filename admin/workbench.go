@@ -175,6 +175,17 @@ func (h *Handler) checkForm(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// readForm reads a small form (at most maxActionBytes) and checks it as
+// checkForm does; false means the answer is written.
+func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxActionBytes)
+	if err := r.ParseForm(); err != nil {
+		h.forbiddenPage(w, r, "unreadable form")
+		return false
+	}
+	return h.checkForm(w, r)
+}
+
 func (h *Handler) forbiddenPage(w http.ResponseWriter, r *http.Request, why string) {
 	h.o.Log.WarnContext(r.Context(), "admin: "+why, slog.String("client", clientAddr(r, h.o.TrustedProxies)), slog.String("path", r.URL.Path))
 	h.message(w, r, http.StatusForbidden, say(langOf(r), "csrf"), "/admin")
@@ -534,12 +545,7 @@ func (h *Handler) fromInbox(w http.ResponseWriter, r *http.Request) {
 		h.message(w, r, http.StatusServiceUnavailable, say(lang, "readonly"), "/admin")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxActionBytes)
-	if err := r.ParseForm(); err != nil {
-		h.forbiddenPage(w, r, "unreadable form")
-		return
-	}
-	if !h.checkForm(w, r) {
+	if !h.readForm(w, r) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
@@ -575,12 +581,7 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request, act string) {
 		http.NotFound(w, r)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxActionBytes)
-	if err := r.ParseForm(); err != nil {
-		h.forbiddenPage(w, r, "unreadable form")
-		return
-	}
-	if !h.checkForm(w, r) {
+	if !h.readForm(w, r) {
 		return
 	}
 	if h.o.Workflow == nil {
@@ -869,12 +870,7 @@ var sceneRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // createCampaign makes a QR code for a scene (WeChat's qrcode/create).
 func (h *Handler) createCampaign(w http.ResponseWriter, r *http.Request) {
 	lang := langOf(r)
-	r.Body = http.MaxBytesReader(w, r.Body, maxActionBytes)
-	if err := r.ParseForm(); err != nil {
-		h.forbiddenPage(w, r, "unreadable form")
-		return
-	}
-	if !h.checkForm(w, r) {
+	if !h.readForm(w, r) {
 		return
 	}
 	if h.o.Campaigns == nil {
