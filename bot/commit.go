@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"strconv"
 	"sync"
 	"time"
 
@@ -45,7 +44,7 @@ const (
 const (
 	commitClaim     = iota // HGET lang + SET NX GET (+ the body)
 	commitOverwrite        // SET over our own claim (+ the body)
-	commitSession          // HSET + PEXPIRE of the session; nobody waits
+	commitSession          // SET … PX of the session; nobody waits
 )
 
 // commit claims (commitClaim) or overwrites (commitOverwrite) the message's
@@ -88,7 +87,7 @@ func (b *Bot) commit(ctx context.Context, kind int, key, openid string, ref *rep
 		return 0, "", "", ctx.Err()
 	}
 	res, val, lang, err = req.res, req.val, req.lang, req.err
-	*req = commitReq{done: req.done}
+	*req = commitReq{done: req.done, sess: req.sess[:0]}
 	commitReqPool.Put(req)
 	if err != nil {
 		return 0, "", "", fmt.Errorf("dedupe: commit: %w", err)
@@ -104,7 +103,7 @@ func (b *Bot) writeSession(openid string, s *session) {
 	req := commitReqPool.Get().(*commitReq)
 	req.kind, req.async = commitSession, true
 	req.key = b.keys.Session(openid)
-	req.query, req.page = s.Query, strconv.Itoa(s.Page)
+	req.sess = appendSession(req.sess[:0], s)
 	select {
 	case b.commits <- req:
 		return
@@ -129,9 +128,9 @@ type commitReq struct {
 	async           bool // nobody waits: the committer recycles it
 	key, prefsKey   string
 	value           storedValue
+	sess            storedValue // the session's value; kept across uses
 	bodyKey, digest string
 	body            storedValue
-	query, page     string
 	done            chan struct{}
 	res             commitResult
 	val, lang       string
@@ -209,11 +208,7 @@ func (b *Bot) committer() {
 }
 
 // Argument words, made once.
-var (
-	argLang = prefLang
-	argQ    = sessQuery
-	argP    = sessPage
-)
+var argLang = prefLang
 
 func (b *Bot) runBatch(batch []*commitReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.redisTO)
@@ -232,8 +227,8 @@ func (b *Bot) runBatch(batch []*commitReq) {
 			r.cmds[0] = nil
 			r.cmds[1] = redis.NewCmd(ctx, "set", &r.key, &r.value, "px", &b.dedupeTTLms)
 		case commitSession:
-			r.cmds[0] = redis.NewCmd(ctx, "hset", &r.key, &argQ, &r.query, &argP, &r.page)
-			r.cmds[1] = redis.NewCmd(ctx, "pexpire", &r.key, &b.sessionTTLms)
+			r.cmds[0] = nil
+			r.cmds[1] = redis.NewCmd(ctx, "set", &r.key, &r.sess, "px", &b.sessionTTLms)
 		}
 		for _, c := range r.cmds {
 			if c != nil {
@@ -258,7 +253,7 @@ func (b *Bot) runBatch(batch []*commitReq) {
 			if r.err != nil {
 				b.redisFailed("session", r.err)
 			}
-			*r = commitReq{done: r.done}
+			*r = commitReq{done: r.done, sess: r.sess[:0]}
 			commitReqPool.Put(r)
 			continue
 		}

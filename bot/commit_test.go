@@ -126,11 +126,9 @@ func TestCommitBatches(t *testing.T) {
 				// answer is English all the same (checked above), and the
 				// session holds the search.
 				// (Written after the answer, without waiting for it.)
-				var sess map[string]string
-				var err error
 				waitUntil(t, func() bool {
-					sess, err = rdb.HGetAll(ctx, h.keys.Session(u)).Result()
-					return err == nil && sess[sessQuery] == "数据安全法" && sess[sessPage] == "1"
+					sess, err := rdb.Get(ctx, h.keys.Session(u)).Result()
+					return err == nil && sess == "1:数据安全法"
 				})
 			}
 			if n := testutil.ToFloat64(h.m.Degraded.WithLabelValues("claim")); n != arrivals {

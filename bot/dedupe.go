@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -79,9 +80,9 @@ func (b *Bot) claim(ctx context.Context, key, openid string, withSession bool) (
 	pipe := b.rdb.Pipeline()
 	set := pipe.SetArgs(ctx, key, markPending, redis.SetArgs{Mode: "NX", Get: true, TTL: b.cfg.DedupeTTL})
 	prefs := pipe.HGetAll(ctx, b.keys.Prefs(openid))
-	var sess *redis.MapStringStringCmd
+	var sess *redis.StringCmd
 	if withSession {
-		sess = pipe.HGetAll(ctx, b.keys.Session(openid))
+		sess = pipe.Get(ctx, b.keys.Session(openid))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return &userState{}, fmt.Errorf("dedupe: claim: %w", err)
@@ -94,9 +95,32 @@ func (b *Bot) claim(ctx context.Context, key, openid string, withSession bool) (
 	// arrival on another replica.
 	st := &userState{won: errors.Is(err, redis.Nil), existing: old, prefs: prefs.Val()}
 	if sess != nil {
-		st.session = sess.Val()
+		st.session = parseSession(sess.Val())
 	}
 	return st, nil
+}
+
+// A search session is one string, "PAGE:QUERY" (the page shown last, from
+// 1), so that writing it is one command (SET … PX) and reading it one GET.
+
+func appendSession(dst []byte, s *session) []byte {
+	dst = strconv.AppendInt(dst, int64(s.Page), 10)
+	dst = append(dst, ':')
+	return append(dst, s.Query...)
+}
+
+// parseSession reads a stored session into the chat's fields; nil for none
+// or an unreadable value (then "more" has no search to page, as after the
+// session expired).
+func parseSession(v string) map[string]string {
+	page, query, ok := strings.Cut(v, ":")
+	if !ok || page == "" || query == "" {
+		return nil
+	}
+	if _, err := strconv.Atoi(page); err != nil {
+		return nil
+	}
+	return map[string]string{sessPage: page, sessQuery: query}
 }
 
 // finish stores the reply (see encode) and applies the message's state
@@ -124,8 +148,7 @@ func (b *Bot) finish(ctx context.Context, key, openid string, ref *replyRef, p *
 		pipe.HDel(ctx, prefsKey, prefTopic+t)
 	}
 	if p.session != nil {
-		pipe.HSet(ctx, sessKey, sessQuery, p.session.Query, sessPage, strconv.Itoa(p.session.Page))
-		pipe.PExpire(ctx, sessKey, b.cfg.SessionTTL)
+		pipe.Set(ctx, sessKey, appendSession(nil, p.session), b.cfg.SessionTTL)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		if ref.digest != "" {

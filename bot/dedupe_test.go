@@ -306,3 +306,33 @@ func TestJobReportsOfOneSecond(t *testing.T) {
 		t.Errorf("dedupe hits = %v, want 2 (the two retries)", hits)
 	}
 }
+
+func TestSessionValue(t *testing.T) {
+	for _, s := range []session{{Query: "GDPR", Page: 1}, {Query: "数据安全法", Page: 12}, {Query: "a:b: c", Page: 2}} {
+		v := string(appendSession(nil, &s))
+		got := parseSession(v)
+		if got[sessQuery] != s.Query || got[sessPage] != strconv.Itoa(s.Page) {
+			t.Fatalf("%+v stored as %q reads back as %v", s, v, got)
+		}
+	}
+	// What "more" reads as no search: nothing, or a value it cannot read.
+	for _, v := range []string{"", "GDPR", ":GDPR", "1:", "x:GDPR"} {
+		if got := parseSession(v); got != nil {
+			t.Fatalf("%q reads as %v, want no session", v, got)
+		}
+	}
+}
+
+func TestUnreadableSessionIsNoSession(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	u := "oSessionJunk"
+	contains(t, h.ask(u, "GDPR", wechatsim.Safe).Content, "No.")
+	waitUntil(t, func() bool {
+		v, err := h.rdb.Get(context.Background(), h.keys.Session(u)).Result()
+		return err == nil && v == "1:GDPR"
+	})
+	if err := h.rdb.Set(context.Background(), h.keys.Session(u), "junk", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	contains(t, h.ask(u, "more", wechatsim.Safe).Content, "no search to continue")
+}

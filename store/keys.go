@@ -8,7 +8,8 @@ import "strconv"
 //
 // Layout (P = prefix):
 //
-//	P{u:OPENID}:session             hash  chat session: pending search, page     TTL bot.session_ttl
+//	P{u:OPENID}:s                   str   chat session: "PAGE:QUERY" of the
+//	                                      search being paged (bot/dedupe.go)       TTL bot.session_ttl
 //	P{u:OPENID}:prefs               hash  language and topic preferences          no TTL
 //	P{u:OPENID}:d:ID                str   claim, then what identifies the reply
 //	                                      (≤ 18 bytes, bot/dedupe.go)             TTL bot.dedupe_ttl
@@ -77,8 +78,10 @@ type Keys struct {
 
 func (k Keys) user(openid, what string) string { return k.Prefix + "{u:" + openid + "}:" + what }
 
-// Session is a subscriber's chat session.
-func (k Keys) Session(openid string) string { return k.user(openid, "session") }
+// Session is a subscriber's chat session: one string, written with one
+// command (SET … PX) on the hot path. (Before the string, a hash under
+// ":session"; a replica never reads that name, and old ones expire.)
+func (k Keys) Session(openid string) string { return k.user(openid, "s") }
 
 // Prefs holds a subscriber's language and topic preferences.
 func (k Keys) Prefs(openid string) string { return k.user(openid, "prefs") }

@@ -55,7 +55,7 @@ func TestOpenRealServer(t *testing.T) {
 	if err := s.Set(ctx, s.Keys.Session("o1"), "x", time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := srv.Client().Get(ctx, "wxbot:{u:o1}:session").Result()
+	got, err := srv.Client().Get(ctx, "wxbot:{u:o1}:s").Result()
 	if err != nil || got != "x" {
 		t.Fatalf("key layout: got %q, %v", got, err)
 	}
