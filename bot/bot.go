@@ -113,6 +113,7 @@ type Bot struct {
 	lateTO    time.Duration
 	chat      *chat.Chat
 	hints     *langHints
+	answers   *answers // answers.go
 
 	commits chan *commitReq
 	// The TTL arguments of the commit pipeline, made once.
@@ -149,6 +150,7 @@ func New(o Options) (*Bot, error) {
 		approvals: o.Approvals, contacts: o.Contacts, m: o.Metrics, log: o.Log, now: o.Now,
 		redisTO: o.RedisTimeout, lateTO: o.LateTimeout, mode: c.WeChat.Mode(), loc: time.UTC,
 		hints: newLangHints(), digests: newDigester(c.WeChat.Token), bodies: newBodyCache(),
+		arch: o.Archive, answers: newAnswers(),
 	}
 	if loc, err := time.LoadLocation(c.Publish.Timezone); err == nil && c.Publish.Timezone != "" {
 		b.loc = loc

@@ -536,11 +536,10 @@ func (b *Bot) quickInline(ctx context.Context, in *inbound) (o outcome, ok bool)
 // turns out to need the general path.
 func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *lateness) (o outcome, ok bool) {
 	lang := b.hints.get(openid)
-	p, ok := b.pureRoute(in, lang)
+	p, ref, ok := b.answerFor(ctx, in, lang)
 	if !ok {
 		return outcome{}, false
 	}
-	ref := b.encode(ctx, &p, in, langByte(lang))
 	res, val, found, err := b.commit(ctx, commitClaim, key, openid, &ref)
 	if err != nil {
 		b.redisFailed("claim", err)
@@ -564,15 +563,15 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 		// docs/architecture.md.)
 		// Arrivals that found the claim taken and read this language wait
 		// for it (duplicate).
-		p2, ok := b.pureRoute(in, found)
-		ref2 := ref
-		if ok {
-			ref2 = b.encode(ctx, &p2, in, langByte(found))
-		} else if len(ref.value) >= refHead {
+		p2, ref2, ok := b.answerFor(ctx, in, found)
+		if !ok {
 			// Not a question in that language after all (not expected):
 			// the first answer stands, marked as final.
-			p2, ref2.value = p, append([]byte(nil), ref.value...)
-			ref2.value[1] = langAny
+			p2, ref2 = p, ref
+			if len(ref.value) >= refHead {
+				ref2.value = append([]byte(nil), ref.value...)
+				ref2.value[1] = langAny
+			}
 		}
 		if _, _, _, err := b.commit(ctx, commitOverwrite, key, openid, &ref2); err != nil {
 			// What is stored is the first answer: answer that.

@@ -172,6 +172,8 @@ type harnessOpt struct {
 	lateTO   time.Duration
 	syncLogs *logtest.Buffer
 	contacts Contacts
+	// approvals, when set, makes the Bot's approvers those it names.
+	approvals Approvals
 }
 
 func newHarness(t testing.TB, o harnessOpt) *harness {
@@ -205,7 +207,7 @@ func newHarness(t testing.TB, o harnessOpt) *harness {
 	opts := Options{
 		Config: cfg, Redis: rdb, Keys: keys, Archive: arch,
 		Metrics: m, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		RedisTimeout: o.redisTO, LateTimeout: o.lateTO, Contacts: o.contacts,
+		RedisTimeout: o.redisTO, LateTimeout: o.lateTO, Contacts: o.contacts, Approvals: o.approvals,
 	}
 	if !o.noDeps {
 		opts.Audience, opts.Messenger, opts.JobEvents = rec, rec, rec

@@ -154,19 +154,27 @@ func (b *Bot) refFor(payload []byte, lang byte, jsonFormat bool, to, from string
 		return replyRef{payload: payload, value: append([]byte{markFull, lang}, payload...)}
 	}
 	body := payload[len(h):]
+	var sum [digestLen]byte
+	b.digests.sum(sum[:0], body)
+	return refWith(payload, body, sum, hex.EncodeToString(sum[:]), lang, msgTime, now)
+}
+
+// refWith is refFor for a payload whose body (payload's end) is known to
+// have the digest sum (hex: digest).
+func refWith(payload, body []byte, sum [digestLen]byte, digest string, lang byte, msgTime, now int64) replyRef {
 	val := make([]byte, refHead, refHead+digestLen+8)
 	val[1] = lang
 	delta := now - msgTime
 	if delta >= -1<<15 && delta < 1<<15 {
 		val[0] = markRef
-		val = b.digests.sum(val, body)
+		val = append(val, sum[:]...)
 		val = binary.BigEndian.AppendUint16(val, uint16(int16(delta)))
 	} else {
 		val[0] = markRefTime
-		val = b.digests.sum(val, body)
+		val = append(val, sum[:]...)
 		val = binary.BigEndian.AppendUint64(val, uint64(now))
 	}
-	return replyRef{payload: payload, value: val, digest: hex.EncodeToString(val[refHead : refHead+digestLen]), body: body}
+	return replyRef{payload: payload, value: val, digest: digest, body: body}
 }
 
 // isRef reports whether v is a stored reply (any form).
