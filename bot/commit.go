@@ -25,8 +25,11 @@ import (
 // away, so no side effect runs twice. When the language read differs from
 // the one assumed, the winner stores the answer in the right language over
 // its claim (plain SET: the claim is its own) before answering (quick, in
-// handler.go). The search session is written after the claim is won, by the
-// committers' next pipeline, without waiting for it (writeSession).
+// handler.go). A search's session (for "more") is written in the same
+// pipeline, after the claim (SET … PX): when the answer is sent, "more" on
+// any replica finds it. A retry writes it again — the same search, page 1 —
+// which only matters if the subscriber paged on before WeChat retried, and
+// WeChat retries only answers the subscriber has not seen.
 // Everything else (events, preference changes, "more") takes the general
 // path: claim first, then act, then store (dedupe.go).
 //
@@ -42,20 +45,24 @@ const (
 
 // What a commitReq asks for.
 const (
-	commitClaim     = iota // HGET lang + SET NX GET (+ the body)
+	commitClaim     = iota // HGET lang + SET NX GET (+ the body, the session)
 	commitOverwrite        // SET over our own claim (+ the body)
-	commitSession          // SET … PX of the session; nobody waits
 )
 
 // commit claims (commitClaim) or overwrites (commitOverwrite) the message's
-// dedupe key with ref through the committers. It returns whether the claim
-// was won, the value found when it was not, and the subscriber's stored
-// reply language ("" for none) as read just before the claim.
-func (b *Bot) commit(ctx context.Context, kind int, key, openid string, ref *replyRef) (res commitResult, val, lang string, err error) {
+// dedupe key with ref through the committers, and with a claim writes sess
+// (nil: none), the search session the answer starts. It returns whether the
+// claim was won, the value found when it was not, and the subscriber's
+// stored reply language ("" for none) as read just before the claim.
+func (b *Bot) commit(ctx context.Context, kind int, key, openid string, ref *replyRef, sess *session) (res commitResult, val, lang string, err error) {
 	req := commitReqPool.Get().(*commitReq)
 	req.kind = kind
 	req.key, req.prefsKey = key, b.keys.Prefs(openid)
 	req.value = ref.value
+	req.sessKey = ""
+	if sess != nil && kind == commitClaim {
+		req.sessKey, req.sess = b.keys.Session(openid), appendSession(req.sess[:0], sess)
+	}
 	req.bodyKey, req.body, req.digest = "", nil, ""
 	if ref.digest != "" && b.bodies.needsWrite(ref.digest, ref.body, time.Now(), b.cfg.DedupeTTL/2) {
 		req.bodyKey, req.body, req.digest = b.keys.ReplyBody(ref.digest), ref.body, ref.digest
@@ -95,40 +102,14 @@ func (b *Bot) commit(ctx context.Context, kind int, key, openid string, ref *rep
 	return res, val, lang, nil
 }
 
-// writeSession has the committers write a search session, without waiting
-// for it: the claim is won and the answer given; the subscriber's next
-// "more" comes seconds later. A failure is counted as degraded ("session")
-// and logged; the session is then missing, as after a Redis outage.
-func (b *Bot) writeSession(openid string, s *session) {
-	req := commitReqPool.Get().(*commitReq)
-	req.kind, req.async = commitSession, true
-	req.key = b.keys.Session(openid)
-	req.sess = appendSession(req.sess[:0], s)
-	select {
-	case b.commits <- req:
-		return
-	default:
-	}
-	// The queue is full: wait for room, but not for long.
-	t := timerPool.Get().(*time.Timer)
-	t.Reset(b.redisTO)
-	defer func() { t.Stop(); timerPool.Put(t) }()
-	select {
-	case b.commits <- req:
-	case <-t.C:
-		commitReqPool.Put(req)
-		b.redisFailed("session", errors.New("dedupe: session: redis too slow (queue full)"))
-	}
-}
-
 // commitReq is one message's commit waiting for the next batch. done has
 // room for one signal, so a request can be used again once answered.
 type commitReq struct {
 	kind            int
-	async           bool // nobody waits: the committer recycles it
 	key, prefsKey   string
 	value           storedValue
-	sess            storedValue // the session's value; kept across uses
+	sessKey         string
+	sess            storedValue // the session's value; its room kept across uses
 	bodyKey, digest string
 	body            storedValue
 	done            chan struct{}
@@ -137,6 +118,7 @@ type commitReq struct {
 	err             error
 	cmds            [2]*redis.Cmd
 	bodyCmd         *redis.Cmd
+	sessCmd         *redis.Cmd
 }
 
 // storedValue is a value to store, passed to go-redis by pointer (as an
@@ -187,7 +169,7 @@ func (b *Bot) committer() {
 			case r := <-b.commits:
 				batch = append(batch, r)
 			case <-b.stopCommit:
-				// Send what is still queued (sessions, mostly), then stop.
+				// Send what is still queued, then stop.
 				stopping = true
 			}
 		}
@@ -226,9 +208,6 @@ func (b *Bot) runBatch(batch []*commitReq) {
 		case commitOverwrite:
 			r.cmds[0] = nil
 			r.cmds[1] = redis.NewCmd(ctx, "set", &r.key, &r.value, "px", &b.dedupeTTLms)
-		case commitSession:
-			r.cmds[0] = nil
-			r.cmds[1] = redis.NewCmd(ctx, "set", &r.key, &r.sess, "px", &b.sessionTTLms)
 		}
 		for _, c := range r.cmds {
 			if c != nil {
@@ -240,6 +219,11 @@ func (b *Bot) runBatch(batch []*commitReq) {
 			r.bodyCmd = redis.NewCmd(ctx, "set", &r.bodyKey, &r.body, "px", &b.bodyTTLms)
 			_ = pipe.Process(ctx, r.bodyCmd)
 		}
+		r.sessCmd = nil
+		if r.sessKey != "" {
+			r.sessCmd = redis.NewCmd(ctx, "set", &r.sessKey, &r.sess, "px", &b.sessionTTLms)
+			_ = pipe.Process(ctx, r.sessCmd)
+		}
 	}
 	if claims > 0 {
 		b.m.CommitBatch.Observe(float64(claims))
@@ -248,15 +232,7 @@ func (b *Bot) runBatch(batch []*commitReq) {
 	for _, r := range batch {
 		b.decodeCommit(r)
 		r.cmds = [2]*redis.Cmd{}
-		r.bodyCmd = nil
-		if r.async {
-			if r.err != nil {
-				b.redisFailed("session", r.err)
-			}
-			*r = commitReq{done: r.done, sess: r.sess[:0]}
-			commitReqPool.Put(r)
-			continue
-		}
+		r.bodyCmd, r.sessCmd = nil, nil
 		r.done <- struct{}{}
 	}
 }
@@ -268,6 +244,10 @@ func (b *Bot) runBatch(batch []*commitReq) {
 func (b *Bot) decodeCommit(r *commitReq) {
 	if r.bodyCmd != nil && r.bodyCmd.Err() != nil {
 		b.bodies.forget(r.digest)
+	}
+	if r.sessCmd != nil && r.sessCmd.Err() != nil && r.cmds[1] != nil && r.cmds[1].Err() == nil {
+		// The answer stands; "more" will find no search, as after an outage.
+		b.redisFailed("session", r.sessCmd.Err())
 	}
 	switch r.kind {
 	case commitClaim:

@@ -124,8 +124,7 @@ func TestCommitBatches(t *testing.T) {
 				}
 				// The English guess was wrong for English subscribers: the
 				// answer is English all the same (checked above), and the
-				// session holds the search.
-				// (Written after the answer, without waiting for it.)
+				// session holds the search (written with the claim).
 				waitUntil(t, func() bool {
 					sess, err := rdb.Get(ctx, h.keys.Session(u)).Result()
 					return err == nil && sess == "1:数据安全法"

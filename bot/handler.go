@@ -540,7 +540,7 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 	if !ok {
 		return outcome{}, false
 	}
-	res, val, found, err := b.commit(ctx, commitClaim, key, openid, &ref)
+	res, val, found, err := b.commit(ctx, commitClaim, key, openid, &ref, p.session)
 	if err != nil {
 		b.redisFailed("claim", err)
 		return b.conclude(ctx, key, openid, &p, ref.payload, true, ex), true
@@ -573,15 +573,12 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 				ref2.value[1] = langAny
 			}
 		}
-		if _, _, _, err := b.commit(ctx, commitOverwrite, key, openid, &ref2); err != nil {
+		if _, _, _, err := b.commit(ctx, commitOverwrite, key, openid, &ref2, nil); err != nil {
 			// What is stored is the first answer: answer that.
 			b.redisFailed("store", err)
 		} else {
 			p, ref = p2, ref2
 		}
-	}
-	if p.session != nil {
-		b.writeSession(openid, p.session)
 	}
 	return b.conclude(ctx, key, openid, &p, ref.payload, false, ex), true
 }
