@@ -26,7 +26,7 @@ func issue(n int, title string) *newsletter.Issue {
 func TestSharedBetweenReplicas(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	a, b := New(srv.Client(), keys, nil), New(srv.Client(), keys, nil)
+	a, b := New(Options{Redis: srv.Client(), Keys: keys}), New(Options{Redis: srv.Client(), Keys: keys})
 
 	changed, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "a"), issue(54, "b"), issue(52, "c")})
 	if err != nil || !changed {
@@ -82,7 +82,7 @@ func TestSharedBetweenReplicas(t *testing.T) {
 
 func TestRunFollowsVersion(t *testing.T) {
 	srv := redistest.Start(t)
-	a, b := New(srv.Client(), keys, nil), New(srv.Client(), keys, nil)
+	a, b := New(Options{Redis: srv.Client(), Keys: keys}), New(Options{Redis: srv.Client(), Keys: keys})
 	var mu sync.Mutex
 	var seen []int
 	b.OnChange(func(s *Snapshot) {
@@ -108,7 +108,7 @@ func TestRedisDownServesLocally(t *testing.T) {
 	srv := redistest.Start(t)
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
-	a := New(client, keys, nil)
+	a := New(Options{Redis: client, Keys: keys})
 	srv.Stop()
 	changed, err := a.Replace(context.Background(), []*newsletter.Issue{issue(7, "x")})
 	if err == nil || !changed {
@@ -139,7 +139,7 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestEveryOnChangeRuns(t *testing.T) {
-	a := New(redistest.Start(t).Client(), keys, nil)
+	a := New(Options{Redis: redistest.Start(t).Client(), Keys: keys})
 	var first, second []int64
 	var mu sync.Mutex
 	a.OnChange(func(s *Snapshot) { mu.Lock(); first = append(first, int64(s.Len())); mu.Unlock() })

@@ -13,7 +13,7 @@ import (
 func TestPinnedIssueSurvivesReplace(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	a := New(srv.Client(), keys, nil)
+	a := New(Options{Redis: srv.Client(), Keys: keys})
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox")}); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestPinnedIssueSurvivesReplace(t *testing.T) {
 		t.Fatalf("No.54 = %q, want the inbox's", iss.Sections[0].Items[0].TitleZH)
 	}
 	// Another replica sees the pinned issue too.
-	b := New(srv.Client(), keys, nil)
+	b := New(Options{Redis: srv.Client(), Keys: keys})
 	if err := b.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestPinnedIssueSurvivesReplace(t *testing.T) {
 func TestReplaceAfterWipeRestoresPinnedAndURLs(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	a := New(srv.Client(), keys, nil)
+	a := New(Options{Redis: srv.Client(), Keys: keys})
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox")}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestReplaceAfterWipeRestoresPinnedAndURLs(t *testing.T) {
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox")}); err != nil {
 		t.Fatal(err)
 	}
-	b := New(srv.Client(), keys, nil)
+	b := New(Options{Redis: srv.Client(), Keys: keys})
 	if err := b.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}

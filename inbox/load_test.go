@@ -45,7 +45,7 @@ func waitFor(t *testing.T, cond func() bool) {
 
 func TestLoaderExamples(t *testing.T) {
 	srv := redistest.Start(t)
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, FS: examples.FS, Parse: newsletter.Parse})
 	if err := l.Load(context.Background()); err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func TestLoaderWatchesInbox(t *testing.T) {
 	}
 
 	var logs logtest.Buffer
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Log: slog.New(slog.NewTextHandler(&logs, nil)), Debounce: 50 * time.Millisecond, Settle: 200 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -136,7 +136,7 @@ func TestLoaderOffersEachFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "broken.md"), broken, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Settle: 0 /* the files were written just now */})
 	var got []File
 	l.consumers = append(l.consumers, ConsumerFunc(func(_ context.Context, results []File) { got = results }))

@@ -94,7 +94,7 @@ func TestLoaderRefusesWhatIsNotAnIssueFile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse})
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -142,7 +142,7 @@ func TestLoaderFileReplacedByFIFO(t *testing.T) {
 	srv := redistest.Start(t)
 	dir := t.TempDir()
 	writeExample(t, dir, "a.md", 60)
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse})
 	loadWithin(t, l, 5*time.Second)
 	if err := os.Remove(filepath.Join(dir, "a.md")); err != nil {
@@ -184,7 +184,7 @@ func TestLoaderParseTimeout(t *testing.T) {
 		}
 		return newsletter.Parse(name, data)
 	}
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: parse, ParseTimeout: 300 * time.Millisecond})
 	start := time.Now()
 	loadWithin(t, l, 5*time.Second)
@@ -236,7 +236,7 @@ func TestLoaderWaitsForFileToSettle(t *testing.T) {
 	srv := redistest.Start(t)
 	dir := t.TempDir()
 	full, part := truncated(t)
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Debounce: 50 * time.Millisecond, Settle: 2 * time.Second})
 	var mu sync.Mutex
 	var hashes []string
@@ -291,7 +291,7 @@ func TestLoaderWaitsForFileToSettle(t *testing.T) {
 func TestLoaderTakesRenamedFileAtOnce(t *testing.T) {
 	srv := redistest.Start(t)
 	dir := t.TempDir()
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Debounce: 50 * time.Millisecond, Settle: 10 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -329,7 +329,7 @@ func TestReadDoesNotBlockOnFIFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	l := New(Options{Archive: archive.New(nil, keys, nil), Dir: dir, Parse: newsletter.Parse, Settle: 2 * time.Second})
+	l := New(Options{Archive: archive.New(archive.Options{Keys: keys}), Dir: dir, Parse: newsletter.Parse, Settle: 2 * time.Second})
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := l.read(root, "a.md")
@@ -364,7 +364,7 @@ func TestLoaderFollowsConfigMapSwap(t *testing.T) {
 	if err := os.Symlink("..data/no.md", filepath.Join(dir, "no.md")); err != nil {
 		t.Fatal(err)
 	}
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Debounce: 50 * time.Millisecond, Settle: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -27,7 +27,7 @@ func TestLoaderTakesWordFiles(t *testing.T) {
 		}
 	}
 	writeExample(t, dir, "no54.md", 54)
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse})
 	if err := l.Load(context.Background()); err != nil {
 		t.Fatal(err)

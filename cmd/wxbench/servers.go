@@ -121,7 +121,7 @@ func newReference(ctx context.Context) (http.Handler, func(), error) {
 		return nil, nil, err
 	}
 	log := slog.New(slog.DiscardHandler)
-	arch := archive.New(s.UniversalClient, s.Keys, log)
+	arch := archive.New(archive.Options{Redis: s.UniversalClient, Keys: s.Keys, Log: log})
 	if err := inbox.New(inbox.Options{FS: examples.FS, Parse: newsletter.Parse, Archive: arch, Log: log}).Load(ctx); err != nil {
 		_ = s.Close()
 		return nil, nil, fmt.Errorf("serve-ref: load examples: %w", err)

@@ -233,7 +233,7 @@ func (m *Main) Run(ctx context.Context) error {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 
-	m.Archive = archive.New(s.UniversalClient, s.Keys, m.Log)
+	m.Archive = archive.New(archive.Options{Redis: s.UniversalClient, Keys: s.Keys, Log: m.Log})
 	if err := m.checkInbox(); err != nil {
 		return err
 	}
