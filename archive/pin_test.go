@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/lifang/wxbot/internal/issuetest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 )
@@ -20,13 +21,13 @@ func TestPinnedIssueSurvivesReplace(t *testing.T) {
 	if err := a.Pin(ctx, issue(70, "published from elsewhere")); err != nil {
 		t.Fatal(err)
 	}
-	if got := numbers(a.All()); got != "70 53" {
+	if got := issuetest.Numbers(a.All()); got != "70 53" {
 		t.Fatalf("after pin: %s", got)
 	}
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox"), issue(54, "new")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := numbers(a.All()); got != "70 54 53" {
+	if got := issuetest.Numbers(a.All()); got != "70 54 53" {
 		t.Fatalf("after the inbox changed: %s", got)
 	}
 	// Pinning a number the inbox holds does not override the inbox's copy.
@@ -83,7 +84,7 @@ func TestReplaceAfterWipeRestoresPinnedAndURLs(t *testing.T) {
 	if err := b.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := numbers(b.All()); got != "70 53" {
+	if got := issuetest.Numbers(b.All()); got != "70 53" {
 		t.Fatalf("after the wipe another replica sees %q, want the pinned No.70 back", got)
 	}
 	if got := b.URLs(53); len(got) != 1 || got[0] != urls[0] {
@@ -96,7 +97,7 @@ func TestReplaceAfterWipeRestoresPinnedAndURLs(t *testing.T) {
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox"), issue(54, "new")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := numbers(a.All()); got != "54 53" {
+	if got := issuetest.Numbers(a.All()); got != "54 53" {
 		t.Fatalf("after the pin was removed: %q", got)
 	}
 }

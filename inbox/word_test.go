@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/internal/issuetest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 )
@@ -35,7 +36,7 @@ func TestLoaderTakesWordFiles(t *testing.T) {
 	if p := l.Problems(); len(p) != 0 {
 		t.Fatalf("problems: %v", p)
 	}
-	if got := numbers(a.All()); got != "54 53" {
+	if got := issuetest.Numbers(a.All()); got != "54 53" {
 		t.Fatalf("loaded %s", got)
 	}
 	// A .doc is a problem that says what to do.
