@@ -130,6 +130,8 @@ func parseMemoryLimit(s string) int64 {
 // opens them, so that an end-to-end test can start the whole program on
 // port :0 and stop it again (the Main/Run/Close shape of wtf's cmd/wtfd).
 type Main struct {
+	// Config is read, not changed, by Run, but for one step: defaults fills
+	// in a development token as WeChat.Token when it is empty.
 	Config *config.Config
 	Log    *slog.Logger
 	// DevTokenPath is where a development token is kept when wechat.token is
