@@ -44,7 +44,7 @@ func newEnv(t *testing.T, pipe Pipeline, tweaks ...func(*Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	arch := archive.New(st.UniversalClient, st.Keys, nil)
+	arch := archive.New(archive.Options{Redis: st.UniversalClient, Keys: st.Keys})
 	if err := inbox.New(inbox.Options{FS: examples.FS, Parse: newsletter.Parse, Archive: arch}).Load(ctx); err != nil {
 		t.Fatal(err)
 	}

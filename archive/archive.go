@@ -168,12 +168,21 @@ type Archive struct {
 	pinned   map[string]string
 }
 
+// Options are what an Archive is built with.
+type Options struct {
+	// Redis holds the shared archive under Keys (the {archive} keys).
+	Redis redis.UniversalClient
+	Keys  store.Keys
+	Log   *slog.Logger // nil: discarded
+}
+
 // New returns an empty archive over Redis; call Refresh (or Run) to load it.
-func New(rdb redis.UniversalClient, keys store.Keys, log *slog.Logger) *Archive {
+func New(o Options) *Archive {
+	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &Archive{rdb: rdb, keys: keys, log: log}
+	a := &Archive{rdb: o.Redis, keys: o.Keys, log: log}
 	a.cur.Store(NewSnapshot(0, nil, nil))
 	return a
 }

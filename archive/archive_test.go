@@ -2,14 +2,13 @@ package archive
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lifang/wxbot/internal/issuetest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/store"
@@ -26,7 +25,7 @@ func issue(n int, title string) *newsletter.Issue {
 func TestSharedBetweenReplicas(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	a, b := New(srv.Client(), keys, nil), New(srv.Client(), keys, nil)
+	a, b := New(Options{Redis: srv.Client(), Keys: keys}), New(Options{Redis: srv.Client(), Keys: keys})
 
 	changed, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "a"), issue(54, "b"), issue(52, "c")})
 	if err != nil || !changed {
@@ -42,10 +41,10 @@ func TestSharedBetweenReplicas(t *testing.T) {
 	if err := b.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := numbers(b.All()); got != "54 53 52" {
+	if got := issuetest.Numbers(b.All()); got != "54 53 52" {
 		t.Fatalf("replica b sees %s", got)
 	}
-	if got := numbers(b.Recent(2)); got != "54 53" {
+	if got := issuetest.Numbers(b.Recent(2)); got != "54 53" {
 		t.Fatalf("recent(2) = %s", got)
 	}
 	if iss, ok := b.Get(53); !ok || iss.Sections[0].Items[0].TitleZH != "a" {
@@ -75,14 +74,14 @@ func TestSharedBetweenReplicas(t *testing.T) {
 	if got := b.URLs(54); len(got) != 1 || got[0] != "https://mp.weixin.qq.com/s/abc" {
 		t.Fatalf("urls on replica b = %v", got)
 	}
-	if got := numbers(b.All()); got != "54" {
+	if got := issuetest.Numbers(b.All()); got != "54" {
 		t.Fatalf("after the inbox lost two files replica b has %s", got)
 	}
 }
 
 func TestRunFollowsVersion(t *testing.T) {
 	srv := redistest.Start(t)
-	a, b := New(srv.Client(), keys, nil), New(srv.Client(), keys, nil)
+	a, b := New(Options{Redis: srv.Client(), Keys: keys}), New(Options{Redis: srv.Client(), Keys: keys})
 	var mu sync.Mutex
 	var seen []int
 	b.OnChange(func(s *Snapshot) {
@@ -96,7 +95,7 @@ func TestRunFollowsVersion(t *testing.T) {
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(1, "x"), issue(2, "y")}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return b.Current().Len() == 2 })
+	issuetest.WaitFor(t, func() bool { return b.Current().Len() == 2 })
 	mu.Lock()
 	defer mu.Unlock()
 	if seen[0] != 0 || seen[len(seen)-1] != 2 {
@@ -108,7 +107,7 @@ func TestRedisDownServesLocally(t *testing.T) {
 	srv := redistest.Start(t)
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
-	a := New(client, keys, nil)
+	a := New(Options{Redis: client, Keys: keys})
 	srv.Stop()
 	changed, err := a.Replace(context.Background(), []*newsletter.Issue{issue(7, "x")})
 	if err == nil || !changed {
@@ -119,27 +118,8 @@ func TestRedisDownServesLocally(t *testing.T) {
 	}
 }
 
-func numbers(issues []*newsletter.Issue) string {
-	var s []string
-	for _, iss := range issues {
-		s = append(s, strconv.Itoa(iss.Number))
-	}
-	return strings.Join(s, " ")
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestEveryOnChangeRuns(t *testing.T) {
-	a := New(redistest.Start(t).Client(), keys, nil)
+	a := New(Options{Redis: redistest.Start(t).Client(), Keys: keys})
 	var first, second []int64
 	var mu sync.Mutex
 	a.OnChange(func(s *Snapshot) { mu.Lock(); first = append(first, int64(s.Len())); mu.Unlock() })

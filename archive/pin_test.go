@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/lifang/wxbot/internal/issuetest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 )
@@ -13,20 +14,20 @@ import (
 func TestPinnedIssueSurvivesReplace(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	a := New(srv.Client(), keys, nil)
+	a := New(Options{Redis: srv.Client(), Keys: keys})
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Pin(ctx, issue(70, "published from elsewhere")); err != nil {
 		t.Fatal(err)
 	}
-	if got := numbers(a.All()); got != "70 53" {
+	if got := issuetest.Numbers(a.All()); got != "70 53" {
 		t.Fatalf("after pin: %s", got)
 	}
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox"), issue(54, "new")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := numbers(a.All()); got != "70 54 53" {
+	if got := issuetest.Numbers(a.All()); got != "70 54 53" {
 		t.Fatalf("after the inbox changed: %s", got)
 	}
 	// Pinning a number the inbox holds does not override the inbox's copy.
@@ -40,7 +41,7 @@ func TestPinnedIssueSurvivesReplace(t *testing.T) {
 		t.Fatalf("No.54 = %q, want the inbox's", iss.Sections[0].Items[0].TitleZH)
 	}
 	// Another replica sees the pinned issue too.
-	b := New(srv.Client(), keys, nil)
+	b := New(Options{Redis: srv.Client(), Keys: keys})
 	if err := b.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestPinnedIssueSurvivesReplace(t *testing.T) {
 func TestReplaceAfterWipeRestoresPinnedAndURLs(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
-	a := New(srv.Client(), keys, nil)
+	a := New(Options{Redis: srv.Client(), Keys: keys})
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox")}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +80,11 @@ func TestReplaceAfterWipeRestoresPinnedAndURLs(t *testing.T) {
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox")}); err != nil {
 		t.Fatal(err)
 	}
-	b := New(srv.Client(), keys, nil)
+	b := New(Options{Redis: srv.Client(), Keys: keys})
 	if err := b.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := numbers(b.All()); got != "70 53" {
+	if got := issuetest.Numbers(b.All()); got != "70 53" {
 		t.Fatalf("after the wipe another replica sees %q, want the pinned No.70 back", got)
 	}
 	if got := b.URLs(53); len(got) != 1 || got[0] != urls[0] {
@@ -96,7 +97,7 @@ func TestReplaceAfterWipeRestoresPinnedAndURLs(t *testing.T) {
 	if _, err := a.Replace(ctx, []*newsletter.Issue{issue(53, "inbox"), issue(54, "new")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := numbers(a.All()); got != "54 53" {
+	if got := issuetest.Numbers(a.All()); got != "54 53" {
 		t.Fatalf("after the pin was removed: %q", got)
 	}
 }

@@ -187,7 +187,7 @@ func newHarness(t testing.TB, o harnessOpt) *harness {
 		rdb = redistest.Start(t).Client()
 	}
 	keys := store.Keys{Prefix: cfg.Redis.Prefix}
-	arch := archive.New(rdb, keys, nil)
+	arch := archive.New(archive.Options{Redis: rdb, Keys: keys})
 	issues := o.issues
 	if issues == nil {
 		issues = testIssues()

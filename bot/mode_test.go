@@ -176,7 +176,7 @@ func TestNewRefusesModeWithoutKey(t *testing.T) {
 	for _, mode := range []string{"safe", "compat", "aes"} {
 		cfg := testConfig(t, map[string]string{"WXBOT_WECHAT_ENCODING_AES_KEY": "", "WXBOT_WECHAT_PREVIOUS_ENCODING_AES_KEY": ""})
 		cfg.WeChat.MessageMode = mode
-		_, err := New(Options{Config: cfg, Redis: rdb, Archive: archive.New(rdb, store.Keys{}, nil)})
+		_, err := New(Options{Config: cfg, Redis: rdb, Archive: archive.New(archive.Options{Redis: rdb, Keys: store.Keys{}})})
 		if err == nil || !strings.Contains(err.Error(), "wechat.message_mode") {
 			t.Errorf("mode %s without a key: %v, want an error naming wechat.message_mode", mode, err)
 		}

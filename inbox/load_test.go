@@ -16,6 +16,7 @@ import (
 
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/internal/issuetest"
 	"github.com/lifang/wxbot/internal/logtest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
@@ -24,28 +25,9 @@ import (
 
 var keys = store.Keys{Prefix: "wxbot:"}
 
-func numbers(issues []*newsletter.Issue) string {
-	var s []string
-	for _, iss := range issues {
-		s = append(s, strconv.Itoa(iss.Number))
-	}
-	return strings.Join(s, " ")
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestLoaderExamples(t *testing.T) {
 	srv := redistest.Start(t)
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, FS: examples.FS, Parse: newsletter.Parse})
 	if err := l.Load(context.Background()); err != nil {
 		t.Fatal(err)
@@ -53,7 +35,7 @@ func TestLoaderExamples(t *testing.T) {
 	if p := l.Problems(); len(p) != 0 {
 		t.Fatalf("examples do not parse: %v", p)
 	}
-	if got := numbers(a.All()); got != "55 54" {
+	if got := issuetest.Numbers(a.All()); got != "55 54" {
 		t.Fatalf("examples loaded as %s", got)
 	}
 }
@@ -85,7 +67,7 @@ func TestLoaderWatchesInbox(t *testing.T) {
 	}
 
 	var logs logtest.Buffer
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Log: slog.New(slog.NewTextHandler(&logs, nil)), Debounce: 50 * time.Millisecond, Settle: 200 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -97,7 +79,7 @@ func TestLoaderWatchesInbox(t *testing.T) {
 		}
 	}()
 
-	waitFor(t, func() bool { return a.Current().Len() == 1 })
+	issuetest.WaitFor(t, func() bool { return a.Current().Len() == 1 })
 	probs := l.Problems()
 	if len(probs) != 2 {
 		t.Fatalf("problems = %v; want broken.md and the duplicate", probs)
@@ -114,16 +96,16 @@ func TestLoaderWatchesInbox(t *testing.T) {
 
 	// A new file arrives, then an old one is removed.
 	writeExample(t, dir, "b.md", 61)
-	waitFor(t, func() bool { return numbers(a.All()) == "61 60" })
+	issuetest.WaitFor(t, func() bool { return issuetest.Numbers(a.All()) == "61 60" })
 	if err := os.Remove(filepath.Join(dir, "a.md")); err != nil {
 		t.Fatal(err)
 	}
 	// The duplicate of No.60 now loads in a.md's place.
-	waitFor(t, func() bool { return numbers(a.All()) == "61 60" && len(l.Problems()) == 1 })
+	issuetest.WaitFor(t, func() bool { return issuetest.Numbers(a.All()) == "61 60" && len(l.Problems()) == 1 })
 	if err := os.Remove(filepath.Join(dir, "z-duplicate.md")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return numbers(a.All()) == "61" })
+	issuetest.WaitFor(t, func() bool { return issuetest.Numbers(a.All()) == "61" })
 }
 
 // The consumers get every file of each load: content hash and issue, or the
@@ -136,7 +118,7 @@ func TestLoaderOffersEachFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "broken.md"), broken, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Settle: 0 /* the files were written just now */})
 	var got []File
 	l.consumers = append(l.consumers, ConsumerFunc(func(_ context.Context, results []File) { got = results }))

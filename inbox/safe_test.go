@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,7 +16,7 @@ import (
 	"time"
 
 	"github.com/lifang/wxbot/archive"
-	"github.com/lifang/wxbot/examples"
+	"github.com/lifang/wxbot/internal/issuetest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 )
@@ -94,7 +93,7 @@ func TestLoaderRefusesWhatIsNotAnIssueFile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse})
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -104,7 +103,7 @@ func TestLoaderRefusesWhatIsNotAnIssueFile(t *testing.T) {
 	if grown := after.TotalAlloc - before.TotalAlloc; grown > 64<<20 {
 		t.Errorf("loading allocated %d MB: a refused file was read", grown>>20)
 	}
-	if got := numbers(a.All()); got != "62 61 60" {
+	if got := issuetest.Numbers(a.All()); got != "62 61 60" {
 		t.Fatalf("loaded %q, want the folder's own issues 62 61 60", got)
 	}
 	for file, want := range map[string]string{
@@ -128,7 +127,7 @@ func TestLoaderRefusesWhatIsNotAnIssueFile(t *testing.T) {
 	// A later good file still loads; the refused ones stay refused.
 	writeExample(t, dir, "b.md", 63)
 	loadWithin(t, l, 5*time.Second)
-	if got := numbers(a.All()); got != "63 62 61 60" {
+	if got := issuetest.Numbers(a.All()); got != "63 62 61 60" {
 		t.Fatalf("after a new file: %q", got)
 	}
 	if n := len(l.Problems()); n != 6 {
@@ -142,7 +141,7 @@ func TestLoaderFileReplacedByFIFO(t *testing.T) {
 	srv := redistest.Start(t)
 	dir := t.TempDir()
 	writeExample(t, dir, "a.md", 60)
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse})
 	loadWithin(t, l, 5*time.Second)
 	if err := os.Remove(filepath.Join(dir, "a.md")); err != nil {
@@ -184,14 +183,14 @@ func TestLoaderParseTimeout(t *testing.T) {
 		}
 		return newsletter.Parse(name, data)
 	}
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: parse, ParseTimeout: 300 * time.Millisecond})
 	start := time.Now()
 	loadWithin(t, l, 5*time.Second)
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("load took %s with a 300ms parse timeout", took)
 	}
-	if got := numbers(a.All()); got != "61 60" {
+	if got := issuetest.Numbers(a.All()); got != "61 60" {
 		t.Fatalf("loaded %q", got)
 	}
 	if got := problemOf(l, filepath.Join(dir, "b-slow.md")); !strings.Contains(got, "parsing took longer than 300ms") {
@@ -206,25 +205,6 @@ func TestLoaderParseTimeout(t *testing.T) {
 	}
 }
 
-// truncated is the shortest proper prefix of the example issue (at a line
-// end) that still parses as a valid issue: a file caught half-written.
-func truncated(t *testing.T) (full, part []byte) {
-	t.Helper()
-	full, err := fs.ReadFile(examples.FS, "newsletter-no54.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := bytes.SplitAfter(full, []byte("\n"))
-	for i := 1; i < len(lines)-1; i++ {
-		p := bytes.Join(lines[:i], nil)
-		if iss, _, err := newsletter.Parse("part", p); err == nil && iss != nil && iss.Number == 54 {
-			return full, p
-		}
-	}
-	t.Fatal("no prefix of the example parses; the test needs one")
-	return nil, nil
-}
-
 func hashOf(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
@@ -235,8 +215,8 @@ func hashOf(b []byte) string {
 func TestLoaderWaitsForFileToSettle(t *testing.T) {
 	srv := redistest.Start(t)
 	dir := t.TempDir()
-	full, part := truncated(t)
-	a := archive.New(srv.Client(), keys, nil)
+	full, part := issuetest.HalfWritten(t, "newsletter-no54.md")
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Debounce: 50 * time.Millisecond, Settle: 2 * time.Second})
 	var mu sync.Mutex
 	var hashes []string
@@ -255,21 +235,9 @@ func TestLoaderWaitsForFileToSettle(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	time.Sleep(100 * time.Millisecond) // watching
 
-	path := filepath.Join(dir, "no54.md")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Write(part); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	if _, err := f.Write(full[len(part):]); err != nil {
-		t.Fatal(err)
-	}
+	issuetest.WriteInTwoParts(t, filepath.Join(dir, "no54.md"), full, part, 1500*time.Millisecond)
 	written := time.Now()
-	waitFor(t, func() bool { return a.Current().Len() == 1 })
+	issuetest.WaitFor(t, func() bool { return a.Current().Len() == 1 })
 	if took := time.Since(written); took < 1500*time.Millisecond {
 		t.Errorf("taken %s after the last write, before it settled", took)
 	}
@@ -291,7 +259,7 @@ func TestLoaderWaitsForFileToSettle(t *testing.T) {
 func TestLoaderTakesRenamedFileAtOnce(t *testing.T) {
 	srv := redistest.Start(t)
 	dir := t.TempDir()
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Debounce: 50 * time.Millisecond, Settle: 10 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -310,7 +278,7 @@ func TestLoaderTakesRenamedFileAtOnce(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, ".no60.md.tmp"), filepath.Join(dir, "no60.md")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return a.Current().Len() == 1 })
+	issuetest.WaitFor(t, func() bool { return a.Current().Len() == 1 })
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("a renamed file took %s (settle is 10s)", took)
 	}
@@ -329,7 +297,7 @@ func TestReadDoesNotBlockOnFIFO(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	l := New(Options{Archive: archive.New(nil, keys, nil), Dir: dir, Parse: newsletter.Parse, Settle: 2 * time.Second})
+	l := New(Options{Archive: archive.New(archive.Options{Keys: keys}), Dir: dir, Parse: newsletter.Parse, Settle: 2 * time.Second})
 	done := make(chan error, 1)
 	go func() {
 		_, _, err := l.read(root, "a.md")
@@ -364,20 +332,20 @@ func TestLoaderFollowsConfigMapSwap(t *testing.T) {
 	if err := os.Symlink("..data/no.md", filepath.Join(dir, "no.md")); err != nil {
 		t.Fatal(err)
 	}
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse, Debounce: 50 * time.Millisecond, Settle: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- l.Watch(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, func() bool { return numbers(a.All()) == "60" })
+	issuetest.WaitFor(t, func() bool { return issuetest.Numbers(a.All()) == "60" })
 	if err := os.Symlink("..2026_b", filepath.Join(dir, "..data_tmp")); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return numbers(a.All()) == "61" })
+	issuetest.WaitFor(t, func() bool { return issuetest.Numbers(a.All()) == "61" })
 }
 
 // Read, for a file an editor picks, makes the load's checks: it reads a

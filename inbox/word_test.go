@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lifang/wxbot/archive"
+	"github.com/lifang/wxbot/internal/issuetest"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 )
@@ -27,7 +28,7 @@ func TestLoaderTakesWordFiles(t *testing.T) {
 		}
 	}
 	writeExample(t, dir, "no54.md", 54)
-	a := archive.New(srv.Client(), keys, nil)
+	a := archive.New(archive.Options{Redis: srv.Client(), Keys: keys})
 	l := New(Options{Archive: a, Dir: dir, Parse: newsletter.Parse})
 	if err := l.Load(context.Background()); err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func TestLoaderTakesWordFiles(t *testing.T) {
 	if p := l.Problems(); len(p) != 0 {
 		t.Fatalf("problems: %v", p)
 	}
-	if got := numbers(a.All()); got != "54 53" {
+	if got := issuetest.Numbers(a.All()); got != "54 53" {
 		t.Fatalf("loaded %s", got)
 	}
 	// A .doc is a problem that says what to do.

@@ -29,7 +29,7 @@ func parseExample(t *testing.T, name string) *newsletter.Issue {
 // (not this process's snapshot) lets subscribers see issue n.
 func visibleIn(t *testing.T, e *env, n int) bool {
 	t.Helper()
-	other := archive.New(e.st.UniversalClient, e.st.Keys, nil)
+	other := archive.New(archive.Options{Redis: e.st.UniversalClient, Keys: e.st.Keys})
 	if err := other.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func newEnv(t *testing.T, opts ...func(*envOpts)) *env {
 		t.Fatal(err)
 	}
 	e.api.SetRetryBackoff(5 * time.Millisecond)
-	e.arch = archive.New(e.st.UniversalClient, e.st.Keys, nil)
+	e.arch = archive.New(archive.Options{Redis: e.st.UniversalClient, Keys: e.st.Keys})
 	loc, _ := time.LoadLocation(cfg.Publish.Timezone)
 	e.told = &recorder{}
 	e.notes = notify.New(notify.Options{Store: e.st, Channels: []notify.Channel{&notify.Admins{API: e.api, Store: e.st, OpenID: cfg.Publish.Admins}, e.told},

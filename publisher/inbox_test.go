@@ -3,7 +3,6 @@ package publisher
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/inbox"
+	"github.com/lifang/wxbot/internal/issuetest"
 	"github.com/lifang/wxbot/newsletter"
 )
 
@@ -147,30 +147,8 @@ func TestInboxTwoPartWriteNotDraftedCutShort(t *testing.T) {
 		ok, _ := e.st.HExists(ctx, e.st.Keys.PublishInboxSeen(), baselineField).Result()
 		return ok
 	})
-	full := example(t, "newsletter-no54.md")
-	lines := bytes.SplitAfter(full, []byte("\n"))
-	var part []byte
-	for i := 1; i < len(lines)-1 && part == nil; i++ {
-		if iss, _, err := newsletter.Parse("part", bytes.Join(lines[:i], nil)); err == nil && iss != nil {
-			part = bytes.Join(lines[:i], nil)
-		}
-	}
-	if part == nil {
-		t.Fatal("no prefix of the example parses; the test needs one")
-	}
-	path := filepath.Join(e.dir, "no54.md")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.Write(part); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	if _, err := f.Write(full[len(part):]); err != nil {
-		t.Fatal(err)
-	}
+	full, part := issuetest.HalfWritten(t, "newsletter-no54.md")
+	issuetest.WriteInTwoParts(t, filepath.Join(e.dir, "no54.md"), full, part, 1500*time.Millisecond)
 	waitFor(t, 8*time.Second, "No.54 previewed", func() bool {
 		rec, err := p.Get(ctx, 54)
 		return err == nil && rec.State == StatePreviewed

@@ -38,3 +38,16 @@ func RecordFollow(ctx context.Context, rdb redis.Scripter, k Keys, openid, scene
 	was, err := followScript.Run(ctx, rdb, keys, openid, scene, gain).Int()
 	return was == 1, err
 }
+
+// RecordCampaign stores a campaign (its JSON) under its scene and adds the
+// scene to the scenes seen, in one MULTI: a scene with a campaign is always
+// listed. Both keys share the {qr} hash tag. A campaign recorded again for
+// a scene replaces the one there.
+func RecordCampaign(ctx context.Context, rdb redis.Cmdable, k Keys, scene string, campaign []byte) error {
+	_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k.QRCampaigns(), scene, campaign)
+		p.SAdd(ctx, k.QRScenes(), scene)
+		return nil
+	})
+	return err
+}

@@ -43,6 +43,30 @@ func TestRecordFollowCountsAGainOnce(t *testing.T) {
 	}
 }
 
+// A campaign is stored under its scene and lists the scene; a new one for
+// the scene replaces the record, and the scene stays listed once.
+func TestRecordCampaign(t *testing.T) {
+	rdb := redistest.Start(t).Client()
+	ctx := context.Background()
+	k := Keys{Prefix: "wxbot:"}
+	for _, c := range []struct{ scene, json string }{
+		{"expo", `{"ticket":"t1"}`},
+		{"card", `{"ticket":"t2"}`},
+		{"expo", `{"ticket":"t3"}`},
+	} {
+		if err := RecordCampaign(ctx, rdb, k, c.scene, []byte(c.json)); err != nil {
+			t.Fatalf("%s: %v", c.scene, err)
+		}
+	}
+	got := rdb.HGetAll(ctx, k.QRCampaigns()).Val()
+	if len(got) != 2 || got["expo"] != `{"ticket":"t3"}` || got["card"] != `{"ticket":"t2"}` {
+		t.Fatalf("campaigns %v, want expo → t3 and card → t2", got)
+	}
+	if n := rdb.SCard(ctx, k.QRScenes()).Val(); n != 2 || !rdb.SIsMember(ctx, k.QRScenes(), "expo").Val() {
+		t.Fatalf("scenes %v, want [card expo]", rdb.SMembers(ctx, k.QRScenes()).Val())
+	}
+}
+
 // A batch moves the oldest items, at most max, and none while an
 // unfinished batch is still being processed.
 func TestTakeBatch(t *testing.T) {
@@ -67,14 +91,20 @@ func TestTakeBatch(t *testing.T) {
 	}
 }
 
-// Both run on Cluster: their keys share a hash tag ({qr}, {tags}).
-func TestFollowAndBatchOnCluster(t *testing.T) {
+// All three run on Cluster: their keys share a hash tag ({qr}, {tags}).
+func TestFollowCampaignAndBatchOnCluster(t *testing.T) {
 	cl := redistest.StartCluster(t)
 	rdb := cl.Client(t)
 	ctx := context.Background()
 	k := Keys{Prefix: "wxbot:"}
 	if _, err := RecordFollow(ctx, rdb, k, "o1", "spring", true); err != nil {
 		t.Fatal(err)
+	}
+	if err := RecordCampaign(ctx, rdb, k, "spring", []byte(`{"scene":"spring"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if v := rdb.HGet(ctx, k.QRCampaigns(), "spring").Val(); v != `{"scene":"spring"}` {
+		t.Fatalf("campaign on cluster %q", v)
 	}
 	rdb.LPush(ctx, k.TagQueue(), "a")
 	if n, err := TakeBatch(ctx, rdb, k.TagQueue(), k.TagProcessing(), 5); err != nil || n != 1 {

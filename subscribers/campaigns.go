@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/wechat"
 )
 
@@ -77,11 +78,7 @@ func (s *Service) RecordCampaign(ctx context.Context, c Campaign) error {
 	if err != nil {
 		return err
 	}
-	k := s.st.Keys
-	pipe := s.st.TxPipeline() // both keys carry the {qr} hash tag
-	pipe.HSet(ctx, k.QRCampaigns(), c.Scene, string(b))
-	pipe.SAdd(ctx, k.QRScenes(), c.Scene)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := store.RecordCampaign(ctx, s.st.UniversalClient, s.st.Keys, c.Scene, b); err != nil {
 		return fmt.Errorf("subscribers: record campaign %q: %w", c.Scene, err)
 	}
 	return nil

@@ -121,7 +121,7 @@ func newReference(ctx context.Context) (http.Handler, func(), error) {
 		return nil, nil, err
 	}
 	log := slog.New(slog.DiscardHandler)
-	arch := archive.New(s.UniversalClient, s.Keys, log)
+	arch := archive.New(archive.Options{Redis: s.UniversalClient, Keys: s.Keys, Log: log})
 	if err := inbox.New(inbox.Options{FS: examples.FS, Parse: newsletter.Parse, Archive: arch, Log: log}).Load(ctx); err != nil {
 		_ = s.Close()
 		return nil, nil, fmt.Errorf("serve-ref: load examples: %w", err)
@@ -137,13 +137,25 @@ func newReference(ctx context.Context) (http.Handler, func(), error) {
 	}, nil
 }
 
-// readReply reads the fixed answer a floor gives.
-func readReply(cmd *cobra.Command) ([]byte, error) {
+// addFloorFlags gives a floor its two flags: where it listens (loopback
+// only, addr by default) and the body it answers.
+func addFloorFlags(cmd *cobra.Command, addr string) {
+	cmd.Flags().String("addr", addr, "loopback listen address")
+	cmd.Flags().String("reply-file", "", "the body to answer (default: success)")
+}
+
+// floorFlags reads them: the loopback address and the fixed answer.
+func floorFlags(cmd *cobra.Command) (addr string, body []byte, err error) {
+	addr, _ = cmd.Flags().GetString("addr")
+	if err := loopbackAddr(addr); err != nil {
+		return "", nil, err
+	}
 	path, _ := cmd.Flags().GetString("reply-file")
 	if path == "" {
-		return []byte("success"), nil
+		return addr, []byte("success"), nil
 	}
-	return os.ReadFile(path)
+	body, err = os.ReadFile(path)
+	return addr, body, err
 }
 
 func newServeHTTPCmd() *cobra.Command {
@@ -155,11 +167,7 @@ reply in --reply-file (wxbench records one of wxbot's), so the load client,
 net/http and loopback TCP move the same bytes as for the servers measured.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			addr, _ := cmd.Flags().GetString("addr")
-			if err := loopbackAddr(addr); err != nil {
-				return err
-			}
-			body, err := readReply(cmd)
+			addr, body, err := floorFlags(cmd)
 			if err != nil {
 				return err
 			}
@@ -173,8 +181,7 @@ net/http and loopback TCP move the same bytes as for the servers measured.`,
 			return serveUntilDone(cmd.Context(), addr, newHTTPServer(h))
 		},
 	}
-	cmd.Flags().String("addr", "127.0.0.1:8092", "loopback listen address")
-	cmd.Flags().String("reply-file", "", "the body to answer (default: success)")
+	addFloorFlags(cmd, "127.0.0.1:8092")
 	return cmd
 }
 
@@ -188,19 +195,14 @@ writes a fixed, pre-serialised HTTP/1.1 response. What remains is the load
 client, the kernel's loopback TCP and Go's network poller.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			addr, _ := cmd.Flags().GetString("addr")
-			if err := loopbackAddr(addr); err != nil {
-				return err
-			}
-			body, err := readReply(cmd)
+			addr, body, err := floorFlags(cmd)
 			if err != nil {
 				return err
 			}
 			return serveTCP(cmd.Context(), addr, body)
 		},
 	}
-	cmd.Flags().String("addr", "127.0.0.1:8093", "loopback listen address")
-	cmd.Flags().String("reply-file", "", "the body to answer (default: success)")
+	addFloorFlags(cmd, "127.0.0.1:8093")
 	return cmd
 }
 

@@ -239,7 +239,7 @@ func openPublisher(cmd *cobra.Command, name string, needAPI bool) (*publishEnv, 
 	env := &publishEnv{wechatCmd: w}
 	opts := publisher.Options{
 		Publish: w.cfg.Publish, Render: w.cfg.Render, Store: w.st,
-		Archive: archive.New(w.st.UniversalClient, w.st.Keys, w.log), Metrics: metrics.Discard(), Log: w.log, Role: "cli",
+		Archive: archive.New(archive.Options{Redis: w.st.UniversalClient, Keys: w.st.Keys, Log: w.log}), Metrics: metrics.Discard(), Log: w.log, Role: "cli",
 	}
 	var texter notify.Texter
 	if needAPI {

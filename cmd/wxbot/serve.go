@@ -130,6 +130,8 @@ func parseMemoryLimit(s string) int64 {
 // opens them, so that an end-to-end test can start the whole program on
 // port :0 and stop it again (the Main/Run/Close shape of wtf's cmd/wtfd).
 type Main struct {
+	// Config is read, not changed, by Run, but for one step: defaults fills
+	// in a development token as WeChat.Token when it is empty.
 	Config *config.Config
 	Log    *slog.Logger
 	// DevTokenPath is where a development token is kept when wechat.token is
@@ -194,57 +196,128 @@ func NewMain(cfg *config.Config, log *slog.Logger) *Main {
 	return &Main{Config: cfg, Log: withRequestIDs(log), serveErr: make(chan error, 1), opsErr: make(chan error, 1)}
 }
 
-// Run opens Redis, the archive and the bot, starts the background workers
-// and starts serving; it returns once the server listens. Stop with Close.
+// Run builds the program step by step, starts the background workers and
+// starts serving; it returns once the server listens. Stop with Close.
+// Each step needs what the steps before it filled in: the comments name
+// both, so the order is the one written here and nowhere else.
 func (m *Main) Run(ctx context.Context) error {
-	cfg := m.Config
-	if cfg.WeChat.Token == "" {
-		path := m.DevTokenPath
-		if path == "" {
-			path = DefaultDevTokenPath()
-		}
-		tok, created, err := devToken(path)
+	// Config → Config.WeChat.Token when it is empty (a development token), Metrics.
+	if err := m.defaults(); err != nil {
+		return err
+	}
+	// Config.Redis → Store (degraded, not failed, when Redis does not answer).
+	if err := m.connectStore(ctx); err != nil {
+		return err
+	}
+	// → the workers' context, cancelled by Close rather than by ctx.
+	wctx := m.workerContext(ctx)
+	// Store → Archive (empty until the inbox loads).
+	m.buildArchive()
+	// Config.Newsletter.Inbox → refused unless it is a folder (inbox.go).
+	if err := m.checkInbox(); err != nil {
+		return err
+	}
+	// Store, Archive → API, Subscribers, Notices, Publisher, Readership, and
+	// Audience, Messenger, JobEvents unless set (nil parts without credentials).
+	if err := m.wireWeChat(wctx); err != nil {
+		return err
+	}
+	// Archive, Publisher → Loader, whose consumers they are (inbox.go).
+	m.wireInbox()
+	// Loader, Archive → the issues loaded; the archive refreshed and the
+	// folder watched until Close.
+	m.loadInbox(ctx, wctx)
+	// Store, Archive, Audience, Messenger, JobEvents, Publisher, Notices → Bot.
+	if err := m.buildBot(); err != nil {
+		return err
+	}
+	// Store, Archive, Publisher → Admin (nil without admin.token; admin.go).
+	if err := m.buildAdmin(); err != nil {
+		return err
+	}
+	// Config.HTTP → the listeners (main and ops), nothing served yet.
+	if err := m.listen(); err != nil {
+		return err
+	}
+	// Bot, Admin, Metrics, the listeners → the servers, serving.
+	m.startServing()
+	return nil
+}
+
+// defaults fills in what serve runs with when the configuration leaves it
+// out: a development token as Config.WeChat.Token when wechat.token is
+// empty — the one change Run makes to the configuration; the bot then
+// checks signatures against it and 'wxbot chat' reads it from
+// DevTokenPath — and the metrics when none were set.
+func (m *Main) defaults() error {
+	if m.Config.WeChat.Token == "" {
+		tok, err := m.useDevToken()
 		if err != nil {
-			return fmt.Errorf("serve: wechat.token is empty and no development token could be kept: %w", err)
+			return err
 		}
-		cfg.WeChat.Token = tok
-		m.Log.Warn("wechat.token is not set: using a development token (WeChat cannot reach this server with it; 'wxbot chat' can)",
-			slog.String("file", path), slog.Bool("new", created))
+		m.Config.WeChat.Token = tok
 	}
 	if m.Metrics == nil {
 		m.Metrics = metrics.New()
 	}
+	return nil
+}
 
-	s, err := store.Connect(ctx, cfg.Redis, m.Log)
+// useDevToken reads, or creates, the development token at DevTokenPath
+// (default DefaultDevTokenPath) and says so in the log.
+func (m *Main) useDevToken() (string, error) {
+	path := m.DevTokenPath
+	if path == "" {
+		path = DefaultDevTokenPath()
+	}
+	tok, created, err := devToken(path)
+	if err != nil {
+		return "", fmt.Errorf("serve: wechat.token is empty and no development token could be kept: %w", err)
+	}
+	m.Log.Warn("wechat.token is not set: using a development token (WeChat cannot reach this server with it; 'wxbot chat' can)",
+		slog.String("file", path), slog.Bool("new", created))
+	return tok, nil
+}
+
+// connectStore opens Redis as Store. A Redis that does not answer is not
+// an error: serve starts anyway, as after an outage.
+func (m *Main) connectStore(ctx context.Context) error {
+	s, err := store.Connect(ctx, m.Config.Redis, m.Log)
 	if s == nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	if err != nil {
-		// Start anyway, as after an outage: the webhook answers degraded,
-		// /readyz fails and says why, and everything catches up by itself
-		// once Redis answers (a replica started before Redis — a deploy,
-		// a node reboot — serves rather than crash-looping).
+		// The webhook answers degraded, /readyz fails and says why, and
+		// everything catches up by itself once Redis answers (a replica
+		// started before Redis — a deploy, a node reboot — serves rather
+		// than crash-looping).
 		m.Log.Error("redis does not answer: serving degraded (no dedupe, sessions or preferences; publisher paused) until it does; /readyz fails meanwhile",
 			slog.Any("error", err))
 	}
 	m.Store = s
+	return nil
+}
 
-	// Workers live until Close, not until the start-up context ends.
+// workerContext is the context of the background workers: they live until
+// Close, not until the start-up context ends.
+func (m *Main) workerContext(ctx context.Context) context.Context {
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
+	return wctx
+}
 
-	m.Archive = archive.New(s.UniversalClient, s.Keys, m.Log)
-	if err := m.checkInbox(); err != nil {
-		return err
-	}
-	if err := m.wireWeChat(wctx); err != nil {
-		return err
-	}
-	m.wireInbox() // inbox.go: the inbox's consumers are the publisher and the archive
+// buildArchive builds the shared archive over Store.
+func (m *Main) buildArchive() {
+	m.Archive = archive.New(archive.Options{Redis: m.Store.UniversalClient, Keys: m.Store.Keys, Log: m.Log})
+}
 
-	lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
-	err = m.Loader.Load(lctx)
-	lcancel()
+// loadInbox loads the issue files once (bounded by ctx and 10 s: on
+// failure the archive serves them from memory and the watch retries), then
+// keeps the archive fresh and the folder watched on wctx.
+func (m *Main) loadInbox(ctx, wctx context.Context) {
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := m.Loader.Load(lctx)
+	cancel()
 	if err != nil {
 		m.Log.Warn("archive: issues not stored in redis yet; serving them from memory and retrying", slog.Any("error", err))
 	}
@@ -254,9 +327,12 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Log.Error("archive: inbox not watched", slog.Any("error", err))
 		}
 	})
+}
 
+// buildBot builds the webhook's bot from what wireWeChat filled in.
+func (m *Main) buildBot() error {
 	b, err := bot.New(bot.Options{
-		Config: cfg, Redis: s.UniversalClient, Keys: s.Keys, Archive: m.Archive,
+		Config: m.Config, Redis: m.Store.UniversalClient, Keys: m.Store.Keys, Archive: m.Archive,
 		Audience: m.Audience, Messenger: m.Messenger, JobEvents: m.JobEvents,
 		Approvals: approvalsFor(m.Publisher), Contacts: contactsFor(m.Notices), Metrics: m.Metrics, Log: m.Log,
 	})
@@ -264,27 +340,46 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	m.Bot = b
+	return nil
+}
 
-	if m.Admin, err = m.adminHandler(m.Publisher); err != nil {
-		return err
-	}
+// buildAdmin builds the editor's pages as Admin (admin.go).
+func (m *Main) buildAdmin() error {
+	h, err := m.adminHandler(m.Publisher)
+	m.Admin = h
+	return err
+}
 
-	if ops := cfg.HTTP.OpsAddr; ops != "" {
-		oln, err := net.Listen("tcp", ops)
+// listen opens the ops listener (http.ops_addr), when configured, and the
+// main one (http.addr); when the main one cannot listen, neither is left
+// open.
+func (m *Main) listen() error {
+	cfg := m.Config.HTTP
+	if cfg.OpsAddr != "" {
+		oln, err := net.Listen("tcp", cfg.OpsAddr)
 		if err != nil {
-			return fmt.Errorf("serve: listen on %s (http.ops_addr): %w", ops, err)
+			return fmt.Errorf("serve: listen on %s (http.ops_addr): %w", cfg.OpsAddr, err)
 		}
 		m.opsListener = oln
 	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		if m.opsListener != nil {
 			_ = m.opsListener.Close()
 			m.opsListener = nil
 		}
-		return fmt.Errorf("serve: listen on %s: %w", cfg.HTTP.Addr, err)
+		return fmt.Errorf("serve: listen on %s: %w", cfg.Addr, err)
 	}
 	m.listener = ln
+	return nil
+}
+
+// startServing serves the routes on the listeners — net/http or fasthttp
+// (http.server) on the main one, net/http on the ops one — and logs what
+// serves where.
+func (m *Main) startServing() {
+	cfg := m.Config
+	ln := m.listener
 	if cfg.HTTP.Server == "net" {
 		m.server = m.httpServer(m.routes())
 		go func() { m.serveErr <- m.server.Serve(ln) }()
@@ -298,8 +393,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Log.Info("ops listener: /metrics and /readyz?verbose here only", slog.String("addr", m.opsListener.Addr().String()))
 	}
 	m.Log.Info("serving", slog.String("addr", ln.Addr().String()), slog.String("webhook", cfg.HTTP.WebhookPath), slog.Bool("fasthttp", m.fast != nil),
-		slog.String("message_mode", cfg.WeChat.Mode()), slog.Int("issues", m.Archive.Current().Len()), slog.Bool("embedded_redis", s.Embedded))
-	return nil
+		slog.String("message_mode", cfg.WeChat.Mode()), slog.Int("issues", m.Archive.Current().Len()), slog.Bool("embedded_redis", m.Store.Embedded))
 }
 
 // wireWeChat is where the WeChat API client, the subscriber service and the
