@@ -3,11 +3,11 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"github.com/lifang/wxbot/chat"
-	"github.com/lifang/wxbot/wechat"
 )
 
 // The chat (package chat) decides what to answer; the webhook applies its
@@ -39,7 +39,7 @@ const (
 // plan is a chat.Plan as the webhook applies it: its effects made into
 // calls to the Bot's collaborators.
 type plan struct {
-	reply        *message.Reply
+	reply        *chat.Reply
 	rule         string // metrics label: the built-in or rule that answered
 	setLang      string
 	topicsOn     []string
@@ -64,8 +64,6 @@ type effect struct {
 func normalize(s string) string { return chat.Normalize(s) }
 func isMore(n string) bool      { return chat.IsMore(n) }
 
-func newsArticles(n *message.News) []wechat.NewsArticle { return chat.NewsArticles(n) }
-
 // route decides the answer to a message: the job reports are the
 // webhook's (they carry what only the raw push holds), the rest the chat's.
 func (b *Bot) route(msg *message.MixMessage, raw []byte, st *userState) plan {
@@ -81,7 +79,42 @@ func (b *Bot) route(msg *message.MixMessage, raw []byte, st *userState) plan {
 	if st != nil {
 		cs = chat.State{Prefs: st.prefs, Session: st.session}
 	}
-	return b.apply(string(msg.FromUserName), b.chat.Answer(msg, cs))
+	return b.apply(string(msg.FromUserName), b.chat.Answer(chatMessage(msg), cs))
+}
+
+// chatMessage is what the chat reads of a push. WeChat's wire names stop
+// here: the chat knows kinds, and the QR scene without its "qrscene_".
+func chatMessage(m *message.MixMessage) chat.Message {
+	cm := chat.Message{From: string(m.FromUserName)}
+	switch m.MsgType {
+	case message.MsgTypeText:
+		cm.Kind, cm.Text = chat.Text, m.Content
+	case message.MsgTypeVoice:
+		cm.Kind, cm.Text = chat.Voice, m.Recognition
+	case message.MsgTypeEvent:
+		switch m.Event {
+		case message.EventSubscribe:
+			cm.Kind = chat.Follow
+			// A parametric QR code's key is qrscene_<scene>; any other
+			// key is not a scene.
+			if scene, ok := strings.CutPrefix(m.EventKey, "qrscene_"); ok {
+				cm.Scene = scene
+			}
+		case message.EventScan:
+			cm.Kind, cm.Scene = chat.Scan, m.EventKey
+		case message.EventUnsubscribe:
+			cm.Kind = chat.Unfollow
+		case message.EventClick:
+			cm.Kind, cm.Key = chat.Click, m.EventKey
+		case message.EventMassSendJobFinish:
+			cm.Kind = chat.MassSendFinished
+		case message.EventPublishJobFinish:
+			cm.Kind = chat.PublishFinished
+		default:
+			cm.Kind = chat.OtherEvent
+		}
+	}
+	return cm
 }
 
 // cannotSave replaces the reply of a command that changes preferences when
@@ -106,7 +139,7 @@ func (b *Bot) apply(openid string, c chat.Plan) plan {
 
 // effectFunc is the call that makes e happen, nil when nobody is there to
 // make it. reply is the plan's, which Approve and Reject fill in.
-func (b *Bot) effectFunc(openid string, e chat.Effect, reply *message.Reply) func(context.Context) error {
+func (b *Bot) effectFunc(openid string, e chat.Effect, reply *chat.Reply) func(context.Context) error {
 	a := b.audience
 	switch e.Kind {
 	case chat.Followed:

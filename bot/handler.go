@@ -13,6 +13,7 @@ import (
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
+	"github.com/lifang/wxbot/chat"
 	"github.com/lifang/wxbot/config"
 )
 
@@ -645,7 +646,7 @@ func (b *Bot) conclude(ctx context.Context, key, openid string, p *plan, payload
 // deliverLate sends a reply that missed the deadline as a customer-service
 // message, and makes retries of the message answer `success` (the subscriber
 // already has, or will get, the reply).
-func (b *Bot) deliverLate(ctx context.Context, key, openid string, reply *message.Reply, degraded bool) {
+func (b *Bot) deliverLate(ctx context.Context, key, openid string, reply *chat.Reply, degraded bool) {
 	if !degraded {
 		sctx, cancel := context.WithTimeout(ctx, b.redisTO)
 		_ = b.rdb.Set(sctx, key, markSuccess, b.cfg.DedupeTTL).Err()
@@ -661,15 +662,15 @@ func (b *Bot) deliverLate(ctx context.Context, key, openid string, reply *messag
 		return
 	}
 	var err error
-	switch d := reply.MsgData.(type) {
-	case *message.Text:
-		err = b.messenger.SendText(ctx, openid, string(d.Content))
-	case *message.News:
-		err = b.messenger.SendNews(ctx, openid, newsArticles(d))
+	switch reply.Kind {
+	case chat.TextReply:
+		err = b.messenger.SendText(ctx, openid, reply.Text)
+	case chat.NewsReply:
+		err = b.messenger.SendNews(ctx, openid, reply.Articles)
 	default:
 		b.m.CustomerMessages.WithLabelValues("late_reply", "skipped").Inc()
 		b.log.WarnContext(ctx, "webhook: late reply of this kind cannot be sent as a customer-service message; skipped",
-			slog.String("openid", openid), slog.String("kind", string(reply.MsgType)))
+			slog.String("openid", openid), slog.String("kind", reply.Kind.String()))
 		return
 	}
 	if err != nil {
@@ -703,9 +704,9 @@ func (b *Bot) runEffects(ctx context.Context, openid string, effects []effect) {
 	}
 }
 
-func replyKind(r *message.Reply) string {
+func replyKind(r *chat.Reply) string {
 	if r == nil {
 		return "success"
 	}
-	return string(r.MsgType)
+	return r.Kind.String()
 }

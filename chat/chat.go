@@ -21,8 +21,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/silenceper/wechat/v2/officialaccount/message"
-
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/newsletter"
@@ -63,8 +61,8 @@ const (
 // Plan is the outcome of answering: the reply, the state to write with it
 // (under the message's dedupe claim) and the calls to make once.
 type Plan struct {
-	Reply        *message.Reply // nil: answer `success`
-	Rule         string         // metrics label: the built-in or rule that answered
+	Reply        *Reply // nil: answer `success`
+	Rule         string // metrics label: the built-in or rule that answered
 	SetLang      string
 	TopicsOn     []string
 	TopicsOff    []string
@@ -194,23 +192,23 @@ func (c *Chat) Close() { c.background.Wait() }
 
 // Answer decides the answer to msg for a subscriber whose stored state is
 // st. It reads only st and the archive; everything it wants done is in the
-// plan. Job reports (MASSSENDJOBFINISH, PUBLISHJOBFINISH) are the webhook's
+// plan. Job reports (MassSendFinished, PublishFinished) are the webhook's
 // and answered `success` here.
-func (c *Chat) Answer(msg *message.MixMessage, st State) Plan {
-	if msg.MsgType == message.MsgTypeEvent {
+func (c *Chat) Answer(msg Message, st State) Plan {
+	switch msg.Kind {
+	case Text:
+		return c.text(msg.From, msg.Text, st, false)
+	case Voice:
+		if msg.Text != "" {
+			return c.text(msg.From, msg.Text, st, false)
+		}
+	case Follow, Scan, Unfollow, Click, MassSendFinished, PublishFinished, OtherEvent:
 		return c.event(msg, st)
 	}
-	text := msg.Content
-	if msg.MsgType == message.MsgTypeVoice && msg.Recognition != "" {
-		text = msg.Recognition
-	}
-	if msg.MsgType != message.MsgTypeText && !(msg.MsgType == message.MsgTypeVoice && msg.Recognition != "") {
-		lang := c.lang(st, "")
-		return textPlan("unsupported", tr(lang,
-			"暂时只能读懂文字。回复“帮助”查看可用的关键词。",
-			"I can only read text for now. Reply “help” for the keywords I know."))
-	}
-	return c.text(string(msg.FromUserName), text, st, false)
+	lang := c.lang(st, "")
+	return textPlan("unsupported", tr(lang,
+		"暂时只能读懂文字。回复“帮助”查看可用的关键词。",
+		"I can only read text for now. Reply “help” for the keywords I know."))
 }
 
 // text answers what a subscriber typed (or a menu key standing for it).
@@ -389,8 +387,8 @@ func topicCommand(raw string) (on bool, arg string, ok bool) {
 	return false, "", false
 }
 
-func textReply(s string) *message.Reply {
-	return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(CutText(s, MaxTextBytes))}
+func textReply(s string) *Reply {
+	return &Reply{Kind: TextReply, Text: CutText(s, MaxTextBytes)}
 }
 
 func textPlan(rule, s string) Plan { return Plan{Reply: textReply(s), Rule: rule} }
@@ -409,7 +407,8 @@ func CutText(s string, max int) string {
 	return strings.TrimRightFunc(s[:cut], unicode.IsSpace) + ell
 }
 
-func newsReply(articles []wechat.NewsArticle, event bool) *message.Reply {
+// newsReply is a news reply of the cards; articles becomes the reply's.
+func newsReply(articles []wechat.NewsArticle, event bool) *Reply {
 	limit := 1 // a reply to a subscriber's message holds one article
 	if event {
 		limit = 8
@@ -417,19 +416,7 @@ func newsReply(articles []wechat.NewsArticle, event bool) *message.Reply {
 	if len(articles) > limit {
 		articles = articles[:limit]
 	}
-	list := make([]*message.Article, len(articles))
-	for i, a := range articles {
-		list[i] = message.NewArticle(a.Title, a.Description, a.PicURL, a.URL)
-	}
-	return &message.Reply{MsgType: message.MsgTypeNews, MsgData: message.NewNews(list)}
-}
-
-func NewsArticles(n *message.News) []wechat.NewsArticle {
-	out := make([]wechat.NewsArticle, len(n.Articles))
-	for i, a := range n.Articles {
-		out[i] = wechat.NewsArticle{Title: a.Title, Description: a.Description, URL: a.URL, PicURL: a.PicURL}
-	}
-	return out
+	return &Reply{Kind: NewsReply, Articles: articles}
 }
 
 // ---- issues ----
@@ -685,7 +672,7 @@ func (c *Chat) topic(snap *archive.Snapshot, st State, lang string, on bool, arg
 	if !ok {
 		p := c.topicList(snap, st, lang)
 		head := tr(lang, "没有找到栏目“"+arg+"”。", "There is no section “"+arg+"”.")
-		p.Reply = textReply(head + "\n" + string(p.Reply.MsgData.(*message.Text).Content))
+		p.Reply = textReply(head + "\n" + p.Reply.Text)
 		return p
 	}
 	name := sectionTitle(sec, lang)
@@ -798,7 +785,7 @@ func (c *Chat) matchRules(text string, event bool) (Plan, bool) {
 			}
 			return Plan{Reply: newsReply(arts, event), Rule: name}, true
 		case "image":
-			return Plan{Reply: &message.Reply{MsgType: message.MsgTypeImage, MsgData: message.NewImage(r.cfg.Reply.MediaID)}, Rule: name}, true
+			return Plan{Reply: &Reply{Kind: ImageReply, MediaID: r.cfg.Reply.MediaID}, Rule: name}, true
 		default:
 			return textPlan(name, r.cfg.Reply.Text), true
 		}
