@@ -118,10 +118,9 @@ func chatMessage(m *message.MixMessage) chat.Message {
 }
 
 // cannotSave replaces the reply of a command that changes preferences when
-// Redis is unavailable.
+// Redis is unavailable: the chat's words for it, nothing to store, no calls.
 func (b *Bot) cannotSave(p plan) plan {
-	c := chat.CannotSave(chat.Plan{Rule: p.rule})
-	return plan{reply: c.Reply, rule: c.Rule}
+	return b.apply("", chat.CannotSave(chat.Plan{Rule: p.rule}))
 }
 
 // apply turns the chat's plan into the webhook's; effects whose
