@@ -240,34 +240,18 @@ func (b *Bot) admit(ctx context.Context, q *query, length int64, rs webResp) (re
 	return "", true
 }
 
+// push answers a POST: admit the query, take a lane, read the body, open
+// the message, work out the answer and write it.
 func (b *Bot) push(req *webReq, rs webResp, start time.Time, pre *query) string {
-	var q query
-	if pre != nil {
-		q = *pre
-	} else {
-		q = parseQuery(req.query)
-		if result, ok := b.admit(req.ctx, &q, req.length, rs); !ok {
-			return result
-		}
+	q, result, ok := b.pushQuery(req, rs, pre)
+	if !ok {
+		return result
 	}
-	// The signature alone is no proof of a fresh request (the query of a
-	// push can be read wherever its URL is logged): bound what reading
-	// bodies may hold at once.
-	lane := b.lane(req.length)
-	select {
-	case lane <- struct{}{}:
-		defer func() { <-lane }()
-	default:
-		b.m.WebhookRefused.WithLabelValues(refusedBusy).Inc()
-		rs.set("Retry-After", "1")
-		unread(rs, "busy", http.StatusServiceUnavailable)
+	lane, ok := b.takeLane(req.length, rs)
+	if !ok {
 		return resBusy
 	}
-	// A body that has not arrived by the deadline is of no use: WeChat has
-	// given up by then.
-	if req.deadline != nil {
-		req.deadline(start.Add(b.readTO))
-	}
+	defer func() { <-lane }()
 	bufp := bufPool.Get().(*[]byte)
 	pooled := true
 	defer func() {
@@ -275,33 +259,13 @@ func (b *Bot) push(req *webReq, rs webResp, start time.Time, pre *query) string 
 			putBuf(bufp)
 		}
 	}()
-	body, err := req.read((*bufp)[:0], b.maxBody)
-	*bufp = body
-	if err != nil {
-		// What is left of the body is not read: close the connection.
-		if errors.Is(err, errBodyTooLarge) {
-			unread(rs, "request body too large", http.StatusRequestEntityTooLarge)
-			return resTooLarge
-		}
-		unread(rs, "bad request", http.StatusBadRequest)
-		return resBadRequest
+	body, result, ok := b.readPush(req, rs, start, bufp)
+	if !ok {
+		return result
 	}
-	// The body is in. Lift the deadline, or net/http's watch for the
-	// client going away would hit it and cancel the request's context
-	// while the answer is still being worked out.
-	if req.deadline != nil {
-		req.deadline(time.Time{})
-	}
-
-	in, err := b.open(&q, body)
-	switch {
-	case errors.Is(err, errSignature):
-		fail(rs, "forbidden", http.StatusForbidden)
-		return resForbidden
-	case errors.Is(err, errPlaintext):
-		return b.refusePlaintext(req.ctx, rs)
-	case err != nil:
-		return b.refuse(req.ctx, rs, err)
+	in, result, ok := b.openPush(req.ctx, rs, &q, body)
+	if !ok {
+		return result
 	}
 	in.start = start
 	out := b.exchange(req.ctx, &in)
@@ -313,6 +277,82 @@ func (b *Bot) push(req *webReq, rs webResp, start time.Time, pre *query) string 
 	}
 	b.write(req.ctx, rs, &in, out.payload)
 	return out.result
+}
+
+// pushQuery is the push's query once admit has passed it: pre when the
+// transport ran admit already. When it is refused, rs has the answer and
+// ok is false.
+func (b *Bot) pushQuery(req *webReq, rs webResp, pre *query) (q query, result string, ok bool) {
+	if pre != nil {
+		return *pre, "", true
+	}
+	q = parseQuery(req.query)
+	if result, ok := b.admit(req.ctx, &q, req.length, rs); !ok {
+		return q, result, false
+	}
+	return q, "", true
+}
+
+// takeLane takes a place in the lane for bodies of this length; give it
+// back with <-lane. The signature alone is no proof of a fresh request (the
+// query of a push can be read wherever its URL is logged): the lanes bound
+// what reading bodies may hold at once. When they are full the push is
+// answered 503 and ok is false.
+func (b *Bot) takeLane(length int64, rs webResp) (lane chan struct{}, ok bool) {
+	lane = b.lane(length)
+	select {
+	case lane <- struct{}{}:
+		return lane, true
+	default:
+		b.m.WebhookRefused.WithLabelValues(refusedBusy).Inc()
+		rs.set("Retry-After", "1")
+		unread(rs, "busy", http.StatusServiceUnavailable)
+		return nil, false
+	}
+}
+
+// readPush reads the body into *bufp, under the read deadline. When it
+// cannot be read, rs has the answer and ok is false.
+func (b *Bot) readPush(req *webReq, rs webResp, start time.Time, bufp *[]byte) (body []byte, result string, ok bool) {
+	// A body that has not arrived by the deadline is of no use: WeChat has
+	// given up by then.
+	if req.deadline != nil {
+		req.deadline(start.Add(b.readTO))
+	}
+	body, err := req.read((*bufp)[:0], b.maxBody)
+	*bufp = body
+	if err != nil {
+		// What is left of the body is not read: close the connection.
+		if errors.Is(err, errBodyTooLarge) {
+			unread(rs, "request body too large", http.StatusRequestEntityTooLarge)
+			return nil, resTooLarge, false
+		}
+		unread(rs, "bad request", http.StatusBadRequest)
+		return nil, resBadRequest, false
+	}
+	// The body is in. Lift the deadline, or net/http's watch for the
+	// client going away would hit it and cancel the request's context
+	// while the answer is still being worked out.
+	if req.deadline != nil {
+		req.deadline(time.Time{})
+	}
+	return body, "", true
+}
+
+// openPush is open with its refusals answered: when the body is not a
+// message to handle, rs has the answer and ok is false.
+func (b *Bot) openPush(ctx context.Context, rs webResp, q *query, body []byte) (in inbound, result string, ok bool) {
+	in, err := b.open(q, body)
+	switch {
+	case errors.Is(err, errSignature):
+		fail(rs, "forbidden", http.StatusForbidden)
+		return in, resForbidden, false
+	case errors.Is(err, errPlaintext):
+		return in, b.refusePlaintext(ctx, rs), false
+	case err != nil:
+		return in, b.refuse(ctx, rs, err), false
+	}
+	return in, "", true
 }
 
 // open turns the body of an authenticated query into the message to handle.
