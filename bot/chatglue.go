@@ -8,20 +8,17 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"github.com/lifang/wxbot/chat"
+	"github.com/lifang/wxbot/subscribers"
 )
 
 // The chat (package chat) decides what to answer; the webhook applies its
 // plan. These are the names the webhook's files use for it.
 
-// Fields of the prefs and session hashes, and the reply languages.
+// The reply languages.
 const (
-	prefLang  = chat.PrefLang
-	prefTopic = chat.PrefTopic
-	sessQuery = chat.SessQuery
-	sessPage  = chat.SessPage
-	langZH    = chat.LangZH
-	langEN    = chat.LangEN
-	langBoth  = chat.LangBoth
+	langZH   = chat.LangZH
+	langEN   = chat.LangEN
+	langBoth = chat.LangBoth
 )
 
 // Menu keys the CLICK event understands (see chat.KeyLatest …).
@@ -39,13 +36,12 @@ const (
 // plan is a chat.Plan as the webhook applies it: its effects made into
 // calls to the Bot's collaborators.
 type plan struct {
-	reply        *chat.Reply
-	rule         string // metrics label: the built-in or rule that answered
-	setLang      string
-	topicsOn     []string
-	topicsOff    []string
+	reply *chat.Reply
+	rule  string // metrics label: the built-in or rule that answered
+	// prefs is what the message changes of the subscriber's preferences;
+	// Forget (they unfollowed) takes the search session too.
+	prefs        subscribers.PrefsChange
 	session      *session
-	clearUser    bool
 	changesState bool
 	// needsState: the answer read preferences or the session beyond the
 	// reply language, so it must take the claim-first path.
@@ -77,7 +73,7 @@ func (b *Bot) route(msg *message.MixMessage, raw []byte, st *userState) plan {
 	}
 	var cs chat.State
 	if st != nil {
-		cs = chat.State{Prefs: st.prefs, Session: st.session}
+		cs = chat.State{Lang: st.prefs.Lang, Topics: st.prefs.Topics, Session: st.session}
 	}
 	return b.apply(string(msg.FromUserName), b.chat.Answer(chatMessage(msg), cs))
 }
@@ -126,8 +122,9 @@ func (b *Bot) cannotSave(p plan) plan {
 // apply turns the chat's plan into the webhook's; effects whose
 // collaborator is missing (no WeChat credentials, no approvals) are dropped.
 func (b *Bot) apply(openid string, c chat.Plan) plan {
-	p := plan{reply: c.Reply, rule: c.Rule, setLang: c.SetLang, topicsOn: c.TopicsOn, topicsOff: c.TopicsOff,
-		session: c.Session, clearUser: c.ClearUser, changesState: c.ChangesState, needsState: c.NeedsState}
+	p := plan{reply: c.Reply, rule: c.Rule,
+		prefs:   subscribers.PrefsChange{Forget: c.ClearUser, SetLang: c.SetLang, TopicsOn: c.TopicsOn, TopicsOff: c.TopicsOff},
+		session: c.Session, changesState: c.ChangesState, needsState: c.NeedsState}
 	for _, e := range c.Effects {
 		if run := b.effectFunc(openid, e, p.reply); run != nil {
 			p.effects = append(p.effects, effect{name: e.Kind.String(), run: run})

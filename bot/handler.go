@@ -15,6 +15,7 @@ import (
 
 	"github.com/lifang/wxbot/chat"
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/subscribers"
 )
 
 // Results, the label of wxbot_webhook_duration_seconds.
@@ -533,9 +534,9 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 	} else {
 		b.redisOK()
 		if !st.won {
-			return b.duplicate(ctx, key, st.existing, in, langByte(st.prefs[prefLang]))
+			return b.duplicate(ctx, key, st.existing, in, langByte(st.prefs.Lang))
 		}
-		b.hints.set(openid, st.prefs[prefLang])
+		b.hints.set(openid, st.prefs.Lang)
 	}
 
 	p := b.route(msg, in.raw, st)
@@ -549,8 +550,8 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 		if err := b.finish(ctx, key, openid, &ref, &p); err != nil {
 			degraded = true
 			b.redisFailed("store", err)
-		} else if p.setLang != "" || p.clearUser {
-			b.hints.set(openid, p.setLang)
+		} else if p.prefs.SetLang != "" || p.prefs.Forget {
+			b.hints.set(openid, p.prefs.SetLang)
 		}
 	}
 	return b.conclude(ctx, key, openid, &p, payload, degraded, ex)
@@ -631,11 +632,8 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 // pureRoute routes the message for a subscriber whose reply language is
 // lang; ok is false when the answer needs more than that (plan.pure).
 func (b *Bot) pureRoute(in *inbound, lang string) (plan, bool) {
-	st := &userState{}
-	if lang != "" {
-		st.prefs = map[string]string{prefLang: lang}
-	}
-	p := b.route(in.msg, in.raw, st)
+	st := userState{prefs: subscribers.Prefs{Lang: lang}}
+	p := b.route(in.msg, in.raw, &st)
 	return p, p.pure()
 }
 

@@ -15,9 +15,9 @@ var answerAllocs = []struct {
 	max  float64
 }{
 	{"GDPR", text("GDPR"), State{}, 5},
-	{"GDPR in English", text("GDPR"), prefs(PrefLang, LangEN), 5},
+	{"GDPR in English", text("GDPR"), State{Lang: LangEN}, 5},
 	{"最新", text("最新"), State{}, 14},
-	{"最新 in both", text("最新"), prefs(PrefLang, LangBoth), 21},
+	{"最新 in both", text("最新"), State{Lang: LangBoth}, 21},
 }
 
 func TestAnswerAllocs(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,14 +25,6 @@ import (
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/wechat"
-)
-
-// Fields of the prefs and session hashes (store.Keys.Prefs, .Session).
-const (
-	PrefLang  = "lang"   // zh | en | both
-	PrefTopic = "topic:" // + the section's Chinese title → "1"
-	SessQuery = "q"      // the search being paged
-	SessPage  = "p"      // the page shown last, from 1
 )
 
 // Reply languages.
@@ -78,14 +70,16 @@ type Plan struct {
 // Session is the search being paged.
 type Session struct {
 	Query string
-	Page  int
+	Page  int // the page shown last, from 1
 }
 
-// State is what is stored about a subscriber: the prefs and session hashes.
-// Either may be nil.
+// State is what is stored about a subscriber: their preferences (kept by
+// package subscribers) and their search session. The zero State is a
+// subscriber of whom nothing is known.
 type State struct {
-	Prefs   map[string]string
-	Session map[string]string
+	Lang    string   // the reply language chosen: zh, en, both; anything else is none
+	Topics  []string // the sections followed, by Chinese title, sorted
+	Session *Session // nil: no search to page
 }
 
 // EffectKind names a call to another part of wxbot.
@@ -261,7 +255,7 @@ func (c *Chat) text(openid, text string, st State, event bool) Plan {
 // what they wrote (Chinese characters → Chinese, Latin letters → English),
 // else Chinese.
 func (c *Chat) lang(st State, text string) string {
-	if l := st.Prefs[PrefLang]; l == LangZH || l == LangEN || l == LangBoth {
+	if l := st.Lang; l == LangZH || l == LangEN || l == LangBoth {
 		return l
 	}
 	latin := false
@@ -601,7 +595,7 @@ func (c *Chat) setLanguage(st State, l string) Plan {
 	}[l]
 	p := textPlan("language", msg)
 	p.ChangesState, p.NeedsState = true, true
-	if st.Prefs[PrefLang] != l {
+	if st.Lang != l {
 		p.SetLang = l
 		p.Effects = []Effect{{Kind: LanguageChanged, Lang: l}}
 	}
@@ -655,17 +649,6 @@ func findSection(all []newsletter.Section, arg string) (newsletter.Section, bool
 	return newsletter.Section{}, false
 }
 
-func subscribed(st State) []string {
-	var out []string
-	for k, v := range st.Prefs {
-		if strings.HasPrefix(k, PrefTopic) && v == "1" {
-			out = append(out, strings.TrimPrefix(k, PrefTopic))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (c *Chat) topic(snap *archive.Snapshot, st State, lang string, on bool, arg string) Plan {
 	all := sections(snap)
 	sec, ok := findSection(all, arg)
@@ -676,7 +659,7 @@ func (c *Chat) topic(snap *archive.Snapshot, st State, lang string, on bool, arg
 		return p
 	}
 	name := sectionTitle(sec, lang)
-	has := st.Prefs[PrefTopic+sec.TitleZH] == "1"
+	has := slices.Contains(st.Topics, sec.TitleZH)
 	p := Plan{Rule: "topic", ChangesState: true, NeedsState: true}
 	var msg string
 	switch {
@@ -704,7 +687,7 @@ func (c *Chat) topicList(snap *archive.Snapshot, st State, lang string) Plan {
 	for _, s := range all {
 		names = append(names, sectionTitle(s, lang))
 	}
-	mine := subscribed(st)
+	mine := st.Topics
 	var sb strings.Builder
 	if len(names) == 0 {
 		sb.WriteString(tr(lang, "暂无栏目。", "No sections yet."))

@@ -103,18 +103,6 @@ func event(k Kind) Message { return Message{Kind: k, From: sub} }
 
 func click(key string) Message { return Message{Kind: Click, From: sub, Key: key} }
 
-func prefs(kv ...string) State {
-	st := State{Prefs: map[string]string{}, Session: map[string]string{}}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i] == SessQuery || kv[i] == SessPage {
-			st.Session[kv[i]] = kv[i+1]
-		} else {
-			st.Prefs[kv[i]] = kv[i+1]
-		}
-	}
-	return st
-}
-
 // replyText is a text reply's words, "" for none; a news reply reads as
 // its cards (title|description|url, one a line).
 func replyText(r *Reply) string {
@@ -193,7 +181,7 @@ func TestAnswerIssues(t *testing.T) {
 		{name: "missing issue en", msg: text("no 99"), rule: "issue",
 			reply: "There is no issue No.99. Recent issues: 54, 53, 52. Reply with a number to see one."},
 		{name: "往期", msg: text("往期"), rule: "archive", reply: archiveZH},
-		{name: "archive both", msg: text("archive"), st: prefs(PrefLang, LangBoth), rule: "archive",
+		{name: "archive both", msg: text("archive"), st: State{Lang: LangBoth}, rule: "archive",
 			reply: "往期周报：\n\nPast issues:\nNo.54 · 2021.05 · 个人信息保护法草案二审稿公布 | Second Draft of the PIPL Released\n…"},
 		{name: "unsupported", msg: Message{Kind: Unsupported, From: sub}, rule: "unsupported", reply: "暂时只能读懂文字。回复“帮助”查看可用的关键词。"},
 	})
@@ -214,10 +202,10 @@ func TestAnswerSearch(t *testing.T) {
 	runRoutes(t, c, []route{
 		{name: "hits", msg: text("GDPR"), rule: "search", reply: page1, want: Plan{Session: &Session{Query: "GDPR", Page: 1}}},
 		{name: "hits with emoji", msg: text("/::)GDPR[Smile]"), rule: "search", reply: page1, want: Plan{Session: &Session{Query: "GDPR", Page: 1}}},
-		{name: "more", msg: text("more"), st: prefs(SessQuery, "GDPR", SessPage, "1"), rule: "more",
+		{name: "more", msg: text("more"), st: State{Session: &Session{Query: "GDPR", Page: 1}}, rule: "more",
 			reply: "“GDPR”: 3 results (page 2/2)\nNo.53 · EDPB Publishes Guidelines on Targeting\n\nReply with an issue number to see it.",
 			want:  Plan{NeedsState: true, Session: &Session{Query: "GDPR", Page: 2}}},
-		{name: "more past the end", msg: text("下一页"), st: prefs(SessQuery, "GDPR", SessPage, "2"), rule: "more",
+		{name: "more past the end", msg: text("下一页"), st: State{Session: &Session{Query: "GDPR", Page: 2}}, rule: "more",
 			reply: "没有更多结果了。", want: Plan{NeedsState: true}},
 		{name: "more without a search", msg: text("more"), rule: "more",
 			reply: "There is no search to continue. Reply with keywords first, e.g. GDPR.", want: Plan{NeedsState: true}},
@@ -244,13 +232,13 @@ func TestAnswerHelpLanguageTopics(t *testing.T) {
 		{name: "help in english", msg: text("help"), rule: "help", reply: "You can reply:\n…"},
 		{name: "english", msg: text("English"), rule: "language", reply: "OK, I will reply in English from now on.",
 			want: Plan{SetLang: LangEN, ChangesState: true, NeedsState: true, Effects: []Effect{{Kind: LanguageChanged, Lang: LangEN}}}},
-		{name: "english again", msg: text("english"), st: prefs(PrefLang, LangEN), rule: "language",
+		{name: "english again", msg: text("english"), st: State{Lang: LangEN}, rule: "language",
 			reply: "OK, I will reply in English from now on.", want: Plan{ChangesState: true, NeedsState: true}},
 		{name: "双语", msg: text("双语"), rule: "language", reply: "好的，以后中英双语回复。\n\nOK, I will reply in both Chinese and English.",
 			want: Plan{SetLang: LangBoth, ChangesState: true, NeedsState: true, Effects: []Effect{{Kind: LanguageChanged, Lang: LangBoth}}}},
-		{name: "preference beats the script", msg: text("最新"), st: prefs(PrefLang, LangEN), rule: "latest", reply: "No.54 · 2021.05\nWeekly…"},
+		{name: "preference beats the script", msg: text("最新"), st: State{Lang: LangEN}, rule: "latest", reply: "No.54 · 2021.05\nWeekly…"},
 		{name: "topic list", msg: text("栏目"), rule: "topics", reply: topicsZH, want: Plan{NeedsState: true}},
-		{name: "topic list with mine", msg: text("topics"), st: prefs(PrefLang, LangEN, PrefTopic+"海外动态", "1"), rule: "topics",
+		{name: "topic list with mine", msg: text("topics"), st: State{Lang: LangEN, Topics: []string{"海外动态"}}, rule: "topics",
 			reply: "Sections: Domestic News, Overseas News\nYou follow: 海外动态\nReply “subscribe SECTION” or “unsubscribe SECTION”.",
 			want:  Plan{NeedsState: true}},
 		{name: "subscribe", msg: text("订阅 海外动态"), rule: "topic", reply: "已订阅栏目：海外动态",
@@ -259,9 +247,9 @@ func TestAnswerHelpLanguageTopics(t *testing.T) {
 		{name: "subscribe by english part", msg: text("subscribe overseas"), rule: "topic", reply: "You now follow the section: Overseas News",
 			want: Plan{TopicsOn: []string{"海外动态"}, ChangesState: true, NeedsState: true,
 				Effects: []Effect{{Kind: TopicChanged, Section: "海外动态", On: true}}}},
-		{name: "subscribe again", msg: text("订阅海外动态"), st: prefs(PrefTopic+"海外动态", "1"), rule: "topic",
+		{name: "subscribe again", msg: text("订阅海外动态"), st: State{Topics: []string{"海外动态"}}, rule: "topic",
 			reply: "您已订阅栏目：海外动态", want: Plan{ChangesState: true, NeedsState: true}},
-		{name: "unsubscribe", msg: text("退订 海外动态"), st: prefs(PrefTopic+"海外动态", "1"), rule: "topic", reply: "已退订栏目：海外动态",
+		{name: "unsubscribe", msg: text("退订 海外动态"), st: State{Topics: []string{"海外动态"}}, rule: "topic", reply: "已退订栏目：海外动态",
 			want: Plan{TopicsOff: []string{"海外动态"}, ChangesState: true, NeedsState: true,
 				Effects: []Effect{{Kind: TopicChanged, Section: "海外动态"}}}},
 		{name: "unsubscribe not followed", msg: text("退订 国内要闻"), rule: "topic", reply: "您没有订阅栏目：国内要闻",
@@ -324,7 +312,7 @@ func TestAnswerEvents(t *testing.T) {
 				"\ncard:No.53 立方网络安全与数据合规周报|· 三家房企因使用人脸识别系统被罚款\n· EDPB发布社交媒体定向指南|u53" +
 				"\ncard:No.52 立方网络安全与数据合规周报|· 网信办发布数据出境安全评估办法\n· 爱尔兰监管机构就GDPR处以罚款|u52"},
 		{name: "click issue", msg: click("issue_53"), rule: "issue", reply: "card:No.53 …"},
-		{name: "click help", msg: click(KeyHelp), st: prefs(PrefLang, LangEN), rule: "help", reply: "You can reply:…"},
+		{name: "click help", msg: click(KeyHelp), st: State{Lang: LangEN}, rule: "help", reply: "You can reply:…"},
 		{name: "click topics", msg: click(KeyTopics), rule: "topics", reply: "栏目：…", want: Plan{NeedsState: true}},
 		{name: "click english", msg: click(KeyLangEN), rule: "language", reply: "OK, I will reply in English from now on.",
 			want: Plan{SetLang: LangEN, ChangesState: true, NeedsState: true, Effects: []Effect{{Kind: LanguageChanged, Lang: LangEN}}}},
