@@ -33,8 +33,9 @@ const (
 	KeyMore     = chat.KeyMore
 )
 
-// plan is a chat.Plan as the webhook applies it: its effects made into
-// calls to the Bot's collaborators.
+// plan is a chat.Plan as the webhook applies it: its preference changes as
+// the subscribers package writes them, its effects made into calls to the
+// Bot's collaborators.
 type plan struct {
 	reply *chat.Reply
 	rule  string // metrics label: the built-in or rule that answered
