@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/silenceper/wechat/v2/officialaccount/message"
-
 	"github.com/lifang/wxbot/chat"
 )
 
@@ -24,7 +22,7 @@ type ApprovalOutcome = chat.ApprovalOutcome
 
 // decide runs an approver's 批准/驳回 (the chat's Approve or Reject effect)
 // and puts the outcome, in words, into the reply.
-func (b *Bot) decide(ctx context.Context, openid string, e chat.Effect, reply *message.Reply) error {
+func (b *Bot) decide(ctx context.Context, openid string, e chat.Effect, reply *chat.Reply) error {
 	var out ApprovalOutcome
 	var err error
 	by := "wechat:" + openid
@@ -33,7 +31,7 @@ func (b *Bot) decide(ctx context.Context, openid string, e chat.Effect, reply *m
 	} else {
 		out, err = b.approvals.Approve(ctx, e.Issue, by)
 	}
-	reply.MsgData = message.NewText(chat.ApprovalText(e, out, err != nil, b.loc))
+	reply.Kind, reply.Text = chat.TextReply, chat.ApprovalText(e, out, err != nil, b.loc)
 	return err
 }
 

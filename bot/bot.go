@@ -252,5 +252,25 @@ func (b *Bot) Close(ctx context.Context) error {
 // session, no stored preferences, no side effects. The reference server of
 // `wxbench` (cmd/wxbench) answers with it, so both servers do the same chat work.
 func (b *Bot) ReplyTo(msg *message.MixMessage) *message.Reply {
-	return b.chat.Answer(msg, chat.State{}).Reply
+	return sdkReply(b.chat.Answer(chatMessage(msg), chat.State{}).Reply)
+}
+
+// sdkReply is r in the SDK's reply types, which its server encodes.
+func sdkReply(r *chat.Reply) *message.Reply {
+	if r == nil {
+		return nil
+	}
+	switch r.Kind {
+	case chat.TextReply:
+		return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(r.Text)}
+	case chat.ImageReply:
+		return &message.Reply{MsgType: message.MsgTypeImage, MsgData: message.NewImage(r.MediaID)}
+	case chat.NewsReply:
+		list := make([]*message.Article, len(r.Articles))
+		for i, a := range r.Articles {
+			list[i] = message.NewArticle(a.Title, a.Description, a.PicURL, a.URL)
+		}
+		return &message.Reply{MsgType: message.MsgTypeNews, MsgData: message.NewNews(list)}
+	}
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"github.com/lifang/wxbot/subscribers"
 )
 
 // Most messages are questions — latest, an issue, a search, a rule — whose
@@ -189,9 +191,6 @@ func (b *Bot) committer() {
 	}
 }
 
-// Argument words, made once.
-var argLang = prefLang
-
 func (b *Bot) runBatch(batch []*commitReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.redisTO)
 	defer cancel()
@@ -202,7 +201,7 @@ func (b *Bot) runBatch(batch []*commitReq) {
 		// a command allocates only the command.
 		switch r.kind {
 		case commitClaim:
-			r.cmds[0] = redis.NewCmd(ctx, "hget", &r.prefsKey, &argLang)
+			r.cmds[0] = subscribers.LangCmd(ctx, &r.prefsKey)
 			r.cmds[1] = redis.NewCmd(ctx, "set", &r.key, &r.value, "nx", "get", "px", &b.dedupeTTLms)
 			claims++
 		case commitOverwrite:
@@ -251,8 +250,8 @@ func (b *Bot) decodeCommit(r *commitReq) {
 	}
 	switch r.kind {
 	case commitClaim:
-		lang, err := r.cmds[0].Text()
-		if err != nil && !errors.Is(err, redis.Nil) {
+		lang, err := subscribers.Lang(r.cmds[0])
+		if err != nil {
 			r.err = err
 			return
 		}
@@ -291,8 +290,7 @@ func quickEligible(m *message.MixMessage) bool {
 // pure reports whether a plan only answers: no state read beyond the reply
 // language, no state written beyond the search session, no calls.
 func (p *plan) pure() bool {
-	return !p.needsState && !p.changesState && !p.clearUser && p.setLang == "" &&
-		len(p.topicsOn) == 0 && len(p.topicsOff) == 0 && len(p.effects) == 0
+	return !p.needsState && !p.changesState && p.prefs.IsZero() && len(p.effects) == 0
 }
 
 // langHints remembers subscribers' reply languages in this process, so the

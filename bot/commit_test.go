@@ -53,12 +53,12 @@ func TestCommitBatches(t *testing.T) {
 				switch i % 3 {
 				case 1:
 					want[u] = expect{[]string{en}, []string{zh}}
-					if err := rdb.HSet(ctx, h.keys.Prefs(u), prefLang, langEN).Err(); err != nil {
+					if err := rdb.HSet(ctx, h.keys.Prefs(u), "lang", langEN).Err(); err != nil {
 						t.Fatal(err)
 					}
 				case 2:
 					want[u] = expect{[]string{zh, en}, nil}
-					if err := rdb.HSet(ctx, h.keys.Prefs(u), prefLang, langBoth).Err(); err != nil {
+					if err := rdb.HSet(ctx, h.keys.Prefs(u), "lang", langBoth).Err(); err != nil {
 						t.Fatal(err)
 					}
 				default:

@@ -13,6 +13,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"github.com/lifang/wxbot/subscribers"
 )
 
 // The dedupe key of a message holds, in turn:
@@ -67,8 +69,8 @@ func dedupeID(m *message.MixMessage) string {
 type userState struct {
 	won      bool
 	existing string // the dedupe value found when not won
-	prefs    map[string]string
-	session  map[string]string
+	prefs    subscribers.Prefs
+	session  *session // nil: none, or not read
 }
 
 // claim takes the message's dedupe key and reads the subscriber's
@@ -79,7 +81,7 @@ func (b *Bot) claim(ctx context.Context, key, openid string, withSession bool) (
 	defer cancel()
 	pipe := b.rdb.Pipeline()
 	set := pipe.SetArgs(ctx, key, markPending, redis.SetArgs{Mode: "NX", Get: true, TTL: b.cfg.DedupeTTL})
-	prefs := pipe.HGetAll(ctx, b.keys.Prefs(openid))
+	prefs := subscribers.QueuePrefsRead(ctx, pipe, b.keys, openid)
 	var sess *redis.StringCmd
 	if withSession {
 		sess = pipe.Get(ctx, b.keys.Session(openid))
@@ -93,7 +95,10 @@ func (b *Bot) claim(ctx context.Context, key, openid string, withSession bool) (
 	}
 	// Won when there was nothing; else a retry, or a concurrent first
 	// arrival on another replica.
-	st := &userState{won: errors.Is(err, redis.Nil), existing: old, prefs: prefs.Val()}
+	st := &userState{won: errors.Is(err, redis.Nil), existing: old}
+	if st.prefs, err = prefs.Prefs(); err != nil {
+		return &userState{}, fmt.Errorf("dedupe: claim: %w", err)
+	}
 	if sess != nil {
 		st.session = parseSession(sess.Val())
 	}
@@ -109,18 +114,18 @@ func appendSession(dst []byte, s *session) []byte {
 	return append(dst, s.Query...)
 }
 
-// parseSession reads a stored session into the chat's fields; nil for none
-// or an unreadable value (then "more" has no search to page, as after the
-// session expired).
-func parseSession(v string) map[string]string {
+// parseSession reads a stored session; nil for none or an unreadable value
+// (then "more" has no search to page, as after the session expired).
+func parseSession(v string) *session {
 	page, query, ok := strings.Cut(v, ":")
 	if !ok || page == "" || query == "" {
 		return nil
 	}
-	if _, err := strconv.Atoi(page); err != nil {
+	n, err := strconv.Atoi(page)
+	if err != nil {
 		return nil
 	}
-	return map[string]string{sessPage: page, sessQuery: query}
+	return &session{Query: query, Page: n}
 }
 
 // finish stores the reply (see encode) and applies the message's state
@@ -134,21 +139,13 @@ func (b *Bot) finish(ctx context.Context, key, openid string, ref *replyRef, p *
 		pipe.Set(ctx, b.keys.ReplyBody(ref.digest), ref.body, 2*b.cfg.DedupeTTL)
 	}
 	pipe.Set(ctx, key, ref.value, b.cfg.DedupeTTL)
-	prefsKey, sessKey := b.keys.Prefs(openid), b.keys.Session(openid)
-	if p.clearUser {
-		pipe.Del(ctx, prefsKey, sessKey)
-	}
-	if p.setLang != "" {
-		pipe.HSet(ctx, prefsKey, prefLang, p.setLang)
-	}
-	for _, t := range p.topicsOn {
-		pipe.HSet(ctx, prefsKey, prefTopic+t, "1")
-	}
-	for _, t := range p.topicsOff {
-		pipe.HDel(ctx, prefsKey, prefTopic+t)
+	subscribers.QueuePrefsChange(ctx, pipe, b.keys, openid, p.prefs)
+	if p.prefs.Forget {
+		// Unfollowed: the session goes with the preferences.
+		pipe.Del(ctx, b.keys.Session(openid))
 	}
 	if p.session != nil {
-		pipe.Set(ctx, sessKey, appendSession(nil, p.session), b.cfg.SessionTTL)
+		pipe.Set(ctx, b.keys.Session(openid), appendSession(nil, p.session), b.cfg.SessionTTL)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		if ref.digest != "" {

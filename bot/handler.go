@@ -13,7 +13,9 @@ import (
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
+	"github.com/lifang/wxbot/chat"
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/subscribers"
 )
 
 // Results, the label of wxbot_webhook_duration_seconds.
@@ -239,34 +241,18 @@ func (b *Bot) admit(ctx context.Context, q *query, length int64, rs webResp) (re
 	return "", true
 }
 
+// push answers a POST: admit the query, take a lane, read the body, open
+// the message, work out the answer and write it.
 func (b *Bot) push(req *webReq, rs webResp, start time.Time, pre *query) string {
-	var q query
-	if pre != nil {
-		q = *pre
-	} else {
-		q = parseQuery(req.query)
-		if result, ok := b.admit(req.ctx, &q, req.length, rs); !ok {
-			return result
-		}
+	q, result, ok := b.pushQuery(req, rs, pre)
+	if !ok {
+		return result
 	}
-	// The signature alone is no proof of a fresh request (the query of a
-	// push can be read wherever its URL is logged): bound what reading
-	// bodies may hold at once.
-	lane := b.lane(req.length)
-	select {
-	case lane <- struct{}{}:
-		defer func() { <-lane }()
-	default:
-		b.m.WebhookRefused.WithLabelValues(refusedBusy).Inc()
-		rs.set("Retry-After", "1")
-		unread(rs, "busy", http.StatusServiceUnavailable)
+	lane, ok := b.takeLane(req.length, rs)
+	if !ok {
 		return resBusy
 	}
-	// A body that has not arrived by the deadline is of no use: WeChat has
-	// given up by then.
-	if req.deadline != nil {
-		req.deadline(start.Add(b.readTO))
-	}
+	defer func() { <-lane }()
 	bufp := bufPool.Get().(*[]byte)
 	pooled := true
 	defer func() {
@@ -274,33 +260,13 @@ func (b *Bot) push(req *webReq, rs webResp, start time.Time, pre *query) string 
 			putBuf(bufp)
 		}
 	}()
-	body, err := req.read((*bufp)[:0], b.maxBody)
-	*bufp = body
-	if err != nil {
-		// What is left of the body is not read: close the connection.
-		if errors.Is(err, errBodyTooLarge) {
-			unread(rs, "request body too large", http.StatusRequestEntityTooLarge)
-			return resTooLarge
-		}
-		unread(rs, "bad request", http.StatusBadRequest)
-		return resBadRequest
+	body, result, ok := b.readPush(req, rs, start, bufp)
+	if !ok {
+		return result
 	}
-	// The body is in. Lift the deadline, or net/http's watch for the
-	// client going away would hit it and cancel the request's context
-	// while the answer is still being worked out.
-	if req.deadline != nil {
-		req.deadline(time.Time{})
-	}
-
-	in, err := b.open(&q, body)
-	switch {
-	case errors.Is(err, errSignature):
-		fail(rs, "forbidden", http.StatusForbidden)
-		return resForbidden
-	case errors.Is(err, errPlaintext):
-		return b.refusePlaintext(req.ctx, rs)
-	case err != nil:
-		return b.refuse(req.ctx, rs, err)
+	in, result, ok := b.openPush(req.ctx, rs, &q, body)
+	if !ok {
+		return result
 	}
 	in.start = start
 	out := b.exchange(req.ctx, &in)
@@ -312,6 +278,82 @@ func (b *Bot) push(req *webReq, rs webResp, start time.Time, pre *query) string 
 	}
 	b.write(req.ctx, rs, &in, out.payload)
 	return out.result
+}
+
+// pushQuery is the push's query once admit has passed it: pre when the
+// transport ran admit already. When it is refused, rs has the answer and
+// ok is false.
+func (b *Bot) pushQuery(req *webReq, rs webResp, pre *query) (q query, result string, ok bool) {
+	if pre != nil {
+		return *pre, "", true
+	}
+	q = parseQuery(req.query)
+	if result, ok := b.admit(req.ctx, &q, req.length, rs); !ok {
+		return q, result, false
+	}
+	return q, "", true
+}
+
+// takeLane takes a place in the lane for bodies of this length; give it
+// back with <-lane. The signature alone is no proof of a fresh request (the
+// query of a push can be read wherever its URL is logged): the lanes bound
+// what reading bodies may hold at once. When they are full the push is
+// answered 503 and ok is false.
+func (b *Bot) takeLane(length int64, rs webResp) (lane chan struct{}, ok bool) {
+	lane = b.lane(length)
+	select {
+	case lane <- struct{}{}:
+		return lane, true
+	default:
+		b.m.WebhookRefused.WithLabelValues(refusedBusy).Inc()
+		rs.set("Retry-After", "1")
+		unread(rs, "busy", http.StatusServiceUnavailable)
+		return nil, false
+	}
+}
+
+// readPush reads the body into *bufp, under the read deadline. When it
+// cannot be read, rs has the answer and ok is false.
+func (b *Bot) readPush(req *webReq, rs webResp, start time.Time, bufp *[]byte) (body []byte, result string, ok bool) {
+	// A body that has not arrived by the deadline is of no use: WeChat has
+	// given up by then.
+	if req.deadline != nil {
+		req.deadline(start.Add(b.readTO))
+	}
+	body, err := req.read((*bufp)[:0], b.maxBody)
+	*bufp = body
+	if err != nil {
+		// What is left of the body is not read: close the connection.
+		if errors.Is(err, errBodyTooLarge) {
+			unread(rs, "request body too large", http.StatusRequestEntityTooLarge)
+			return nil, resTooLarge, false
+		}
+		unread(rs, "bad request", http.StatusBadRequest)
+		return nil, resBadRequest, false
+	}
+	// The body is in. Lift the deadline, or net/http's watch for the
+	// client going away would hit it and cancel the request's context
+	// while the answer is still being worked out.
+	if req.deadline != nil {
+		req.deadline(time.Time{})
+	}
+	return body, "", true
+}
+
+// openPush is open with its refusals answered: when the body is not a
+// message to handle, rs has the answer and ok is false.
+func (b *Bot) openPush(ctx context.Context, rs webResp, q *query, body []byte) (in inbound, result string, ok bool) {
+	in, err := b.open(q, body)
+	switch {
+	case errors.Is(err, errSignature):
+		fail(rs, "forbidden", http.StatusForbidden)
+		return in, resForbidden, false
+	case errors.Is(err, errPlaintext):
+		return in, b.refusePlaintext(ctx, rs), false
+	case err != nil:
+		return in, b.refuse(ctx, rs, err), false
+	}
+	return in, "", true
 }
 
 // open turns the body of an authenticated query into the message to handle.
@@ -492,9 +534,9 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 	} else {
 		b.redisOK()
 		if !st.won {
-			return b.duplicate(ctx, key, st.existing, in, langByte(st.prefs[prefLang]))
+			return b.duplicate(ctx, key, st.existing, in, langByte(st.prefs.Lang))
 		}
-		b.hints.set(openid, st.prefs[prefLang])
+		b.hints.set(openid, st.prefs.Lang)
 	}
 
 	p := b.route(msg, in.raw, st)
@@ -508,8 +550,8 @@ func (b *Bot) work(ctx context.Context, in *inbound, ex *lateness) (o outcome) {
 		if err := b.finish(ctx, key, openid, &ref, &p); err != nil {
 			degraded = true
 			b.redisFailed("store", err)
-		} else if p.setLang != "" || p.clearUser {
-			b.hints.set(openid, p.setLang)
+		} else if p.prefs.SetLang != "" || p.prefs.Forget {
+			b.hints.set(openid, p.prefs.SetLang)
 		}
 	}
 	return b.conclude(ctx, key, openid, &p, payload, degraded, ex)
@@ -586,11 +628,8 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 // pureRoute routes the message for a subscriber whose reply language is
 // lang; ok is false when the answer needs more than that (plan.pure).
 func (b *Bot) pureRoute(in *inbound, lang string) (plan, bool) {
-	st := &userState{}
-	if lang != "" {
-		st.prefs = map[string]string{prefLang: lang}
-	}
-	p := b.route(in.msg, in.raw, st)
+	st := userState{prefs: subscribers.Prefs{Lang: lang}}
+	p := b.route(in.msg, in.raw, &st)
 	return p, p.pure()
 }
 
@@ -641,7 +680,7 @@ func (b *Bot) conclude(ctx context.Context, key, openid string, p *plan, payload
 // deliverLate sends a reply that missed the deadline as a customer-service
 // message, and makes retries of the message answer `success` (the subscriber
 // already has, or will get, the reply).
-func (b *Bot) deliverLate(ctx context.Context, key, openid string, reply *message.Reply, degraded bool) {
+func (b *Bot) deliverLate(ctx context.Context, key, openid string, reply *chat.Reply, degraded bool) {
 	if !degraded {
 		sctx, cancel := context.WithTimeout(ctx, b.redisTO)
 		_ = b.rdb.Set(sctx, key, markSuccess, b.cfg.DedupeTTL).Err()
@@ -657,15 +696,15 @@ func (b *Bot) deliverLate(ctx context.Context, key, openid string, reply *messag
 		return
 	}
 	var err error
-	switch d := reply.MsgData.(type) {
-	case *message.Text:
-		err = b.messenger.SendText(ctx, openid, string(d.Content))
-	case *message.News:
-		err = b.messenger.SendNews(ctx, openid, newsArticles(d))
+	switch reply.Kind {
+	case chat.TextReply:
+		err = b.messenger.SendText(ctx, openid, reply.Text)
+	case chat.NewsReply:
+		err = b.messenger.SendNews(ctx, openid, reply.Articles)
 	default:
 		b.m.CustomerMessages.WithLabelValues("late_reply", "skipped").Inc()
 		b.log.WarnContext(ctx, "webhook: late reply of this kind cannot be sent as a customer-service message; skipped",
-			slog.String("openid", openid), slog.String("kind", string(reply.MsgType)))
+			slog.String("openid", openid), slog.String("kind", reply.Kind.String()))
 		return
 	}
 	if err != nil {
@@ -699,9 +738,9 @@ func (b *Bot) runEffects(ctx context.Context, openid string, effects []effect) {
 	}
 }
 
-func replyKind(r *message.Reply) string {
+func replyKind(r *chat.Reply) string {
 	if r == nil {
 		return "success"
 	}
-	return string(r.MsgType)
+	return r.Kind.String()
 }

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/silenceper/wechat/v2/officialaccount/message"
-
 	"github.com/lifang/wxbot/bot/wechatsim"
+	"github.com/lifang/wxbot/chat"
 	"github.com/lifang/wxbot/internal/redistest"
 	"github.com/lifang/wxbot/newsletter"
 )
@@ -155,7 +154,7 @@ func TestRetryAfterBodyLost(t *testing.T) {
 // The head written on a retry is the one appendReplyXML and appendReplyJSON
 // wrote, for any subscriber and account text.
 func TestReplyHeadMatchesEncoders(t *testing.T) {
-	reply := &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText("a <b> & \"c\" \u2028 ]]> 文")}
+	reply := &chat.Reply{Kind: chat.TextReply, Text: "a <b> & \"c\" \u2028 ]]> 文"}
 	for _, to := range []string{testOpenID, "o<&>\"\\\u2028x", "", "]]>"} {
 		for _, now := range []int64{0, 1733112345, -5} {
 			x, err := appendReplyXML(nil, reply, to, testAccount, now)
@@ -180,7 +179,7 @@ func TestReplyHeadMatchesEncoders(t *testing.T) {
 // Stored values round-trip, in every form, and other values are refused.
 func TestReplyRefValues(t *testing.T) {
 	h := newHarness(t, harnessOpt{})
-	reply := &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText("hello")}
+	reply := &chat.Reply{Kind: chat.TextReply, Text: "hello"}
 	for _, tc := range []struct {
 		msgTime, now int64
 		form         byte

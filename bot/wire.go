@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"github.com/lifang/wxbot/chat"
 )
 
 // WeChat's pushes are flat XML documents: <xml> and one level of elements
@@ -360,26 +362,26 @@ func appendIntElem(dst []byte, name string, v int64) []byte {
 	return append(dst, '>')
 }
 
-// appendReplyXML writes a passive reply (the SDK's reply types) addressed
-// from the account (from) to the subscriber (to). It writes what the SDK's
-// xml.Marshal would, without reflection.
-func appendReplyXML(dst []byte, r *message.Reply, to, from string, now int64) ([]byte, error) {
+// appendReplyXML writes a passive reply addressed from the account (from)
+// to the subscriber (to). It writes what the SDK's xml.Marshal of its reply
+// types would, without reflection.
+func appendReplyXML(dst []byte, r *chat.Reply, to, from string, now int64) ([]byte, error) {
 	dst = append(dst, "<xml>"...)
 	dst = appendElem(dst, "ToUserName", to)
 	dst = appendElem(dst, "FromUserName", from)
 	dst = appendIntElem(dst, "CreateTime", now)
-	dst = appendElem(dst, "MsgType", string(r.MsgType))
-	switch d := r.MsgData.(type) {
-	case *message.Text:
-		dst = appendElem(dst, "Content", string(d.Content))
-	case *message.Image:
+	dst = appendElem(dst, "MsgType", r.Kind.String())
+	switch r.Kind {
+	case chat.TextReply:
+		dst = appendElem(dst, "Content", r.Text)
+	case chat.ImageReply:
 		dst = append(dst, "<Image>"...)
-		dst = appendElem(dst, "MediaId", d.Image.MediaID)
+		dst = appendElem(dst, "MediaId", r.MediaID)
 		dst = append(dst, "</Image>"...)
-	case *message.News:
-		dst = appendIntElem(dst, "ArticleCount", int64(len(d.Articles)))
+	case chat.NewsReply:
+		dst = appendIntElem(dst, "ArticleCount", int64(len(r.Articles)))
 		dst = append(dst, "<Articles>"...)
-		for _, a := range d.Articles {
+		for _, a := range r.Articles {
 			dst = append(dst, "<item>"...)
 			dst = appendElem(dst, "Title", a.Title)
 			dst = appendElem(dst, "Description", a.Description)
@@ -389,13 +391,13 @@ func appendReplyXML(dst []byte, r *message.Reply, to, from string, now int64) ([
 		}
 		dst = append(dst, "</Articles>"...)
 	default:
-		return nil, fmt.Errorf("encode reply: unsupported reply %T", r.MsgData)
+		return nil, fmt.Errorf("encode reply: unsupported reply %s", r.Kind)
 	}
 	return append(dst, "</xml>"...), nil
 }
 
 // appendReplyJSON writes a reply for a JSON-format push.
-func appendReplyJSON(dst []byte, r *message.Reply, to, from string, now int64) ([]byte, error) {
+func appendReplyJSON(dst []byte, r *chat.Reply, to, from string, now int64) ([]byte, error) {
 	type article struct {
 		Title       string `json:"Title"`
 		Description string `json:"Description"`
@@ -411,19 +413,19 @@ func appendReplyJSON(dst []byte, r *message.Reply, to, from string, now int64) (
 		Image        any       `json:"Image,omitempty"`
 		ArticleCount int       `json:"ArticleCount,omitempty"`
 		Articles     []article `json:"Articles,omitempty"`
-	}{ToUserName: to, FromUserName: from, CreateTime: now, MsgType: string(r.MsgType)}
-	switch d := r.MsgData.(type) {
-	case *message.Text:
-		out.Content = string(d.Content)
-	case *message.Image:
-		out.Image = map[string]string{"MediaId": d.Image.MediaID}
-	case *message.News:
-		out.ArticleCount = len(d.Articles)
-		for _, a := range d.Articles {
+	}{ToUserName: to, FromUserName: from, CreateTime: now, MsgType: r.Kind.String()}
+	switch r.Kind {
+	case chat.TextReply:
+		out.Content = r.Text
+	case chat.ImageReply:
+		out.Image = map[string]string{"MediaId": r.MediaID}
+	case chat.NewsReply:
+		out.ArticleCount = len(r.Articles)
+		for _, a := range r.Articles {
 			out.Articles = append(out.Articles, article{a.Title, a.Description, a.PicURL, a.URL})
 		}
 	default:
-		return nil, fmt.Errorf("encode reply: unsupported reply %T", r.MsgData)
+		return nil, fmt.Errorf("encode reply: unsupported reply %s", r.Kind)
 	}
 	b, err := json.Marshal(out)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"github.com/lifang/wxbot/bot/wechatsim"
+	"github.com/lifang/wxbot/chat"
+	"github.com/lifang/wxbot/wechat"
 )
 
 // seedMessages are pushes of several shapes: the fast path's and the ones it
@@ -73,18 +75,17 @@ func TestParseMessageShapes(t *testing.T) {
 
 // The hand-written reply encoder must produce what the SDK's types decode to.
 func TestReplyEncoding(t *testing.T) {
-	text := &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText("a ]]> b <c> & \x01 中文")}
-	news := &message.Reply{MsgType: message.MsgTypeNews, MsgData: message.NewNews([]*message.Article{
-		message.NewArticle("No.54 周报", "desc & more", "https://x/p.png", "https://mp.weixin.qq.com/s/a?b=1&c=2"),
-	})}
-	img := &message.Reply{MsgType: message.MsgTypeImage, MsgData: message.NewImage("MEDIA_1")}
-	for _, r := range []*message.Reply{text, news, img} {
+	text := &chat.Reply{Kind: chat.TextReply, Text: "a ]]> b <c> & \x01 中文"}
+	card := wechat.NewsArticle{Title: "No.54 周报", Description: "desc & more", PicURL: "https://x/p.png", URL: "https://mp.weixin.qq.com/s/a?b=1&c=2"}
+	news := &chat.Reply{Kind: chat.NewsReply, Articles: []wechat.NewsArticle{card}}
+	img := &chat.Reply{Kind: chat.ImageReply, MediaID: "MEDIA_1"}
+	for _, r := range []*chat.Reply{text, news, img} {
 		out, err := appendReplyXML(nil, r, "oUser", "gh_1", 1714112445)
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch want := r.MsgData.(type) {
-		case *message.Text:
+		switch r.Kind {
+		case chat.TextReply:
 			var got message.Text
 			if err := xml.Unmarshal(out, &got); err != nil {
 				t.Fatalf("%s: %v", out, err)
@@ -93,15 +94,16 @@ func TestReplyEncoding(t *testing.T) {
 				got.CreateTime != 1714112445 || got.MsgType != "text" {
 				t.Fatalf("text decoded as %+v", got)
 			}
-		case *message.News:
+		case chat.NewsReply:
 			var got message.News
 			if err := xml.Unmarshal(out, &got); err != nil {
 				t.Fatalf("%s: %v", out, err)
 			}
-			if got.ArticleCount != 1 || !reflect.DeepEqual(*got.Articles[0], *want.Articles[0]) {
+			want := message.NewArticle(card.Title, card.Description, card.PicURL, card.URL)
+			if got.ArticleCount != 1 || got.MsgType != "news" || !reflect.DeepEqual(*got.Articles[0], *want) {
 				t.Fatalf("news decoded as %+v %+v", got, got.Articles)
 			}
-		case *message.Image:
+		case chat.ImageReply:
 			var got message.Image
 			if err := xml.Unmarshal(out, &got); err != nil {
 				t.Fatalf("%s: %v", out, err)
@@ -116,7 +118,7 @@ func TestReplyEncoding(t *testing.T) {
 	}
 }
 
-func mustReply(t *testing.T, r *message.Reply) string {
+func mustReply(t *testing.T, r *chat.Reply) string {
 	out, err := appendReplyXML(nil, r, "oUser", "gh_1", 1)
 	if err != nil {
 		t.Fatal(err)

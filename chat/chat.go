@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,20 +21,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/silenceper/wechat/v2/officialaccount/message"
-
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/newsletter"
 	"github.com/lifang/wxbot/wechat"
-)
-
-// Fields of the prefs and session hashes (store.Keys.Prefs, .Session).
-const (
-	PrefLang  = "lang"   // zh | en | both
-	PrefTopic = "topic:" // + the section's Chinese title → "1"
-	SessQuery = "q"      // the search being paged
-	SessPage  = "p"      // the page shown last, from 1
 )
 
 // Reply languages.
@@ -63,8 +53,8 @@ const (
 // Plan is the outcome of answering: the reply, the state to write with it
 // (under the message's dedupe claim) and the calls to make once.
 type Plan struct {
-	Reply        *message.Reply // nil: answer `success`
-	Rule         string         // metrics label: the built-in or rule that answered
+	Reply        *Reply // nil: answer `success`
+	Rule         string // metrics label: the built-in or rule that answered
 	SetLang      string
 	TopicsOn     []string
 	TopicsOff    []string
@@ -80,14 +70,16 @@ type Plan struct {
 // Session is the search being paged.
 type Session struct {
 	Query string
-	Page  int
+	Page  int // the page shown last, from 1
 }
 
-// State is what is stored about a subscriber: the prefs and session hashes.
-// Either may be nil.
+// State is what is stored about a subscriber: their preferences (kept by
+// package subscribers) and their search session. The zero State is a
+// subscriber of whom nothing is known.
 type State struct {
-	Prefs   map[string]string
-	Session map[string]string
+	Lang    string   // the reply language chosen: zh, en, both; anything else is none
+	Topics  []string // the sections followed, by Chinese title, sorted
+	Session *Session // nil: no search to page
 }
 
 // EffectKind names a call to another part of wxbot.
@@ -194,23 +186,23 @@ func (c *Chat) Close() { c.background.Wait() }
 
 // Answer decides the answer to msg for a subscriber whose stored state is
 // st. It reads only st and the archive; everything it wants done is in the
-// plan. Job reports (MASSSENDJOBFINISH, PUBLISHJOBFINISH) are the webhook's
+// plan. Job reports (MassSendFinished, PublishFinished) are the webhook's
 // and answered `success` here.
-func (c *Chat) Answer(msg *message.MixMessage, st State) Plan {
-	if msg.MsgType == message.MsgTypeEvent {
+func (c *Chat) Answer(msg Message, st State) Plan {
+	switch msg.Kind {
+	case Text:
+		return c.text(msg.From, msg.Text, st, false)
+	case Voice:
+		if msg.Text != "" {
+			return c.text(msg.From, msg.Text, st, false)
+		}
+	case Follow, Scan, Unfollow, Click, MassSendFinished, PublishFinished, OtherEvent:
 		return c.event(msg, st)
 	}
-	text := msg.Content
-	if msg.MsgType == message.MsgTypeVoice && msg.Recognition != "" {
-		text = msg.Recognition
-	}
-	if msg.MsgType != message.MsgTypeText && !(msg.MsgType == message.MsgTypeVoice && msg.Recognition != "") {
-		lang := c.lang(st, "")
-		return textPlan("unsupported", tr(lang,
-			"暂时只能读懂文字。回复“帮助”查看可用的关键词。",
-			"I can only read text for now. Reply “help” for the keywords I know."))
-	}
-	return c.text(string(msg.FromUserName), text, st, false)
+	lang := c.lang(st, "")
+	return textPlan("unsupported", tr(lang,
+		"暂时只能读懂文字。回复“帮助”查看可用的关键词。",
+		"I can only read text for now. Reply “help” for the keywords I know."))
 }
 
 // text answers what a subscriber typed (or a menu key standing for it).
@@ -263,7 +255,7 @@ func (c *Chat) text(openid, text string, st State, event bool) Plan {
 // what they wrote (Chinese characters → Chinese, Latin letters → English),
 // else Chinese.
 func (c *Chat) lang(st State, text string) string {
-	if l := st.Prefs[PrefLang]; l == LangZH || l == LangEN || l == LangBoth {
+	if l := st.Lang; l == LangZH || l == LangEN || l == LangBoth {
 		return l
 	}
 	latin := false
@@ -389,8 +381,8 @@ func topicCommand(raw string) (on bool, arg string, ok bool) {
 	return false, "", false
 }
 
-func textReply(s string) *message.Reply {
-	return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(CutText(s, MaxTextBytes))}
+func textReply(s string) *Reply {
+	return &Reply{Kind: TextReply, Text: CutText(s, MaxTextBytes)}
 }
 
 func textPlan(rule, s string) Plan { return Plan{Reply: textReply(s), Rule: rule} }
@@ -409,7 +401,8 @@ func CutText(s string, max int) string {
 	return strings.TrimRightFunc(s[:cut], unicode.IsSpace) + ell
 }
 
-func newsReply(articles []wechat.NewsArticle, event bool) *message.Reply {
+// newsReply is a news reply of the cards; articles becomes the reply's.
+func newsReply(articles []wechat.NewsArticle, event bool) *Reply {
 	limit := 1 // a reply to a subscriber's message holds one article
 	if event {
 		limit = 8
@@ -417,19 +410,7 @@ func newsReply(articles []wechat.NewsArticle, event bool) *message.Reply {
 	if len(articles) > limit {
 		articles = articles[:limit]
 	}
-	list := make([]*message.Article, len(articles))
-	for i, a := range articles {
-		list[i] = message.NewArticle(a.Title, a.Description, a.PicURL, a.URL)
-	}
-	return &message.Reply{MsgType: message.MsgTypeNews, MsgData: message.NewNews(list)}
-}
-
-func NewsArticles(n *message.News) []wechat.NewsArticle {
-	out := make([]wechat.NewsArticle, len(n.Articles))
-	for i, a := range n.Articles {
-		out[i] = wechat.NewsArticle{Title: a.Title, Description: a.Description, URL: a.URL, PicURL: a.PicURL}
-	}
-	return out
+	return &Reply{Kind: NewsReply, Articles: articles}
 }
 
 // ---- issues ----
@@ -614,7 +595,7 @@ func (c *Chat) setLanguage(st State, l string) Plan {
 	}[l]
 	p := textPlan("language", msg)
 	p.ChangesState, p.NeedsState = true, true
-	if st.Prefs[PrefLang] != l {
+	if st.Lang != l {
 		p.SetLang = l
 		p.Effects = []Effect{{Kind: LanguageChanged, Lang: l}}
 	}
@@ -668,28 +649,17 @@ func findSection(all []newsletter.Section, arg string) (newsletter.Section, bool
 	return newsletter.Section{}, false
 }
 
-func subscribed(st State) []string {
-	var out []string
-	for k, v := range st.Prefs {
-		if strings.HasPrefix(k, PrefTopic) && v == "1" {
-			out = append(out, strings.TrimPrefix(k, PrefTopic))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (c *Chat) topic(snap *archive.Snapshot, st State, lang string, on bool, arg string) Plan {
 	all := sections(snap)
 	sec, ok := findSection(all, arg)
 	if !ok {
 		p := c.topicList(snap, st, lang)
 		head := tr(lang, "没有找到栏目“"+arg+"”。", "There is no section “"+arg+"”.")
-		p.Reply = textReply(head + "\n" + string(p.Reply.MsgData.(*message.Text).Content))
+		p.Reply = textReply(head + "\n" + p.Reply.Text)
 		return p
 	}
 	name := sectionTitle(sec, lang)
-	has := st.Prefs[PrefTopic+sec.TitleZH] == "1"
+	has := slices.Contains(st.Topics, sec.TitleZH)
 	p := Plan{Rule: "topic", ChangesState: true, NeedsState: true}
 	var msg string
 	switch {
@@ -717,7 +687,7 @@ func (c *Chat) topicList(snap *archive.Snapshot, st State, lang string) Plan {
 	for _, s := range all {
 		names = append(names, sectionTitle(s, lang))
 	}
-	mine := subscribed(st)
+	mine := st.Topics
 	var sb strings.Builder
 	if len(names) == 0 {
 		sb.WriteString(tr(lang, "暂无栏目。", "No sections yet."))
@@ -798,7 +768,7 @@ func (c *Chat) matchRules(text string, event bool) (Plan, bool) {
 			}
 			return Plan{Reply: newsReply(arts, event), Rule: name}, true
 		case "image":
-			return Plan{Reply: &message.Reply{MsgType: message.MsgTypeImage, MsgData: message.NewImage(r.cfg.Reply.MediaID)}, Rule: name}, true
+			return Plan{Reply: &Reply{Kind: ImageReply, MediaID: r.cfg.Reply.MediaID}, Rule: name}, true
 		default:
 			return textPlan(name, r.cfg.Reply.Text), true
 		}

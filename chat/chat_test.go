@@ -8,8 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/silenceper/wechat/v2/officialaccount/message"
-
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/newsletter"
@@ -99,54 +97,36 @@ func newChat(t testing.TB, arch Archive, cfg func(*config.BotConfig), approver s
 
 const sub = "oSubscriber"
 
-func text(s string) *message.MixMessage {
-	m := &message.MixMessage{}
-	m.FromUserName, m.MsgType, m.Content = sub, message.MsgTypeText, s
-	return m
-}
+func text(s string) Message { return Message{Kind: Text, From: sub, Text: s} }
 
-func event(ev message.EventType, key string) *message.MixMessage {
-	m := &message.MixMessage{}
-	m.FromUserName, m.MsgType, m.Event, m.EventKey = sub, message.MsgTypeEvent, ev, key
-	return m
-}
+func event(k Kind) Message { return Message{Kind: k, From: sub} }
 
-func prefs(kv ...string) State {
-	st := State{Prefs: map[string]string{}, Session: map[string]string{}}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i] == SessQuery || kv[i] == SessPage {
-			st.Session[kv[i]] = kv[i+1]
-		} else {
-			st.Prefs[kv[i]] = kv[i+1]
-		}
-	}
-	return st
-}
+func click(key string) Message { return Message{Kind: Click, From: sub, Key: key} }
 
 // replyText is a text reply's words, "" for none; a news reply reads as
 // its cards (title|description|url, one a line).
-func replyText(r *message.Reply) string {
+func replyText(r *Reply) string {
 	if r == nil {
 		return ""
 	}
-	switch d := r.MsgData.(type) {
-	case *message.Text:
-		return string(d.Content)
-	case *message.News:
+	switch r.Kind {
+	case TextReply:
+		return r.Text
+	case NewsReply:
 		var lines []string
-		for _, a := range d.Articles {
-			lines = append(lines, "card:"+string(a.Title)+"|"+string(a.Description)+"|"+string(a.URL))
+		for _, a := range r.Articles {
+			lines = append(lines, "card:"+a.Title+"|"+a.Description+"|"+a.URL)
 		}
 		return strings.Join(lines, "\n")
-	case *message.Image:
-		return "image:" + string(d.Image.MediaID)
+	case ImageReply:
+		return "image:" + r.MediaID
 	}
 	return "?"
 }
 
 type route struct {
 	name  string
-	msg   *message.MixMessage
+	msg   Message
 	st    State
 	rule  string
 	reply string // exact, or a prefix when it ends with "…"
@@ -187,8 +167,9 @@ func TestAnswerIssues(t *testing.T) {
 		"No.52 · 2021.04 · 网信办发布数据出境安全评估办法\n\n回复期号（如 54）查看该期目录。"
 	runRoutes(t, c, []route{
 		{name: "最新", msg: text("最新"), rule: "latest", reply: toc54},
-		{name: "latest voice", msg: &message.MixMessage{CommonToken: message.CommonToken{FromUserName: sub, MsgType: message.MsgTypeVoice},
-			Recognition: "最新。"}, rule: "latest", reply: toc54},
+		{name: "latest voice", msg: Message{Kind: Voice, From: sub, Text: "最新。"}, rule: "latest", reply: toc54},
+		{name: "voice not recognised", msg: Message{Kind: Voice, From: sub}, rule: "unsupported",
+			reply: "暂时只能读懂文字。回复“帮助”查看可用的关键词。"},
 		{name: "full-width latest: no ASCII letters, so Chinese", msg: text("ｌａｔｅｓｔ"), rule: "latest", reply: toc54},
 		{name: "LATEST!", msg: text("LATEST!"), rule: "latest",
 			reply: "No.54 · 2021.05\nWeekly Cybersecurity and Data Protection Review\n\n【Domestic News】\n1. Second Draft of the PIPL Released\n\n" +
@@ -200,10 +181,9 @@ func TestAnswerIssues(t *testing.T) {
 		{name: "missing issue en", msg: text("no 99"), rule: "issue",
 			reply: "There is no issue No.99. Recent issues: 54, 53, 52. Reply with a number to see one."},
 		{name: "往期", msg: text("往期"), rule: "archive", reply: archiveZH},
-		{name: "archive both", msg: text("archive"), st: prefs(PrefLang, LangBoth), rule: "archive",
+		{name: "archive both", msg: text("archive"), st: State{Lang: LangBoth}, rule: "archive",
 			reply: "往期周报：\n\nPast issues:\nNo.54 · 2021.05 · 个人信息保护法草案二审稿公布 | Second Draft of the PIPL Released\n…"},
-		{name: "unsupported", msg: &message.MixMessage{CommonToken: message.CommonToken{FromUserName: sub, MsgType: message.MsgTypeImage}},
-			rule: "unsupported", reply: "暂时只能读懂文字。回复“帮助”查看可用的关键词。"},
+		{name: "unsupported", msg: Message{Kind: Unsupported, From: sub}, rule: "unsupported", reply: "暂时只能读懂文字。回复“帮助”查看可用的关键词。"},
 	})
 
 	// Once No.54 is published, it is a news card.
@@ -211,7 +191,7 @@ func TestAnswerIssues(t *testing.T) {
 	runRoutes(t, pub, []route{
 		{name: "latest card", msg: text("latest"), rule: "latest",
 			reply: "card:No.54 Weekly Cybersecurity and Data Protection Review|· Second Draft of the PIPL Released\n· EU Proposes AI Regulation|" + urlNo54},
-		{name: "archive text while some are unpublished", msg: event(message.EventClick, KeyArchive), rule: "archive", reply: archiveZH},
+		{name: "archive text while some are unpublished", msg: click(KeyArchive), rule: "archive", reply: archiveZH},
 	})
 }
 
@@ -222,10 +202,10 @@ func TestAnswerSearch(t *testing.T) {
 	runRoutes(t, c, []route{
 		{name: "hits", msg: text("GDPR"), rule: "search", reply: page1, want: Plan{Session: &Session{Query: "GDPR", Page: 1}}},
 		{name: "hits with emoji", msg: text("/::)GDPR[Smile]"), rule: "search", reply: page1, want: Plan{Session: &Session{Query: "GDPR", Page: 1}}},
-		{name: "more", msg: text("more"), st: prefs(SessQuery, "GDPR", SessPage, "1"), rule: "more",
+		{name: "more", msg: text("more"), st: State{Session: &Session{Query: "GDPR", Page: 1}}, rule: "more",
 			reply: "“GDPR”: 3 results (page 2/2)\nNo.53 · EDPB Publishes Guidelines on Targeting\n\nReply with an issue number to see it.",
 			want:  Plan{NeedsState: true, Session: &Session{Query: "GDPR", Page: 2}}},
-		{name: "more past the end", msg: text("下一页"), st: prefs(SessQuery, "GDPR", SessPage, "2"), rule: "more",
+		{name: "more past the end", msg: text("下一页"), st: State{Session: &Session{Query: "GDPR", Page: 2}}, rule: "more",
 			reply: "没有更多结果了。", want: Plan{NeedsState: true}},
 		{name: "more without a search", msg: text("more"), rule: "more",
 			reply: "There is no search to continue. Reply with keywords first, e.g. GDPR.", want: Plan{NeedsState: true}},
@@ -252,13 +232,13 @@ func TestAnswerHelpLanguageTopics(t *testing.T) {
 		{name: "help in english", msg: text("help"), rule: "help", reply: "You can reply:\n…"},
 		{name: "english", msg: text("English"), rule: "language", reply: "OK, I will reply in English from now on.",
 			want: Plan{SetLang: LangEN, ChangesState: true, NeedsState: true, Effects: []Effect{{Kind: LanguageChanged, Lang: LangEN}}}},
-		{name: "english again", msg: text("english"), st: prefs(PrefLang, LangEN), rule: "language",
+		{name: "english again", msg: text("english"), st: State{Lang: LangEN}, rule: "language",
 			reply: "OK, I will reply in English from now on.", want: Plan{ChangesState: true, NeedsState: true}},
 		{name: "双语", msg: text("双语"), rule: "language", reply: "好的，以后中英双语回复。\n\nOK, I will reply in both Chinese and English.",
 			want: Plan{SetLang: LangBoth, ChangesState: true, NeedsState: true, Effects: []Effect{{Kind: LanguageChanged, Lang: LangBoth}}}},
-		{name: "preference beats the script", msg: text("最新"), st: prefs(PrefLang, LangEN), rule: "latest", reply: "No.54 · 2021.05\nWeekly…"},
+		{name: "preference beats the script", msg: text("最新"), st: State{Lang: LangEN}, rule: "latest", reply: "No.54 · 2021.05\nWeekly…"},
 		{name: "topic list", msg: text("栏目"), rule: "topics", reply: topicsZH, want: Plan{NeedsState: true}},
-		{name: "topic list with mine", msg: text("topics"), st: prefs(PrefLang, LangEN, PrefTopic+"海外动态", "1"), rule: "topics",
+		{name: "topic list with mine", msg: text("topics"), st: State{Lang: LangEN, Topics: []string{"海外动态"}}, rule: "topics",
 			reply: "Sections: Domestic News, Overseas News\nYou follow: 海外动态\nReply “subscribe SECTION” or “unsubscribe SECTION”.",
 			want:  Plan{NeedsState: true}},
 		{name: "subscribe", msg: text("订阅 海外动态"), rule: "topic", reply: "已订阅栏目：海外动态",
@@ -267,9 +247,9 @@ func TestAnswerHelpLanguageTopics(t *testing.T) {
 		{name: "subscribe by english part", msg: text("subscribe overseas"), rule: "topic", reply: "You now follow the section: Overseas News",
 			want: Plan{TopicsOn: []string{"海外动态"}, ChangesState: true, NeedsState: true,
 				Effects: []Effect{{Kind: TopicChanged, Section: "海外动态", On: true}}}},
-		{name: "subscribe again", msg: text("订阅海外动态"), st: prefs(PrefTopic+"海外动态", "1"), rule: "topic",
+		{name: "subscribe again", msg: text("订阅海外动态"), st: State{Topics: []string{"海外动态"}}, rule: "topic",
 			reply: "您已订阅栏目：海外动态", want: Plan{ChangesState: true, NeedsState: true}},
-		{name: "unsubscribe", msg: text("退订 海外动态"), st: prefs(PrefTopic+"海外动态", "1"), rule: "topic", reply: "已退订栏目：海外动态",
+		{name: "unsubscribe", msg: text("退订 海外动态"), st: State{Topics: []string{"海外动态"}}, rule: "topic", reply: "已退订栏目：海外动态",
 			want: Plan{TopicsOff: []string{"海外动态"}, ChangesState: true, NeedsState: true,
 				Effects: []Effect{{Kind: TopicChanged, Section: "海外动态"}}}},
 		{name: "unsubscribe not followed", msg: text("退订 国内要闻"), rule: "topic", reply: "您没有订阅栏目：国内要闻",
@@ -295,7 +275,7 @@ func TestAnswerRules(t *testing.T) {
 		{name: "exact only", msg: text("promo code"), rule: "search", reply: "Nothing found for “promo code”. Try other keywords, or reply “help”."},
 		{name: "prefix", msg: text("Contact me"), rule: "rule1", reply: "Call us"},
 		{name: "contains, one card to a message", msg: text("律师价格如何"), rule: "rule2", reply: "card:收费标准|d|https://example.com/fees"},
-		{name: "contains, all cards to a click", msg: event(message.EventClick, "价格"), rule: "rule2",
+		{name: "contains, all cards to a click", msg: click("价格"), rule: "rule2",
 			reply: "card:收费标准|d|https://example.com/fees\ncard:second||https://example.com/2"},
 		{name: "regex", msg: text("555-1234"), rule: "rule3", reply: "image:MEDIA"},
 		{name: "before the built-ins", msg: text("最新"), rule: "rule4", reply: "rules come first"},
@@ -313,41 +293,42 @@ func TestAnswerEvents(t *testing.T) {
 	}, "")
 	welcome := "感谢关注立方律师事务所！回复“最新”阅读本期《网络安全与数据合规周报》…"
 	runRoutes(t, c, []route{
-		{name: "subscribe with scene", msg: event(message.EventSubscribe, "qrscene_expo"), rule: "subscribe", reply: "Welcome, expo visitor",
+		{name: "subscribe with scene", msg: Message{Kind: Follow, From: sub, Scene: "expo"}, rule: "subscribe", reply: "Welcome, expo visitor",
 			want: Plan{Effects: []Effect{{Kind: Followed, Scene: "expo"}}}},
-		{name: "subscribe, scene without words", msg: event(message.EventSubscribe, "qrscene_quiet"), rule: "subscribe", reply: welcome,
+		{name: "subscribe, scene without words", msg: Message{Kind: Follow, From: sub, Scene: "quiet"}, rule: "subscribe", reply: welcome,
 			want: Plan{Effects: []Effect{{Kind: Followed, Scene: "quiet"}}}},
-		{name: "subscribe", msg: event(message.EventSubscribe, ""), rule: "subscribe", reply: welcome,
+		{name: "subscribe", msg: event(Follow), rule: "subscribe", reply: welcome,
 			want: Plan{Effects: []Effect{{Kind: Followed}}}},
-		{name: "scan", msg: event(message.EventScan, "expo"), rule: "scan", reply: "Welcome, expo visitor",
+		{name: "scan", msg: Message{Kind: Scan, From: sub, Scene: "expo"}, rule: "scan", reply: "Welcome, expo visitor",
 			want: Plan{Effects: []Effect{{Kind: Scanned, Scene: "expo"}}}},
-		{name: "scan, no words", msg: event(message.EventScan, "other"), rule: "scan",
+		{name: "scan, no words", msg: Message{Kind: Scan, From: sub, Scene: "other"}, rule: "scan",
 			want: Plan{Effects: []Effect{{Kind: Scanned, Scene: "other"}}}},
-		{name: "unsubscribe", msg: event(message.EventUnsubscribe, ""), rule: "unsubscribe",
+		{name: "unsubscribe", msg: event(Unfollow), rule: "unsubscribe",
 			want: Plan{ClearUser: true, Effects: []Effect{{Kind: Unfollowed}}}},
-		{name: "click latest", msg: event(message.EventClick, KeyLatest), rule: "latest",
+		{name: "click latest", msg: click(KeyLatest), rule: "latest",
 			reply: "card:No.54 立方网络安全与数据合规周报|· 个人信息保护法草案二审稿公布\n· 欧盟提出人工智能监管提案|" + urlNo54},
-		{name: "click archive: all published, cards", msg: event(message.EventClick, KeyArchive), rule: "archive",
+		{name: "click archive: all published, cards", msg: click(KeyArchive), rule: "archive",
 			reply: "card:No.54 立方网络安全与数据合规周报|· 个人信息保护法草案二审稿公布\n· 欧盟提出人工智能监管提案|" + urlNo54 +
 				"\ncard:No.53 立方网络安全与数据合规周报|· 三家房企因使用人脸识别系统被罚款\n· EDPB发布社交媒体定向指南|u53" +
 				"\ncard:No.52 立方网络安全与数据合规周报|· 网信办发布数据出境安全评估办法\n· 爱尔兰监管机构就GDPR处以罚款|u52"},
-		{name: "click issue", msg: event(message.EventClick, "issue_53"), rule: "issue", reply: "card:No.53 …"},
-		{name: "click help", msg: event(message.EventClick, KeyHelp), st: prefs(PrefLang, LangEN), rule: "help", reply: "You can reply:…"},
-		{name: "click topics", msg: event(message.EventClick, KeyTopics), rule: "topics", reply: "栏目：…", want: Plan{NeedsState: true}},
-		{name: "click english", msg: event(message.EventClick, KeyLangEN), rule: "language", reply: "OK, I will reply in English from now on.",
+		{name: "click issue", msg: click("issue_53"), rule: "issue", reply: "card:No.53 …"},
+		{name: "click help", msg: click(KeyHelp), st: State{Lang: LangEN}, rule: "help", reply: "You can reply:…"},
+		{name: "click topics", msg: click(KeyTopics), rule: "topics", reply: "栏目：…", want: Plan{NeedsState: true}},
+		{name: "click english", msg: click(KeyLangEN), rule: "language", reply: "OK, I will reply in English from now on.",
 			want: Plan{SetLang: LangEN, ChangesState: true, NeedsState: true, Effects: []Effect{{Kind: LanguageChanged, Lang: LangEN}}}},
-		{name: "click more", msg: event(message.EventClick, KeyMore), rule: "more", reply: "没有正在进行的搜索。…", want: Plan{NeedsState: true}},
-		{name: "click a rule's key", msg: event(message.EventClick, "promo"), rule: "rule0", reply: "Promo!"},
-		{name: "click unknown", msg: event(message.EventClick, "nothing"), rule: "click"},
-		{name: "view", msg: event(message.EventView, "https://example.com"), rule: "event"},
-		{name: "job report", msg: event(message.EventMassSendJobFinish, ""), rule: "masssendjobfinish"},
+		{name: "click more", msg: click(KeyMore), rule: "more", reply: "没有正在进行的搜索。…", want: Plan{NeedsState: true}},
+		{name: "click a rule's key", msg: click("promo"), rule: "rule0", reply: "Promo!"},
+		{name: "click unknown", msg: click("nothing"), rule: "click"},
+		{name: "view", msg: event(OtherEvent), rule: "event"},
+		{name: "job report", msg: event(MassSendFinished), rule: "masssendjobfinish"},
+		{name: "publish report", msg: event(PublishFinished), rule: "publishjobfinish"},
 	})
 }
 
 func TestAnswerApprovals(t *testing.T) {
 	const approver = "oApprover"
 	c := newChat(t, newShelf(fixture(), nil), nil, approver)
-	as := func(m *message.MixMessage) *message.MixMessage { m.FromUserName = approver; return m }
+	as := func(m Message) Message { m.From = approver; return m }
 	runRoutes(t, c, []route{
 		{name: "approve", msg: as(text("批准 55")), rule: "approve", reply: "",
 			want: Plan{ChangesState: true, Effects: []Effect{{Kind: Approve, Issue: 55, Lang: LangZH}}}},

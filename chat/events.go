@@ -3,41 +3,34 @@ package chat
 import (
 	"strconv"
 	"strings"
-
-	"github.com/silenceper/wechat/v2/officialaccount/message"
 )
 
 // event answers WeChat's event pushes. Events a subscriber did not cause by
 // typing (unsubscribe, VIEW, job reports, anything unknown) are answered
 // `success`.
-func (c *Chat) event(msg *message.MixMessage, st State) Plan {
-	switch msg.Event {
-	case message.EventSubscribe:
-		scene := ""
-		if strings.HasPrefix(msg.EventKey, "qrscene_") {
-			scene = strings.TrimPrefix(msg.EventKey, "qrscene_")
-		}
-		p := textPlan("subscribe", c.welcome(scene))
-		p.Effects = []Effect{{Kind: Followed, Scene: scene}}
+func (c *Chat) event(msg Message, st State) Plan {
+	switch msg.Kind {
+	case Follow:
+		p := textPlan("subscribe", c.welcome(msg.Scene))
+		p.Effects = []Effect{{Kind: Followed, Scene: msg.Scene}}
 		return p
-	case message.EventScan:
+	case Scan:
 		// Already following, scanned a campaign code again: record the scene
 		// and say the campaign's words when it has some.
-		scene := msg.EventKey
-		p := Plan{Rule: "scan", Effects: []Effect{{Kind: Scanned, Scene: scene}}}
-		if sc, ok := c.cfg.Scenes[scene]; ok && sc.Welcome != "" {
+		p := Plan{Rule: "scan", Effects: []Effect{{Kind: Scanned, Scene: msg.Scene}}}
+		if sc, ok := c.cfg.Scenes[msg.Scene]; ok && sc.Welcome != "" {
 			p.Reply = textReply(sc.Welcome)
 		}
 		return p
-	case message.EventUnsubscribe:
+	case Unfollow:
 		// Preferences and session go; dedupe keys, QR attribution and the
 		// rest of the history stay.
 		return Plan{Rule: "unsubscribe", ClearUser: true, Effects: []Effect{{Kind: Unfollowed}}}
-	case message.EventClick:
-		return c.click(msg.EventKey, st)
-	case message.EventMassSendJobFinish:
+	case Click:
+		return c.click(msg.Key, st)
+	case MassSendFinished:
 		return Plan{Rule: "masssendjobfinish"}
-	case message.EventPublishJobFinish:
+	case PublishFinished:
 		return Plan{Rule: "publishjobfinish"}
 	}
 	// VIEW (the menu opened a URL), LOCATION, template reports, and events

@@ -3,7 +3,6 @@ package chat
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -222,14 +221,13 @@ func (c *Chat) search(snap *archive.Snapshot, ix *Index, query string, page int,
 
 // more shows the next page of the session's search.
 func (c *Chat) more(snap *archive.Snapshot, ix *Index, st State, lang string) Plan {
-	q := st.Session[SessQuery]
-	if q == "" {
+	if st.Session == nil || st.Session.Query == "" {
 		p := textPlan("more", tr(lang, "没有正在进行的搜索。请先回复关键词，如 GDPR。",
 			"There is no search to continue. Reply with keywords first, e.g. GDPR."))
 		p.NeedsState = true
 		return p
 	}
-	page, _ := strconv.Atoi(st.Session[SessPage])
+	q, page := st.Session.Query, st.Session.Page
 	if a := ix.answer(q, page+1, c.cfg.PageSize, lang, c.blocked.blocks(q)); page*c.cfg.PageSize >= a.hits {
 		p := textPlan("more", tr(lang, "没有更多结果了。", "No more results."))
 		p.NeedsState = true

@@ -1,8 +1,11 @@
 // Package subscribers keeps wxbot's picture of the account's audience in
 // Redis: who follows now, which QR campaign brought whom (each openid
 // counted once, whatever WeChat retries), and the subscribers' language and
-// topic preferences mirrored to WeChat user tags through a durable queue, so
-// broadcasts can target them. (The editors' notices are package notify's.)
+// topic preferences — their layout and every write of them (prefs.go: the
+// webhook queues the reads and writes into its own pipelines, so a message
+// still costs it one round trip) — mirrored to WeChat user tags through a
+// durable queue, so broadcasts can target them. (The editors' notices are
+// package notify's.)
 package subscribers
 
 import (
@@ -108,8 +111,9 @@ func (s *Service) follow(ctx context.Context, openid, scene string, subscribe bo
 }
 
 // Unfollowed records an unsubscribe and queues the removal of the tags
-// wxbot had mirrored to the follower: the bot clears their preferences, and
-// a returning follower must not receive topics they no longer chose.
+// wxbot had mirrored to the follower: their preferences are forgotten
+// (PrefsChange.Forget, with the webhook's stored reply), and a returning
+// follower must not receive topics they no longer chose.
 func (s *Service) Unfollowed(ctx context.Context, openid string) error {
 	if openid == "" {
 		return errors.New("subscribers: unfollow without an openid")
