@@ -76,7 +76,7 @@ func samePlan(a, b plan) bool {
 	if (a.session == nil) != (b.session == nil) || a.session != nil && *a.session != *b.session {
 		return false
 	}
-	if (a.reply == nil) != (b.reply == nil) || a.reply != nil && a.reply.MsgType != b.reply.MsgType {
+	if (a.reply == nil) != (b.reply == nil) || a.reply != nil && a.reply.Kind != b.reply.Kind {
 		return false
 	}
 	return a.rule == b.rule && a.pure() == b.pure()
