@@ -166,3 +166,35 @@ func serveOnce(b *testing.B, h http.Handler, url string, p wechatsim.Push) {
 		b.Fatalf("answer %d %q", rec.Code, rec.Body.String())
 	}
 }
+
+// BenchmarkAnswer is the quick path's answer alone (no HTTP, no Redis):
+// worked out afresh (route, search, encoding, digest) against remembered
+// for the archive snapshot (answers.go), for another subscriber each time:
+//
+//	go test ./bot -run '^$' -bench Answer -benchmem
+func BenchmarkAnswer(b *testing.B) {
+	h := newHarness(b, harnessOpt{})
+	ctx := context.Background()
+	for _, kw := range []string{"GDPR", "最新"} {
+		ins := make([]*inbound, 1000)
+		for i := range ins {
+			ins[i] = question(fmt.Sprintf("oBench%022d", i), kw, false, false)
+		}
+		b.Run("afresh/"+kw, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				in := ins[i%len(ins)]
+				p, _ := h.bot.pureRoute(in, "")
+				_ = h.bot.encode(ctx, &p, in, langByte(""))
+			}
+		})
+		b.Run("remembered/"+kw, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, _, ok := h.bot.answerFor(ctx, ins[i%len(ins)], ""); !ok {
+					b.Fatal("not a question")
+				}
+			}
+		})
+	}
+}
