@@ -39,6 +39,10 @@ import "strconv"
 //	                                      action on it: send, retry, poll (ms)    no TTL
 //	P{publish}:leader               str   scheduler lock holder                   TTL publish.lock_ttl
 //	P{publish}:fence                str   fencing token, incremented per leader   no TTL
+//	P{publish}:epoch                str   random id set once: gone or changed
+//	                                      means Redis lost the publisher's data   no TTL
+//	P{publish}:polls:ENDPOINT:DAY   str   outcome polls of an endpoint that
+//	                                      Beijing day (WeChat's daily quota)      TTL 48h
 //	P{publish}:lock:N               str   holder of issue N's pipeline lock       TTL publish.lock_ttl
 //	P{publish}:msg:MSGID            str   mass-send msg_id → issue number         no TTL
 //	P{publish}:job:PUBLISHID        str   freepublish publish_id → issue number   no TTL
@@ -72,6 +76,9 @@ import "strconv"
 //	                                      customer-service messages (45015, 45047) no TTL
 //	Ptoken:APPID                    str   shared access_token                     TTL from WeChat
 //	Ptoken:APPID:lock               str   replica fetching a new access_token     TTL 30s
+//	Ptoken:APPID:plain              str   the token from cgi-bin/token, kept apart
+//	                                      from stable_token's                     TTL from WeChat
+//	Ptoken:APPID:plain:lock         str   replica fetching a new plain token      TTL 30s
 type Keys struct {
 	Prefix string
 }
