@@ -309,3 +309,59 @@ func TestUpdateOverMemoryRecords(t *testing.T) {
 		t.Fatalf("a second send of the day: %v", err)
 	}
 }
+
+// What advance does next for a record: nextStep.
+func TestNextStep(t *testing.T) {
+	drafted := func(x *Record) { x.DraftHash, x.DraftMediaID = "d1", "m1" }
+	cases := []struct {
+		name string
+		rec  func(*Record)
+		want prepStep
+	}{
+		{"parsed: render", func(x *Record) { x.State, x.Goal = StateParsed, GoalSchedule }, prepRender},
+		{"rendered: upload the pictures", func(x *Record) { x.State, x.Goal = StateRendered, GoalSchedule }, prepUpload},
+		{"uploaded: make the draft", func(x *Record) { x.State, x.Goal = StateUploaded, GoalDraft }, prepDraft},
+		{"drafted, reviewers waiting: preview", func(x *Record) {
+			x.State, x.Goal, x.PreviewTo = StateDrafted, GoalSchedule, []string{"oRev"}
+			drafted(x)
+		}, prepPreview},
+		{"drafted, a reviewer's preview failed: it counts as done", func(x *Record) {
+			x.State, x.Goal, x.PreviewTo = StateDrafted, GoalSchedule, []string{"oRev", "oGone"}
+			drafted(x)
+			x.PreviewedHash, x.Previewed, x.PreviewErrors = "d1", []string{"oRev"}, []string{"oGone: 43004"}
+		}, prepSchedule},
+		{"previewed an older draft: preview again", func(x *Record) {
+			x.State, x.Goal, x.PreviewTo = StatePreviewed, GoalSchedule, []string{"oRev"}
+			drafted(x)
+			x.PreviewedHash, x.Previewed = "d0", []string{"oRev"}
+		}, prepPreview},
+		{"no reviewers, goal draft: done once drafted", func(x *Record) {
+			x.State, x.Goal = StateDrafted, GoalDraft
+			drafted(x)
+		}, prepDone},
+		{"no reviewers, goal schedule: schedule", func(x *Record) {
+			x.State, x.Goal = StateDrafted, GoalSchedule
+			drafted(x)
+		}, prepSchedule},
+		{"goal now: schedule (the send is the leader's)", func(x *Record) {
+			x.State, x.Goal = StatePreviewed, GoalNow
+			drafted(x)
+		}, prepSchedule},
+		{"awaiting approval: nothing to prepare", func(x *Record) { x.State, x.Goal = StateAwaiting, GoalSchedule }, prepDone},
+		{"scheduled: nothing to prepare", func(x *Record) { x.State, x.Goal = StateScheduled, GoalSchedule }, prepDone},
+		{"sent", func(x *Record) { x.State = StateSent }, prepDone},
+		{"failed", func(x *Record) { x.State = StateFailed }, prepDone},
+		{"cancelled", func(x *Record) { x.State = StateCancelled }, prepDone},
+		{"rejected", func(x *Record) { x.State = StateRejected }, prepDone},
+		{"retracted", func(x *Record) { x.State = StateRetracted }, prepDone},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x := &Record{Number: 54}
+			c.rec(x)
+			if got := nextStep(x); got != c.want {
+				t.Fatalf("nextStep = %d, want %d (state %s, goal %s)", got, c.want, x.State, x.Goal)
+			}
+		})
+	}
+}

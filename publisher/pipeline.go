@@ -461,30 +461,58 @@ func firstNonZero(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
+// prepStep is the preparation step a record needs next (nextStep).
+type prepStep uint8
+
+const (
+	prepDone prepStep = iota // the goal is reached, or nothing prepares this state
+	prepRender
+	prepUpload
+	prepDraft
+	prepPreview
+	prepSchedule
+)
+
+// nextStep decides, from the record alone, what advance does next: the
+// step that moves rec towards its goal, or prepDone.
+func nextStep(rec *Record) prepStep {
+	if rec.goalReached() {
+		return prepDone
+	}
+	switch rec.State {
+	case StateParsed:
+		return prepRender
+	case StateRendered:
+		return prepUpload
+	case StateUploaded:
+		return prepDraft
+	case StateDrafted, StatePreviewed:
+		if !rec.previewsDone() {
+			return prepPreview
+		}
+		return prepSchedule
+	}
+	return prepDone
+}
+
 // advance runs the preparation steps until the record reaches its goal.
 func (r *run) advance() error {
 	for i := 0; i < 20; i++ {
 		if r.ctx.Err() != nil {
 			return r.ctx.Err()
 		}
-		rec := r.rec
-		if rec.goalReached() {
-			return nil
-		}
 		var err error
-		switch rec.State {
-		case StateParsed:
+		switch nextStep(r.rec) {
+		case prepRender:
 			err = r.stepRender()
-		case StateRendered:
+		case prepUpload:
 			err = r.stepUpload()
-		case StateUploaded:
+		case prepDraft:
 			err = r.stepDraft()
-		case StateDrafted, StatePreviewed:
-			if !rec.previewsDone() {
-				err = r.stepPreview()
-			} else {
-				err = r.stepSchedule()
-			}
+		case prepPreview:
+			err = r.stepPreview()
+		case prepSchedule:
+			err = r.stepSchedule()
 		default:
 			return nil
 		}
