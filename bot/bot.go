@@ -26,6 +26,7 @@ import (
 	"github.com/lifang/wxbot/config"
 	"github.com/lifang/wxbot/metrics"
 	"github.com/lifang/wxbot/store"
+	"github.com/lifang/wxbot/subscribers"
 	"github.com/lifang/wxbot/wechat"
 )
 
@@ -115,16 +116,13 @@ type Bot struct {
 	hints     *langHints
 	answers   *answers // answers.go
 
-	commits chan *commitReq
-	// The TTL arguments of the commit pipeline, made once.
-	dedupeTTLms, sessionTTLms, bodyTTLms int64
+	// commits batches the one-round-trip path's claims (commit.go).
+	commits *store.Commits
 	// digests names reply bodies; bodies keeps them (replyref.go).
-	digests    *digester
-	bodies     *bodyCache
-	stopCommit chan struct{}
-	commitWG   sync.WaitGroup
-	closeOnce  sync.Once
-	skew       skewWatch
+	digests   *digester
+	bodies    *bodyCache
+	closeOnce sync.Once
+	skew      skewWatch
 
 	late     sync.WaitGroup
 	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
@@ -184,7 +182,11 @@ func New(o Options) (*Bot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bot: %w", err)
 	}
-	b.startCommitters()
+	b.commits = store.NewCommits(store.CommitsOptions{
+		Redis: b.rdb, DedupeTTL: b.cfg.DedupeTTL, BodyTTL: 2 * b.cfg.DedupeTTL, SessionTTL: b.cfg.SessionTTL,
+		LangField: subscribers.LangField, Timeout: b.redisTO,
+		OnBatch: func(claims int) { b.m.CommitBatch.Observe(float64(claims)) },
+	})
 	return b, nil
 }
 
@@ -241,8 +243,7 @@ func (b *Bot) Close(ctx context.Context) error {
 		err = fmt.Errorf("bot: late replies still running: %w", ctx.Err())
 	}
 	b.closeOnce.Do(func() {
-		close(b.stopCommit)
-		b.commitWG.Wait()
+		b.commits.Close()
 		b.chat.Close()
 	})
 	return err

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
+	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/subscribers"
 )
 
@@ -74,28 +75,25 @@ type userState struct {
 }
 
 // claim takes the message's dedupe key and reads the subscriber's
-// preferences (and session when the message needs it) in one round trip;
-// SET NX GET also returns what a retry finds.
+// preferences (and session when the message needs it) in one round trip
+// (store.ClaimMessage); SET NX GET also returns what a retry finds.
 func (b *Bot) claim(ctx context.Context, key, openid string, withSession bool) (*userState, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.redisTO)
 	defer cancel()
-	pipe := b.rdb.Pipeline()
-	set := pipe.SetArgs(ctx, key, markPending, redis.SetArgs{Mode: "NX", Get: true, TTL: b.cfg.DedupeTTL})
-	prefs := subscribers.QueuePrefsRead(ctx, pipe, b.keys, openid)
+	var prefs subscribers.PrefsRead
 	var sess *redis.StringCmd
-	if withSession {
-		sess = pipe.Get(ctx, b.keys.Session(openid))
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return &userState{}, fmt.Errorf("dedupe: claim: %w", err)
-	}
-	old, err := set.Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return &userState{}, fmt.Errorf("dedupe: claim: %w", err)
+	won, old, err := store.ClaimMessage(ctx, b.rdb, key, markPending, b.cfg.DedupeTTL, func(pipe redis.Pipeliner) {
+		prefs = subscribers.QueuePrefsRead(ctx, pipe, b.keys, openid)
+		if withSession {
+			sess = pipe.Get(ctx, b.keys.Session(openid))
+		}
+	})
+	if err != nil {
+		return &userState{}, fmt.Errorf("dedupe: %w", err)
 	}
 	// Won when there was nothing; else a retry, or a concurrent first
 	// arrival on another replica.
-	st := &userState{won: errors.Is(err, redis.Nil), existing: old}
+	st := &userState{won: won, existing: old}
 	if st.prefs, err = prefs.Prefs(); err != nil {
 		return &userState{}, fmt.Errorf("dedupe: claim: %w", err)
 	}
@@ -129,29 +127,30 @@ func parseSession(v string) *session {
 }
 
 // finish stores the reply (see encode) and applies the message's state
-// changes in one round trip. The claim is ours, so no other arrival writes
-// these keys now.
+// changes in one round trip (store.StoreReply). The claim is ours, so no
+// other arrival writes these keys now.
 func (b *Bot) finish(ctx context.Context, key, openid string, ref *replyRef, p *plan) error {
 	ctx, cancel := context.WithTimeout(ctx, b.redisTO)
 	defer cancel()
-	pipe := b.rdb.Pipeline()
+	r := store.Reply{Key: key, Value: ref.value, TTL: b.cfg.DedupeTTL}
 	if ref.digest != "" && b.bodies.needsWrite(ref.digest, ref.body, time.Now(), b.cfg.DedupeTTL/2) {
-		pipe.Set(ctx, b.keys.ReplyBody(ref.digest), ref.body, 2*b.cfg.DedupeTTL)
+		r.BodyKey, r.Body, r.BodyTTL = b.keys.ReplyBody(ref.digest), ref.body, 2*b.cfg.DedupeTTL
 	}
-	pipe.Set(ctx, key, ref.value, b.cfg.DedupeTTL)
-	subscribers.QueuePrefsChange(ctx, pipe, b.keys, openid, p.prefs)
-	if p.prefs.Forget {
-		// Unfollowed: the session goes with the preferences.
-		pipe.Del(ctx, b.keys.Session(openid))
-	}
-	if p.session != nil {
-		pipe.Set(ctx, b.keys.Session(openid), appendSession(nil, p.session), b.cfg.SessionTTL)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	err := store.StoreReply(ctx, b.rdb, r, func(pipe redis.Pipeliner) {
+		subscribers.QueuePrefsChange(ctx, pipe, b.keys, openid, p.prefs)
+		if p.prefs.Forget {
+			// Unfollowed: the session goes with the preferences.
+			pipe.Del(ctx, b.keys.Session(openid))
+		}
+		if p.session != nil {
+			pipe.Set(ctx, b.keys.Session(openid), appendSession(nil, p.session), b.cfg.SessionTTL)
+		}
+	})
+	if err != nil {
 		if ref.digest != "" {
 			b.bodies.forget(ref.digest)
 		}
-		return fmt.Errorf("dedupe: store reply: %w", err)
+		return fmt.Errorf("dedupe: %w", err)
 	}
 	return nil
 }

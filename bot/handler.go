@@ -15,6 +15,7 @@ import (
 
 	"github.com/lifang/wxbot/chat"
 	"github.com/lifang/wxbot/config"
+	"github.com/lifang/wxbot/store"
 	"github.com/lifang/wxbot/subscribers"
 )
 
@@ -582,7 +583,7 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 	if !ok {
 		return outcome{}, false
 	}
-	res, val, found, err := b.commit(ctx, commitClaim, key, openid, &ref, p.session)
+	res, val, found, err := b.commit(ctx, store.CommitClaim, key, openid, &ref, p.session)
 	if err != nil {
 		b.redisFailed("claim", err)
 		return b.conclude(ctx, key, openid, &p, ref.payload, true, ex), true
@@ -615,7 +616,7 @@ func (b *Bot) quick(ctx context.Context, key, openid string, in *inbound, ex *la
 				ref2.value[1] = langAny
 			}
 		}
-		if _, _, _, err := b.commit(ctx, commitOverwrite, key, openid, &ref2, nil); err != nil {
+		if _, _, _, err := b.commit(ctx, store.CommitOverwrite, key, openid, &ref2, nil); err != nil {
 			// What is stored is the first answer: answer that.
 			b.redisFailed("store", err)
 		} else {

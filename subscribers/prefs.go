@@ -2,7 +2,6 @@ package subscribers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -109,24 +108,7 @@ func QueuePrefsChange(ctx context.Context, pipe redis.Pipeliner, k store.Keys, o
 	}
 }
 
-// langField is the language's field as a variable: a command built with
-// its address allocates nothing for it.
-var langField = fieldLang
-
-// LangCmd is the read of the reply language alone (HGET), for a caller
-// that builds its commands itself to batch them (the webhook's
-// one-round-trip path): key points at the subscriber's prefs key
-// (store.Keys.Prefs) and must stay as it is until the command has run.
-// Lang reads its answer.
-func LangCmd(ctx context.Context, key *string) *redis.Cmd {
-	return redis.NewCmd(ctx, "hget", key, &langField)
-}
-
-// Lang is the language a LangCmd read: "" when none was chosen.
-func Lang(c *redis.Cmd) (string, error) {
-	lang, err := c.Text()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
-	}
-	return lang, err
-}
+// LangField is the field of the reply language, for a caller that reads it
+// alone within its own batched commands (store.Commits, the webhook's
+// one-round-trip path).
+const LangField = fieldLang
