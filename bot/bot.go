@@ -93,46 +93,68 @@ type Options struct {
 }
 
 // Bot answers WeChat's message pushes. Build it with New; it is an http.Handler.
+// Its parts, by concern: the request's admission (intake), the Redis side
+// of dedupe and commits (replies), the collaborators the chat's effects
+// call (deps), and the chat itself with what this replica remembers.
 type Bot struct {
-	cfg       config.BotConfig
-	maxBody   int64
-	window    time.Duration
-	keyring   keyring
-	rdb       redis.UniversalClient
-	keys      store.Keys
-	arch      Archive
-	audience  Audience
-	messenger Messenger
-	jobs      JobEvents
-	approvals Approvals
-	contacts  Contacts
-	loc       *time.Location // publish.timezone, for the times in approval replies
-	m         *metrics.Metrics
-	log       *slog.Logger
-	now       func() time.Time
-	redisTO   time.Duration
-	lateTO    time.Duration
-	chat      *chat.Chat
-	hints     *langHints
-	answers   *answers // answers.go
+	cfg config.BotConfig
+	m   *metrics.Metrics
+	log *slog.Logger
+	now func() time.Time
 
-	// commits batches the one-round-trip path's claims (commit.go).
-	commits *store.Commits
-	// digests names reply bodies; bodies keeps them (replyref.go).
-	digests   *digester
-	bodies    *bodyCache
+	intake
+	replies
+	deps
+
+	arch    Archive
+	chat    *chat.Chat
+	hints   *langHints // commit.go
+	answers *answers   // answers.go
+
 	closeOnce sync.Once
-	skew      skewWatch
+}
 
-	late     sync.WaitGroup
-	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
-
+// intake is what admits and opens a request (handler.go, body.go,
+// crypto.go, skew.go).
+type intake struct {
+	maxBody int64
+	window  time.Duration
+	keyring keyring
 	// mode is wechat.message_mode: config.MessageModePlain, Compat or Safe.
 	mode string
 	// small and large are the body-read semaphores (body.go); readTO is
 	// how long a body may take to arrive.
 	small, large chan struct{}
 	readTO       time.Duration
+	skew         skewWatch
+}
+
+// replies is the Redis side of answering: dedupe claims, the batched
+// commits, the bodies held once (dedupe.go, commit.go, replyref.go).
+type replies struct {
+	rdb     redis.UniversalClient
+	keys    store.Keys
+	redisTO time.Duration
+	// commits batches the one-round-trip path's claims (commit.go).
+	commits *store.Commits
+	// digests names reply bodies; bodies keeps them (replyref.go).
+	digests  *digester
+	bodies   *bodyCache
+	degraded atomic.Bool // last Redis round trip failed (logs once per outage)
+}
+
+// deps are the collaborators the chat's effects and late replies call
+// (chatglue.go, approve.go, events.go, handler.go deliverLate); nil ones
+// are skipped.
+type deps struct {
+	audience  Audience
+	messenger Messenger
+	jobs      JobEvents
+	approvals Approvals
+	contacts  Contacts
+	loc       *time.Location // publish.timezone, for the times in approval replies
+	lateTO    time.Duration
+	late      sync.WaitGroup
 }
 
 // New builds a Bot. The configuration must have been validated; zero
@@ -143,12 +165,13 @@ func New(o Options) (*Bot, error) {
 	}
 	c := o.Config
 	b := &Bot{
-		cfg: c.Bot.WithDefaults(), maxBody: c.HTTP.MaxBodyBytes, window: c.WeChat.TimestampWindow,
-		rdb: o.Redis, keys: o.Keys, audience: o.Audience, messenger: o.Messenger, jobs: o.JobEvents,
-		approvals: o.Approvals, contacts: o.Contacts, m: o.Metrics, log: o.Log, now: o.Now,
-		redisTO: o.RedisTimeout, lateTO: o.LateTimeout, mode: c.WeChat.Mode(), loc: time.UTC,
-		hints: newLangHints(), digests: newDigester(c.WeChat.Token), bodies: newBodyCache(),
-		arch: o.Archive, answers: newAnswers(),
+		cfg: c.Bot.WithDefaults(), m: o.Metrics, log: o.Log, now: o.Now,
+		intake: intake{maxBody: c.HTTP.MaxBodyBytes, window: c.WeChat.TimestampWindow, mode: c.WeChat.Mode()},
+		replies: replies{rdb: o.Redis, keys: o.Keys, redisTO: o.RedisTimeout,
+			digests: newDigester(c.WeChat.Token), bodies: newBodyCache()},
+		deps: deps{audience: o.Audience, messenger: o.Messenger, jobs: o.JobEvents, approvals: o.Approvals,
+			contacts: o.Contacts, lateTO: o.LateTimeout, loc: time.UTC},
+		arch: o.Archive, hints: newLangHints(), answers: newAnswers(),
 	}
 	if loc, err := time.LoadLocation(c.Publish.Timezone); err == nil && c.Publish.Timezone != "" {
 		b.loc = loc

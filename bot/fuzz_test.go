@@ -50,10 +50,10 @@ func FuzzOpenPush(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		bots[mode] = &Bot{keyring: kr, mode: mode}
+		bots[mode] = &Bot{intake: intake{keyring: kr, mode: mode}}
 	}
 	noKey, _ := newKeyring(testToken, testAppID)
-	bots["plain without a key"] = &Bot{keyring: noKey, mode: config.MessageModePlain}
+	bots["plain without a key"] = &Bot{intake: intake{keyring: noKey, mode: config.MessageModePlain}}
 	names := []string{config.MessageModePlain, config.MessageModeCompat, config.MessageModeSafe, "plain without a key"}
 
 	f.Fuzz(func(t *testing.T, body, inner []byte, flags uint8) {
