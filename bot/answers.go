@@ -18,7 +18,8 @@ import (
 // repeat skips routing, the search, encoding and the digest: only the
 // subscriber's head is written. Any change to the archive (a new issue, a
 // withheld or released one, new links) is a new snapshot, which empties the
-// memory at the next look-up: nothing stale is answered. A plan is shared
+// memory at the next look-up, and nothing is kept until the search index
+// is the new snapshot's: nothing stale is answered. A plan is shared
 // by the requests that get it and is only read.
 type answers struct {
 	mu   sync.RWMutex
@@ -81,10 +82,15 @@ func (b *Bot) answerFor(ctx context.Context, in *inbound, lang string) (p plan, 
 	if msg.MsgType == message.MsgTypeVoice {
 		k.text, k.voice = msg.Recognition, true
 	}
-	cacheable := len(k.text) <= maxAnswerText && (b.approvals == nil || !b.approvals.IsApprover(openid))
 	// The snapshot before routing: if the archive changes meanwhile, the
-	// entry is kept under the old one and never found.
+	// entry is kept under the old one and never found. While the search
+	// index is still the previous snapshot's (it is rebuilt after the
+	// archive changes, and questions meanwhile are answered from the old
+	// one), nothing is looked up or kept: such an answer would outlive it.
 	snap := b.arch.Current()
+	ix := b.chat.Loaded()
+	cacheable := len(k.text) <= maxAnswerText && ix != nil && ix.Snapshot() == snap &&
+		(b.approvals == nil || !b.approvals.IsApprover(openid))
 	if cacheable {
 		if a := b.answers.get(snap, k); a != nil {
 			now := b.now().Unix()

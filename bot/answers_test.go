@@ -11,6 +11,7 @@ import (
 
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
+	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/bot/wechatsim"
 	"github.com/lifang/wxbot/newsletter"
 )
@@ -112,6 +113,42 @@ func TestRememberedAnswersFollowTheArchive(t *testing.T) {
 	}
 	if r := h.ask("oArchWithheld", "最新", wechatsim.Safe); bytes.Contains(r.Plain, []byte("No.56")) {
 		t.Fatalf("a withheld issue is answered from memory:\n%s", r.Plain)
+	}
+}
+
+// unannounced is an archive that does not announce its changes (no
+// OnChange): the chat's search index then follows it a question late, in
+// the background, as it does for any replica between an archive change and
+// the end of the new index's build.
+type unannounced struct{ a *archive.Archive }
+
+func (u unannounced) Current() *archive.Snapshot { return u.a.Current() }
+
+// TestNoAnswerKeptFromAnOldIndex: a search answered from the previous
+// snapshot's index, while the new one is being built, is not kept: once the
+// index has caught up, the same question finds the new issue.
+func TestNoAnswerKeptFromAnOldIndex(t *testing.T) {
+	h := newHarness(t, harnessOpt{archive: func(a *archive.Archive) Archive { return unannounced{a} }})
+	const q = "格陵兰判决"
+	if r := h.ask("oIdx0", q, wechatsim.Safe); bytes.Contains(r.Plain, []byte("No.57")) {
+		t.Fatalf("No.57 before it exists:\n%s", r.Plain)
+	}
+	issues := append(testIssues(), &newsletter.Issue{
+		Number: 57, NewsletterNumber: 237, Month: "2021-08",
+		TitleZH: "立方网络安全与数据合规周报", TitleEN: "Weekly Cybersecurity and Data Protection Review",
+		Sections: []newsletter.Section{{TitleZH: "海外动态", TitleEN: "Overseas News", Items: []newsletter.Item{{
+			TitleZH: "格陵兰判决", TitleEN: "The Greenland ruling",
+			BodyZH: []string{"格陵兰法院作出判决。"}, BodyEN: []string{"A Greenland court ruled."},
+		}}}},
+	})
+	if _, err := h.arch.Replace(context.Background(), issues); err != nil {
+		t.Fatal(err)
+	}
+	// Answered from the old index (and its rebuild started).
+	h.ask("oIdx1", q, wechatsim.Safe)
+	waitUntil(t, func() bool { ix := h.bot.chat.Loaded(); return ix != nil && ix.Snapshot() == h.arch.Current() })
+	if r := h.ask("oIdx2", q, wechatsim.Safe); !bytes.Contains(r.Plain, []byte("No.57")) {
+		t.Fatalf("the answer from the old index was kept:\n%s", r.Plain)
 	}
 }
 

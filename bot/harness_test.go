@@ -174,6 +174,8 @@ type harnessOpt struct {
 	contacts Contacts
 	// approvals, when set, makes the Bot's approvers those it names.
 	approvals Approvals
+	// archive, when set, is what the Bot reads the archive through.
+	archive func(*archive.Archive) Archive
 }
 
 func newHarness(t testing.TB, o harnessOpt) *harness {
@@ -205,12 +207,15 @@ func newHarness(t testing.TB, o harnessOpt) *harness {
 	}
 	m := metrics.Discard()
 	opts := Options{
-		Config: cfg, Redis: rdb, Keys: keys, Archive: arch,
+		Config: cfg, Redis: rdb, Keys: keys, Archive: Archive(arch),
 		Metrics: m, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		RedisTimeout: o.redisTO, LateTimeout: o.lateTO, Contacts: o.contacts, Approvals: o.approvals,
 	}
 	if !o.noDeps {
 		opts.Audience, opts.Messenger, opts.JobEvents = rec, rec, rec
+	}
+	if o.archive != nil {
+		opts.Archive = o.archive(arch)
 	}
 	b, err := New(opts)
 	if err != nil {
