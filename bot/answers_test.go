@@ -13,7 +13,6 @@ import (
 
 	"github.com/lifang/wxbot/archive"
 	"github.com/lifang/wxbot/bot/wechatsim"
-	"github.com/lifang/wxbot/newsletter"
 )
 
 // question is a message as the quick path sees it once opened.
@@ -92,14 +91,7 @@ func TestRememberedAnswersFollowTheArchive(t *testing.T) {
 			t.Fatalf("No.56 before it exists:\n%s", r.Plain)
 		}
 	}
-	issues := append(testIssues(), &newsletter.Issue{
-		Number: 56, NewsletterNumber: 236, Month: "2021-07",
-		TitleZH: "立方网络安全与数据合规周报", TitleEN: "Weekly Cybersecurity and Data Protection Review",
-		Sections: []newsletter.Section{{TitleZH: "海外动态", TitleEN: "Overseas News", Items: []newsletter.Item{{
-			TitleZH: "新的判决", TitleEN: "A new ruling",
-			BodyZH: []string{"法院作出判决。"}, BodyEN: []string{"A court ruled."},
-		}}}},
-	})
+	issues := append(testIssues(), oneItemIssue(56, "2021-07", "新的判决", "A new ruling", "法院作出判决。", "A court ruled."))
 	if _, err := h.arch.Replace(context.Background(), issues); err != nil {
 		t.Fatal(err)
 	}
@@ -133,14 +125,7 @@ func TestNoAnswerKeptFromAnOldIndex(t *testing.T) {
 	if r := h.ask("oIdx0", q, wechatsim.Safe); bytes.Contains(r.Plain, []byte("No.57")) {
 		t.Fatalf("No.57 before it exists:\n%s", r.Plain)
 	}
-	issues := append(testIssues(), &newsletter.Issue{
-		Number: 57, NewsletterNumber: 237, Month: "2021-08",
-		TitleZH: "立方网络安全与数据合规周报", TitleEN: "Weekly Cybersecurity and Data Protection Review",
-		Sections: []newsletter.Section{{TitleZH: "海外动态", TitleEN: "Overseas News", Items: []newsletter.Item{{
-			TitleZH: "格陵兰判决", TitleEN: "The Greenland ruling",
-			BodyZH: []string{"格陵兰法院作出判决。"}, BodyEN: []string{"A Greenland court ruled."},
-		}}}},
-	})
+	issues := append(testIssues(), oneItemIssue(57, "2021-08", "格陵兰判决", "The Greenland ruling", "格陵兰法院作出判决。", "A Greenland court ruled."))
 	if _, err := h.arch.Replace(context.Background(), issues); err != nil {
 		t.Fatal(err)
 	}

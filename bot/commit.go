@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"sync"
@@ -58,10 +57,10 @@ func (b *Bot) commit(ctx context.Context, kind store.CommitKind, key, openid str
 	}
 	queued := time.Now()
 	r, err := b.commits.Do(ctx, cm, b.redisTO)
-	switch {
-	case errors.Is(err, store.ErrCommitSlow) || err != nil:
-		// Slow: the batch may still commit this reply later — the reply
-		// the subscriber gets now anyway, so a retry would see the same.
+	if err != nil {
+		// When Redis was only slow (store.ErrCommitSlow) the batch may
+		// still commit this reply later — the reply the subscriber gets now
+		// anyway, so a retry would see the same.
 		b.bodies.forget(digest)
 		return 0, "", "", fmt.Errorf("dedupe: commit: %w", err)
 	}

@@ -347,6 +347,18 @@ func testIssues() []*newsletter.Issue {
 	}
 }
 
+// oneItemIssue is a new issue No.n of the weekly with one overseas item,
+// for tests in which the archive changes.
+func oneItemIssue(n int, month, titleZH, titleEN, bodyZH, bodyEN string) *newsletter.Issue {
+	return &newsletter.Issue{
+		Number: n, NewsletterNumber: 180 + n, Month: month,
+		TitleZH: "立方网络安全与数据合规周报", TitleEN: "Weekly Cybersecurity and Data Protection Review",
+		Sections: []newsletter.Section{{TitleZH: "海外动态", TitleEN: "Overseas News", Items: []newsletter.Item{{
+			TitleZH: titleZH, TitleEN: titleEN, BodyZH: []string{bodyZH}, BodyEN: []string{bodyEN},
+		}}}},
+	}
+}
+
 func contains(t testing.TB, got, want string) {
 	t.Helper()
 	if !strings.Contains(got, want) {

@@ -11,7 +11,6 @@ import (
 	"github.com/lifang/wxbot/bot/wechatsim"
 	"github.com/lifang/wxbot/chat"
 	"github.com/lifang/wxbot/internal/redistest"
-	"github.com/lifang/wxbot/newsletter"
 )
 
 // A realistic openid (28 characters) and the largest MsgId: the longest
@@ -87,14 +86,7 @@ func TestRetryAfterArchiveChanged(t *testing.T) {
 			}
 			// A new issue No.55, about the GDPR, and the second replica
 			// starts after it.
-			issues := append(testIssues(), &newsletter.Issue{
-				Number: 55, NewsletterNumber: 235, Month: "2021-06",
-				TitleZH: "立方网络安全与数据合规周报", TitleEN: "Weekly Cybersecurity and Data Protection Review",
-				Sections: []newsletter.Section{{TitleZH: "海外动态", TitleEN: "Overseas News", Items: []newsletter.Item{{
-					TitleZH: "新的GDPR判决", TitleEN: "A new GDPR ruling",
-					BodyZH: []string{"法院就GDPR作出判决。"}, BodyEN: []string{"A court ruled under the GDPR."},
-				}}}},
-			})
+			issues := append(testIssues(), oneItemIssue(55, "2021-06", "新的GDPR判决", "A new GDPR ruling", "法院就GDPR作出判决。", "A court ruled under the GDPR."))
 			if _, err := a.arch.Replace(context.Background(), issues); err != nil {
 				t.Fatal(err)
 			}
